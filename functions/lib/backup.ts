@@ -94,18 +94,21 @@ export interface CopySnapshot {
 
 /**
  * Target-side snapshots to delete: the re-encrypted copies (`<name>-v<N>`) and final
- * snapshots (`<name>-v<N>-final`) of versions older than every retained copy whose
- * instance no longer exists. The snapshots of retained versions, and anything else,
- * stay.
+ * snapshots (`<name>-v<N>-final`) of versions older than every retained copy, once the
+ * copy's instance is gone entirely (not even `deleting`). Snapshots of retained versions,
+ * snapshots not `available`, and anything else stay.
+ * @param retained copies that stay (available or on their way to it)
+ * @param existing every instance that still exists, deleting ones included
  */
-export function selectCopySnapshotsToPrune(name: string, snapshots: CopySnapshot[], remainingInstances: string[]): string[] {
-    const versions = remainingInstances.map((id) => versionOf(name, id)).filter((v): v is number => v !== undefined);
+export function selectCopySnapshotsToPrune(name: string, snapshots: CopySnapshot[], retained: string[], existing: string[]): string[] {
+    const versions = retained.map((id) => versionOf(name, id)).filter((v): v is number => v !== undefined);
     if (versions.length === 0) return [];
     const lowest = Math.min(...versions);
+    const alive = new Set(existing.map((id) => versionOf(name, id)).filter((v): v is number => v !== undefined));
     return snapshots
         .filter((s) => {
             const v = versionOf(name, s.identifier, true);
-            return s.pilotlight && v !== undefined && v < lowest && !versions.includes(v) && s.status === "available";
+            return s.pilotlight && v !== undefined && v < lowest && !alive.has(v) && s.status === "available";
         })
         .map((s) => s.identifier);
 }

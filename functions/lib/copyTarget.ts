@@ -248,7 +248,8 @@ export async function prune(c: TargetClients, s: CopyTargetSettings, job: CopyJo
     for (const id of doomed) {
         await c.rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: false, FinalDBSnapshotIdentifier: `${id}-final` }));
     }
-    const remaining = copies.map((i) => i.DBInstanceIdentifier!).filter((id) => !doomed.includes(id));
+    const existing = copies.map((i) => i.DBInstanceIdentifier!);
+    const retained = copies.filter((i) => i.DBInstanceStatus !== "deleting" && !doomed.includes(i.DBInstanceIdentifier!)).map((i) => i.DBInstanceIdentifier!);
     const snaps = await c.rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: "manual" }));
     const doomedSnapshots = selectCopySnapshotsToPrune(
         s.name,
@@ -258,9 +259,10 @@ export async function prune(c: TargetClients, s: CopyTargetSettings, job: CopyJo
             // Final snapshots are named after a copy this machine deleted; copies carry the tag.
             pilotlight: tagValue(x.TagList, CREATED_BY_TAG) === COPY_TARGET_JOB || x.DBSnapshotIdentifier!.endsWith("-final"),
         })),
-        remaining,
-        // This run's deletions keep their snapshots until a later run: only then is the final snapshot surely complete.
-    ).filter((id) => !doomed.some((d) => id === d || id === `${d}-final`));
+        retained,
+        // Copies deleted in this run still exist: their snapshots wait for a later run, when the final snapshot is complete.
+        existing,
+    );
     for (const id of doomedSnapshots) await c.rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: id }));
     return { ...job, pruned: { instances: doomed, snapshots: doomedSnapshots } };
 }
