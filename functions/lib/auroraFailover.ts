@@ -380,19 +380,24 @@ export async function readerStatus(rds: RDSClient, settings: RecoverySettings, i
 }
 
 /**
- * Removes a reader that never became usable. Only this recovery's own reader,
+ * Removes a reader that never became usable, named from the claim's start time
+ * (so it works even when the create's response was lost). Only this recovery's own reader,
  * never a writer; when RDS refuses the delete, the reader is tagged
  * `abandoned` so no one takes it for a working recovery.
  */
 export async function discardReader(
     rds: RDSClient,
     settings: RecoverySettings,
-    input: { clusterIdentifier?: unknown; readerIdentifier?: unknown },
-): Promise<{ readerIdentifier: string; outcome: "deleted" | "tagged-abandoned" | "not-found"; detail: string }> {
+    input: { clusterIdentifier?: unknown; startedAt?: unknown },
+): Promise<{ readerIdentifier: string; outcome: "deleted" | "tagged-abandoned" | "not-found" | "not-ours"; detail: string }> {
     const id = requireSameCluster(settings, input.clusterIdentifier);
-    const readerId = input.readerIdentifier as string;
+    if (typeof input.startedAt !== "string") throw new InvalidInputError(`startedAt ${JSON.stringify(input.startedAt)} is not an ISO timestamp`);
+    const readerId = recoveryInstanceId(id, input.startedAt);
     const inst = await requireRecoveryReader(rds, id, readerId);
     if (!inst) return { readerIdentifier: readerId, outcome: "not-found", detail: "nothing was created" };
+    if (!(inst.TagList ?? []).some((t) => t.Key === CREATED_BY_TAG && t.Value === RECOVERY_CREATED_BY)) {
+        return { readerIdentifier: readerId, outcome: "not-ours", detail: `left alone: not tagged ${CREATED_BY_TAG}=${RECOVERY_CREATED_BY}` };
+    }
     const cluster = await findCluster(rds, id);
     if (cluster?.DBClusterMembers?.some((m) => m.DBInstanceIdentifier === readerId && m.IsClusterWriter)) {
         await tagStatus(rds, inst, "abandoned");
