@@ -43,6 +43,7 @@ import {
     DBSnapshot,
     DBSnapshotAlreadyExistsFault,
     DBSnapshotNotFoundFault,
+    DBSubnetGroupNotFoundFault,
     DeleteDBClusterCommand,
     DeleteDBClusterSnapshotCommand,
     DeleteDBInstanceCommand,
@@ -51,10 +52,12 @@ import {
     DescribeDBClustersCommand,
     DescribeDBInstancesCommand,
     DescribeDBSnapshotsCommand,
+    DescribeDBSubnetGroupsCommand,
     DescribeExportTasksCommand,
     ExportTask,
     ExportTaskAlreadyExistsFault,
     ExportTaskNotFoundFault,
+    FailoverDBClusterCommand,
     Filter,
     InvalidDBClusterSnapshotStateFault,
     InvalidDBClusterStateFault,
@@ -105,6 +108,8 @@ export interface FakeCluster extends Timed {
     info: DBCluster;
     data: string;
     tags: Tag[];
+    /** During a FailoverDBCluster: the member that becomes the writer when the cluster leaves `failing-over`. */
+    pendingWriter?: string;
 }
 
 export interface FakeSnapshot extends Timed {
@@ -139,6 +144,7 @@ export interface Timelines {
     snapshotCreate: string[];
     snapshotDelete: string[];
     exportTask: string[];
+    failover: string[];
 }
 
 export const DEFAULT_TIMELINES: Timelines = {
@@ -151,6 +157,7 @@ export const DEFAULT_TIMELINES: Timelines = {
     snapshotCreate: ["creating", "creating", "available"],
     snapshotDelete: ["deleting", GONE],
     exportTask: ["STARTING", "IN_PROGRESS", "IN_PROGRESS", "COMPLETE"],
+    failover: ["failing-over", "failing-over", "available"],
 };
 
 /** Commands whose names start with these never change state. */
@@ -216,11 +223,14 @@ export class FakeRds {
     readonly snapshots = new Map<string, FakeSnapshot>();
     readonly clusterSnapshots = new Map<string, FakeClusterSnapshot>();
     readonly exportTasks = new Map<string, FakeExportTask>();
+    /** DB subnet groups by name: the AZs of their subnets. */
+    readonly subnetGroups = new Map<string, string[]>();
     readonly calls: RecordedCall[] = [];
     timelines: Timelines = clone(DEFAULT_TIMELINES);
 
     private readonly failures: { command: string; error: () => Error; remaining: number }[] = [];
     private restoreOutcome: string | undefined;
+    private failoverSwitches = true;
     private resourceIds = 0;
     private clock = Date.parse("2026-01-01T00:00:00Z");
     private readonly mock = mockClient(RDSClient);
@@ -247,6 +257,8 @@ export class FakeRds {
             [DeleteDBInstanceCommand, "DeleteDBInstance", (i) => this.deleteDBInstance(i)],
             [DeleteDBClusterCommand, "DeleteDBCluster", (i) => this.deleteDBCluster(i)],
             [StartExportTaskCommand, "StartExportTask", (i) => this.startExportTask(i)],
+            [DescribeDBSubnetGroupsCommand, "DescribeDBSubnetGroups", (i) => this.describeDBSubnetGroups(i)],
+            [FailoverDBClusterCommand, "FailoverDBCluster", (i) => this.failoverDBCluster(i)],
         ];
         this.mock.onAnyCommand().callsFake((input: Record<string, unknown>) => {
             this.calls.push({ command: "Unsupported", input: clone(input ?? {}) });
@@ -405,7 +417,24 @@ export class FakeRds {
         return snap;
     }
 
+    /** Adds a DB subnet group whose subnets are in `azs`. */
+    addSubnetGroup(name: string, azs: string[]): void {
+        this.subnetGroups.set(name, [...azs]);
+    }
+
+    /** An Aurora-initiated failover that already happened: `newWriter` is the writer now, the old writer a reader. */
+    simulateFailover(clusterId: string, newWriter: string): void {
+        const members = this.membersOf(clusterId);
+        if (!members.some((m) => m.info.DBInstanceIdentifier === newWriter)) throw new Error(`FakeRds.simulateFailover: ${newWriter} is not a member of ${clusterId}`);
+        for (const m of members) m.writer = m.info.DBInstanceIdentifier === newWriter;
+    }
+
     // -------------------------------------------------------- fault injection
+
+    /** Makes the next FailoverDBCluster run its course but leave the writer where it was (Aurora gave up). */
+    nextFailoverDoesNotSwitch(): void {
+        this.failoverSwitches = false;
+    }
 
     /** The next `times` calls of `command` (e.g. "ModifyDBInstance") throw `error()` (a throttling error by default). */
     failNext(command: string, error: () => Error = throttling, times = 1): void {
@@ -572,8 +601,61 @@ export class FakeRds {
             ? [this.requireCluster(input.DBClusterIdentifier)]
             : [...this.clusters.values()];
         const out = list.map((c) => this.clusterView(c));
-        for (const c of list) this.advance(c, () => this.clusters.delete(c.info.DBClusterIdentifier!));
+        for (const c of list) {
+            if (this.advance(c, () => this.clusters.delete(c.info.DBClusterIdentifier!))) this.settleFailover(c);
+        }
         return { ...meta, DBClusters: out };
+    }
+
+    /** Once the cluster leaves `failing-over`, the failover's target becomes the writer. */
+    private settleFailover(c: FakeCluster): void {
+        if (c.pendingWriter === undefined || c.status === "failing-over") return;
+        const target = c.pendingWriter;
+        c.pendingWriter = undefined;
+        if (target && this.instances.has(target)) this.simulateFailover(c.info.DBClusterIdentifier!, target);
+    }
+
+    private describeDBSubnetGroups(input: { DBSubnetGroupName?: string }) {
+        const names = input.DBSubnetGroupName ? [input.DBSubnetGroupName] : [...this.subnetGroups.keys()];
+        const groups = names.map((name) => {
+            const azs = this.subnetGroups.get(name);
+            if (!azs) throw new DBSubnetGroupNotFoundFault({ ...meta, message: `DBSubnetGroup ${name} not found.` });
+            return {
+                DBSubnetGroupName: name,
+                SubnetGroupStatus: "Complete",
+                Subnets: azs.map((az, i) => ({ SubnetIdentifier: `subnet-${name}-${i + 1}`, SubnetAvailabilityZone: { Name: az }, SubnetStatus: "Active" })),
+            };
+        });
+        return { ...meta, DBSubnetGroups: groups };
+    }
+
+    private failoverDBCluster(input: { DBClusterIdentifier: string; TargetDBInstanceIdentifier?: string }) {
+        const c = this.requireCluster(input.DBClusterIdentifier);
+        if (c.status !== "available") {
+            throw new InvalidDBClusterStateFault({ ...meta, message: `DBCluster ${input.DBClusterIdentifier} is ${c.status}.` });
+        }
+        const readers = this.membersOf(input.DBClusterIdentifier).filter((m) => !m.writer);
+        let target: FakeInstance | undefined;
+        if (input.TargetDBInstanceIdentifier) {
+            target = this.instances.get(input.TargetDBInstanceIdentifier);
+            if (!target || target.info.DBClusterIdentifier !== input.DBClusterIdentifier) {
+                throw new DBInstanceNotFoundFault({ ...meta, message: `DBInstance ${input.TargetDBInstanceIdentifier} is not a member of ${input.DBClusterIdentifier}.` });
+            }
+            if (target.writer) throw fault("InvalidParameterValue", `${input.TargetDBInstanceIdentifier} is already the writer.`);
+            if (target.status !== "available") {
+                throw new InvalidDBInstanceStateFault({ ...meta, message: `DBInstance ${input.TargetDBInstanceIdentifier} is ${target.status}.` });
+            }
+        } else {
+            // Aurora picks the available reader with the best (lowest) promotion tier.
+            target = readers
+                .filter((r) => r.status === "available")
+                .sort((a, b) => (a.info.PromotionTier ?? 1) - (b.info.PromotionTier ?? 1))[0];
+            if (!target) throw new InvalidDBClusterStateFault({ ...meta, message: `DBCluster ${input.DBClusterIdentifier} has no reader to fail over to.` });
+        }
+        c.pendingWriter = this.failoverSwitches ? target.info.DBInstanceIdentifier : "";
+        this.failoverSwitches = true;
+        start(c, this.timelines.failover);
+        return { ...meta, DBCluster: this.clusterView(c) };
     }
 
     private describeDBSnapshots(input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string; SnapshotType?: string }) {

@@ -1,0 +1,64 @@
+// Physical names that both stacks compute, so neither has to look the other up
+// and the stacks can be deployed in either order. Pure functions.
+
+/** The parts of a stack's identity that names are made of. */
+export interface NameScope {
+    /** Prefix shared by both stacks (`namePrefix`). */
+    prefix: string;
+    /** Account that owns the resource. */
+    accountId: string;
+    /** Region the resource lives in. */
+    region: string;
+}
+
+/** ARN partition for a region (GovCloud and China differ). */
+export function partitionOf(region: string): string {
+    if (region.startsWith("cn-")) return "aws-cn";
+    if (region.startsWith("us-gov-")) return "aws-us-gov";
+    return "aws";
+}
+
+/** The media bucket of a stack (primary or replica): globally unique by account and region. */
+export function mediaBucketName(s: NameScope): string {
+    return `${s.prefix}-media-${s.accountId}-${s.region}`;
+}
+
+/** ARN of a bucket. */
+export function bucketArn(bucket: string, region: string): string {
+    return `arn:${partitionOf(region)}:s3:::${bucket}`;
+}
+
+/** Name of the primary's S3 replication role (IAM is global; the region keeps two deployments apart). */
+export function replicationRoleName(s: NameScope): string {
+    return `${s.prefix}-media-replication-${s.region}`;
+}
+
+/** ARN of an IAM role in an account. */
+export function roleArn(accountId: string, roleName: string, region: string): string {
+    return `arn:${partitionOf(region)}:iam::${accountId}:role/${roleName}`;
+}
+
+/** Root principal of an account (the account, not a user in it). */
+export function accountRoot(accountId: string, region: string): string {
+    return `arn:${partitionOf(region)}:iam::${accountId}:root`;
+}
+
+/** Alias of the primary's multi-Region shared key (same alias on its replica). */
+export function sharedKeyAlias(prefix: string): string {
+    return `alias/${prefix}-shared`;
+}
+
+/** Alias of the dr account's own key. */
+export function drKeyAlias(prefix: string): string {
+    return `alias/${prefix}-dr`;
+}
+
+/** ARN of a KMS alias: usable wherever AWS accepts "key ARN or alias ARN". */
+export function aliasArn(s: Omit<NameScope, "prefix">, alias: string): string {
+    return `arn:${partitionOf(s.region)}:kms:${s.region}:${s.accountId}:${alias}`;
+}
+
+/** ARN pattern of every key in an account and region; narrowed by conditions where used. */
+export function keysInRegion(s: Omit<NameScope, "prefix">): string {
+    return `arn:${partitionOf(s.region)}:kms:${s.region}:${s.accountId}:key/*`;
+}

@@ -1,0 +1,266 @@
+// The media bucket. On the primary it replicates everything (objects, delete markers,
+// KMS-encrypted objects re-encrypted with the DR key) to the dr stack's replica bucket,
+// whose name and key alias are computed from the peer config. On dr, the replica
+// bucket admits exactly the primary's replication role.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { assumeRolePolicy, PolicyDocument, policyDocument, PolicyStatement } from "./iam";
+import { bucketArn } from "./naming";
+
+/** Denies every request that is not over TLS. */
+export function tlsOnlyStatement(bucketArn: string): PolicyStatement {
+    return {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: "s3:*",
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": false } },
+    };
+}
+
+/** Where the primary replicates to: all computed from the peer config. */
+export interface ReplicationTarget {
+    /** Replica bucket name. */
+    bucketName: string;
+    /** Replica bucket ARN. */
+    bucketArn: string;
+    /** Account owning the replica bucket. */
+    accountId: string;
+    /** Region of the replica bucket. */
+    region: string;
+    /** ARN of the DR key's alias (S3 accepts an alias ARN as the replica key). */
+    keyAliasArn: string;
+    /** The DR key's alias name (`alias/...`), for the role's KMS condition. */
+    keyAlias: string;
+    /** Key ARN pattern of the DR account and region, narrowed by the alias condition. */
+    keysPattern: string;
+}
+
+/** What the replication role policy needs. */
+export interface ReplicationPolicyInput {
+    sourceBucketArn: string;
+    sourceKeyArn: string;
+    sourceRegion: string;
+    target: ReplicationTarget;
+}
+
+/**
+ * The replication role may do only what S3 replication needs, on the two buckets and
+ * the two keys. Exported for testing.
+ */
+export function replicationRolePolicy(p: ReplicationPolicyInput): PolicyDocument {
+    const src = p.sourceBucketArn;
+    const dst = p.target.bucketArn;
+    return policyDocument([
+        { Sid: "ReadSourceConfiguration", Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: src },
+        {
+            Sid: "ReadSourceVersions",
+            Effect: "Allow",
+            Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+            Resource: `${src}/*`,
+        },
+        {
+            Sid: "WriteReplicas",
+            Effect: "Allow",
+            Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+            Resource: `${dst}/*`,
+        },
+        {
+            Sid: "DecryptSourceObjects",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: p.sourceKeyArn,
+            Condition: {
+                StringEquals: { "kms:ViaService": `s3.${p.sourceRegion}.amazonaws.com` },
+                StringLike: { "kms:EncryptionContext:aws:s3:arn": [src, `${src}/*`] },
+            },
+        },
+        {
+            // The DR key's ARN has a random id this stack cannot know; its alias is computed.
+            Sid: "EncryptReplicasWithDrKey",
+            Effect: "Allow",
+            Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+            Resource: p.target.keysPattern,
+            Condition: {
+                StringEquals: { "kms:ViaService": `s3.${p.target.region}.amazonaws.com` },
+                StringLike: { "kms:EncryptionContext:aws:s3:arn": [dst, `${dst}/*`] },
+                "ForAnyValue:StringEquals": { "kms:ResourceAliases": p.target.keyAlias },
+            },
+        },
+    ]);
+}
+
+/** The replica bucket's policy: TLS only, and the primary's replication role may replicate in. */
+export function replicaBucketPolicy(bucketArn: string, replicationRoleArn: string, sourceAccountRoot: string): PolicyDocument {
+    // Principal is the source account narrowed to the role by aws:PrincipalArn: S3 rejects
+    // a policy naming a role that does not exist yet, and dr may be deployed first.
+    const fromRole = { ArnEquals: { "aws:PrincipalArn": replicationRoleArn } };
+    return policyDocument([
+        tlsOnlyStatement(bucketArn),
+        {
+            Sid: "ReplicationRoleWritesReplicas",
+            Effect: "Allow",
+            Principal: { AWS: sourceAccountRoot },
+            Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+            Resource: `${bucketArn}/*`,
+            Condition: fromRole,
+        },
+        {
+            Sid: "ReplicationRoleReadsBucketVersioning",
+            Effect: "Allow",
+            Principal: { AWS: sourceAccountRoot },
+            Action: ["s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:List*"],
+            Resource: bucketArn,
+            Condition: fromRole,
+        },
+    ]);
+}
+
+/** The replication rule: the whole bucket, delete markers, KMS objects re-encrypted, optional RTC. */
+export function replicationRule(target: ReplicationTarget, crossAccount: boolean, timeControl: boolean): aws.types.input.s3.BucketReplicationConfigRule {
+    return {
+        id: "media-to-dr",
+        status: "Enabled",
+        priority: 1,
+        filter: {},
+        deleteMarkerReplication: { status: "Enabled" },
+        sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" }, replicaModifications: { status: "Enabled" } },
+        destination: {
+            bucket: target.bucketArn,
+            storageClass: "STANDARD",
+            encryptionConfiguration: { replicaKmsKeyId: target.keyAliasArn },
+            ...(crossAccount ? { account: target.accountId, accessControlTranslation: { owner: "Destination" } } : {}),
+            ...(timeControl
+                ? {
+                      replicationTime: { status: "Enabled", time: { minutes: 15 } },
+                      metrics: { status: "Enabled", eventThreshold: { minutes: 15 } },
+                  }
+                : {}),
+        },
+    };
+}
+
+export interface ReplicatedBucketArgs {
+    /** `primary`: the media bucket, replicating to dr. `dr`: the replica bucket. */
+    role: "primary" | "dr";
+    /** Physical bucket name (computed, see naming.ts). */
+    bucketName: string;
+    /** Account owning this bucket. */
+    accountId: string;
+    /** Region of this bucket. */
+    region: string;
+    /** ARN of the KMS key for SSE-KMS. */
+    kmsKeyArn: pulumi.Input<string>;
+    /** primary: where to replicate. */
+    replicateTo?: ReplicationTarget;
+    /** primary: physical name of the replication role (computed, so dr can name it). */
+    replicationRoleName?: string;
+    /** primary: S3 Replication Time Control (15-minute SLA) and metrics. Defaults to false. */
+    replicationTimeControl?: boolean;
+    /** dr: ARN of the primary's replication role, admitted by the bucket policy. */
+    replicationRoleArn?: string;
+    /** dr: root principal of the primary's account. */
+    sourceAccountRoot?: string;
+    /** Days to keep noncurrent versions. Defaults to 90. */
+    noncurrentVersionDays?: number;
+    /** Tags. Defaults to none. */
+    tags?: Record<string, string>;
+}
+
+/** The media bucket (primary) or its replica (dr). */
+export class ReplicatedBucket extends pulumi.ComponentResource {
+    /** The bucket. */
+    public readonly bucket: aws.s3.Bucket;
+    /** Bucket name. */
+    public readonly bucketName: pulumi.Output<string>;
+    /** Bucket ARN. */
+    public readonly bucketArn: pulumi.Output<string>;
+    /** The bucket policy document. */
+    public readonly policy: PolicyDocument;
+    /** primary: the replication role. */
+    public readonly replicationRole?: aws.iam.Role;
+    /** primary: the replication role's policy document. */
+    public readonly replicationPolicy?: pulumi.Output<PolicyDocument>;
+
+    constructor(name: string, args: ReplicatedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pilotlight:storage:ReplicatedBucket", name, {}, opts);
+        const tags = args.tags ?? {};
+        const arn = bucketArn(args.bucketName, args.region);
+        if (args.role === "primary" && (!args.replicateTo || !args.replicationRoleName)) {
+            throw new Error("ReplicatedBucket: the primary bucket needs replicateTo and replicationRoleName");
+        }
+        if (args.role === "dr" && (!args.replicationRoleArn || !args.sourceAccountRoot)) {
+            throw new Error("ReplicatedBucket: the replica bucket needs replicationRoleArn and sourceAccountRoot");
+        }
+
+        this.bucket = new aws.s3.Bucket(`${name}`, { bucket: args.bucketName, forceDestroy: false, tags }, { parent: this });
+        this.bucketName = this.bucket.bucket;
+        this.bucketArn = this.bucket.arn;
+        const child = { parent: this };
+
+        const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } }, child);
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-encryption`,
+            { bucket: this.bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }] },
+            child,
+        );
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
+            `${name}-public-access`,
+            { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            child,
+        );
+        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+        new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket: this.bucket.id,
+                rules: [
+                    {
+                        id: "expire-noncurrent-versions",
+                        status: "Enabled",
+                        filter: {},
+                        noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 90 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            { parent: this, dependsOn: [versioning] },
+        );
+
+        this.policy =
+            args.role === "dr"
+                ? replicaBucketPolicy(arn, args.replicationRoleArn!, args.sourceAccountRoot!)
+                : policyDocument([tlsOnlyStatement(arn)]);
+        new aws.s3.BucketPolicy(`${name}-policy`, { bucket: this.bucket.id, policy: JSON.stringify(this.policy) }, { parent: this, dependsOn: [publicAccess] });
+
+        if (args.role === "primary") {
+            const target = args.replicateTo!;
+            this.replicationPolicy = pulumi
+                .output(args.kmsKeyArn)
+                .apply((keyArn) => replicationRolePolicy({ sourceBucketArn: arn, sourceKeyArn: keyArn, sourceRegion: args.region, target }));
+            this.replicationRole = new aws.iam.Role(
+                `${name}-replication`,
+                {
+                    name: args.replicationRoleName,
+                    description: `S3 replication of ${args.bucketName} to ${target.bucketName}`,
+                    assumeRolePolicy: JSON.stringify(assumeRolePolicy("s3.amazonaws.com", args.accountId)),
+                    tags,
+                },
+                child,
+            );
+            const inline = new aws.iam.RolePolicy(`${name}-replication`, { role: this.replicationRole.id, policy: this.replicationPolicy.apply((d) => JSON.stringify(d)) }, child);
+            new aws.s3.BucketReplicationConfig(
+                `${name}-replication`,
+                {
+                    bucket: this.bucket.id,
+                    role: this.replicationRole.arn,
+                    rules: [replicationRule(target, target.accountId !== args.accountId, args.replicationTimeControl ?? false)],
+                },
+                { parent: this, dependsOn: [versioning, inline] },
+            );
+        }
+
+        this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn });
+    }
+}
