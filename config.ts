@@ -303,7 +303,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     };
 
     const tags = c.stringMap("tags");
-    const backups = parseBackups(c);
+    const backups = parseBackups(c, accountId === peer.accountId);
     const copy = parseCopy(c, namePrefix);
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
@@ -405,7 +405,7 @@ function parseDatabases(c: Checker, key: string): BackupDatabase[] {
 }
 
 /** `pilotlight:backups`; undefined when the key is absent. */
-function parseBackups(c: Checker): BackupsConfig | undefined {
+function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefined {
     if (c.get("backups") === undefined) return undefined;
     const backups: BackupsConfig = {
         databases: parseDatabases(c, "backups.databases"),
@@ -415,7 +415,9 @@ function parseBackups(c: Checker): BackupsConfig | undefined {
         automatedBackupReplication: c.bool("backups.automatedBackupReplication", false),
         replicationRetentionDays: c.int("backups.replicationRetentionDays", 1, 35, 7),
     };
-    if (backups.automatedBackupReplication && backups.databases.length > 0 && backups.databases.every((d) => d.isCluster)) {
+    if (backups.automatedBackupReplication && !sameAccount) {
+        c.fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
+    } else if (backups.automatedBackupReplication && backups.databases.length > 0 && backups.databases.every((d) => d.isCluster)) {
         c.fail("backups.automatedBackupReplication", true, "applies to RDS instances only; list at least one instance (isCluster: false) or turn it off (Aurora clusters use Aurora global databases instead)");
     }
     return backups;
