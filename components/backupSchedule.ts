@@ -251,3 +251,44 @@ export class BackupSchedule extends pulumi.ComponentResource {
         this.registerOutputs({ stateMachineArn: this.stateMachineArn, functionArn: this.function.arn });
     }
 }
+
+export interface AutomatedBackupsReplicationArgs {
+    /** The primary's account: must be this stack's (RDS replicates automated backups only within an account). */
+    sourceAccountId: string;
+    /** The primary's region. */
+    sourceRegion: string;
+    /** Identifiers of the primary's instances whose automated backups are replicated here. */
+    instances: string[];
+    /** ARN of the key the replicated backups are encrypted with (the dr key). */
+    kmsKeyArn: pulumi.Input<string>;
+    /** Days the replicated backups are kept, 1-35. Defaults to 7. */
+    retentionDays?: number;
+}
+
+/**
+ * Cross-region automated backups replication (dr stack): point-in-time restore in the DR
+ * region with an RPO of minutes. The source instance ARNs are computed from the peer config.
+ */
+export class AutomatedBackupsReplication extends pulumi.ComponentResource {
+    /** ARNs of the replicated automated backups, by source instance. */
+    public readonly replicationArns: Record<string, pulumi.Output<string>> = {};
+
+    constructor(name: string, args: AutomatedBackupsReplicationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pilotlight:backup:AutomatedBackupsReplication", name, {}, opts);
+        const retention = args.retentionDays ?? 7;
+        if (!Number.isInteger(retention) || retention < 1 || retention > 35) throw new Error(`AutomatedBackupsReplication: retentionDays must be 1-35, got ${retention}`);
+        for (const id of args.instances) {
+            const r = new aws.rds.InstanceAutomatedBackupsReplication(
+                `${name}-${id}`,
+                {
+                    sourceDbInstanceArn: rdsArn({ accountId: args.sourceAccountId, region: args.sourceRegion }, "db", id),
+                    kmsKeyId: args.kmsKeyArn,
+                    retentionPeriod: retention,
+                },
+                { parent: this },
+            );
+            this.replicationArns[id] = r.id;
+        }
+        this.registerOutputs({ replicationArns: this.replicationArns });
+    }
+}
