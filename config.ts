@@ -337,6 +337,20 @@ export interface BackupsConfig {
     automatedBackupReplication: boolean;
     /** Days the replicated automated backups are kept, 1-35. Defaults to 7. */
     replicationRetentionDays: number;
+    /** AMIs of tagged instances, copied to the DR region; absent when not configured. */
+    images?: ImageBackupsConfig;
+}
+
+/** AMI backups (`pilotlight:backups.images`). */
+export interface ImageBackupsConfig {
+    /** Instances with this tag key... Defaults to `pilotlight:backup`. */
+    tagKey: string;
+    /** ...and this value are imaged. Defaults to `true`. */
+    tagValue: string;
+    /** Image without rebooting the instance (crash-consistent). Defaults to true. */
+    noReboot: boolean;
+    /** Images kept per instance in each region, 1-100. Defaults to 7. */
+    keep: number;
 }
 
 /** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
@@ -414,6 +428,15 @@ function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefin
         keep: c.int("backups.keep", 1, 100, 12),
         automatedBackupReplication: c.bool("backups.automatedBackupReplication", false),
         replicationRetentionDays: c.int("backups.replicationRetentionDays", 1, 35, 7),
+        images:
+            c.get("backups.images") === undefined
+                ? undefined
+                : {
+                      tagKey: c.string("backups.images.tagKey", "expected an EC2 tag key (1-127 characters, not starting with aws:)", (s) => s.length >= 1 && s.length <= 127 && !s.startsWith("aws:"), "pilotlight:backup"),
+                      tagValue: c.string("backups.images.tagValue", "expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255, "true"),
+                      noReboot: c.bool("backups.images.noReboot", true),
+                      keep: c.int("backups.images.keep", 1, 100, 7),
+                  },
     };
     if (backups.automatedBackupReplication && !sameAccount) {
         c.fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
