@@ -62,3 +62,13 @@ export function aliasArn(s: Omit<NameScope, "prefix">, alias: string): string {
 export function keysInRegion(s: Omit<NameScope, "prefix">): string {
     return `arn:${partitionOf(s.region)}:kms:${s.region}:${s.accountId}:key/*`;
 }
+
+/** Identifier of the workload database: the same in both stacks, so dr finds the copies of prod's. */
+export function databaseIdentifier(prefix: string): string {
+    return `${prefix}-db`;
+}
+
+/** Role in the zone's (primary's) account that the dr stack assumes to manage its failover record. */
+export function dnsFailoverRoleName(prefix: string): string {
+    return `${prefix}-dns-failover`;
+}
