@@ -352,6 +352,10 @@ export interface StackConfig {
     dns?: DnsConfig;
     /** Extra tags on every resource. */
     tags: Record<string, string>;
+    /** Scheduled snapshots copied to the DR region; absent when not configured. */
+    backups?: BackupsConfig;
+    /** Cross-account copy of one instance; absent when not configured. */
+    copy?: CopyConfig;
 }
 
 /** Thrown when Pulumi.<stack>.yaml is wrong; lists every problem found. */
@@ -580,9 +584,148 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const dns = parseDns(c);
 
     const tags = c.stringMap("tags");
+    const backups = parseBackups(c, accountId === peer.accountId);
+    const copy = parseCopy(c, namePrefix);
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, restore, app, dns, tags };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, restore, app, dns, tags, backups, copy };
+}
+
+// ---------------------------------------------------------------- backups and copies
+
+/** A database the backup and copy machines work on. */
+export interface BackupDatabase {
+    /** RDS instance or Aurora cluster identifier. */
+    identifier: string;
+    /** True for an Aurora cluster. Defaults to false. */
+    isCluster: boolean;
+}
+
+/** Scheduled snapshots copied to the DR region (`pilotlight:backups`). */
+export interface BackupsConfig {
+    /** Databases to snapshot each run. Defaults to none. */
+    databases: BackupDatabase[];
+    /** EventBridge schedule expression. Defaults to `rate(2 hours)`. */
+    schedule: string;
+    /** Whether the schedule rule runs. Defaults to false: enable it once the databases exist. */
+    scheduleEnabled: boolean;
+    /** pilotlight snapshots kept per database in each region, 1-100. Defaults to 12. */
+    keep: number;
+    /**
+     * dr stack: replicate the automated backups of the listed instances (not clusters) into the
+     * DR region, for point-in-time restore there. Defaults to false.
+     */
+    automatedBackupReplication: boolean;
+    /** Days the replicated automated backups are kept, 1-35. Defaults to 7. */
+    replicationRetentionDays: number;
+}
+
+/** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
+export interface CopyRestoreConfig {
+    /** Instance class of each copy. Defaults to `db.t4g.medium`. */
+    instanceClass: string;
+    /** DB subnet group. Defaults to the dr network's database subnet group. */
+    subnetGroupName?: string;
+    /** VPC security groups. Defaults to the dr network's database security group. */
+    securityGroupIds?: string[];
+    /** DB parameter group. Defaults to the engine's default group. */
+    parameterGroupName?: string;
+    /** Multi-AZ copies. Defaults to false. */
+    multiAz: boolean;
+    /** Extra tags on each copy. Defaults to none. */
+    tags: Record<string, string>;
+}
+
+/** Cross-account copy of one instance (`pilotlight:copy`), read by both stacks. */
+export interface CopyConfig {
+    /** The source instance on the primary (clusters are not copied across accounts). */
+    source: string;
+    /** EventBridge schedule of the source machine. Defaults to `rate(1 day)`. */
+    schedule: string;
+    /** Whether the source schedule rule runs. Defaults to false. */
+    scheduleEnabled: boolean;
+    /** Copies (instances on dr, shared snapshots on the primary) kept, 1-20. Defaults to 2. */
+    keep: number;
+    /** Base name of the copies on dr: `<targetName>-v<N>`. Defaults to the source identifier. */
+    targetName: string;
+    /** Secrets Manager secret on dr holding `{host, port, identifier, version}`. Defaults to `<namePrefix>/copy/<targetName>`. */
+    secretName: string;
+    restore: CopyRestoreConfig;
+}
+
+const DB_IDENTIFIER_RE = /^[a-z](?:[a-z0-9]|-(?!-))*$/;
+/** Longest identifier whose derived names (`-v<N>-final`, `-bk-<timestamp>`) fit RDS's limits. */
+export const MAX_BACKUP_IDENTIFIER = 40;
+const isDbIdentifier = (s: string) => DB_IDENTIFIER_RE.test(s) && !s.endsWith("-") && s.length <= MAX_BACKUP_IDENTIFIER;
+const DB_IDENTIFIER_RULE = `expected an RDS identifier: a letter, then lowercase letters, digits or single hyphens, not ending in a hyphen, at most ${MAX_BACKUP_IDENTIFIER} characters`;
+
+/** `rate(2 hours)`, `rate(1 day)` or a six-field `cron(...)`. */
+export function isScheduleExpression(s: string): boolean {
+    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(s);
+    if (rate) return Number(rate[1]) >= 1 && (Number(rate[1]) === 1) === !rate[2].endsWith("s");
+    const cron = /^cron\(([^()]+)\)$/.exec(s);
+    return !!cron && cron[1].trim().split(/\s+/).length === 6;
+}
+const SCHEDULE_RULE = 'expected an EventBridge schedule such as "rate(2 hours)", "rate(1 day)" or "cron(0 3 * * ? *)"';
+
+function parseDatabases(c: Checker, key: string): BackupDatabase[] {
+    const v = c.get(key);
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+        c.fail(key, v, 'expected a list of {identifier, isCluster}, e.g. [{"identifier": "app-db", "isCluster": false}]');
+        return [];
+    }
+    const out: BackupDatabase[] = [];
+    v.forEach((_, i) => {
+        const identifier = c.string(`${key}.${i}.identifier`, DB_IDENTIFIER_RULE, isDbIdentifier);
+        const isCluster = c.bool(`${key}.${i}.isCluster`, false);
+        if (identifier && out.some((d) => d.identifier === identifier)) c.fail(`${key}.${i}.identifier`, identifier, "expected each database once");
+        else out.push({ identifier, isCluster });
+    });
+    return out;
+}
+
+/** `pilotlight:backups`; undefined when the key is absent. */
+function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefined {
+    if (c.get("backups") === undefined) return undefined;
+    const backups: BackupsConfig = {
+        databases: parseDatabases(c, "backups.databases"),
+        schedule: c.string("backups.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(2 hours)"),
+        scheduleEnabled: c.bool("backups.scheduleEnabled", false),
+        keep: c.int("backups.keep", 1, 100, 12),
+        automatedBackupReplication: c.bool("backups.automatedBackupReplication", false),
+        replicationRetentionDays: c.int("backups.replicationRetentionDays", 1, 35, 7),
+    };
+    if (backups.automatedBackupReplication && !sameAccount) {
+        c.fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
+    } else if (backups.automatedBackupReplication && backups.databases.length > 0 && backups.databases.every((d) => d.isCluster)) {
+        c.fail("backups.automatedBackupReplication", true, "applies to RDS instances only; list at least one instance (isCluster: false) or turn it off (Aurora clusters use Aurora global databases instead)");
+    }
+    return backups;
+}
+
+/** `pilotlight:copy`; undefined when the key is absent. */
+function parseCopy(c: Checker, namePrefix: string): CopyConfig | undefined {
+    if (c.get("copy") === undefined) return undefined;
+    const source = c.string("copy.source", `${DB_IDENTIFIER_RULE}; the primary's RDS instance to copy`, isDbIdentifier);
+    const targetName = c.string("copy.targetName", DB_IDENTIFIER_RULE, isDbIdentifier, source);
+    const sgs = c.get("copy.restore.securityGroupIds");
+    return {
+        source,
+        schedule: c.string("copy.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(1 day)"),
+        scheduleEnabled: c.bool("copy.scheduleEnabled", false),
+        keep: c.int("copy.keep", 1, 20, 2),
+        targetName,
+        secretName: c.string("copy.secretName", "expected a Secrets Manager name: 1-512 letters, digits or /_+=.@-", (s) => /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(s), `${namePrefix}/copy/${targetName}`),
+        restore: {
+            instanceClass: c.string("copy.restore.instanceClass", "expected an RDS instance class such as db.t4g.medium", (s) => /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(s), "db.t4g.medium"),
+            subnetGroupName: c.get("copy.restore.subnetGroupName") === undefined ? undefined : c.string("copy.restore.subnetGroupName", "expected a DB subnet group name (letters, digits, spaces, periods, underscores, hyphens)", (s) => /^[A-Za-z0-9 ._-]{1,255}$/.test(s)),
+            securityGroupIds: sgs === undefined ? undefined : c.stringList("copy.restore.securityGroupIds", 'expected a list of security group ids, e.g. ["sg-0123456789abcdef0"]', (s) => /^sg-[0-9a-f]{8,17}$/.test(s)),
+            parameterGroupName: c.get("copy.restore.parameterGroupName") === undefined ? undefined : c.string("copy.restore.parameterGroupName", "expected a DB parameter group name: a letter, then letters, digits or hyphens", (s) => /^[A-Za-z][A-Za-z0-9-]{0,254}$/.test(s)),
+            multiAz: c.bool("copy.restore.multiAz", false),
+            tags: c.stringMap("copy.restore.tags"),
+        },
+    };
 }
 
 /** Same-account setup: prod and dr in one account, nothing shared across accounts. */

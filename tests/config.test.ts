@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { cidrsOverlap, ConfigError, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
+import { cidrsOverlap, ConfigError, isScheduleExpression, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
 import { readStackConfig } from "./program";
 
 function prodRaw(): RawConfig {
@@ -153,6 +153,24 @@ describe("config", () => {
         { rule: "bad hosted zone id", stack: "prod", change: (r) => (r.dns = { hostedZoneId: "example.com", recordName: "app.example.com" }), expect: ["pilotlight:dns.hostedZoneId", '"example.com"', "Z0123456789ABCDEFGHIJ"] },
         { rule: "record name that is not a FQDN", stack: "prod", change: (r) => (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "app" }), expect: ["pilotlight:dns.recordName", '"app"', "app.example.com"] },
         { rule: "dns not a map", stack: "prod", change: (r) => (r.dns = "app.example.com"), expect: ["pilotlight:dns", "hostedZoneId and recordName"] },
+        { rule: "backups databases not a list", stack: "prod", change: (r) => (r.backups = { databases: "app-db" }), expect: ["pilotlight:backups.databases", '"app-db"', "list of {identifier, isCluster}"] },
+        { rule: "backup identifier invalid", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "App_DB" }] }), expect: ["pilotlight:backups.databases.0.identifier", '"App_DB"', "RDS identifier"] },
+        { rule: "backup database listed twice", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }, { identifier: "app-db" }] }), expect: ["pilotlight:backups.databases.1.identifier", "each database once"] },
+        { rule: "backup isCluster not a boolean", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db", isCluster: "maybe" }] }), expect: ["pilotlight:backups.databases.0.isCluster", '"maybe"', "true or false"] },
+        { rule: "backup keep 0", stack: "prod", change: (r) => (r.backups = { keep: 0 }), expect: ["pilotlight:backups.keep", "0", "from 1 to 100"] },
+        { rule: "backup keep 101", stack: "prod", change: (r) => (r.backups = { keep: 101 }), expect: ["pilotlight:backups.keep", "101", "from 1 to 100"] },
+        { rule: "backup schedule malformed", stack: "prod", change: (r) => (r.backups = { schedule: "every 2 hours" }), expect: ["pilotlight:backups.schedule", '"every 2 hours"', "rate(2 hours)"] },
+        { rule: "backup schedule singular mismatch", stack: "prod", change: (r) => (r.backups = { schedule: "rate(2 hour)" }), expect: ["pilotlight:backups.schedule", '"rate(2 hour)"'] },
+        { rule: "replication of clusters only", stack: "dr", change: (r) => ((r.accountId = "111111111111"), (r.backups = { databases: [{ identifier: "aurora", isCluster: true }], automatedBackupReplication: true })), expect: ["pilotlight:backups.automatedBackupReplication", "instances only"] },
+        { rule: "replication across accounts", stack: "dr", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }], automatedBackupReplication: true }), expect: ["pilotlight:backups.automatedBackupReplication", "same account", "pilotlight:copy"] },
+        { rule: "replication retention 36 days", stack: "dr", change: (r) => (r.backups = { replicationRetentionDays: 36 }), expect: ["pilotlight:backups.replicationRetentionDays", "36", "from 1 to 35"] },
+        { rule: "copy without source", stack: "dr", change: (r) => (r.copy = {}), expect: ["pilotlight:copy.source is missing", "the primary's RDS instance"] },
+        { rule: "copy keep 21", stack: "dr", change: (r) => (r.copy = { source: "app-db", keep: 21 }), expect: ["pilotlight:copy.keep", "21", "from 1 to 20"] },
+        { rule: "copy target name too long", stack: "dr", change: (r) => (r.copy = { source: "app-db", targetName: "a".repeat(41) }), expect: ["pilotlight:copy.targetName", "at most 40 characters"] },
+        { rule: "copy instance class", stack: "dr", change: (r) => (r.copy = { source: "app-db", restore: { instanceClass: "t4g.medium" } }), expect: ["pilotlight:copy.restore.instanceClass", '"t4g.medium"', "db.t4g.medium"] },
+        { rule: "copy security group", stack: "dr", change: (r) => (r.copy = { source: "app-db", restore: { securityGroupIds: ["default"] } }), expect: ["pilotlight:copy.restore.securityGroupIds", '["default"]', "sg-0123456789abcdef0"] },
+        { rule: "copy secret name", stack: "dr", change: (r) => (r.copy = { source: "app-db", secretName: "my secret" }), expect: ["pilotlight:copy.secretName", '"my secret"', "Secrets Manager name"] },
+        { rule: "copy schedule", stack: "prod", change: (r) => (r.copy = { source: "app-db", schedule: "cron(0 3 * * *)" }), expect: ["pilotlight:copy.schedule", "cron(0 3 * * ? *)"] },
     ];
 
     for (const t of rules) {
@@ -191,5 +209,37 @@ describe("config", () => {
     it("reads the engine's flat config map without turning account ids into numbers", () => {
         const raw = rawFromConfigMap({ "pilotlight:accountId": "111111111111", "pilotlight:peer": '{"accountId":"222222222222"}', "pilotlight:failover": "true", "aws:region": "us-east-1" });
         assert.deepStrictEqual(raw, { accountId: "111111111111", peer: { accountId: "222222222222" }, failover: "true" });
+    });
+
+    it("reads backups and copy sections with their documented defaults", () => {
+        const none = parseStackConfig("prod", prodRaw(), "us-east-1");
+        assert.strictEqual(none.backups, undefined);
+        assert.strictEqual(none.copy, undefined);
+        const cfg = parseStackConfig("prod", { ...prodRaw(), backups: { databases: [{ identifier: "app-db" }, { identifier: "aurora", isCluster: "true" }] }, copy: { source: "app-db" } }, "us-east-1");
+        assert.deepStrictEqual(cfg.backups, {
+            databases: [
+                { identifier: "app-db", isCluster: false },
+                { identifier: "aurora", isCluster: true },
+            ],
+            schedule: "rate(2 hours)",
+            scheduleEnabled: false,
+            keep: 12,
+            automatedBackupReplication: false,
+            replicationRetentionDays: 7,
+        });
+        assert.deepStrictEqual(cfg.copy, {
+            source: "app-db",
+            schedule: "rate(1 day)",
+            scheduleEnabled: false,
+            keep: 2,
+            targetName: "app-db",
+            secretName: "pilotlight/copy/app-db",
+            restore: { instanceClass: "db.t4g.medium", subnetGroupName: undefined, securityGroupIds: undefined, parameterGroupName: undefined, multiAz: false, tags: {} },
+        });
+    });
+
+    it("accepts schedule expressions EventBridge accepts and rejects the rest", () => {
+        for (const ok of ["rate(1 hour)", "rate(2 hours)", "rate(15 minutes)", "rate(1 day)", "cron(0 3 * * ? *)"]) assert.ok(isScheduleExpression(ok), ok);
+        for (const bad of ["rate(0 hours)", "rate(1 hours)", "rate(2 hour)", "rate(2 weeks)", "cron(0 3 * * *)", "2 hours"]) assert.ok(!isScheduleExpression(bad), bad);
     });
 });
