@@ -106,19 +106,19 @@ export function isAuroraEngine(engine: DatabaseEngine): boolean {
     return engine.startsWith("aurora-");
 }
 
-/** Where the dr stack's database comes from on failover (`pilotlight:restore`). */
-export type RestoreSource = "latestCopy" | "snapshot" | "pointInTime" | "adopt";
-export const RESTORE_SOURCES: readonly RestoreSource[] = ["latestCopy", "snapshot", "pointInTime", "adopt"];
+/** Where the dr stack's database comes from on failover (`pilotlight:failoverDatabase`). */
+export type FailoverDatabaseSource = "latestCopy" | "snapshot" | "pointInTime" | "adopt";
+export const FAILOVER_DATABASE_SOURCES: readonly FailoverDatabaseSource[] = ["latestCopy", "snapshot", "pointInTime", "adopt"];
 
 /** dr only: the failover database's source. */
-export interface RestoreConfig {
+export interface FailoverDatabaseConfig {
     /**
      * `latestCopy`: the newest snapshot copied into this region whose `pilotlight:source` tag is
      * `sourceIdentifier`; `snapshot`: `snapshotIdentifier`; `pointInTime`: the replicated automated
      * backups `automatedBackupsArn` (RDS instances only); `adopt`: the instance the copy target
      * already restored, as named by the secret `secretName`.
      */
-    source: RestoreSource;
+    source: FailoverDatabaseSource;
     /** Identifier of the primary's database whose copies `latestCopy` looks for. Defaults to `<namePrefix>-db`. */
     sourceIdentifier: string;
     /** `snapshot` only: DB (cluster) snapshot identifier or ARN in this region and account. */
@@ -228,52 +228,52 @@ function parseDatabaseDeployment(c: Checker, engine: DatabaseEngine): DatabaseDe
     };
 }
 
-/** `pilotlight:restore`: validated whenever present; required on a dr stack with failover on. */
-function parseRestore(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string): RestoreConfig | undefined {
-    const raw = c.get("restore");
+/** `pilotlight:failoverDatabase`: validated whenever present; required on a dr stack with failover on. */
+function parseFailoverDatabase(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string): FailoverDatabaseConfig | undefined {
+    const raw = c.get("failoverDatabase");
     const howTo =
-        'set pilotlight:restore.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:restore.snapshotIdentifier), "pointInTime" (with pilotlight:restore.automatedBackupsArn) or "adopt" (with pilotlight:restore.secretName)';
+        'set pilotlight:failoverDatabase.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:failoverDatabase.snapshotIdentifier), "pointInTime" (with pilotlight:failoverDatabase.automatedBackupsArn) or "adopt" (with pilotlight:failoverDatabase.secretName)';
     if (raw === undefined) {
-        if (failover) c.fail("restore", raw, `failover needs a database source: ${howTo}`);
+        if (failover) c.fail("failoverDatabase", raw, `failover needs a database source: ${howTo}`);
         return undefined;
     }
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-        c.fail("restore", raw, `expected a map: ${howTo}`);
+        c.fail("failoverDatabase", raw, `expected a map: ${howTo}`);
         return undefined;
     }
     if (role === "primary") {
-        c.fail("restore", raw, "restore applies only to a dr stack (it says where the failover database comes from); remove it here");
+        c.fail("failoverDatabase", raw, "failoverDatabase applies only to a dr stack (it says where the failover database comes from); remove it here");
         return undefined;
     }
-    const source = c.oneOf<RestoreSource>("restore.source", RESTORE_SOURCES);
-    const restore: RestoreConfig = {
+    const source = c.oneOf<FailoverDatabaseSource>("failoverDatabase.source", FAILOVER_DATABASE_SOURCES);
+    const restore: FailoverDatabaseConfig = {
         source,
-        sourceIdentifier: c.string("restore.sourceIdentifier", "expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s), `${namePrefix}-db`),
+        sourceIdentifier: c.string("failoverDatabase.sourceIdentifier", "expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s), `${namePrefix}-db`),
     };
     const need = (key: string, why: string) => {
         if (c.get(key) === undefined) c.fail(key, undefined, why);
     };
-    if (c.get("restore.snapshotIdentifier") !== undefined || source === "snapshot") {
-        need("restore.snapshotIdentifier", 'restore.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31');
-        restore.snapshotIdentifier = c.string("restore.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
+    if (c.get("failoverDatabase.snapshotIdentifier") !== undefined || source === "snapshot") {
+        need("failoverDatabase.snapshotIdentifier", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31');
+        restore.snapshotIdentifier = c.string("failoverDatabase.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
     }
     if (source === "pointInTime") {
         if (isAuroraEngine(engine)) {
-            c.fail("restore.source", source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
+            c.fail("failoverDatabase.source", source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
         }
-        need("restore.automatedBackupsArn", `restore.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`);
-        restore.automatedBackupsArn = c.string("restore.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
+        need("failoverDatabase.automatedBackupsArn", `failoverDatabase.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`);
+        restore.automatedBackupsArn = c.string("failoverDatabase.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
             const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
             return !!m && (!region || m[1] === region);
         });
-        if (c.get("restore.restoreTime") !== undefined) {
-            restore.restoreTime = c.string("restore.restoreTime", "expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s)));
+        if (c.get("failoverDatabase.restoreTime") !== undefined) {
+            restore.restoreTime = c.string("failoverDatabase.restoreTime", "expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s)));
         }
     }
     if (source === "adopt") {
-        need("restore.secretName", 'restore.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version}');
-        restore.secretName = c.string("restore.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s));
-        if (isAuroraEngine(engine)) c.fail("restore.source", source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
+        need("failoverDatabase.secretName", 'failoverDatabase.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version}');
+        restore.secretName = c.string("failoverDatabase.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s));
+        if (isAuroraEngine(engine)) c.fail("failoverDatabase.source", source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
     }
     return restore;
 }
@@ -346,7 +346,7 @@ export interface StackConfig {
     media: MediaConfig;
     database: DatabaseConfig;
     /** dr only: where the failover database comes from; required with `failover: true`. */
-    restore?: RestoreConfig;
+    failoverDatabase?: FailoverDatabaseConfig;
     app: AppConfig;
     /** Route 53 failover routing; none when unset. */
     dns?: DnsConfig;
@@ -579,7 +579,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         port: c.int("database.port", 1150, 65535, enginePort(engine)),
         ...parseDatabaseDeployment(c, engine),
     };
-    const restore = parseRestore(c, role, failover, engine, region, namePrefix);
+    const failoverDatabase = parseFailoverDatabase(c, role, failover, engine, region, namePrefix);
     const app = parseApp(c, region);
     const dns = parseDns(c);
 
@@ -588,7 +588,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const copy = parseCopy(c, namePrefix);
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, restore, app, dns, tags, backups, copy };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, tags, backups, copy };
 }
 
 // ---------------------------------------------------------------- backups and copies

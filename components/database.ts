@@ -5,7 +5,7 @@
 // given snapshot, point in time) or adopts the instance the copy target restored.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseEngine, isAuroraEngine, RestoreConfig } from "../config";
+import { DatabaseEngine, isAuroraEngine, FailoverDatabaseConfig } from "../config";
 import { MANAGED_TAG, SOURCE_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
 import { assumeRolePolicy, renderPolicy } from "./iam";
 import { partitionOf } from "./naming";
@@ -23,8 +23,8 @@ export type DatabaseSource =
     /** An instance someone else restored, named by a secret `{host, port, identifier, version}`: nothing is created. */
     | { kind: "adopt"; secretName: string };
 
-/** Maps the dr stack's `pilotlight:restore` onto a database source. Exported for testing. */
-export function restoreSource(restore: RestoreConfig): DatabaseSource {
+/** Maps the dr stack's `pilotlight:failoverDatabase` onto a database source. Exported for testing. */
+export function restoreSource(restore: FailoverDatabaseConfig): DatabaseSource {
     switch (restore.source) {
         case "latestCopy":
             return { kind: "latestCopy", sourceIdentifier: restore.sourceIdentifier };

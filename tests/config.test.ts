@@ -88,14 +88,14 @@ describe("config", () => {
             redisNodes: 2,
             redisEngineVersion: "7.1",
         });
-        assert.strictEqual(cfg.restore, undefined);
+        assert.strictEqual(cfg.failoverDatabase, undefined);
         assert.strictEqual(cfg.dns, undefined);
         const aurora = parseStackConfig("prod", { ...prodRaw(), database: { engine: "aurora-mysql", instanceClass: "db.r7g.large" } }, "us-east-1").database;
         assert.deepStrictEqual([aurora.engineVersion, aurora.instanceClass, aurora.readerClass], ["8.0.mysql_aurora.3.08.2", "db.r7g.large", "db.r7g.large"]);
-        const dr = parseStackConfig("dr", { ...drRaw(), failover: true, restore: { source: "latestCopy" } }, "us-west-2");
-        assert.deepStrictEqual(dr.restore, { source: "latestCopy", sourceIdentifier: "pilotlight-db" });
-        const pitr = parseStackConfig("dr", { ...drRaw(), restore: { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" } }, "us-west-2");
-        assert.deepStrictEqual(pitr.restore, { source: "pointInTime", sourceIdentifier: "pilotlight-db", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" });
+        const dr = parseStackConfig("dr", { ...drRaw(), failover: true, failoverDatabase: { source: "latestCopy" } }, "us-west-2");
+        assert.deepStrictEqual(dr.failoverDatabase, { source: "latestCopy", sourceIdentifier: "pilotlight-db" });
+        const pitr = parseStackConfig("dr", { ...drRaw(), failoverDatabase: { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" } }, "us-west-2");
+        assert.deepStrictEqual(pitr.failoverDatabase, { source: "pointInTime", sourceIdentifier: "pilotlight-db", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" });
         const https = parseStackConfig("dr", { ...drRaw(), app: { certificateArn: "arn:aws:acm:us-west-2:222222222222:certificate/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9" } }, "us-west-2");
         assert.strictEqual(https.app.certificateArn, "arn:aws:acm:us-west-2:222222222222:certificate/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9");
         assert.strictEqual(parseStackConfig("prod", { ...prodRaw(), database: { engine: "aurora-mysql" } }, "us-east-1").database.port, 3306);
@@ -128,16 +128,16 @@ describe("config", () => {
         { rule: "bad name prefix", stack: "prod", change: (r) => (r.namePrefix = "Pilot_Light"), expect: ["pilotlight:namePrefix", '"Pilot_Light"', "lowercase"] },
         { rule: "bad tags", stack: "prod", change: (r) => (r.tags = { team: 7 }), expect: ["pilotlight:tags", "map of string to string"] },
         // Failover, database, app tier and DNS sections.
-        { rule: "failover with no snapshot source", stack: "dr", change: (r) => (r.failover = true), expect: ["pilotlight:restore is missing", "failover needs a database source", 'pilotlight:restore.source to "latestCopy"', "pilotlight:restore.snapshotIdentifier", "pilotlight:restore.automatedBackupsArn", "pilotlight:restore.secretName"] },
-        { rule: "snapshot source without an identifier", stack: "dr", change: (r) => ((r.failover = true), (r.restore = { source: "snapshot" })), expect: ["pilotlight:restore.snapshotIdentifier is missing", 'restore.source "snapshot" needs the DB snapshot identifier'] },
-        { rule: "bad snapshot identifier", stack: "dr", change: (r) => (r.restore = { source: "snapshot", snapshotIdentifier: "1st snapshot" }), expect: ["pilotlight:restore.snapshotIdentifier", '"1st snapshot"', "a letter, then letters, digits, hyphens"] },
-        { rule: "unknown restore source", stack: "dr", change: (r) => (r.restore = { source: "backup" }), expect: ["pilotlight:restore.source", '"backup"', '"latestCopy", "snapshot", "pointInTime", "adopt"'] },
-        { rule: "point in time without backups ARN", stack: "dr", change: (r) => (r.restore = { source: "pointInTime" }), expect: ["pilotlight:restore.automatedBackupsArn is missing", "replicated into us-west-2"] },
-        { rule: "point in time from another region's backups", stack: "dr", change: (r) => (r.restore = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-east-1:111111111111:auto-backup:ab-abc123" }), expect: ["pilotlight:restore.automatedBackupsArn", "us-east-1", "this stack's region us-west-2"] },
-        { rule: "point in time for Aurora", stack: "dr", change: (r) => ((r.database = { engine: "aurora-postgresql" }), (r.restore = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" })), expect: ["pilotlight:restore.source", '"pointInTime"', "aurora-postgresql has no cross-region automated backup replication"] },
-        { rule: "bad restore time", stack: "dr", change: (r) => (r.restore = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123", restoreTime: "yesterday" }), expect: ["pilotlight:restore.restoreTime", '"yesterday"', "2026-01-31T23:45:00Z"] },
-        { rule: "adopt without a secret", stack: "dr", change: (r) => (r.restore = { source: "adopt" }), expect: ["pilotlight:restore.secretName is missing", "{host, port, identifier, version}"] },
-        { rule: "restore on a primary", stack: "prod", change: (r) => (r.restore = { source: "latestCopy" }), expect: ["pilotlight:restore", "only to a dr stack"] },
+        { rule: "failover with no snapshot source", stack: "dr", change: (r) => (r.failover = true), expect: ["pilotlight:failoverDatabase is missing", "failover needs a database source", 'pilotlight:failoverDatabase.source to "latestCopy"', "pilotlight:failoverDatabase.snapshotIdentifier", "pilotlight:failoverDatabase.automatedBackupsArn", "pilotlight:failoverDatabase.secretName"] },
+        { rule: "snapshot source without an identifier", stack: "dr", change: (r) => ((r.failover = true), (r.failoverDatabase = { source: "snapshot" })), expect: ["pilotlight:failoverDatabase.snapshotIdentifier is missing", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier'] },
+        { rule: "bad snapshot identifier", stack: "dr", change: (r) => (r.failoverDatabase = { source: "snapshot", snapshotIdentifier: "1st snapshot" }), expect: ["pilotlight:failoverDatabase.snapshotIdentifier", '"1st snapshot"', "a letter, then letters, digits, hyphens"] },
+        { rule: "unknown restore source", stack: "dr", change: (r) => (r.failoverDatabase = { source: "backup" }), expect: ["pilotlight:failoverDatabase.source", '"backup"', '"latestCopy", "snapshot", "pointInTime", "adopt"'] },
+        { rule: "point in time without backups ARN", stack: "dr", change: (r) => (r.failoverDatabase = { source: "pointInTime" }), expect: ["pilotlight:failoverDatabase.automatedBackupsArn is missing", "replicated into us-west-2"] },
+        { rule: "point in time from another region's backups", stack: "dr", change: (r) => (r.failoverDatabase = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-east-1:111111111111:auto-backup:ab-abc123" }), expect: ["pilotlight:failoverDatabase.automatedBackupsArn", "us-east-1", "this stack's region us-west-2"] },
+        { rule: "point in time for Aurora", stack: "dr", change: (r) => ((r.database = { engine: "aurora-postgresql" }), (r.failoverDatabase = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" })), expect: ["pilotlight:failoverDatabase.source", '"pointInTime"', "aurora-postgresql has no cross-region automated backup replication"] },
+        { rule: "bad restore time", stack: "dr", change: (r) => (r.failoverDatabase = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123", restoreTime: "yesterday" }), expect: ["pilotlight:failoverDatabase.restoreTime", '"yesterday"', "2026-01-31T23:45:00Z"] },
+        { rule: "adopt without a secret", stack: "dr", change: (r) => (r.failoverDatabase = { source: "adopt" }), expect: ["pilotlight:failoverDatabase.secretName is missing", "{host, port, identifier, version}"] },
+        { rule: "restore on a primary", stack: "prod", change: (r) => (r.failoverDatabase = { source: "latestCopy" }), expect: ["pilotlight:failoverDatabase", "only to a dr stack"] },
         { rule: "certificate in the wrong region", stack: "dr", change: (r) => (r.app = { certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" }), expect: ["pilotlight:app.certificateArn", "arn:aws:acm:us-east-1:", "certificate in this stack's region us-west-2, not us-east-1", "its own region"] },
         { rule: "certificate that is not an ACM ARN", stack: "prod", change: (r) => (r.app = { certificateArn: "arn:aws:iam::111111111111:server-certificate/app" }), expect: ["pilotlight:app.certificateArn", "server-certificate", "ACM certificate ARN"] },
         { rule: "backup retention under a week", stack: "prod", change: (r) => (r.database = { backupRetentionDays: 3 }), expect: ["pilotlight:database.backupRetentionDays is 3", "7 to 35 days", "at least a week"] },
