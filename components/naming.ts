@@ -63,6 +63,16 @@ export function keysInRegion(s: Omit<NameScope, "prefix">): string {
     return `arn:${partitionOf(s.region)}:kms:${s.region}:${s.accountId}:key/*`;
 }
 
+/** Identifier of the workload database: the same in both stacks, so dr finds the copies of prod's. */
+export function databaseIdentifier(prefix: string): string {
+    return `${prefix}-db`;
+}
+
+/** Role in the zone's (primary's) account that the dr stack assumes to manage its failover record. */
+export function dnsFailoverRoleName(prefix: string): string {
+    return `${prefix}-dns-failover`;
+}
+
 /** SNS topic the primary's copy source machine publishes shared snapshots to; the dr stack subscribes to it. */
 export function copyTopicName(prefix: string): string {
     return `${prefix}-snapshot-copy`;
