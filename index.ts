@@ -2,6 +2,7 @@
 // components for the stack's role (see Pulumi.<stack>.yaml) and exports what the
 // peer stack and the operators need.
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { isSameAccount, loadConfig } from "./config";
 import {
     accountRoot,
@@ -15,7 +16,9 @@ import {
     roleArn,
     sharedKeyAlias,
 } from "./components/naming";
+import { Alerts, parseWebhookList } from "./components/alerts";
 import { Network } from "./components/network";
+import { RestoreMachine } from "./components/restoreMachine";
 import { ReplicatedBucket } from "./components/replicatedBucket";
 import { SharedKey } from "./components/sharedKey";
 
@@ -100,6 +103,39 @@ const media = primary
           tags,
       });
 
+// Alerts every machine shares. Slack webhooks come only from a Pulumi secret
+// (pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/..."]').
+const slackWebhooks = new pulumi.Config().getSecret("slackWebhookUrls");
+const alerts = new Alerts("alerts", {
+    namePrefix: cfg.namePrefix,
+    accountId: cfg.accountId,
+    region: cfg.region,
+    kmsKeyArn: key.keyArn,
+    emailSender: cfg.alerts.emailSender,
+    emailRecipients: cfg.alerts.emailRecipients,
+    slackWebhookUrls: slackWebhooks?.apply(parseWebhookList),
+    tags,
+});
+
+// Restore machine (primary): refresh a database in place from a snapshot, with rollback.
+const restore =
+    primary && cfg.restore
+        ? new RestoreMachine("restore", {
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              databases: cfg.restore.databases,
+              alertFunctionArn: alerts.functionArn,
+              pollIntervalSeconds: cfg.restore.pollIntervalSeconds,
+              maxAttempts: cfg.restore.maxAttempts,
+              keepSnapshots: cfg.restore.keepSnapshots,
+              notifyOnSuccess: cfg.restore.notifyOnSuccess,
+              export: cfg.restore.exportPrefix ? { bucketName: media.bucketName, kmsKeyArn: key.keyArn, prefix: cfg.restore.exportPrefix } : undefined,
+              schedules: cfg.restore.schedules,
+              tags,
+          })
+        : undefined;
+
 export const role = cfg.role;
 export const sameAccount = isSameAccount(cfg);
 export const vpcId = network.vpcId;
@@ -112,3 +148,5 @@ export const keyArn = key.keyArn;
 export const replicaKeyArn = key.replicaKeyArn;
 export const mediaBucket = media.bucketName;
 export const mediaReplicaBucket = primary ? replicaName : undefined;
+export const alertTopicArn = alerts.topicArn;
+export const restoreMachineArn = restore?.stateMachineArn;
