@@ -2,6 +2,7 @@
 // components for the stack's role (see Pulumi.<stack>.yaml) and exports what the
 // peer stack and the operators need.
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { isSameAccount, loadConfig } from "./config";
 import { AppTier } from "./components/appTier";
 import { Database, restoreSource } from "./components/database";
@@ -20,7 +21,9 @@ import {
     roleArn,
     sharedKeyAlias,
 } from "./components/naming";
+import { Alerts, parseWebhookList } from "./components/alerts";
 import { Network } from "./components/network";
+import { RestoreMachine } from "./components/restoreMachine";
 import { ReplicatedBucket } from "./components/replicatedBucket";
 import { SharedKey } from "./components/sharedKey";
 
@@ -196,6 +199,39 @@ const dns =
           })
         : undefined;
 
+// Alerts every machine shares. Slack webhooks come only from a Pulumi secret
+// (pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/..."]').
+const slackWebhooks = new pulumi.Config().getSecret("slackWebhookUrls");
+const alerts = new Alerts("alerts", {
+    namePrefix: cfg.namePrefix,
+    accountId: cfg.accountId,
+    region: cfg.region,
+    kmsKeyArn: key.keyArn,
+    emailSender: cfg.alerts.emailSender,
+    emailRecipients: cfg.alerts.emailRecipients,
+    slackWebhookUrls: slackWebhooks?.apply(parseWebhookList),
+    tags,
+});
+
+// Restore machine (primary): refresh a database in place from a snapshot, with rollback.
+const restore =
+    primary && cfg.restore
+        ? new RestoreMachine("restore", {
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              databases: cfg.restore.databases,
+              alertFunctionArn: alerts.functionArn,
+              pollIntervalSeconds: cfg.restore.pollIntervalSeconds,
+              maxAttempts: cfg.restore.maxAttempts,
+              keepSnapshots: cfg.restore.keepSnapshots,
+              notifyOnSuccess: cfg.restore.notifyOnSuccess,
+              export: cfg.restore.exportPrefix ? { bucketName: media.bucketName, kmsKeyArn: key.keyArn, prefix: cfg.restore.exportPrefix } : undefined,
+              schedules: cfg.restore.schedules,
+              tags,
+          })
+        : undefined;
+
 export const role = cfg.role;
 export const sameAccount = isSameAccount(cfg);
 export const vpcId = network.vpcId;
@@ -224,3 +260,5 @@ export const appAutoScalingGroup = app?.autoScalingGroupName;
 export const dnsRecord = dns?.fqdn;
 export const dnsPeerRoleArn = dns?.peerRoleArn;
 export const dnsFailoverRole = dns ? (primary ? "PRIMARY" : "SECONDARY") : undefined;
+export const alertTopicArn = alerts.topicArn;
+export const restoreMachineArn = restore?.stateMachineArn;
