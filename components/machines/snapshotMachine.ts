@@ -34,6 +34,15 @@ export interface PollOptions {
 }
 
 export const POLL_DEFAULTS = { pollIntervalSeconds: 60, maxAttempts: 180 };
+
+/** Options with defaults applied (an explicit `undefined` means the default too); rejects nonsense. */
+export function resolvePoll(options: PollOptions): Required<PollOptions> {
+    const pollIntervalSeconds = options.pollIntervalSeconds ?? POLL_DEFAULTS.pollIntervalSeconds;
+    const maxAttempts = options.maxAttempts ?? POLL_DEFAULTS.maxAttempts;
+    if (!Number.isInteger(pollIntervalSeconds) || pollIntervalSeconds < 1) throw new Error(`pollIntervalSeconds must be a whole number of seconds >= 1, got ${pollIntervalSeconds}`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a whole number >= 1, got ${maxAttempts}`);
+    return { pollIntervalSeconds, maxAttempts };
+}
 /** Lambda tasks end within this; a hung call becomes States.Timeout and is retried. */
 export const TASK_TIMEOUT_SECONDS = 120;
 
@@ -131,7 +140,7 @@ const ITEM_LOOPS = 3;
 
 /** The machine definition. Exported for the component and the tests. */
 export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: SnapshotMachineOptions): MachineDefinition {
-    const o = { ...POLL_DEFAULTS, ...options };
+    const o = resolvePoll(options);
     const longest = ITEM_LOOPS * o.maxAttempts * o.pollIntervalSeconds;
     const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
     if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);
@@ -195,7 +204,7 @@ export interface ImageMachineArns {
  * -> CopyToDr -> wait -> Prune. Same failure handling as the snapshot machines.
  */
 export function imageMachineDefinition(arns: ImageMachineArns, options: PollOptions & { timeoutSeconds?: number } = {}): MachineDefinition {
-    const o = { ...POLL_DEFAULTS, ...options };
+    const o = resolvePoll(options);
     const longest = 2 * o.maxAttempts * o.pollIntervalSeconds;
     const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
     if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);
