@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import {
+    CopyDBSnapshotCommand,
     CreateDBSnapshotCommand,
     DBInstanceAlreadyExistsFault,
     DBInstanceNotFoundFault,
@@ -7,14 +8,17 @@ import {
     DeleteDBInstanceCommand,
     DescribeDBClustersCommand,
     DescribeDBInstancesCommand,
+    DescribeDBSnapshotAttributesCommand,
+    DescribeDBSnapshotsCommand,
     DescribeExportTasksCommand,
     ModifyDBClusterCommand,
     ModifyDBInstanceCommand,
+    ModifyDBSnapshotAttributeCommand,
     RDSClient,
     RestoreDBInstanceFromDBSnapshotCommand,
     StartExportTaskCommand,
 } from "@aws-sdk/client-rds";
-import { FakeRds, rdsArn } from "./fakeRds";
+import { defaultRdsKey, FakeRds, rdsArn } from "./fakeRds";
 
 describe("FakeRds", () => {
     let fake: FakeRds;
@@ -142,5 +146,71 @@ describe("FakeRds", () => {
             statuses.push(out.ExportTasks![0].Status!);
         }
         assert.deepStrictEqual(statuses, ["STARTING", "IN_PROGRESS", "IN_PROGRESS", "COMPLETE"]);
+    });
+});
+
+describe("FakeRds copies across regions and accounts", () => {
+    const SHARED = "arn:aws:kms:us-east-1:123456789012:key/mrk-shared";
+    const REPLICA = "arn:aws:kms:us-west-2:123456789012:key/mrk-shared";
+    let home: FakeRds;
+    const east = () => new RDSClient({ region: "us-east-1" });
+    const west = () => new RDSClient({ region: "us-west-2" });
+
+    beforeEach(() => {
+        home = new FakeRds();
+        home.addSnapshot("s-shared", "db", { kmsKeyId: SHARED, data: "d1", tags: [{ Key: "k", Value: "v" }] });
+        home.addSnapshot("s-default", "db", { data: "d0" });
+    });
+    afterEach(() => home.restore());
+
+    it("refuses a cross-region copy whose source is not an ARN", async () => {
+        await assert.rejects(west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: "s-shared", TargetDBSnapshotIdentifier: "x", KmsKeyId: REPLICA })), /DBSnapshot s-shared not found/);
+    });
+
+    it("routes calls by the client's region to a shard of the same account", async () => {
+        const out = await west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: rdsArn("snapshot", "s-shared"), TargetDBSnapshotIdentifier: "s-copy", KmsKeyId: REPLICA, CopyTags: true }));
+        assert.strictEqual(out.DBSnapshot!.DBSnapshotArn, "arn:aws:rds:us-west-2:123456789012:snapshot:s-copy");
+        const copy = home.inRegion("us-west-2").snapshots.get("s-copy")!;
+        assert.deepStrictEqual([copy.data, copy.info.KmsKeyId, copy.tags], ["d1", REPLICA, [{ Key: "k", Value: "v" }]]);
+        assert.ok(!home.snapshots.has("s-copy"));
+        assert.strictEqual(home.callsOf("CopyDBSnapshot")[0].region, "us-west-2");
+    });
+
+    const refusals: { name: string; input: Record<string, unknown>; expect: RegExp }[] = [
+        { name: "a cross-region copy without KmsKeyId", input: {}, expect: /KmsKeyId is required/ },
+        { name: "a key of another region", input: { KmsKeyId: SHARED }, expect: /not usable in us-west-2/ },
+    ];
+    for (const t of refusals) {
+        it(`refuses ${t.name}`, async () => {
+            await assert.rejects(west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: rdsArn("snapshot", "s-shared"), TargetDBSnapshotIdentifier: "x", ...t.input })), t.expect);
+        });
+    }
+
+    it("shares by the restore attribute, but never a snapshot under the default key", async () => {
+        await east().send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: "s-shared", AttributeName: "restore", ValuesToAdd: ["222222222222"] }));
+        const attrs = await east().send(new DescribeDBSnapshotAttributesCommand({ DBSnapshotIdentifier: "s-shared" }));
+        assert.deepStrictEqual(attrs.DBSnapshotAttributesResult!.DBSnapshotAttributes, [{ AttributeName: "restore", AttributeValues: ["222222222222"] }]);
+        await assert.rejects(
+            east().send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: "s-default", AttributeName: "restore", ValuesToAdd: ["222222222222"] })),
+            /default KMS key can not be shared/,
+        );
+        assert.strictEqual(home.snapshots.get("s-default")!.info.KmsKeyId, defaultRdsKey("us-east-1", "123456789012"));
+    });
+
+    it("lets another account copy a snapshot shared with it, only with a key of its own", async () => {
+        home.restore();
+        const target = new FakeRds({ region: "us-west-2", account: "222222222222" });
+        try {
+            const arn = "arn:aws:rds:us-west-2:123456789012:snapshot:s-copy";
+            target.addSharedSnapshot(arn, { kmsKeyId: REPLICA, data: "d1" });
+            await assert.rejects(new RDSClient({}).send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: arn, TargetDBSnapshotIdentifier: "mine" })), /KmsKeyId is required/);
+            await new RDSClient({}).send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: arn, TargetDBSnapshotIdentifier: "mine", KmsKeyId: "arn:aws:kms:us-west-2:222222222222:key/dr" }));
+            assert.deepStrictEqual([target.snapshots.get("mine")!.data, target.snapshots.get("mine")!.info.KmsKeyId], ["d1", "arn:aws:kms:us-west-2:222222222222:key/dr"]);
+            const described = await new RDSClient({}).send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn }));
+            assert.strictEqual(described.DBSnapshots![0].SnapshotType, "shared");
+        } finally {
+            target.restore();
+            home = new FakeRds();
+        }
     });
 });

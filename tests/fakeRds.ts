@@ -1297,13 +1297,16 @@ export class FakeRds {
         return this.inRegion(m[1]).clusterSnapshots.get(m[3]);
     }
 
-    /** Checks RDS's rules for copying an encrypted snapshot; returns the copy's key. */
-    private copyKey(sourceArn: string, sourceKey: string | undefined, kmsKeyId: string | undefined, sourceRegion: string | undefined): string {
+    /**
+     * Checks RDS's rules for copying an encrypted snapshot; returns the copy's key. A copy from
+     * another region names its source by ARN (the SDK presigns the source-region request from it).
+     */
+    private copyKey(sourceArn: string, sourceKey: string | undefined, kmsKeyId: string | undefined, sourceId: string): string {
         const m = /^arn:aws:rds:([^:]+):(\d{12}):/.exec(sourceArn)!;
         const crossRegion = m[1] !== this.region;
         const crossAccount = m[2] !== this.account;
-        if (crossRegion && sourceRegion !== m[1]) {
-            throw fault("InvalidParameterValue", `SourceRegion must be ${m[1]} to copy ${sourceArn} into ${this.region}.`);
+        if ((crossRegion || crossAccount) && !sourceId.startsWith("arn:")) {
+            throw fault("InvalidParameterValue", `The source snapshot of a copy from another region or account must be given by ARN, not ${sourceId}.`);
         }
         if (crossAccount && sourceKey === defaultRdsKey(m[1], m[2])) {
             throw fault("InvalidParameterValue", "A snapshot encrypted with the default KMS key of another account cannot be copied.");
@@ -1323,7 +1326,6 @@ export class FakeRds {
         SourceDBSnapshotIdentifier: string;
         TargetDBSnapshotIdentifier: string;
         KmsKeyId?: string;
-        SourceRegion?: string;
         CopyTags?: boolean;
         Tags?: Tag[];
     }) {
@@ -1335,7 +1337,7 @@ export class FakeRds {
         if (this.snapshots.has(input.TargetDBSnapshotIdentifier)) {
             throw new DBSnapshotAlreadyExistsFault({ ...meta, message: `DBSnapshot ${input.TargetDBSnapshotIdentifier} already exists.` });
         }
-        const kmsKeyId = this.copyKey(source.info.DBSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceRegion);
+        const kmsKeyId = this.copyKey(source.info.DBSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceDBSnapshotIdentifier);
         const snap = this.addSnapshot(input.TargetDBSnapshotIdentifier, source.info.DBInstanceIdentifier!, {
             data: source.data,
             kmsKeyId,
@@ -1346,7 +1348,7 @@ export class FakeRds {
             EngineVersion: source.info.EngineVersion,
             DbiResourceId: source.info.DbiResourceId,
             SourceDBSnapshotIdentifier: source.info.DBSnapshotArn,
-            SourceRegion: input.SourceRegion,
+            SourceRegion: /^arn:aws:rds:([^:]+):/.exec(source.info.DBSnapshotArn!)![1],
         });
         start(snap, this.timelines.snapshotCreate);
         return { ...meta, DBSnapshot: { ...clone(snap.info), Status: snap.status } };
@@ -1356,7 +1358,6 @@ export class FakeRds {
         SourceDBClusterSnapshotIdentifier: string;
         TargetDBClusterSnapshotIdentifier: string;
         KmsKeyId?: string;
-        SourceRegion?: string;
         CopyTags?: boolean;
         Tags?: Tag[];
     }) {
@@ -1370,7 +1371,7 @@ export class FakeRds {
         if (this.clusterSnapshots.has(input.TargetDBClusterSnapshotIdentifier)) {
             throw new DBClusterSnapshotAlreadyExistsFault({ ...meta, message: `DBClusterSnapshot ${input.TargetDBClusterSnapshotIdentifier} already exists.` });
         }
-        const kmsKeyId = this.copyKey(source.info.DBClusterSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceRegion);
+        const kmsKeyId = this.copyKey(source.info.DBClusterSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceDBClusterSnapshotIdentifier);
         const snap = this.addClusterSnapshot(input.TargetDBClusterSnapshotIdentifier, source.info.DBClusterIdentifier!, {
             data: source.data,
             kmsKeyId,

@@ -205,7 +205,8 @@ export async function copyToDr(c: JobClients, s: SnapshotJobSettings, item: Snap
     let copy = await findSnapshot(dr, item.snapshotId, item.isCluster);
     if (!copy) {
         const Tags = jobTags(s.job, item.identifier);
-        const common = { KmsKeyId: s.drKeyArn, SourceRegion: s.homeRegion, CopyTags: true, Tags };
+        // The source is named by ARN: the SDK presigns the source-region request from it.
+        const common = { KmsKeyId: s.drKeyArn, CopyTags: true, Tags };
         if (item.isCluster) {
             const out = await dr.send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: home.arn, TargetDBClusterSnapshotIdentifier: item.snapshotId, ...common }));
             copy = { ...home, arn: out.DBClusterSnapshot?.DBClusterSnapshotArn ?? "" };
