@@ -955,6 +955,14 @@ export class FakeRds {
                 case "DatabaseName":
                     info.DatabaseName = value as string;
                     break;
+                case "ManageMasterUserPassword":
+                    info.MasterUserSecret = value
+                        ? { SecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!${info.DbClusterResourceId}`, SecretStatus: "active" }
+                        : undefined;
+                    break;
+                case "MasterUserSecretKmsKeyId":
+                    info.MasterUserSecret = { ...info.MasterUserSecret, KmsKeyId: value as string };
+                    break;
                 case "SnapshotIdentifier":
                 case "DBClusterIdentifier":
                     break;
