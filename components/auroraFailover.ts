@@ -176,7 +176,7 @@ export interface AuroraFailoverRecoveryArgs {
     /** Account and region of the cluster. */
     accountId: string;
     region: string;
-    /** Run the Lambdas in the VPC. Defaults to outside (they only call AWS APIs). */
+    /** Run the Lambdas that call RDS in the VPC (through its RDS endpoint). Defaults to outside (they only call AWS APIs). The guard Lambdas call only DynamoDB, which the VPC has no endpoint for, so they always run outside. */
     vpc?: LambdaVpcConfig;
     /** Polling limits of the machine. Defaults to `DEFAULT_RECOVERY_WAITS`. */
     waits?: RecoveryWaits;
@@ -227,10 +227,10 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
         const statements = recoveryStatements(scope, { tableArn: this.table.arn, writerClass: args.writerClass, monitoringRoleArn: args.monitoringRoleArn, afterRecovery: after });
         const env: Record<string, pulumi.Input<string>> = { CLUSTER_IDENTIFIER: args.clusterIdentifier };
         if (args.writerClass) env.WRITER_CLASS = args.writerClass;
-        const jobs: { key: keyof typeof statements; job: string; description: string; environment: Record<string, pulumi.Input<string>> }[] = [
+        const jobs: { key: keyof typeof statements; job: string; description: string; environment: Record<string, pulumi.Input<string>>; dynamoOnly?: boolean }[] = [
             { key: "assess", job: "aurora-assess", description: "Aurora failover recovery: decide wait / nothing / recover", environment: env },
-            { key: "guard", job: "aurora-guard", description: "Aurora failover recovery: claim the once-per-window guard", environment: { ...env, TABLE_NAME: this.table.name, WINDOW_HOURS: String(windowHours) } },
-            { key: "record", job: "aurora-record", description: "Aurora failover recovery: record failover starts", environment: { ...env, TABLE_NAME: this.table.name } },
+            { key: "guard", job: "aurora-guard", description: "Aurora failover recovery: claim the once-per-window guard", environment: { ...env, TABLE_NAME: this.table.name, WINDOW_HOURS: String(windowHours) }, dynamoOnly: true },
+            { key: "record", job: "aurora-record", description: "Aurora failover recovery: record failover starts", environment: { ...env, TABLE_NAME: this.table.name }, dynamoOnly: true },
             {
                 key: "reader",
                 job: "aurora-reader",
@@ -250,7 +250,7 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
                     description: j.description,
                     statements: statements[j.key],
                     environment: j.environment,
-                    vpc: args.vpc,
+                    vpc: j.dynamoOnly ? undefined : args.vpc,
                     logRetentionDays: args.logRetentionDays,
                     accountId: args.accountId,
                     region: args.region,
