@@ -3,10 +3,15 @@
 // peer stack and the operators need.
 import * as aws from "@pulumi/aws";
 import { isSameAccount, loadConfig } from "./config";
+import { AppTier } from "./components/appTier";
+import { Database, restoreSource } from "./components/database";
+import { FailoverDns } from "./components/failoverDns";
 import {
     accountRoot,
     aliasArn,
     bucketArn,
+    databaseIdentifier as workloadDatabaseIdentifier,
+    dnsFailoverRoleName,
     drKeyAlias,
     keysInRegion,
     mediaBucketName,
@@ -100,6 +105,97 @@ const media = primary
           tags,
       });
 
+// The serving half: always on the primary; on dr only with `failover: true`, where it is
+// purely additive (nothing above depends on it, so switching never touches the pilot light).
+const serving = primary || cfg.failover;
+const database = serving
+    ? new Database("database", {
+          identifier: workloadDatabaseIdentifier(cfg.namePrefix),
+          engine: cfg.database.engine,
+          engineVersion: cfg.database.engineVersion,
+          port: cfg.database.port,
+          instanceClass: cfg.database.instanceClass,
+          readerClass: cfg.database.readerClass,
+          instanceCount: cfg.database.instanceCount,
+          allocatedStorage: cfg.database.allocatedStorage,
+          maxAllocatedStorage: cfg.database.maxAllocatedStorage,
+          multiAz: cfg.database.multiAz,
+          backupRetentionDays: cfg.database.backupRetentionDays,
+          backupWindow: cfg.database.backupWindow,
+          maintenanceWindow: cfg.database.maintenanceWindow,
+          performanceInsights: cfg.database.performanceInsights,
+          monitoringIntervalSeconds: cfg.database.monitoringIntervalSeconds,
+          databaseName: cfg.database.name,
+          masterUsername: cfg.database.masterUsername,
+          deletionProtection: cfg.database.deletionProtection,
+          kmsKeyArn: key.keyArn,
+          subnetGroupName: network.dbSubnetGroup.name,
+          securityGroupIds: [network.dbSecurityGroup.id],
+          // Config validation guarantees a failoverDatabase section on a failed-over dr stack.
+          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!),
+          accountId: cfg.accountId,
+          region: cfg.region,
+          tags,
+      })
+    : undefined;
+
+const app =
+    serving && database
+        ? new AppTier("app", {
+              namePrefix: cfg.namePrefix,
+              vpcId: network.vpcId,
+              publicSubnetIds: network.publicSubnetIds,
+              appSubnetIds: network.appSubnetIds,
+              lbSecurityGroupId: network.lbSecurityGroup.id,
+              appSecurityGroupId: network.appSecurityGroup.id,
+              cacheSecurityGroupId: network.dbSecurityGroup.id,
+              cacheSubnetGroupName: network.cacheSubnetGroup.name,
+              appPort: cfg.network.appPort,
+              instanceType: cfg.app.instanceType,
+              amiId: cfg.app.amiId,
+              minSize: cfg.app.minSize,
+              maxSize: cfg.app.maxSize,
+              desiredCapacity: cfg.app.desiredCapacity,
+              healthCheckPath: cfg.app.healthCheckPath,
+              certificateArn: cfg.app.certificateArn,
+              volumeSizeGb: cfg.app.volumeSizeGb,
+              redisNodeType: cfg.app.redisNodeType,
+              redisNodes: cfg.app.redisNodes,
+              redisEngineVersion: cfg.app.redisEngineVersion,
+              kmsKeyArn: key.keyArn,
+              mediaBucketName: mediaBucketName(own),
+              database: {
+                  engine: cfg.database.engine,
+                  endpoint: database.endpoint,
+                  port: database.port,
+                  name: cfg.database.name,
+                  secretArn: database.masterUserSecretArn,
+                  secretKeyArn: database.masterUserSecretKeyArn,
+              },
+              accountId: cfg.accountId,
+              region: cfg.region,
+              tags,
+          })
+        : undefined;
+
+const dns =
+    app && cfg.dns
+        ? new FailoverDns("dns", {
+              role: primary ? "PRIMARY" : "SECONDARY",
+              hostedZoneId: cfg.dns.hostedZoneId,
+              recordName: cfg.dns.recordName,
+              targetDnsName: app.dnsName,
+              targetZoneId: app.zoneId,
+              https: app.https,
+              healthCheckPath: cfg.app.healthCheckPath,
+              // dr in another account reaches the zone through the role prod creates for it.
+              roleArn: cfg.dns.roleArn ?? (!primary && !isSameAccount(cfg) ? roleArn(peer.accountId, dnsFailoverRoleName(cfg.namePrefix), cfg.region) : undefined),
+              peer: primary && !cfg.dns.roleArn && !isSameAccount(cfg) ? { accountId: cfg.peer.accountId, roleName: dnsFailoverRoleName(cfg.namePrefix) } : undefined,
+              region: cfg.region,
+              tags,
+          })
+        : undefined;
+
 export const role = cfg.role;
 export const sameAccount = isSameAccount(cfg);
 export const vpcId = network.vpcId;
@@ -112,3 +208,19 @@ export const keyArn = key.keyArn;
 export const replicaKeyArn = key.replicaKeyArn;
 export const mediaBucket = media.bucketName;
 export const mediaReplicaBucket = primary ? replicaName : undefined;
+export const failover = cfg.failover;
+export const databaseSource = database?.sourceDescription;
+export const databaseIdentifier = database?.identifier;
+export const databaseEndpoint = database?.endpoint;
+export const databasePort = database?.port;
+export const databaseArn = database?.arn;
+export const databaseIsCluster = database?.isCluster;
+export const databaseSecretArn = database?.masterUserSecretArn;
+export const databaseRestoredFrom = database?.restoredFrom;
+export const appUrl = app?.url;
+export const loadBalancerDnsName = app?.dnsName;
+export const redisEndpoint = app?.redisEndpoint;
+export const appAutoScalingGroup = app?.autoScalingGroupName;
+export const dnsRecord = dns?.fqdn;
+export const dnsPeerRoleArn = dns?.peerRoleArn;
+export const dnsFailoverRole = dns ? (primary ? "PRIMARY" : "SECONDARY") : undefined;
