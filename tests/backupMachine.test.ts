@@ -6,6 +6,8 @@ import { BACKUP_JOB } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { ACCOUNT, defaultRdsKey, FakeRds } from "./fakeRds";
 import { runMachine, taskStates } from "./machineHarness";
+import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
+import { handler as alertHandler } from "../functions/alert";
 
 const HOME = "us-east-1";
 const DR = "us-west-2";
@@ -237,5 +239,22 @@ describe("backup machine", () => {
         assert.strictEqual(result.status, "FAILED");
         assert.match(alerts[0].cause, /cluster shop does not exist/);
         assert.deepStrictEqual(rds.mutatingCalls(), []);
+    });
+
+    it("a failure reaches the alert topic through the shared alert Lambda, naming the database and the error", async () => {
+        seed();
+        const channels = new FakeAlerts();
+        process.env.TOPIC_ARN = TOPIC_ARN;
+        try {
+            rds.timelines = { ...rds.timelines, snapshotCreate: Array(50).fill("creating") };
+            const result = await runMachine(definition, { databases: [{ identifier: "wordpress" }] }, { machineName: "pilotlight-backup", handlers: { [JOB_FN]: handler, [ALERT_FN]: alertHandler } });
+            assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(channels.published.length, 1);
+            assert.match(channels.published[0].message, /BackupFailedError/);
+            assert.match(channels.published[0].message, /wordpress: WaitExhausted/);
+        } finally {
+            channels.restore();
+            delete process.env.TOPIC_ARN;
+        }
     });
 });
