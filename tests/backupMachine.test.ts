@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { Tag } from "@aws-sdk/client-rds";
 import { snapshotMachineDefinition } from "../components/machines/snapshotMachine";
+import { snapshotJobStatements } from "../components/backupSchedule";
 import { handler } from "../functions/backup";
 import { BACKUP_JOB } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
@@ -255,6 +256,25 @@ describe("backup machine", () => {
         } finally {
             channels.restore();
             delete process.env.TOPIC_ARN;
+        }
+    });
+
+    it("the Lambda's policy allows every RDS call the machine made, in the region it made it", async () => {
+        seed();
+        rds.instances.get("wordpress")!.info.KmsKeyId = undefined;
+        rds.addSnapshot("wordpress-bk-20250101000000", "wordpress", { created: "2025-01-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId: SHARED_KEY });
+        rds.inRegion(DR).addSnapshot("wordpress-bk-20250101000000", "wordpress", { created: "2025-01-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId: DR_KEY });
+        process.env.KEEP = "1";
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        const statements = snapshotJobStatements({ job: BACKUP_JOB, accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: JSON.parse(process.env.DATABASES!), sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY });
+        const allowed = (action: string, region: string) =>
+            statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r.includes(`:${region}:`)));
+        const used = new Set(rds.calls.map((c) => `rds:${c.command}@${c.region ?? HOME}`));
+        assert.ok(used.has(`rds:DeleteDBSnapshot@${DR}`) && used.has(`rds:CopyDBSnapshot@${HOME}`), [...used].join(", "));
+        for (const u of used) {
+            const [action, region] = u.split("@");
+            assert.ok(allowed(action, region), `${action} in ${region} is not allowed`);
         }
     });
 });

@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { snapshotMachineDefinition } from "../components/machines/snapshotMachine";
+import { snapshotJobStatements } from "../components/backupSchedule";
 import { handler } from "../functions/copy-source";
 import { COPY_SOURCE_JOB, CopyMessage } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
@@ -157,4 +158,21 @@ describe("copy source machine", () => {
             if (["plan", "snapshot", "status", "ensure_shared_key", "copy_to_dr", "share"].includes(step)) assert.strictEqual(published.length, 0, "nothing announced");
         });
     }
+
+    it("the Lambda's policy allows every RDS call the machine made, in the region it made it, and the publish", async () => {
+        env(PEER);
+        rds.instances.get("wordpress")!.info.KmsKeyId = undefined;
+        const result = await run(crossAccount);
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        const statements = snapshotJobStatements({ job: COPY_SOURCE_JOB, accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: [{ identifier: "wordpress", isCluster: false }], sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY, peerAccountId: PEER, topicArn: TOPIC });
+        const allowed = (action: string, region: string) =>
+            statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r.includes(`:${region}:`)));
+        const used = new Set(rds.calls.map((c) => `rds:${c.command}@${c.region ?? HOME}`));
+        assert.ok(used.has(`rds:ModifyDBSnapshotAttribute@${DR}`));
+        for (const u of used) {
+            const [action, region] = u.split("@");
+            assert.ok(allowed(action, region), `${action} in ${region} is not allowed`);
+        }
+        assert.ok(allowed("sns:Publish", HOME));
+    });
 });

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
 import { copyTargetDefinition } from "../components/machines/copyTarget";
+import { copyTargetStatements } from "../components/copyMachine";
 import { handler } from "../functions/copy-target";
 import { COPY_TARGET_JOB, SOURCE_SNAPSHOT_TAG } from "../functions/lib/backup";
 import { CREATED_BY_TAG, MANAGED_TAG } from "../functions/lib/tags";
@@ -218,5 +219,26 @@ describe("copy target machine", () => {
         assert.strictEqual(result.visits.PollRestore, 10);
         assert.strictEqual(alerts[0].error, "WaitExhausted");
         assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v1");
+    });
+
+    it("the Lambda's policy allows every RDS and Secrets Manager call the machine made", async () => {
+        await copyOk("01");
+        await copyOk("02");
+        await copyOk("03");
+        await run({ task: "rollback", version: 2 });
+        const statements = copyTargetStatements({
+            namePrefix: "pilotlight",
+            accountId: DR_ACCOUNT,
+            region: REGION,
+            sourceAccountId: SOURCE_ACCOUNT,
+            sourceIdentifier: "wordpress",
+            targetName: "wordpress",
+            drKeyArn: DR_KEY,
+            secretArn: SECRET,
+        });
+        const actions = new Set(statements.flatMap((st) => ([] as string[]).concat(st.Action)));
+        const used = new Set([...rds.calls.map((c) => `rds:${c.command}`), "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]);
+        assert.ok(used.has("rds:DeleteDBInstance") && used.has("rds:RestoreDBInstanceFromDBSnapshot"));
+        for (const a of used) assert.ok(actions.has(a), `${a} is not allowed`);
     });
 });
