@@ -186,6 +186,19 @@ describe("copy target machine", () => {
         });
     }
 
+    it("refuses a second snapshot while a copy is in progress, before any change, and alerts", async () => {
+        await copyOk("01");
+        share("02");
+        rds.addSnapshot("wordpress-v2", "wordpress", { status: "creating", tags: [{ Key: CREATED_BY_TAG, Value: COPY_TARGET_JOB }] });
+        const before = rds.mutatingCalls().length;
+        const result = await run(message("02"));
+        assert.strictEqual(result.status, "FAILED");
+        assert.match(alerts[0].error, /ConcurrentRunError/);
+        assert.match(alerts[0].cause, /snapshot wordpress-v2 is creating/);
+        assert.strictEqual(rds.mutatingCalls().length, before);
+        assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v1");
+    });
+
     it("has a Retry and a Catch on every Task and a machine timeout", () => {
         assert.ok(definition.TimeoutSeconds >= 2 * 10 * 60);
         for (const name of taskStates(definition as any)) {

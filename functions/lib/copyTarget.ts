@@ -28,7 +28,7 @@ import {
     versionOf,
     nextVersion,
 } from "./backup";
-import { DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
+import { ConcurrentRunError, DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
 import { FAILED_DB_STATUSES, FAILED_SNAPSHOT_STATUSES, findInstance, findSnapshot } from "./rds";
 import { CREATED_BY_TAG, MANAGED_TAG, SOURCE_TAG } from "./tags";
 
@@ -136,6 +136,12 @@ export async function plan(c: TargetClients, s: CopyTargetSettings, input: unkno
     if (shared.status !== "available") throw new SnapshotNotFoundError(`shared snapshot ${message.snapshotArn} is ${shared.status}`);
     // Number from the highest existing copy (and copy snapshot), never from the secret: after a rollback the secret points lower.
     const snapshots = await c.rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: "manual" }));
+    // Two copies at once would pick the same version: the second waits for the next delivery.
+    const busy = [
+        ...copies.filter((i) => ["creating", "backing-up", "modifying"].includes(i.DBInstanceStatus ?? "")).map((i) => `instance ${i.DBInstanceIdentifier} is ${i.DBInstanceStatus}`),
+        ...(snapshots.DBSnapshots ?? []).filter((x) => versionOf(s.name, x.DBSnapshotIdentifier ?? "") !== undefined && x.Status === "creating").map((x) => `snapshot ${x.DBSnapshotIdentifier} is creating`),
+    ];
+    if (busy.length > 0) throw new ConcurrentRunError(`another copy is in progress (${busy.join("; ")}); ${message.snapshotArn} is not copied now`);
     const names = [...copies.map((i) => i.DBInstanceIdentifier!), ...(snapshots.DBSnapshots ?? []).map((x) => x.DBSnapshotIdentifier!)];
     const version = nextVersion(s.name, names);
     return { task: "copy", identifier: versionIdentifier(s.name, version), version, message, attempt: 0 };
