@@ -85,7 +85,19 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
         if (ctx.peerAccountId) {
             statements.push({ Sid: "ShareDrCopyWithPeer", Effect: "Allow", Action: ["rds:ModifyDBSnapshotAttribute"], Resource: snaps(ctx.drRegion).filter((a) => a.includes(":snapshot:")) });
         }
-        if (ctx.topicArn) statements.push({ Sid: "AnnounceSharedSnapshots", Effect: "Allow", Action: ["sns:Publish"], Resource: [ctx.topicArn] });
+        if (ctx.topicArn) {
+            statements.push(
+                { Sid: "AnnounceSharedSnapshots", Effect: "Allow", Action: ["sns:Publish"], Resource: [ctx.topicArn] },
+                // The topic is encrypted with the shared key.
+                {
+                    Sid: "EncryptAnnouncementsThroughSns",
+                    Effect: "Allow",
+                    Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+                    Resource: [ctx.sharedKeyArn],
+                    Condition: { StringEquals: { "kms:ViaService": `sns.${ctx.homeRegion}.amazonaws.com` } },
+                },
+            );
+        }
     }
     return statements;
 }

@@ -230,7 +230,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
             const sameAccount = args.peerAccountId === args.accountId;
             const topicName = copyTopicName(args.namePrefix);
             const topic = topicArn(args, topicName);
-            const t = new aws.sns.Topic(`${name}-topic`, { name: topicName, tags }, { parent: this });
+            const t = new aws.sns.Topic(`${name}-topic`, { name: topicName, kmsMasterKeyId: args.sharedKeyArn, tags }, { parent: this });
             new aws.sns.TopicPolicy(`${name}-topic-policy`, { arn: t.arn, policy: JSON.stringify(copyTopicPolicy(topic, args.accountId, args.region, args.peerAccountId)) }, { parent: this });
             this.topicArn = t.arn;
             const base = jobName(args.namePrefix, "copy-source");

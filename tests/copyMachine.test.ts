@@ -36,6 +36,7 @@ describe("SnapshotCopy component", () => {
     it("source: a topic named for the dr stack to compute, whose policy lets the peer account subscribe Lambdas only", () => {
         const topic = one(prod, "aws:sns/topic:Topic", "copy-topic");
         assert.strictEqual(topic.state.arn, "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy");
+        assert.strictEqual(topic.inputs.kmsMasterKeyId, one(prod, "aws:kms/key:Key", "shared-key").state.arn);
         const policy = JSON.parse(one(prod, "aws:sns/topicPolicy:TopicPolicy", "copy-topic-policy").inputs.policy);
         assert.deepStrictEqual(wildcardActions(policy), []);
         const peer = statement(policy, "PeerSubscribesLambda");
@@ -52,6 +53,7 @@ describe("SnapshotCopy component", () => {
         assert.deepStrictEqual(wildcardActions(doc), []);
         assert.deepStrictEqual(statement(doc, "ShareDrCopyWithPeer").Resource, ["arn:aws:rds:us-west-2:111111111111:snapshot:wordpress-*"]);
         assert.deepStrictEqual(statement(doc, "AnnounceSharedSnapshots").Resource, ["arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy"]);
+        assert.deepStrictEqual(statement(doc, "EncryptAnnouncementsThroughSns").Condition, { StringEquals: { "kms:ViaService": "sns.us-east-1.amazonaws.com" } });
         const env = one(prod, "aws:lambda/function:Function", "copy-fn").inputs.environment.variables;
         assert.deepStrictEqual([env.PEER_ACCOUNT_ID, env.DR_REGION, env.KEEP], ["222222222222", "us-west-2", "2"]);
         const sameDoc = policyOf(prodSame, "copy-fn-policy");
