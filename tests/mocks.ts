@@ -87,9 +87,6 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 state.name = inputs.name ?? args.name;
                 state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/functions/${state.arn}/invocations`;
                 break;
-            case "aws:ec2/securityGroup:SecurityGroup":
-                state.id = `sg-${args.name}`;
-                break;
             case "aws:rds/instance:Instance": {
                 const ident = inputs.identifier ?? args.name;
                 state.identifier = ident;

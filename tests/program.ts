@@ -59,7 +59,8 @@ export function readStackConfig(stack: string, dir = PROJECT_ROOT): { config: Re
 
 /**
  * Applies `key=value` overrides (`failover=true`, `network.lambdasInVpc=true`,
- * `aws:region=...`). A dotted key sets a field inside a map-valued key.
+ * `aws:region=...`). A dotted key sets a field inside a map-valued key; numbers stay strings
+ * (account ids must not lose their quotes), config validation reads them.
  */
 export function applyOverrides(config: Record<string, string>, sets: string[], project = PROJECT): Record<string, string> {
     const out = { ...config };
@@ -78,7 +79,7 @@ export function applyOverrides(config: Record<string, string>, sets: string[], p
         let cur = obj;
         for (const part of rest.slice(0, -1)) cur = cur[part] ??= {};
         let parsed: unknown = value;
-        if (value === "true" || value === "false" || /^-?\d+$/.test(value) || /^[[{]/.test(value)) {
+        if (value === "true" || value === "false" || /^[[{]/.test(value)) {
             try {
                 parsed = JSON.parse(value);
             } catch {
@@ -120,12 +121,14 @@ export async function runProgram(stack: string, opts: { config?: Record<string, 
     pulumi.runtime.setAllConfig(config, fromFile.secretKeys);
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
 
-    const created: { res: pulumi.Resource; type: string; name: string; parent?: pulumi.Resource; custom: boolean }[] = [];
+    const created: { res: pulumi.Resource; type: string; name: string; parent?: pulumi.Resource }[] = [];
+    // Known only once the constructor has finished (transformations run inside it).
+    const isCustom = (r: pulumi.Resource) => pulumi.CustomResource.isInstance(r) || pulumi.ProviderResource.isInstance(r);
     let program: Record<string, unknown> = {};
     clearProjectModules();
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((a) => {
-            created.push({ res: a.resource, type: a.type, name: a.name, parent: a.opts.parent, custom: pulumi.CustomResource.isInstance(a.resource) });
+            created.push({ res: a.resource, type: a.type, name: a.name, parent: a.opts.parent });
             return undefined;
         });
         program = require(path.join(PROJECT_ROOT, "index.ts")) as Record<string, unknown>;
@@ -135,7 +138,7 @@ export async function runProgram(stack: string, opts: { config?: Record<string, 
     // Settle: resolve every resource's URN (and every output) until nothing new appears.
     let seen = -1;
     const urns = new Map<pulumi.Resource, string>();
-    while (seen !== created.length || mocks.resources.length < created.filter((c) => c.custom).length) {
+    while (seen !== created.length || mocks.resources.length < created.filter((c) => isCustom(c.res)).length) {
         seen = created.length;
         await Promise.all(created.map(async (c) => urns.set(c.res, (await outputValue(c.res.urn)) as string)));
         await Promise.all(Object.values(program).map(outputValue));
@@ -162,7 +165,7 @@ export async function runProgram(stack: string, opts: { config?: Record<string, 
             provider: mocked?.provider,
             urn: urns.get(c.res)!,
             parent: c.parent ? urns.get(c.parent) : undefined,
-            custom: c.custom,
+            custom: isCustom(c.res),
         };
     });
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));

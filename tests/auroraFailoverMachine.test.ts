@@ -1,0 +1,378 @@
+import * as assert from "assert";
+import { InvalidDBClusterStateFault, InvalidDBInstanceStateFault } from "@aws-sdk/client-rds";
+import { FakeDynamo } from "./fakeDynamo";
+import { FakeRds } from "./fakeRds";
+import { Handler, runMachine, RunResult } from "./machineHarness";
+import { auroraFailoverDefinition, AuroraFailoverMachineArgs, machineTimeoutSeconds, RecoveryWaits, S, DEFAULT_RECOVERY_WAITS } from "../components/machines/auroraFailover";
+import { RECOVERY_STATUS_TAG } from "../functions/lib/auroraFailover";
+import { CREATED_BY_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
+import { handler as assess } from "../functions/aurora-assess";
+import { handler as guard } from "../functions/aurora-guard";
+import { handler as reader } from "../functions/aurora-reader";
+import { handler as switcher } from "../functions/aurora-switch";
+import { handler as demoted } from "../functions/aurora-demoted";
+
+const CLUSTER = "orders-aurora";
+const TABLE = "pilotlight-aurora-failover";
+const BIG = "db.r6g.2xlarge";
+const SMALL = "db.r6g.large";
+const MONITORING_ROLE = "arn:aws:iam::123456789012:role/rds-monitoring";
+const fn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;
+const ARNS = { assessArn: fn("assess"), guardArn: fn("guard"), readerArn: fn("reader"), switchArn: fn("switch"), demotedArn: fn("demoted"), alertArn: fn("alert") };
+const WAITS: RecoveryWaits = { cluster: { seconds: 30, attempts: 3 }, reader: { seconds: 60, attempts: 8 }, writer: { seconds: 15, attempts: 6 } };
+
+/** The input the failover-completed rule gives the machine. */
+const EVENT_INPUT = { clusterIdentifier: CLUSTER, event: { id: "25701b50", eventId: "RDS-EVENT-0071", time: "2026-03-14T09:26:13Z", message: "Completed failover to DB instance: orders-aurora-reader-1" } };
+
+describe("aurora failover recovery machine", () => {
+    let rds: FakeRds;
+    let ddb: FakeDynamo;
+    let alerts: any[];
+    let executions = 0;
+
+    function seed(opts: { writerTag?: string } = {}): void {
+        rds.addSubnetGroup("orders-db", ["us-east-1a", "us-east-1b", "us-east-1c"]);
+        rds.addCluster({
+            identifier: CLUSTER,
+            tags: opts.writerTag ? [{ Key: WRITER_CLASS_TAG, Value: opts.writerTag }] : [],
+            info: { DBSubnetGroup: "orders-db" },
+            members: [
+                {
+                    identifier: "orders-aurora-writer-1",
+                    writer: true,
+                    info: {
+                        DBInstanceClass: BIG,
+                        PromotionTier: 0,
+                        AvailabilityZone: "us-east-1a",
+                        DBParameterGroups: [{ DBParameterGroupName: "orders-instance-pg", ParameterApplyStatus: "in-sync" }],
+                        MonitoringInterval: 30,
+                        MonitoringRoleArn: MONITORING_ROLE,
+                        PerformanceInsightsEnabled: true,
+                        PerformanceInsightsRetentionPeriod: 7,
+                        CACertificateIdentifier: "rds-ca-rsa2048-g1",
+                        AutoMinorVersionUpgrade: false,
+                    },
+                },
+                { identifier: "orders-aurora-reader-1", writer: false, info: { DBInstanceClass: SMALL, PromotionTier: 1, AvailabilityZone: "us-east-1b" } },
+            ],
+        });
+        rds.instances.get("orders-aurora-writer-1")!.tags = [{ Key: "team", Value: "orders" }, { Key: "aws:cloudformation:stack-name", Value: "x" }];
+    }
+
+    function handlers(): Record<string, Handler> {
+        return {
+            [ARNS.assessArn]: assess as Handler,
+            [ARNS.guardArn]: guard as Handler,
+            [ARNS.readerArn]: reader as Handler,
+            [ARNS.switchArn]: switcher as Handler,
+            [ARNS.demotedArn]: demoted as Handler,
+            [ARNS.alertArn]: async (event: unknown) => {
+                alerts.push(event);
+                return { sent: true };
+            },
+        };
+    }
+
+    function run(overrides: Partial<AuroraFailoverMachineArgs> = {}, input: unknown = EVENT_INPUT): Promise<RunResult> {
+        const definition = auroraFailoverDefinition({ ...ARNS, waits: WAITS, ...overrides });
+        executions += 1;
+        return runMachine(definition, input, { handlers: handlers(), machineName: "aurora-failover", executionName: `exec-${executions}` });
+    }
+
+    const writerOf = () => rds.membersOf(CLUSTER).find((m) => m.writer)!.info.DBInstanceIdentifier;
+    const recoveryReaders = () => [...rds.instances.values()].filter((i) => i.tags.some((t) => t.Key === CREATED_BY_TAG && t.Value === "aurora-failover"));
+    const statusTag = (id: string) => rds.instances.get(id)?.tags.find((t) => t.Key === RECOVERY_STATUS_TAG)?.Value;
+
+    beforeEach(() => {
+        rds = new FakeRds();
+        ddb = new FakeDynamo();
+        alerts = [];
+        process.env.CLUSTER_IDENTIFIER = CLUSTER;
+        process.env.WRITER_CLASS = BIG;
+        process.env.MONITORING_ROLE_ARN = MONITORING_ROLE;
+        process.env.TABLE_NAME = TABLE;
+        process.env.WINDOW_HOURS = "24";
+        seed();
+    });
+
+    afterEach(() => {
+        rds.restore();
+        ddb.restore();
+        for (const k of ["CLUSTER_IDENTIFIER", "WRITER_CLASS", "MONITORING_ROLE_ARN", "TABLE_NAME", "WINDOW_HOURS"]) delete process.env[k];
+    });
+
+    it("recovers once: a reader of the intended class at tier 0 in another AZ becomes the writer, and says so", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.ok(result.path.includes(S.create) && result.path.includes(S.failover) && result.path.at(-1) === S.recovered, result.path.join(" > "));
+
+        const creates = rds.callsOf("CreateDBInstance");
+        assert.strictEqual(creates.length, 1);
+        const params = creates[0].input as any;
+        assert.match(params.DBInstanceIdentifier, /^orders-aurora-pl-writer-\d{14}$/);
+        assert.deepStrictEqual(
+            [params.DBClusterIdentifier, params.DBInstanceClass, params.PromotionTier, params.AvailabilityZone, params.DBParameterGroupName, params.MonitoringRoleArn, params.MonitoringInterval],
+            [CLUSTER, BIG, 0, "us-east-1c", "orders-instance-pg", MONITORING_ROLE, 30],
+            "intended class, tier 0, neither the failed writer's AZ (a) nor the busy one (b), settings of the big member",
+        );
+        assert.ok(params.Tags.some((t: any) => t.Key === "team") && !params.Tags.some((t: any) => t.Key.startsWith("aws:")));
+
+        const newWriter = writerOf()!;
+        assert.strictEqual(newWriter, params.DBInstanceIdentifier);
+        assert.strictEqual(rds.instances.get(newWriter)!.info.DBInstanceClass, BIG);
+        assert.strictEqual(statusTag(newWriter), "completed");
+        assert.deepStrictEqual(rds.callsOf("FailoverDBCluster").map((c) => c.input.TargetDBInstanceIdentifier), [newWriter]);
+        // keep (the default): the demoted small instance stays.
+        assert.strictEqual(rds.instances.get("orders-aurora-reader-1")!.status, "available");
+
+        assert.strictEqual(alerts.length, 1);
+        assert.deepStrictEqual([alerts[0].outcome, alerts[0].clusterIdentifier], ["recovered", CLUSTER]);
+        assert.match(alerts[0].subject, /orders-aurora has a writer of its intended class again/);
+        assert.strictEqual(alerts[0].details.reader.identifier, newWriter);
+
+        // The same event again (duplicate, or the failover we caused): nothing more happens.
+        const before = rds.mutatingCalls().length;
+        const again = await run();
+        assert.strictEqual(again.status, "SUCCEEDED");
+        assert.strictEqual(again.path.at(-1), S.nothingToDo);
+        assert.strictEqual(rds.mutatingCalls().length, before);
+        assert.strictEqual(alerts.length, 1);
+    });
+
+    it("does nothing when the writer already has the intended class (no guard claimed, nothing created)", async () => {
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED");
+        assert.deepStrictEqual(result.path, [S.start, S.assess, S.decide, S.nothingToDo]);
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+        assert.strictEqual(ddb.calls.length, 0, "a failover to a big reader must not use up the window");
+        assert.strictEqual(alerts.length, 0);
+    });
+
+    it("leaves a writer alone that is larger than intended", async () => {
+        rds.instances.get("orders-aurora-reader-1")!.info.DBInstanceClass = "db.r6g.4xlarge";
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run();
+        assert.strictEqual(result.path.at(-1), S.nothingToDo);
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+    });
+
+    it("starts at most one recovery for concurrent duplicated events", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const results = await Promise.all([run(), run(), run()]);
+        assert.ok(results.every((r) => r.status === "SUCCEEDED"), results.map((r) => `${r.status} ${r.error} ${r.cause}`).join("\n"));
+        assert.strictEqual(rds.callsOf("CreateDBInstance").length, 1);
+        assert.strictEqual(rds.callsOf("FailoverDBCluster").length, 1);
+        assert.strictEqual(results.filter((r) => r.path.at(-1) === S.recovered).length, 1);
+        assert.strictEqual(results.filter((r) => r.path.includes(S.alreadyHandled) || r.path.at(-1) === S.nothingToDo).length, 2);
+        assert.strictEqual(recoveryReaders().length, 1);
+        assert.strictEqual(alerts.length, 1);
+    });
+
+    it("within the window, a second failover to a small reader creates nothing", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        assert.strictEqual((await run()).path.at(-1), S.recovered);
+        // Hours later the cluster fails over to the small reader again.
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const creates = rds.callsOf("CreateDBInstance").length;
+        const second = await run();
+        assert.strictEqual(second.status, "SUCCEEDED");
+        assert.strictEqual(second.path.at(-1), S.alreadyHandled);
+        assert.strictEqual(rds.callsOf("CreateDBInstance").length, creates);
+    });
+
+    it("honours a claim made by an earlier recovery (durable, not per execution), and recovers once it expired", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+        ddb.put(TABLE, { clusterIdentifier: { S: CLUSTER } }, { lockExecution: { S: "yesterday" }, lockStartedAt: { S: new Date(hourAgo * 1000).toISOString() }, lockExpiresAt: { N: String(hourAgo + 24 * 3600) } });
+        const held = await run();
+        assert.strictEqual(held.path.at(-1), S.alreadyHandled);
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+
+        ddb.put(TABLE, { clusterIdentifier: { S: CLUSTER } }, { lockExecution: { S: "last-week" }, lockStartedAt: { S: "2026-01-01T00:00:00.000Z" }, lockExpiresAt: { N: String(hourAgo) } });
+        const free = await run();
+        assert.strictEqual(free.path.at(-1), S.recovered);
+    });
+
+    it("copes with out-of-order events: a late completion event after the recovery changes nothing", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        await run();
+        const before = rds.mutatingCalls().length;
+        // The completion event of the original failover arrives again, late.
+        const late = await run(undefined, { ...EVENT_INPUT, event: { ...EVENT_INPUT.event, time: "2026-03-14T09:00:00Z" } });
+        assert.strictEqual(late.path.at(-1), S.nothingToDo);
+        assert.strictEqual(rds.mutatingCalls().length, before);
+    });
+
+    it("waits while the cluster is still failing over, then recovers", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const c = rds.clusters.get(CLUSTER)!;
+        c.status = "failing-over";
+        c.timeline = ["failing-over", "available"];
+        const result = await run();
+        assert.strictEqual(result.path.at(-1), S.recovered);
+        assert.strictEqual(result.visits[S.waitCluster], 2);
+    });
+
+    it("alerts and changes nothing when the cluster never settles", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        rds.stick("cluster", CLUSTER, "failing-over");
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        assert.strictEqual(result.visits[S.assess], WAITS.cluster.attempts + 1);
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+        assert.strictEqual(alerts.length, 1);
+        assert.strictEqual(alerts[0].details.error.Error, "ClusterNotSettled");
+        assert.match(alerts[0].details.error.Cause, /cluster orders-aurora did not settle after the failover: cluster is failing-over/);
+    });
+
+    it("new reader never becomes available: deletes it, keeps the writer, alerts", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        rds.nextRestoreNeverFinishes();
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        assert.strictEqual(result.error, "AuroraRecoveryFailed");
+        assert.strictEqual(result.visits[S.checkReader], WAITS.reader.attempts + 1);
+        assert.ok(result.path.includes(S.readerNeverAvailable) && result.path.includes(S.discard));
+        assert.deepStrictEqual(rds.callsOf("FailoverDBCluster"), []);
+        const created = rds.callsOf("CreateDBInstance")[0].input.DBInstanceIdentifier as string;
+        assert.deepStrictEqual(rds.callsOf("DeleteDBInstance").map((c) => c.input.DBInstanceIdentifier), [created]);
+        assert.strictEqual(rds.instances.get(created)?.status ?? "gone", "deleting");
+        assert.strictEqual(writerOf(), "orders-aurora-reader-1");
+        assert.strictEqual(alerts.length, 1);
+        assert.deepStrictEqual([alerts[0].outcome, alerts[0].details.error.Error, alerts[0].details.discard.outcome], ["failed", "ReaderNotAvailable", "deleted"]);
+    });
+
+    it("new reader ends failed: deletes it and alerts", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        rds.nextRestoreEndsIn("failed");
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        assert.deepStrictEqual(result.taskFailures.map((f) => f.error), ["ResourceFailedError"]);
+        assert.strictEqual(alerts[0].details.discard.outcome, "deleted");
+        assert.match(alerts[0].details.error.Cause, /is failed/);
+    });
+
+    it("when RDS refuses to delete the unusable reader, tags it abandoned and alerts", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        rds.nextRestoreNeverFinishes();
+        rds.failAlways("DeleteDBInstance", () => new InvalidDBInstanceStateFault({ $metadata: {}, message: "Instance is creating" }));
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        const created = rds.callsOf("CreateDBInstance")[0].input.DBInstanceIdentifier as string;
+        assert.strictEqual(statusTag(created), "abandoned");
+        assert.strictEqual(alerts[0].details.discard.outcome, "tagged-abandoned");
+        assert.match(alerts[0].details.discard.detail, /delete it by hand/);
+    });
+
+    it("failover to the new reader rejected: tags the reader failover-failed and alerts", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        rds.failAlways("FailoverDBCluster", () => new InvalidDBClusterStateFault({ $metadata: {}, message: "DBCluster is not available" }));
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        assert.ok(result.path.includes(S.markFailoverFailed));
+        const created = rds.callsOf("CreateDBInstance")[0].input.DBInstanceIdentifier as string;
+        assert.strictEqual(statusTag(created), "failover-failed");
+        assert.strictEqual(rds.instances.get(created)!.status, "available", "a healthy tier-0 reader of the right class is kept");
+        assert.strictEqual(writerOf(), "orders-aurora-reader-1");
+        assert.deepStrictEqual([alerts[0].outcome, alerts[0].details.error.Error], ["failed", "InvalidDBClusterStateFault"]);
+    });
+
+    it("failover that never makes the new reader the writer: bounded wait, tag, alert", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        rds.nextFailoverDoesNotSwitch();
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        assert.strictEqual(result.visits[S.checkWriter], WAITS.writer.attempts + 1);
+        const created = rds.callsOf("CreateDBInstance")[0].input.DBInstanceIdentifier as string;
+        assert.strictEqual(statusTag(created), "failover-failed");
+        assert.strictEqual(alerts[0].details.error.Error, "FailoverNotCompleted");
+        assert.match(alerts[0].details.error.Cause, new RegExp(`after the failover to ${created} the writer is orders-aurora-reader-1`));
+    });
+
+    it("retries a throttled create without creating twice", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        rds.failNext("CreateDBInstance");
+        const result = await run();
+        assert.strictEqual(result.path.at(-1), S.recovered);
+        assert.deepStrictEqual(result.taskFailures.map((f) => f.error), ["TransientError"]);
+        assert.strictEqual(recoveryReaders().length, 1);
+    });
+
+    it("afterRecovery delete removes the demoted small instance", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run({ afterRecovery: "delete" });
+        assert.strictEqual(result.path.at(-1), S.recovered);
+        assert.ok(result.path.includes(S.demoted));
+        assert.deepStrictEqual(rds.callsOf("DeleteDBInstance").map((c) => c.input.DBInstanceIdentifier), ["orders-aurora-reader-1"]);
+        assert.strictEqual(alerts[0].details.demoted.done, true);
+    });
+
+    it("afterRecovery resize brings the demoted instance to the intended class", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run({ afterRecovery: "resize", notifyOnSuccess: false });
+        assert.strictEqual(result.path.at(-1), S.recovered);
+        assert.deepStrictEqual(
+            rds.callsOf("ModifyDBInstance").map((c) => [c.input.DBInstanceIdentifier, c.input.DBInstanceClass, c.input.ApplyImmediately]),
+            [["orders-aurora-reader-1", BIG, true]],
+        );
+        assert.strictEqual(alerts.length, 0, "notifyOnSuccess false");
+    });
+
+    it("reads the intended class from the cluster's tag when the config has none", async () => {
+        delete process.env.WRITER_CLASS;
+        rds.clusters.get(CLUSTER)!.tags = [{ Key: WRITER_CLASS_TAG, Value: BIG }];
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run();
+        assert.strictEqual(result.path.at(-1), S.recovered);
+        assert.strictEqual(alerts[0].details.assessment.intendedClassSource, "tag");
+    });
+
+    it("never takes the intended class from the current topology: no record means an alert, not a guess", async () => {
+        delete process.env.WRITER_CLASS;
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+        assert.strictEqual(alerts[0].details.error.Error, "InvalidInputError");
+        assert.match(alerts[0].details.error.Cause, /no intended writer class: set writerClass for it under pilotlight:auroraFailover.clusters, or tag the cluster pilotlight:writer-class/);
+    });
+
+    it("rejects a cluster it does not manage before any change", async () => {
+        const result = await run(undefined, { clusterIdentifier: "billing-aurora" });
+        assert.strictEqual(result.status, "FAILED");
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+        assert.strictEqual(ddb.calls.length, 0);
+        assert.match(alerts[0].details.error.Cause, /"billing-aurora" is not the cluster this recovery manages/);
+    });
+
+    it("without a configured monitoring role, creates the reader without enhanced monitoring and says so", async () => {
+        delete process.env.MONITORING_ROLE_ARN;
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        await run();
+        const params = rds.callsOf("CreateDBInstance")[0].input as any;
+        assert.strictEqual(params.MonitoringRoleArn, undefined);
+        assert.strictEqual(params.MonitoringInterval, undefined);
+        assert.match(alerts[0].details.reader.warnings.join("\n"), /enhanced monitoring left off/);
+    });
+
+    it("bounds every loop well inside the machine timeout", () => {
+        const def = auroraFailoverDefinition({ ...ARNS }) as any;
+        const loops = Object.values(DEFAULT_RECOVERY_WAITS).reduce((s, l) => s + l.seconds * l.attempts, 0);
+        assert.strictEqual(def.TimeoutSeconds, machineTimeoutSeconds());
+        assert.ok(def.TimeoutSeconds > loops + 3600, `${def.TimeoutSeconds} vs ${loops}`);
+        for (const [name, state] of Object.entries<any>(def.States)) {
+            if (state.Type === "Task") {
+                assert.ok(state.Retry?.length, `${name} retries`);
+                assert.ok(state.Catch?.length, `${name} catches`);
+            }
+        }
+        assert.throws(() => auroraFailoverDefinition({ ...ARNS, demotedArn: undefined, afterRecovery: "delete" }), /afterRecovery "delete" needs demotedArn/);
+        assert.throws(() => auroraFailoverDefinition({ ...ARNS, afterRecovery: "shrink" as any }), /afterRecovery "shrink" must be "keep", "delete" or "resize"/);
+        assert.throws(() => auroraFailoverDefinition({ ...ARNS, waits: { ...WAITS, reader: { seconds: 0, attempts: 3 } } }), /waits.reader/);
+        // keep + no success alert: the optional states are absent, not dangling.
+        const lean = auroraFailoverDefinition({ ...ARNS, demotedArn: undefined, notifyOnSuccess: false }) as any;
+        assert.ok(!(S.demoted in lean.States) && !(S.notifySuccess in lean.States));
+        assert.strictEqual(lean.States[S.markRecovered].Next, S.recovered);
+    });
+});

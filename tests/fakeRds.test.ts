@@ -1,0 +1,146 @@
+import * as assert from "assert";
+import {
+    CreateDBSnapshotCommand,
+    DBInstanceAlreadyExistsFault,
+    DBInstanceNotFoundFault,
+    DeleteDBClusterCommand,
+    DeleteDBInstanceCommand,
+    DescribeDBClustersCommand,
+    DescribeDBInstancesCommand,
+    DescribeExportTasksCommand,
+    ModifyDBClusterCommand,
+    ModifyDBInstanceCommand,
+    RDSClient,
+    RestoreDBInstanceFromDBSnapshotCommand,
+    StartExportTaskCommand,
+} from "@aws-sdk/client-rds";
+import { FakeRds, rdsArn } from "./fakeRds";
+
+describe("FakeRds", () => {
+    let fake: FakeRds;
+    const rds = () => new RDSClient({ region: "us-east-1" });
+
+    beforeEach(() => {
+        fake = new FakeRds();
+    });
+    afterEach(() => fake.restore());
+
+    async function statusOf(id: string): Promise<string | undefined> {
+        const out = await rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+        return out.DBInstances?.[0]?.DBInstanceStatus;
+    }
+
+    it("throws the SDK's real fault classes", async () => {
+        await assert.rejects(rds().send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: "nope" })), (err) => err instanceof DBInstanceNotFoundFault);
+        fake.addInstance({ identifier: "a" });
+        fake.addInstance({ identifier: "b" });
+        await assert.rejects(
+            rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "a", NewDBInstanceIdentifier: "b", ApplyImmediately: true })),
+            (err) => err instanceof DBInstanceAlreadyExistsFault,
+        );
+    });
+
+    it("renames with ApplyImmediately, keeping data, resource id and tags; advances status over polls", async () => {
+        const inst = fake.addInstance({ identifier: "a", data: "rows", tags: [{ Key: "k", Value: "v" }] });
+        const resourceId = inst.info.DbiResourceId;
+        await rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "a", NewDBInstanceIdentifier: "a-old", ApplyImmediately: true }));
+        assert.strictEqual(fake.instances.has("a"), false);
+        assert.strictEqual(await statusOf("a-old"), "renaming");
+        assert.strictEqual(await statusOf("a-old"), "available");
+        const moved = fake.instances.get("a-old")!;
+        assert.strictEqual(moved.data, "rows");
+        assert.strictEqual(moved.info.DbiResourceId, resourceId);
+        assert.deepStrictEqual(moved.tags, [{ Key: "k", Value: "v" }]);
+        assert.strictEqual(moved.info.DBInstanceArn, rdsArn("db", "a-old"));
+    });
+
+    it("does not rename without ApplyImmediately", async () => {
+        fake.addInstance({ identifier: "a" });
+        await rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "a", NewDBInstanceIdentifier: "a-old" }));
+        assert.strictEqual(fake.instances.has("a"), true);
+    });
+
+    it("restores the snapshot's data under a new resource id with RDS defaults, then becomes available", async () => {
+        fake.addInstance({ identifier: "a", data: "now", info: { DBInstanceClass: "db.r6g.large" } });
+        fake.addSnapshot("a-snap", "a", { data: "then" });
+        fake.instances.delete("a");
+        await rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "a", DBSnapshotIdentifier: "a-snap" }));
+        const restored = fake.instances.get("a")!;
+        assert.strictEqual(restored.data, "then");
+        assert.strictEqual(restored.info.DBInstanceClass, "db.t4g.micro");
+        const seen: string[] = [];
+        for (let i = 0; i < 5; i++) seen.push((await statusOf("a"))!);
+        assert.deepStrictEqual(seen, ["creating", "creating", "backing-up", "available", "available"]);
+    });
+
+    it("refuses to delete a protected instance, and takes the final snapshot", async () => {
+        fake.addInstance({ identifier: "a", data: "rows", info: { DeletionProtection: true } });
+        await assert.rejects(
+            rds().send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "a", FinalDBSnapshotIdentifier: "a-final" })),
+            { name: "InvalidParameterCombination" },
+        );
+        await rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "a", DeletionProtection: false, ApplyImmediately: true }));
+        fake.instances.get("a")!.status = "available";
+        await rds().send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "a", FinalDBSnapshotIdentifier: "a-final" }));
+        assert.strictEqual(fake.snapshots.get("a-final")!.data, "rows");
+        assert.strictEqual(await statusOf("a"), "deleting");
+        await statusOf("a");
+        await assert.rejects(statusOf("a"), { name: "DBInstanceNotFoundFault" });
+    });
+
+    it("renames a cluster and keeps its members attached; refuses to delete it while members remain", async () => {
+        fake.addCluster({ identifier: "c", members: [{ identifier: "c-1" }, { identifier: "c-2" }] });
+        await rds().send(new ModifyDBClusterCommand({ DBClusterIdentifier: "c", NewDBClusterIdentifier: "c-old", ApplyImmediately: true }));
+        const out = await rds().send(new DescribeDBClustersCommand({ DBClusterIdentifier: "c-old" }));
+        assert.deepStrictEqual(
+            out.DBClusters![0].DBClusterMembers!.map((m) => [m.DBInstanceIdentifier, m.IsClusterWriter]),
+            [["c-1", true], ["c-2", false]],
+        );
+        await assert.rejects(
+            rds().send(new DeleteDBClusterCommand({ DBClusterIdentifier: "c-old", FinalDBSnapshotIdentifier: "c-final" })),
+            { name: "InvalidDBClusterStateFault" },
+        );
+    });
+
+    it("records calls, separates mutating ones, and injects faults", async () => {
+        fake.addInstance({ identifier: "a" });
+        fake.failNext("CreateDBSnapshot");
+        await assert.rejects(rds().send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: "a", DBSnapshotIdentifier: "s" })), {
+            name: "Throttling",
+        });
+        await rds().send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: "a", DBSnapshotIdentifier: "s" }));
+        await statusOf("a");
+        assert.deepStrictEqual(fake.calls.map((c) => c.command), ["CreateDBSnapshot", "CreateDBSnapshot", "DescribeDBInstances"]);
+        assert.deepStrictEqual(fake.mutatingCalls().map((c) => c.command), ["CreateDBSnapshot", "CreateDBSnapshot"]);
+    });
+
+    it("ends a restore in failed, or keeps it creating forever, on request", async () => {
+        fake.addSnapshot("s", "gone");
+        fake.nextRestoreEndsIn("incompatible-restore");
+        await rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "x", DBSnapshotIdentifier: "s" }));
+        for (let i = 0; i < 4; i++) await statusOf("x");
+        assert.strictEqual(await statusOf("x"), "incompatible-restore");
+        fake.nextRestoreNeverFinishes();
+        await rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "y", DBSnapshotIdentifier: "s" }));
+        for (let i = 0; i < 10; i++) assert.strictEqual(await statusOf("y"), "creating");
+    });
+
+    it("runs export tasks to completion", async () => {
+        fake.addSnapshot("s", "a");
+        await rds().send(
+            new StartExportTaskCommand({
+                ExportTaskIdentifier: "e",
+                SourceArn: rdsArn("snapshot", "s"),
+                S3BucketName: "b",
+                IamRoleArn: "arn:aws:iam::123456789012:role/export",
+                KmsKeyId: "k",
+            }),
+        );
+        const statuses: string[] = [];
+        for (let i = 0; i < 4; i++) {
+            const out = await rds().send(new DescribeExportTasksCommand({ ExportTaskIdentifier: "e" }));
+            statuses.push(out.ExportTasks![0].Status!);
+        }
+        assert.deepStrictEqual(statuses, ["STARTING", "IN_PROGRESS", "IN_PROGRESS", "COMPLETE"]);
+    });
+});
