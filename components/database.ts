@@ -341,6 +341,10 @@ export class Database extends pulumi.ComponentResource {
                 `${name}-instance`,
                 {
                     ...common,
+                    // An instance restore cannot re-encrypt: it keeps the key of the snapshot or backups
+                    // (the copy target's copies are already under the DR key). Naming one would only
+                    // make a later `up` see a difference on a property that replaces the database.
+                    kmsKeyId: restoring ? undefined : args.kmsKeyArn,
                     identifier: id,
                     instanceClass: args.instanceClass,
                     dbName: restoring ? undefined : (args.databaseName ?? "app"),

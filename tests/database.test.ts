@@ -208,7 +208,8 @@ describe("Database", () => {
             const key = one(run, "aws:kms/key:Key", "dr-key");
             const i = db.inputs;
             assert.strictEqual(i.snapshotIdentifier, "pilotlight-db-copy-latest");
-            assert.deepStrictEqual([i.identifier, i.kmsKeyId, i.masterUserSecretKmsKeyId, i.storageEncrypted], ["pilotlight-db", key.state.arn, key.state.arn, true]);
+            // The instance keeps the copy's key (the DR key); its new managed secret uses the DR key.
+            assert.deepStrictEqual([i.identifier, i.kmsKeyId, i.masterUserSecretKmsKeyId, i.storageEncrypted, i.manageMasterUserPassword], ["pilotlight-db", undefined, key.state.arn, true, true]);
             assert.deepStrictEqual([i.dbSubnetGroupName, i.vpcSecurityGroupIds], ["pilotlight-db", [one(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]]);
             assert.deepStrictEqual([i.username, i.dbName], [undefined, undefined], "a restore keeps the snapshot's user and database");
             assert.deepStrictEqual([i.deletionProtection, i.skipFinalSnapshot, i.finalSnapshotIdentifier], [true, false, "pilotlight-db-final"]);
@@ -244,6 +245,7 @@ describe("Database", () => {
             const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2"] });
             const cluster = one(run, "aws:rds/cluster:Cluster", "database-cluster");
             assert.strictEqual(cluster.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
+            assert.strictEqual(cluster.inputs.kmsKeyId, one(run, "aws:kms/key:Key", "dr-key").state.arn, "a cluster restore re-encrypts with the DR key");
             assert.deepStrictEqual([cluster.inputs.databaseName, cluster.inputs.masterUsername], [undefined, undefined]);
             assert.strictEqual(cluster.inputs.tags[WRITER_CLASS_TAG], "db.t4g.medium");
             assert.strictEqual(ofType(run, "aws:rds/clusterInstance:ClusterInstance").length, 2);
