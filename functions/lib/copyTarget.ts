@@ -7,6 +7,7 @@
 import {
     CopyDBSnapshotCommand,
     DBInstance,
+    DBSnapshot,
     DeleteDBInstanceCommand,
     DeleteDBSnapshotCommand,
     DescribeDBInstancesCommand,
@@ -106,6 +107,18 @@ export async function listCopies(rds: RDSClient, name: string): Promise<DBInstan
     return out;
 }
 
+/** Every manual snapshot of this account and region (every page). */
+async function manualSnapshots(rds: RDSClient): Promise<DBSnapshot[]> {
+    const out: DBSnapshot[] = [];
+    let marker: string | undefined;
+    do {
+        const page = await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: "manual", Marker: marker }));
+        out.push(...(page.DBSnapshots ?? []));
+        marker = page.Marker;
+    } while (marker);
+    return out;
+}
+
 /** Validates the input and decides the version; reads only. */
 export async function plan(c: TargetClients, s: CopyTargetSettings, input: unknown): Promise<CopyJob> {
     const req = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
@@ -135,7 +148,7 @@ export async function plan(c: TargetClients, s: CopyTargetSettings, input: unkno
     if (!shared) throw new SnapshotNotFoundError(`shared snapshot ${message.snapshotArn} is not visible to this account; is it shared with it?`);
     if (shared.status !== "available") throw new SnapshotNotFoundError(`shared snapshot ${message.snapshotArn} is ${shared.status}`);
     // Number from the highest existing copy (and copy snapshot), never from the secret: after a rollback the secret points lower.
-    const snapshots = await c.rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: "manual" }));
+    const snapshots = { DBSnapshots: await manualSnapshots(c.rds) };
     // Two copies at once would pick the same version: the second waits for the next delivery.
     const busy = [
         ...copies.filter((i) => ["creating", "backing-up", "modifying"].includes(i.DBInstanceStatus ?? "")).map((i) => `instance ${i.DBInstanceIdentifier} is ${i.DBInstanceStatus}`),
@@ -256,7 +269,7 @@ export async function prune(c: TargetClients, s: CopyTargetSettings, job: CopyJo
     }
     const existing = copies.map((i) => i.DBInstanceIdentifier!);
     const retained = copies.filter((i) => i.DBInstanceStatus !== "deleting" && !doomed.includes(i.DBInstanceIdentifier!)).map((i) => i.DBInstanceIdentifier!);
-    const snaps = await c.rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: "manual" }));
+    const snaps = { DBSnapshots: await manualSnapshots(c.rds) };
     const doomedSnapshots = selectCopySnapshotsToPrune(
         s.name,
         (snaps.DBSnapshots ?? []).map((x) => ({
