@@ -102,4 +102,22 @@ describe("BackupSchedule component", () => {
         assert.strictEqual(rep.inputs.retentionPeriod, 14);
         assert.strictEqual(drSameAccount.resources.filter((r) => r.type.endsWith("InstanceAutomatedBackupsReplication")).length, 1, "clusters are not replicated this way");
     });
+
+    it("images: a valid machine on the same schedule, disabled, and EC2 rights scoped by tag", async () => {
+        const run = await runProgram("prod");
+        const def = JSON.parse(one(run, "aws:sfn/stateMachine:StateMachine", "backup-images-machine").inputs.definition);
+        assertValidAsl(def);
+        assert.strictEqual(one(run, "aws:sfn/stateMachine:StateMachine", "backup-images-machine").inputs.name, "pilotlight-image-backup");
+        const rule = one(run, "aws:cloudwatch/eventRule:EventRule", "backup-images-schedule");
+        assert.deepStrictEqual([rule.inputs.scheduleExpression, rule.inputs.state], ["rate(2 hours)", "DISABLED"]);
+        const doc = policyOf(run, "backup-image-fn-policy");
+        assert.deepStrictEqual(wildcardActions(doc), []);
+        const byId = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
+        assert.deepStrictEqual(byId.ImageOnlyTaggedInstances.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:backup": "true" } });
+        assert.deepStrictEqual(byId.DeregisterOnlyOwnImages.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:created-by": "image-backup" } });
+        assert.deepStrictEqual(byId.FindInstancesAndImages.Resource, "*");
+        assert.deepStrictEqual(byId.FindInstancesAndImages.Action, ["ec2:DescribeInstances", "ec2:DescribeImages"]);
+        const env = one(run, "aws:lambda/function:Function", "backup-image-fn").inputs.environment.variables;
+        assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN], ["true", "7", one(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn]);
+    });
 });
