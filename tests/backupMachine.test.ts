@@ -5,7 +5,7 @@ import { snapshotJobStatements } from "../components/backupSchedule";
 import { handler } from "../functions/backup";
 import { BACKUP_JOB } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
-import { ACCOUNT, defaultRdsKey, FakeRds } from "./fakeRds";
+import { ACCOUNT, defaultRdsKey, FakeRds, throttling } from "./fakeRds";
 import { runMachine, taskStates } from "./machineHarness";
 import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
 import { handler as alertHandler } from "../functions/alert";
@@ -276,5 +276,16 @@ describe("backup machine", () => {
             const [action, region] = u.split("@");
             assert.ok(allowed(action, region), `${action} in ${region} is not allowed`);
         }
+    });
+
+    it("retries throttling (the SDK's real error) and completes without an alert", async () => {
+        seed();
+        rds.inRegion(DR).failNext("CopyDBSnapshot", throttling, 2);
+        rds.failNext("CreateDBSnapshot", throttling, 1);
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(result.taskFailures.map((f) => [f.state, f.error]), [["Snapshot", "TransientError"], ["CopyToDr", "TransientError"], ["CopyToDr", "TransientError"]]);
+        assert.deepStrictEqual(alerts, []);
+        assert.strictEqual(rds.inRegion(DR).snapshots.size, 1);
     });
 });
