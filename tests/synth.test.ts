@@ -60,7 +60,7 @@ describe("synth", () => {
         const run = await runProgram("prod");
         const files = [...policyFiles(run.resources).keys()].sort();
         for (const f of files) assert.match(f, /^[a-z0-9-]+\.(role-policy|trust|bucket-policy|key-policy)(\.\d+)?\.json$/);
-        for (const f of ["media-policy.bucket-policy.json", "media-replication.trust.json", "restore-restore-validate-policy.role-policy.json", "restore-policy.role-policy.json"]) {
+        for (const f of ["media-policy.bucket-policy.json", "media-replication.trust.json", "restore-validate-policy.role-policy.json", "restore-policy.role-policy.json"]) {
             assert.ok(files.includes(f), `${f} missing; have ${files.join(", ")}`);
         }
         assert.ok(files.includes("shared-key.key-policy.json") && files.includes("media-replication.role-policy.json"));
