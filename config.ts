@@ -47,11 +47,283 @@ export interface MediaConfig {
 }
 
 /** The workload database, as far as the network needs it. */
-export interface DatabaseConfig {
+export interface DatabaseConfig extends DatabaseDeploymentConfig {
     /** Engine; decides the port the database security group opens. Defaults to `postgres`. */
     engine: DatabaseEngine;
     /** Port; defaults to the engine's (5432 PostgreSQL, 3306 MySQL). */
     port: number;
+}
+
+/** How the Database component deploys the workload database (`pilotlight:database`). */
+export interface DatabaseDeploymentConfig {
+    /** Engine version. Defaults per engine: see `DEFAULT_ENGINE_VERSIONS`. */
+    engineVersion: string;
+    /** Class of the RDS instance, or of the Aurora writer (the class failover recovery restores). Defaults to `db.t4g.medium`. */
+    instanceClass: string;
+    /** Aurora only: class of the readers. Defaults to `instanceClass`. */
+    readerClass: string;
+    /** Aurora only: instances in the cluster, writer included (1-16). Defaults to 2. */
+    instanceCount: number;
+    /** RDS instance only: storage in GiB (20-65536). Defaults to 20. */
+    allocatedStorage: number;
+    /** RDS instance only: storage autoscaling ceiling in GiB, at least `allocatedStorage`. Defaults to 100. */
+    maxAllocatedStorage: number;
+    /** RDS instance only: a standby in a second AZ. Defaults to false. */
+    multiAz: boolean;
+    /** Days of automated backups, 7-35. Defaults to 7. */
+    backupRetentionDays: number;
+    /** Daily backup window, UTC `hh:mm-hh:mm`. Defaults to `03:00-04:00`. */
+    backupWindow: string;
+    /** Weekly maintenance window, UTC `ddd:hh:mm-ddd:hh:mm`. Defaults to `sun:04:30-sun:05:30`. */
+    maintenanceWindow: string;
+    /** Performance Insights (7 days, encrypted with the stack's key). Defaults to true. */
+    performanceInsights: boolean;
+    /** Enhanced Monitoring interval in seconds (0 = off, 1, 5, 10, 15, 30, 60). Defaults to 0. */
+    monitoringIntervalSeconds: number;
+    /** Name of the application database created in a new database. Defaults to `app`. */
+    name: string;
+    /** Master user name of a new database (its password is RDS-managed). Defaults to `pilotlight`. */
+    masterUsername: string;
+    /** Deletion protection; set false only to remove the database on purpose (e.g. dr failback). Defaults to true. */
+    deletionProtection: boolean;
+}
+
+/** Engine versions used when `pilotlight:database.engineVersion` is not set. */
+export const DEFAULT_ENGINE_VERSIONS: Record<DatabaseEngine, string> = {
+    postgres: "16.8",
+    mysql: "8.0.41",
+    "aurora-postgresql": "16.6",
+    "aurora-mysql": "8.0.mysql_aurora.3.08.2",
+};
+
+const ENGINE_VERSION_RE: Record<DatabaseEngine, { re: RegExp; example: string }> = {
+    postgres: { re: /^\d{2}(\.\d+)?$/, example: "16.8" },
+    mysql: { re: /^\d\.\d\.\d+$/, example: "8.0.41" },
+    "aurora-postgresql": { re: /^\d{2}\.\d+$/, example: "16.6" },
+    "aurora-mysql": { re: /^\d\.\d\.mysql_aurora\.\d+\.\d+\.\d+$/, example: "8.0.mysql_aurora.3.08.2" },
+};
+
+/** True for the Aurora engines (a cluster with instances), false for a single RDS instance. */
+export function isAuroraEngine(engine: DatabaseEngine): boolean {
+    return engine.startsWith("aurora-");
+}
+
+/** Where the dr stack's database comes from on failover (`pilotlight:failoverDatabase`). */
+export type FailoverDatabaseSource = "latestCopy" | "snapshot" | "pointInTime" | "adopt";
+export const FAILOVER_DATABASE_SOURCES: readonly FailoverDatabaseSource[] = ["latestCopy", "snapshot", "pointInTime", "adopt"];
+
+/** dr only: the failover database's source. */
+export interface FailoverDatabaseConfig {
+    /**
+     * `latestCopy`: the newest snapshot copied into this region whose `pilotlight:source` tag is
+     * `sourceIdentifier`; `snapshot`: `snapshotIdentifier`; `pointInTime`: the replicated automated
+     * backups `automatedBackupsArn` (RDS instances only); `adopt`: the instance the copy target
+     * already restored, as named by the secret `secretName`.
+     */
+    source: FailoverDatabaseSource;
+    /** Identifier of the primary's database whose copies `latestCopy` looks for. Defaults to `<namePrefix>-db`. */
+    sourceIdentifier: string;
+    /** `snapshot` only: DB (cluster) snapshot identifier or ARN in this region and account. */
+    snapshotIdentifier?: string;
+    /** `pointInTime` only: ARN of the replicated automated backups in this region. */
+    automatedBackupsArn?: string;
+    /** `pointInTime` only: UTC time to restore to (`2026-01-31T23:45:00Z`). Defaults to the latest restorable time. */
+    restoreTime?: string;
+    /** `adopt` only: name or ARN of the secret `{host, port, identifier, version}` written by the copy target. */
+    secretName?: string;
+}
+
+/** The app tier (`pilotlight:app`). */
+export interface AppConfig {
+    /** EC2 instance type. Defaults to `t3.small`. */
+    instanceType: string;
+    /** AMI id; defaults to the newest available image of this account tagged `pilotlight:app`. */
+    amiId?: string;
+    /** Auto Scaling group minimum. Defaults to 2. */
+    minSize: number;
+    /** Auto Scaling group maximum. Defaults to 4. */
+    maxSize: number;
+    /** Auto Scaling group desired capacity, between min and max. Defaults to `minSize`. */
+    desiredCapacity: number;
+    /** Path the load balancer and Route 53 check. Defaults to `/health`. */
+    healthCheckPath: string;
+    /** ACM certificate of this stack's region for HTTPS; plain HTTP when unset. */
+    certificateArn?: string;
+    /** Root volume size in GiB. Defaults to 20. */
+    volumeSizeGb: number;
+    /** ElastiCache node type. Defaults to `cache.t4g.small`. */
+    redisNodeType: string;
+    /** Redis nodes (1-6); 2 or more adds a replica with automatic failover. Defaults to 2. */
+    redisNodes: number;
+    /** Redis engine version. Defaults to `7.1`. */
+    redisEngineVersion: string;
+}
+
+/** Route 53 failover routing (`pilotlight:dns`); both stacks name the same zone and record. */
+export interface DnsConfig {
+    /** Hosted zone id, e.g. `Z0123456789ABCDEFGHIJ`. */
+    hostedZoneId: string;
+    /** The application's name, e.g. `app.example.com`. */
+    recordName: string;
+    /**
+     * Role to assume for the zone. Defaults to none on the primary (the zone is in its account)
+     * and, on a dr stack in another account, to the role the primary creates for it
+     * (`<namePrefix>-dns-failover` in the peer account).
+     */
+    roleArn?: string;
+}
+
+const SNAPSHOT_ID_RE = /^([a-zA-Z][a-zA-Z0-9-]{0,254}|arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:(snapshot|cluster-snapshot):[a-zA-Z][a-zA-Z0-9:-]{0,254})$/;
+const DB_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const CERT_RE = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+
+/** Region of an ACM certificate ARN; undefined when it is not one. Exported for testing. */
+export function certificateRegion(arn: string): string | undefined {
+    return CERT_RE.exec(arn)?.[1];
+}
+
+/** The `pilotlight:database` keys beyond engine and port. */
+function parseDatabaseDeployment(c: Checker, engine: DatabaseEngine): DatabaseDeploymentConfig {
+    const version = ENGINE_VERSION_RE[engine];
+    const engineVersion = c.string("database.engineVersion", `expected a ${engine} version such as ${version.example}`, (s) => version.re.test(s), DEFAULT_ENGINE_VERSIONS[engine]);
+    const isClass = (s: string) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s);
+    const instanceClass = c.string("database.instanceClass", "expected an RDS instance class such as db.t4g.medium or db.r7g.large", isClass, "db.t4g.medium");
+    const readerClass = c.string("database.readerClass", "expected an RDS instance class such as db.r7g.large", isClass, instanceClass);
+    const allocatedStorage = c.int("database.allocatedStorage", 20, 65536, 20);
+    const maxAllocatedStorage = c.int("database.maxAllocatedStorage", 20, 65536, Math.max(100, allocatedStorage));
+    if (maxAllocatedStorage < allocatedStorage) {
+        c.fail("database.maxAllocatedStorage", maxAllocatedStorage, `expected at least pilotlight:database.allocatedStorage (${allocatedStorage}): it is the ceiling storage autoscaling may grow to`);
+    }
+    // Custom rule (not Checker.int): the message says why a week is the floor.
+    const retentionRaw = c.get("database.backupRetentionDays");
+    const retentionNum = typeof retentionRaw === "string" && /^\d+$/.test(retentionRaw) ? Number(retentionRaw) : retentionRaw;
+    let backupRetentionDays = 7;
+    if (retentionRaw !== undefined) {
+        if (typeof retentionNum === "number" && Number.isInteger(retentionNum) && retentionNum >= 7 && retentionNum <= 35) backupRetentionDays = retentionNum;
+        else c.fail("database.backupRetentionDays", retentionRaw, "expected 7 to 35 days: pilotlight keeps at least a week of automated backups and point-in-time recovery");
+    }
+    const monitoring = c.int("database.monitoringIntervalSeconds", 0, 60, 0);
+    if (![0, 1, 5, 10, 15, 30, 60].includes(monitoring)) {
+        c.fail("database.monitoringIntervalSeconds", monitoring, "expected one of 0 (off), 1, 5, 10, 15, 30, 60");
+    }
+    return {
+        engineVersion,
+        instanceClass,
+        readerClass,
+        instanceCount: c.int("database.instanceCount", 1, 16, 2),
+        allocatedStorage,
+        maxAllocatedStorage,
+        multiAz: c.bool("database.multiAz", false),
+        backupRetentionDays,
+        backupWindow: c.string("database.backupWindow", "expected a UTC window hh:mm-hh:mm such as 03:00-04:00", (s) => /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(s), "03:00-04:00"),
+        maintenanceWindow: c.string(
+            "database.maintenanceWindow",
+            "expected a UTC window ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30",
+            (s) => /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/.test(s),
+            "sun:04:30-sun:05:30",
+        ),
+        performanceInsights: c.bool("database.performanceInsights", true),
+        monitoringIntervalSeconds: monitoring,
+        name: c.string("database.name", "expected a database name: a letter, then up to 62 letters, digits or underscores", (s) => DB_NAME_RE.test(s), "app"),
+        deletionProtection: c.bool("database.deletionProtection", true),
+        masterUsername: c.string("database.masterUsername", "expected a user name: a letter, then up to 62 letters, digits or underscores, not the reserved rdsadmin", (s) => DB_NAME_RE.test(s) && s.toLowerCase() !== "rdsadmin", "pilotlight"),
+    };
+}
+
+/** `pilotlight:failoverDatabase`: validated whenever present; required on a dr stack with failover on. */
+function parseFailoverDatabase(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string): FailoverDatabaseConfig | undefined {
+    const raw = c.get("failoverDatabase");
+    const howTo =
+        'set pilotlight:failoverDatabase.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:failoverDatabase.snapshotIdentifier), "pointInTime" (with pilotlight:failoverDatabase.automatedBackupsArn) or "adopt" (with pilotlight:failoverDatabase.secretName)';
+    if (raw === undefined) {
+        if (failover) c.fail("failoverDatabase", raw, `failover needs a database source: ${howTo}`);
+        return undefined;
+    }
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+        c.fail("failoverDatabase", raw, `expected a map: ${howTo}`);
+        return undefined;
+    }
+    if (role === "primary") {
+        c.fail("failoverDatabase", raw, "failoverDatabase applies only to a dr stack (it says where the failover database comes from); remove it here");
+        return undefined;
+    }
+    const source = c.oneOf<FailoverDatabaseSource>("failoverDatabase.source", FAILOVER_DATABASE_SOURCES);
+    const restore: FailoverDatabaseConfig = {
+        source,
+        sourceIdentifier: c.string("failoverDatabase.sourceIdentifier", "expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s), `${namePrefix}-db`),
+    };
+    const need = (key: string, why: string) => {
+        if (c.get(key) === undefined) c.fail(key, undefined, why);
+    };
+    if (c.get("failoverDatabase.snapshotIdentifier") !== undefined || source === "snapshot") {
+        need("failoverDatabase.snapshotIdentifier", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31');
+        restore.snapshotIdentifier = c.string("failoverDatabase.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
+    }
+    if (source === "pointInTime") {
+        if (isAuroraEngine(engine)) {
+            c.fail("failoverDatabase.source", source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
+        }
+        need("failoverDatabase.automatedBackupsArn", `failoverDatabase.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`);
+        restore.automatedBackupsArn = c.string("failoverDatabase.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
+            const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
+            return !!m && (!region || m[1] === region);
+        });
+        if (c.get("failoverDatabase.restoreTime") !== undefined) {
+            restore.restoreTime = c.string("failoverDatabase.restoreTime", "expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s)));
+        }
+    }
+    if (source === "adopt") {
+        need("failoverDatabase.secretName", 'failoverDatabase.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version}');
+        restore.secretName = c.string("failoverDatabase.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s));
+        if (isAuroraEngine(engine)) c.fail("failoverDatabase.source", source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
+    }
+    return restore;
+}
+
+/** `pilotlight:app`. */
+function parseApp(c: Checker, region: string): AppConfig {
+    const minSize = c.int("app.minSize", 0, 100, 2);
+    const maxSize = c.int("app.maxSize", 1, 100, Math.max(4, minSize));
+    const desiredCapacity = c.int("app.desiredCapacity", 0, 100, minSize);
+    if (minSize > maxSize) c.fail("app.minSize", minSize, `expected at most pilotlight:app.maxSize (${maxSize})`);
+    if (desiredCapacity < minSize || desiredCapacity > maxSize) c.fail("app.desiredCapacity", desiredCapacity, `expected a number from pilotlight:app.minSize (${minSize}) to pilotlight:app.maxSize (${maxSize})`);
+    const app: AppConfig = {
+        instanceType: c.string("app.instanceType", "expected an EC2 instance type such as t3.small", (s) => /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(s), "t3.small"),
+        minSize,
+        maxSize,
+        desiredCapacity,
+        healthCheckPath: c.string("app.healthCheckPath", "expected an absolute URL path such as /health", (s) => /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(s) && s.length <= 255, "/health"),
+        volumeSizeGb: c.int("app.volumeSizeGb", 8, 16384, 20),
+        redisNodeType: c.string("app.redisNodeType", "expected an ElastiCache node type such as cache.t4g.small", (s) => /^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(s), "cache.t4g.small"),
+        redisNodes: c.int("app.redisNodes", 1, 6, 2),
+        redisEngineVersion: c.string("app.redisEngineVersion", "expected a Redis version such as 7.1", (s) => /^\d+\.\d+$/.test(s), "7.1"),
+    };
+    if (c.get("app.amiId") !== undefined) app.amiId = c.string("app.amiId", "expected an AMI id such as ami-0123456789abcdef0", (s) => /^ami-[0-9a-f]{8,17}$/.test(s));
+    if (c.get("app.certificateArn") !== undefined) {
+        const arn = c.string("app.certificateArn", "expected an ACM certificate ARN such as arn:aws:acm:us-east-1:111111111111:certificate/<uuid>", (s) => certificateRegion(s) !== undefined);
+        const certRegion = certificateRegion(arn);
+        if (certRegion && region && certRegion !== region) {
+            c.fail("app.certificateArn", arn, `expected a certificate in this stack's region ${region}, not ${certRegion}: a load balancer can only use an ACM certificate of its own region (request or import one in ${region})`);
+        }
+        app.certificateArn = arn;
+    }
+    return app;
+}
+
+/** `pilotlight:dns`: optional; without it no records are managed. */
+function parseDns(c: Checker): DnsConfig | undefined {
+    const raw = c.get("dns");
+    if (raw === undefined) return undefined;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+        c.fail("dns", raw, "expected a map with hostedZoneId and recordName (and roleArn when the zone is in another account)");
+        return undefined;
+    }
+    const dns: DnsConfig = {
+        hostedZoneId: c.string("dns.hostedZoneId", "expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ", (s) => /^Z[A-Z0-9]{1,31}$/.test(s)),
+        recordName: c.string("dns.recordName", "expected the application's fully qualified name such as app.example.com", (s) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(s)),
+    };
+    if (c.get("dns.roleArn") !== undefined) dns.roleArn = c.string("dns.roleArn", "expected an IAM role ARN such as arn:aws:iam::111111111111:role/pilotlight-dns", (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/.test(s));
+    return dns;
 }
 
 /** The whole validated stack configuration. */
@@ -75,8 +347,17 @@ export interface StackConfig {
     network: NetworkConfig;
     media: MediaConfig;
     database: DatabaseConfig;
+    /** dr only: where the failover database comes from; required with `failover: true`. */
+    failoverDatabase?: FailoverDatabaseConfig;
+    app: AppConfig;
+    /** Route 53 failover routing; none when unset. */
+    dns?: DnsConfig;
     /** Extra tags on every resource. */
     tags: Record<string, string>;
+    /** Scheduled snapshots copied to the DR region; absent when not configured. */
+    backups?: BackupsConfig;
+    /** Cross-account copy of one instance; absent when not configured. */
+    copy?: CopyConfig;
     /** primary only: the restore machine. Undefined when `pilotlight:restore` is not set. */
     restore?: RestoreConfig;
     /** Alert channels shared by the machines. */
@@ -302,14 +583,180 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const database: DatabaseConfig = {
         engine,
         port: c.int("database.port", 1150, 65535, enginePort(engine)),
+        ...parseDatabaseDeployment(c, engine),
     };
+    const failoverDatabase = parseFailoverDatabase(c, role, failover, engine, region, namePrefix);
+    const app = parseApp(c, region);
+    const dns = parseDns(c);
 
     const tags = c.stringMap("tags");
+    const backups = parseBackups(c, accountId === peer.accountId);
+    const copy = parseCopy(c, namePrefix);
     const restore = parseRestoreConfig(c, role);
     const alerts = parseAlertsConfig(c);
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, tags, restore, alerts };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, tags, backups, copy, restore, alerts };
+}
+
+// ---------------------------------------------------------------- backups and copies
+
+/** A database the backup and copy machines work on. */
+export interface BackupDatabase {
+    /** RDS instance or Aurora cluster identifier. */
+    identifier: string;
+    /** True for an Aurora cluster. Defaults to false. */
+    isCluster: boolean;
+}
+
+/** Scheduled snapshots copied to the DR region (`pilotlight:backups`). */
+export interface BackupsConfig {
+    /** Databases to snapshot each run. Defaults to none. */
+    databases: BackupDatabase[];
+    /** EventBridge schedule expression. Defaults to `rate(2 hours)`. */
+    schedule: string;
+    /** Whether the schedule rule runs. Defaults to false: enable it once the databases exist. */
+    scheduleEnabled: boolean;
+    /** pilotlight snapshots kept per database in each region, 1-100. Defaults to 12. */
+    keep: number;
+    /**
+     * dr stack: replicate the automated backups of the listed instances (not clusters) into the
+     * DR region, for point-in-time restore there. Defaults to false.
+     */
+    automatedBackupReplication: boolean;
+    /** Days the replicated automated backups are kept, 1-35. Defaults to 7. */
+    replicationRetentionDays: number;
+    /** AMIs of tagged instances, copied to the DR region; absent when not configured. */
+    images?: ImageBackupsConfig;
+}
+
+/** AMI backups (`pilotlight:backups.images`). */
+export interface ImageBackupsConfig {
+    /** Instances with this tag key... Defaults to `pilotlight:backup`. */
+    tagKey: string;
+    /** ...and this value are imaged. Defaults to `true`. */
+    tagValue: string;
+    /** Image without rebooting the instance (crash-consistent). Defaults to true. */
+    noReboot: boolean;
+    /** Images kept per instance in each region, 1-100. Defaults to 7. */
+    keep: number;
+}
+
+/** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
+export interface CopyRestoreConfig {
+    /** Instance class of each copy. Defaults to `db.t4g.medium`. */
+    instanceClass: string;
+    /** DB subnet group. Defaults to the dr network's database subnet group. */
+    subnetGroupName?: string;
+    /** VPC security groups. Defaults to the dr network's database security group. */
+    securityGroupIds?: string[];
+    /** DB parameter group. Defaults to the engine's default group. */
+    parameterGroupName?: string;
+    /** Multi-AZ copies. Defaults to false. */
+    multiAz: boolean;
+    /** Extra tags on each copy. Defaults to none. */
+    tags: Record<string, string>;
+}
+
+/** Cross-account copy of one instance (`pilotlight:copy`), read by both stacks. */
+export interface CopyConfig {
+    /** The source instance on the primary (clusters are not copied across accounts). */
+    source: string;
+    /** EventBridge schedule of the source machine. Defaults to `rate(1 day)`. */
+    schedule: string;
+    /** Whether the source schedule rule runs. Defaults to false. */
+    scheduleEnabled: boolean;
+    /** Copies (instances on dr, shared snapshots on the primary) kept, 1-20. Defaults to 2. */
+    keep: number;
+    /** Base name of the copies on dr: `<targetName>-v<N>`. Defaults to the source identifier. */
+    targetName: string;
+    /** Secrets Manager secret on dr holding `{host, port, identifier, version}`. Defaults to `<namePrefix>/copy/<targetName>`. */
+    secretName: string;
+    restore: CopyRestoreConfig;
+}
+
+const DB_IDENTIFIER_RE = /^[a-z](?:[a-z0-9]|-(?!-))*$/;
+/** Longest identifier whose derived names (`-v<N>-final`, `-bk-<timestamp>`) fit RDS's limits. */
+export const MAX_BACKUP_IDENTIFIER = 40;
+const isDbIdentifier = (s: string) => DB_IDENTIFIER_RE.test(s) && !s.endsWith("-") && s.length <= MAX_BACKUP_IDENTIFIER;
+const DB_IDENTIFIER_RULE = `expected an RDS identifier: a letter, then lowercase letters, digits or single hyphens, not ending in a hyphen, at most ${MAX_BACKUP_IDENTIFIER} characters`;
+
+/** `rate(2 hours)`, `rate(1 day)` or a six-field `cron(...)`. */
+export function isScheduleExpression(s: string): boolean {
+    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(s);
+    if (rate) return Number(rate[1]) >= 1 && (Number(rate[1]) === 1) === !rate[2].endsWith("s");
+    const cron = /^cron\(([^()]+)\)$/.exec(s);
+    return !!cron && cron[1].trim().split(/\s+/).length === 6;
+}
+const SCHEDULE_RULE = 'expected an EventBridge schedule such as "rate(2 hours)", "rate(1 day)" or "cron(0 3 * * ? *)"';
+
+function parseDatabases(c: Checker, key: string): BackupDatabase[] {
+    const v = c.get(key);
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+        c.fail(key, v, 'expected a list of {identifier, isCluster}, e.g. [{"identifier": "app-db", "isCluster": false}]');
+        return [];
+    }
+    const out: BackupDatabase[] = [];
+    v.forEach((_, i) => {
+        const identifier = c.string(`${key}.${i}.identifier`, DB_IDENTIFIER_RULE, isDbIdentifier);
+        const isCluster = c.bool(`${key}.${i}.isCluster`, false);
+        if (identifier && out.some((d) => d.identifier === identifier)) c.fail(`${key}.${i}.identifier`, identifier, "expected each database once");
+        else out.push({ identifier, isCluster });
+    });
+    return out;
+}
+
+/** `pilotlight:backups`; undefined when the key is absent. */
+function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefined {
+    if (c.get("backups") === undefined) return undefined;
+    const backups: BackupsConfig = {
+        databases: parseDatabases(c, "backups.databases"),
+        schedule: c.string("backups.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(2 hours)"),
+        scheduleEnabled: c.bool("backups.scheduleEnabled", false),
+        keep: c.int("backups.keep", 1, 100, 12),
+        automatedBackupReplication: c.bool("backups.automatedBackupReplication", false),
+        replicationRetentionDays: c.int("backups.replicationRetentionDays", 1, 35, 7),
+        images:
+            c.get("backups.images") === undefined
+                ? undefined
+                : {
+                      tagKey: c.string("backups.images.tagKey", "expected an EC2 tag key (1-127 characters, not starting with aws:)", (s) => s.length >= 1 && s.length <= 127 && !s.startsWith("aws:"), "pilotlight:backup"),
+                      tagValue: c.string("backups.images.tagValue", "expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255, "true"),
+                      noReboot: c.bool("backups.images.noReboot", true),
+                      keep: c.int("backups.images.keep", 1, 100, 7),
+                  },
+    };
+    if (backups.automatedBackupReplication && !sameAccount) {
+        c.fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
+    } else if (backups.automatedBackupReplication && backups.databases.length > 0 && backups.databases.every((d) => d.isCluster)) {
+        c.fail("backups.automatedBackupReplication", true, "applies to RDS instances only; list at least one instance (isCluster: false) or turn it off (Aurora clusters use Aurora global databases instead)");
+    }
+    return backups;
+}
+
+/** `pilotlight:copy`; undefined when the key is absent. */
+function parseCopy(c: Checker, namePrefix: string): CopyConfig | undefined {
+    if (c.get("copy") === undefined) return undefined;
+    const source = c.string("copy.source", `${DB_IDENTIFIER_RULE}; the primary's RDS instance to copy`, isDbIdentifier);
+    const targetName = c.string("copy.targetName", DB_IDENTIFIER_RULE, isDbIdentifier, source);
+    const sgs = c.get("copy.restore.securityGroupIds");
+    return {
+        source,
+        schedule: c.string("copy.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(1 day)"),
+        scheduleEnabled: c.bool("copy.scheduleEnabled", false),
+        keep: c.int("copy.keep", 1, 20, 2),
+        targetName,
+        secretName: c.string("copy.secretName", "expected a Secrets Manager name: 1-512 letters, digits or /_+=.@-", (s) => /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(s), `${namePrefix}/copy/${targetName}`),
+        restore: {
+            instanceClass: c.string("copy.restore.instanceClass", "expected an RDS instance class such as db.t4g.medium", (s) => /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(s), "db.t4g.medium"),
+            subnetGroupName: c.get("copy.restore.subnetGroupName") === undefined ? undefined : c.string("copy.restore.subnetGroupName", "expected a DB subnet group name (letters, digits, spaces, periods, underscores, hyphens)", (s) => /^[A-Za-z0-9 ._-]{1,255}$/.test(s)),
+            securityGroupIds: sgs === undefined ? undefined : c.stringList("copy.restore.securityGroupIds", 'expected a list of security group ids, e.g. ["sg-0123456789abcdef0"]', (s) => /^sg-[0-9a-f]{8,17}$/.test(s)),
+            parameterGroupName: c.get("copy.restore.parameterGroupName") === undefined ? undefined : c.string("copy.restore.parameterGroupName", "expected a DB parameter group name: a letter, then letters, digits or hyphens", (s) => /^[A-Za-z][A-Za-z0-9-]{0,254}$/.test(s)),
+            multiAz: c.bool("copy.restore.multiAz", false),
+            tags: c.stringMap("copy.restore.tags"),
+        },
+    };
 }
 
 /** Same-account setup: prod and dr in one account, nothing shared across accounts. */

@@ -4,10 +4,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { isSameAccount, loadConfig } from "./config";
+import { AppTier } from "./components/appTier";
+import { Database, restoreSource } from "./components/database";
+import { FailoverDns } from "./components/failoverDns";
 import {
     accountRoot,
     aliasArn,
     bucketArn,
+    databaseIdentifier as workloadDatabaseIdentifier,
+    dnsFailoverRoleName,
     drKeyAlias,
     keysInRegion,
     mediaBucketName,
@@ -17,6 +22,8 @@ import {
     sharedKeyAlias,
 } from "./components/naming";
 import { Alerts, parseWebhookList } from "./components/alerts";
+import { AutomatedBackupsReplication, BackupSchedule } from "./components/backupSchedule";
+import { SnapshotCopy } from "./components/copyMachine";
 import { Network } from "./components/network";
 import { RestoreMachine } from "./components/restoreMachine";
 import { ReplicatedBucket } from "./components/replicatedBucket";
@@ -103,6 +110,97 @@ const media = primary
           tags,
       });
 
+// The serving half: always on the primary; on dr only with `failover: true`, where it is
+// purely additive (nothing above depends on it, so switching never touches the pilot light).
+const serving = primary || cfg.failover;
+const database = serving
+    ? new Database("database", {
+          identifier: workloadDatabaseIdentifier(cfg.namePrefix),
+          engine: cfg.database.engine,
+          engineVersion: cfg.database.engineVersion,
+          port: cfg.database.port,
+          instanceClass: cfg.database.instanceClass,
+          readerClass: cfg.database.readerClass,
+          instanceCount: cfg.database.instanceCount,
+          allocatedStorage: cfg.database.allocatedStorage,
+          maxAllocatedStorage: cfg.database.maxAllocatedStorage,
+          multiAz: cfg.database.multiAz,
+          backupRetentionDays: cfg.database.backupRetentionDays,
+          backupWindow: cfg.database.backupWindow,
+          maintenanceWindow: cfg.database.maintenanceWindow,
+          performanceInsights: cfg.database.performanceInsights,
+          monitoringIntervalSeconds: cfg.database.monitoringIntervalSeconds,
+          databaseName: cfg.database.name,
+          masterUsername: cfg.database.masterUsername,
+          deletionProtection: cfg.database.deletionProtection,
+          kmsKeyArn: key.keyArn,
+          subnetGroupName: network.dbSubnetGroup.name,
+          securityGroupIds: [network.dbSecurityGroup.id],
+          // Config validation guarantees a failoverDatabase section on a failed-over dr stack.
+          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!),
+          accountId: cfg.accountId,
+          region: cfg.region,
+          tags,
+      })
+    : undefined;
+
+const app =
+    serving && database
+        ? new AppTier("app", {
+              namePrefix: cfg.namePrefix,
+              vpcId: network.vpcId,
+              publicSubnetIds: network.publicSubnetIds,
+              appSubnetIds: network.appSubnetIds,
+              lbSecurityGroupId: network.lbSecurityGroup.id,
+              appSecurityGroupId: network.appSecurityGroup.id,
+              cacheSecurityGroupId: network.dbSecurityGroup.id,
+              cacheSubnetGroupName: network.cacheSubnetGroup.name,
+              appPort: cfg.network.appPort,
+              instanceType: cfg.app.instanceType,
+              amiId: cfg.app.amiId,
+              minSize: cfg.app.minSize,
+              maxSize: cfg.app.maxSize,
+              desiredCapacity: cfg.app.desiredCapacity,
+              healthCheckPath: cfg.app.healthCheckPath,
+              certificateArn: cfg.app.certificateArn,
+              volumeSizeGb: cfg.app.volumeSizeGb,
+              redisNodeType: cfg.app.redisNodeType,
+              redisNodes: cfg.app.redisNodes,
+              redisEngineVersion: cfg.app.redisEngineVersion,
+              kmsKeyArn: key.keyArn,
+              mediaBucketName: mediaBucketName(own),
+              database: {
+                  engine: cfg.database.engine,
+                  endpoint: database.endpoint,
+                  port: database.port,
+                  name: cfg.database.name,
+                  secretArn: database.masterUserSecretArn,
+                  secretKeyArn: database.masterUserSecretKeyArn,
+              },
+              accountId: cfg.accountId,
+              region: cfg.region,
+              tags,
+          })
+        : undefined;
+
+const dns =
+    app && cfg.dns
+        ? new FailoverDns("dns", {
+              role: primary ? "PRIMARY" : "SECONDARY",
+              hostedZoneId: cfg.dns.hostedZoneId,
+              recordName: cfg.dns.recordName,
+              targetDnsName: app.dnsName,
+              targetZoneId: app.zoneId,
+              https: app.https,
+              healthCheckPath: cfg.app.healthCheckPath,
+              // dr in another account reaches the zone through the role prod creates for it.
+              roleArn: cfg.dns.roleArn ?? (!primary && !isSameAccount(cfg) ? roleArn(peer.accountId, dnsFailoverRoleName(cfg.namePrefix), cfg.region) : undefined),
+              peer: primary && !cfg.dns.roleArn && !isSameAccount(cfg) ? { accountId: cfg.peer.accountId, roleName: dnsFailoverRoleName(cfg.namePrefix) } : undefined,
+              region: cfg.region,
+              tags,
+          })
+        : undefined;
+
 // Alerts every machine shares. Slack webhooks come only from a Pulumi secret
 // (pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/..."]').
 const slackWebhooks = new pulumi.Config().getSecret("slackWebhookUrls");
@@ -136,6 +234,87 @@ const restore =
           })
         : undefined;
 
+// Scheduled backups (primary): snapshots of the listed databases, copied to the DR
+// region under the shared key's replica, retention in both regions.
+const backups =
+    primary && cfg.backups && (cfg.backups.databases.length > 0 || cfg.backups.images)
+        ? new BackupSchedule("backup", {
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              drRegion: cfg.peer.region,
+              databases: cfg.backups.databases,
+              sharedKeyArn: key.keyArn,
+              drKeyArn: key.replicaKeyArn!,
+              alertFunctionArn: alerts.functionArn,
+              schedule: cfg.backups.schedule,
+              scheduleEnabled: cfg.backups.scheduleEnabled,
+              keep: cfg.backups.keep,
+              images: cfg.backups.images,
+              tags,
+          })
+        : undefined;
+
+// Automated backups replication (dr, same account): point-in-time restore in the DR region.
+const replicatedInstances = (cfg.backups?.databases ?? []).filter((d) => !d.isCluster).map((d) => d.identifier);
+const backupReplication =
+    !primary && cfg.backups?.automatedBackupReplication && replicatedInstances.length > 0
+        ? new AutomatedBackupsReplication("backup-replication", {
+              sourceAccountId: cfg.peer.accountId,
+              sourceRegion: cfg.peer.region,
+              instances: replicatedInstances,
+              kmsKeyArn: key.keyArn,
+              retentionDays: cfg.backups.replicationRetentionDays,
+          })
+        : undefined;
+
+// Cross-account copy: the source side on the primary, the target side on dr, wired to
+// each other by computed names (either stack may be deployed first).
+const copy = cfg.copy
+    ? primary
+        ? new SnapshotCopy("copy", {
+              side: "source",
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              peerAccountId: cfg.peer.accountId,
+              peerRegion: cfg.peer.region,
+              sourceIdentifier: cfg.copy.source,
+              sharedKeyArn: key.keyArn,
+              drKeyArn: key.replicaKeyArn!,
+              alertFunctionArn: alerts.functionArn,
+              keep: cfg.copy.keep,
+              schedule: cfg.copy.schedule,
+              scheduleEnabled: cfg.copy.scheduleEnabled,
+              tags,
+          })
+        : new SnapshotCopy("copy", {
+              side: "target",
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              sourceAccountId: cfg.peer.accountId,
+              sourceRegion: cfg.peer.region,
+              // The subscription lives with the topic, in the primary's region.
+              sourceRegionProvider: new aws.Provider("source-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] }),
+              sourceIdentifier: cfg.copy.source,
+              targetName: cfg.copy.targetName,
+              drKeyArn: key.keyArn,
+              secretName: cfg.copy.secretName,
+              keep: cfg.copy.keep,
+              restore: {
+                  instanceClass: cfg.copy.restore.instanceClass,
+                  subnetGroupName: cfg.copy.restore.subnetGroupName ?? network.dbSubnetGroup.name,
+                  securityGroupIds: cfg.copy.restore.securityGroupIds ?? [network.dbSecurityGroup.id],
+                  parameterGroupName: cfg.copy.restore.parameterGroupName,
+                  multiAz: cfg.copy.restore.multiAz,
+                  tags: cfg.copy.restore.tags,
+              },
+              alertFunctionArn: alerts.functionArn,
+              tags,
+          })
+    : undefined;
+
 export const role = cfg.role;
 export const sameAccount = isSameAccount(cfg);
 export const vpcId = network.vpcId;
@@ -148,5 +327,27 @@ export const keyArn = key.keyArn;
 export const replicaKeyArn = key.replicaKeyArn;
 export const mediaBucket = media.bucketName;
 export const mediaReplicaBucket = primary ? replicaName : undefined;
+export const failover = cfg.failover;
+export const databaseSource = database?.sourceDescription;
+export const databaseIdentifier = database?.identifier;
+export const databaseEndpoint = database?.endpoint;
+export const databasePort = database?.port;
+export const databaseArn = database?.arn;
+export const databaseIsCluster = database?.isCluster;
+export const databaseSecretArn = database?.masterUserSecretArn;
+export const databaseRestoredFrom = database?.restoredFrom;
+export const appUrl = app?.url;
+export const loadBalancerDnsName = app?.dnsName;
+export const redisEndpoint = app?.redisEndpoint;
+export const appAutoScalingGroup = app?.autoScalingGroupName;
+export const dnsRecord = dns?.fqdn;
+export const dnsPeerRoleArn = dns?.peerRoleArn;
+export const dnsFailoverRole = dns ? (primary ? "PRIMARY" : "SECONDARY") : undefined;
 export const alertTopicArn = alerts.topicArn;
 export const restoreMachineArn = restore?.stateMachineArn;
+export const backupMachineArn = backups?.stateMachineArn;
+export const imageBackupMachineArn = backups?.imageMachineArn;
+export const backupReplicationArns = backupReplication?.replicationArns;
+export const copyMachineArn = copy?.stateMachineArn;
+export const copyTopicArn = copy?.topicArn;
+export const copySecretArn = copy?.secretArn;

@@ -62,3 +62,36 @@ export function aliasArn(s: Omit<NameScope, "prefix">, alias: string): string {
 export function keysInRegion(s: Omit<NameScope, "prefix">): string {
     return `arn:${partitionOf(s.region)}:kms:${s.region}:${s.accountId}:key/*`;
 }
+
+/** Identifier of the workload database: the same in both stacks, so dr finds the copies of prod's. */
+export function databaseIdentifier(prefix: string): string {
+    return `${prefix}-db`;
+}
+
+/** Role in the zone's (primary's) account that the dr stack assumes to manage its failover record. */
+export function dnsFailoverRoleName(prefix: string): string {
+    return `${prefix}-dns-failover`;
+}
+
+/** SNS topic the primary's copy source machine publishes shared snapshots to; the dr stack subscribes to it. */
+export function copyTopicName(prefix: string): string {
+    return `${prefix}-snapshot-copy`;
+}
+
+/** ARN of an SNS topic. */
+export function topicArn(s: Omit<NameScope, "prefix">, topic: string): string {
+    return `arn:${partitionOf(s.region)}:sns:${s.region}:${s.accountId}:${topic}`;
+}
+
+/** Kinds of RDS resources pilotlight names in ARNs. */
+export type RdsResourceKind = "db" | "cluster" | "snapshot" | "cluster-snapshot" | "subgrp" | "pg" | "cluster-pg" | "og" | "secgrp";
+
+/** ARN of an RDS resource (a `*` in `id` makes it a pattern). */
+export function rdsArn(s: Omit<NameScope, "prefix">, kind: RdsResourceKind, id: string): string {
+    return `arn:${partitionOf(s.region)}:rds:${s.region}:${s.accountId}:${kind}:${id}`;
+}
+
+/** Name of a state machine, function or rule of one job: `<prefix>-<job>`. */
+export function jobName(prefix: string, job: string): string {
+    return `${prefix}-${job}`;
+}

@@ -40,6 +40,11 @@ function arnFor(type: string, name: string, inputs: Record<string, any>, region:
     }
 }
 
+/** The RDS-managed master-user secret of a database. */
+function mockMasterSecret(region: string, account: string, ident: string, kmsKeyId: string | undefined) {
+    return { secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${ident}-AbCdEf`, kmsKeyId: kmsKeyId ?? "", secretStatus: "active" };
+}
+
 /** Mocks that record every resource and invoke. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: MockedResource[] = [];
@@ -82,6 +87,44 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 state.name = inputs.name ?? args.name;
                 state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/functions/${state.arn}/invocations`;
                 break;
+            case "aws:rds/instance:Instance": {
+                const ident = inputs.identifier ?? args.name;
+                state.identifier = ident;
+                state.arn = `arn:aws:rds:${region}:${this.accountId}:db:${ident}`;
+                state.address = `${ident}.mock.${region}.rds.amazonaws.com`;
+                state.port = inputs.port ?? 5432;
+                state.endpoint = `${state.address}:${state.port}`;
+                state.masterUserSecrets = inputs.manageMasterUserPassword ? [mockMasterSecret(region, this.accountId, ident, inputs.masterUserSecretKmsKeyId)] : [];
+                break;
+            }
+            case "aws:rds/cluster:Cluster": {
+                const ident = inputs.clusterIdentifier ?? args.name;
+                state.clusterIdentifier = ident;
+                state.arn = `arn:aws:rds:${region}:${this.accountId}:cluster:${ident}`;
+                state.endpoint = `${ident}.cluster-mock.${region}.rds.amazonaws.com`;
+                state.readerEndpoint = `${ident}.cluster-ro-mock.${region}.rds.amazonaws.com`;
+                state.port = inputs.port ?? 5432;
+                state.masterUserSecrets = inputs.manageMasterUserPassword ? [mockMasterSecret(region, this.accountId, ident, inputs.masterUserSecretKmsKeyId)] : [];
+                break;
+            }
+            case "aws:lb/loadBalancer:LoadBalancer":
+                state.dnsName = `${args.name}-mock.${region}.elb.amazonaws.com`;
+                state.zoneId = `ZALB${region.replace(/-/g, "").toUpperCase()}`;
+                break;
+            case "aws:ec2/launchTemplate:LaunchTemplate":
+                state.id = `lt-${args.name}`;
+                state.latestVersion = 1;
+                break;
+            case "aws:elasticache/replicationGroup:ReplicationGroup":
+                state.primaryEndpointAddress = `master.${inputs.replicationGroupId ?? args.name}.mock.cache.amazonaws.com`;
+                break;
+            case "aws:route53/record:Record":
+                state.fqdn = inputs.name;
+                break;
+            case "aws:iam/instanceProfile:InstanceProfile":
+                state.name = inputs.name ?? args.name;
+                state.arn = `arn:aws:iam::${this.accountId}:instance-profile/${state.name}`;
+                break;
             default:
                 if (state.name === undefined) state.name = args.name;
         }
@@ -100,6 +143,41 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 return { name: this.region, region: this.region, id: this.region };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com" };
+            // The newest copy of a database: named after the `pilotlight:source` tag it was filtered by.
+            case "aws:rds/getSnapshot:getSnapshot": {
+                const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbInstanceIdentifier ?? "db";
+                const snap = args.inputs.dbSnapshotIdentifier ?? `${source}-copy-latest`;
+                return { ...args.inputs, id: snap, dbSnapshotIdentifier: snap, dbSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${snap}`, status: "available", encrypted: true };
+            }
+            case "aws:rds/getClusterSnapshot:getClusterSnapshot": {
+                const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbClusterIdentifier ?? "cluster";
+                const snap = args.inputs.dbClusterSnapshotIdentifier ?? `${source}-copy-latest`;
+                return { ...args.inputs, id: snap, dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`, status: "available" };
+            }
+            case "aws:ec2/getAmi:getAmi":
+                return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" };
+            // The copy target's secret: {host, port, identifier, version} of the instance it restored.
+            case "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                const ident = "pilotlight-db-v7";
+                return {
+                    ...args.inputs,
+                    id: args.inputs.secretId,
+                    arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`,
+                    secretString: JSON.stringify({ host: `${ident}.mock.${this.region}.rds.amazonaws.com`, port: 5432, identifier: ident, version: "7" }),
+                    versionId: "v7",
+                };
+            }
+            case "aws:rds/getInstance:getInstance": {
+                const ident = args.inputs.dbInstanceIdentifier;
+                return {
+                    ...args.inputs,
+                    id: ident,
+                    dbInstanceArn: `arn:aws:rds:${this.region}:${this.accountId}:db:${ident}`,
+                    address: `${ident}.mock.${this.region}.rds.amazonaws.com`,
+                    port: 5432,
+                    masterUserSecrets: [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:key/copy-target`)],
+                };
+            }
             default:
                 return args.inputs;
         }
