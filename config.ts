@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { identifierProblem, MAX_MANAGED_IDENTIFIER } from "./functions/lib/naming";
 import { parseRequest, RestoreRequest } from "./functions/lib/restoreJob";
+import { AFTER_RECOVERY, AfterRecovery, clusterIdentifierProblem, isInstanceClass } from "./functions/lib/auroraFailover";
 
 /** The two roles a stack can play. */
 export type StackRole = "primary" | "dr";
@@ -52,6 +53,86 @@ export interface DatabaseConfig extends DatabaseDeploymentConfig {
     engine: DatabaseEngine;
     /** Port; defaults to the engine's (5432 PostgreSQL, 3306 MySQL). */
     port: number;
+}
+
+/** One Aurora cluster whose failovers to a smaller reader the primary repairs. */
+export interface AuroraFailoverCluster {
+    /** Aurora cluster identifier, e.g. `orders-aurora`. */
+    identifier: string;
+    /** Intended writer instance class, e.g. `db.r6g.2xlarge`. Defaults to the cluster's `pilotlight:writer-class` tag, read at run time. */
+    writerClass?: string;
+    /** ARN of the enhanced-monitoring role (in this account) the new reader may be given. Defaults to none: the reader gets no enhanced monitoring. */
+    monitoringRoleArn?: string;
+}
+
+/** Aurora failover recovery settings (`pilotlight:auroraFailover`). */
+export interface AuroraFailoverConfig {
+    /** Clusters to watch. Defaults to none (nothing is deployed). */
+    clusters: AuroraFailoverCluster[];
+    /** At most one recovery per cluster within this many hours. Defaults to 24. */
+    windowHours: number;
+    /** After a successful recovery: `keep` the demoted smaller instance, `delete` it, or `resize` it to the intended class. Defaults to `keep`. */
+    afterRecovery: AfterRecovery;
+    /** Alert after a successful recovery too (failures always alert). Defaults to true. */
+    notifyOnSuccess: boolean;
+}
+
+/** Validates `pilotlight:auroraFailover`. Exported for testing. */
+export function parseAuroraFailover(c: Checker, role: StackRole, accountId: string): AuroraFailoverConfig {
+    const key = "auroraFailover";
+    const raw = c.get(key);
+    const out: AuroraFailoverConfig = {
+        clusters: [],
+        windowHours: c.int(`${key}.windowHours`, 1, 720, 24),
+        afterRecovery: c.oneOf(`${key}.afterRecovery`, AFTER_RECOVERY, "keep"),
+        notifyOnSuccess: c.bool(`${key}.notifyOnSuccess`, true),
+    };
+    if (raw === undefined) return out;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+        c.fail(key, raw, "expected a map with clusters, windowHours, afterRecovery and notifyOnSuccess");
+        return out;
+    }
+    const clusters = c.get(`${key}.clusters`);
+    if (clusters === undefined) return out;
+    if (!Array.isArray(clusters)) {
+        c.fail(`${key}.clusters`, clusters, 'expected a list of clusters, e.g. [{identifier: orders-aurora, writerClass: db.r6g.2xlarge}]');
+        return out;
+    }
+    if (clusters.length > 0 && role !== "primary") {
+        c.fail(`${key}.clusters`, clusters.map((x) => (x as { identifier?: unknown })?.identifier), "Aurora failover recovery runs on the primary stack only; list the clusters in the primary's stack file");
+    }
+    const seen = new Set<string>();
+    clusters.forEach((entry, i) => {
+        const at = `${key}.clusters[${i}]`;
+        if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+            c.fail(at, entry, "expected a map with identifier and optionally writerClass and monitoringRoleArn");
+            return;
+        }
+        const e = entry as Record<string, unknown>;
+        const unknown = Object.keys(e).filter((k) => !["identifier", "writerClass", "monitoringRoleArn"].includes(k));
+        if (unknown.length > 0) c.fail(`${at}.${unknown[0]}`, e[unknown[0]], "is not a known setting; expected identifier, writerClass or monitoringRoleArn");
+        const problem = clusterIdentifierProblem(e.identifier);
+        if (problem) {
+            c.fail(`${at}.identifier`, e.identifier, problem);
+            return;
+        }
+        const identifier = e.identifier as string;
+        if (seen.has(identifier)) c.fail(`${at}.identifier`, identifier, "expected each cluster once");
+        seen.add(identifier);
+        if (e.writerClass !== undefined && !isInstanceClass(e.writerClass)) {
+            c.fail(`${at}.writerClass`, e.writerClass, "expected an instance class such as db.r6g.2xlarge, or leave it out to use the cluster's pilotlight:writer-class tag");
+        }
+        const roleRe = new RegExp(`^arn:aws(-cn|-us-gov)?:iam::${accountId}:role/[\\w+=,.@/-]{1,512}$`);
+        if (e.monitoringRoleArn !== undefined && (typeof e.monitoringRoleArn !== "string" || !roleRe.test(e.monitoringRoleArn))) {
+            c.fail(`${at}.monitoringRoleArn`, e.monitoringRoleArn, `expected the ARN of an IAM role in this account, e.g. arn:aws:iam::${accountId || "111111111111"}:role/rds-monitoring`);
+        }
+        out.clusters.push({
+            identifier,
+            ...(typeof e.writerClass === "string" ? { writerClass: e.writerClass } : {}),
+            ...(typeof e.monitoringRoleArn === "string" ? { monitoringRoleArn: e.monitoringRoleArn } : {}),
+        });
+    });
+    return out;
 }
 
 /** How the Database component deploys the workload database (`pilotlight:database`). */
@@ -185,7 +266,7 @@ export function certificateRegion(arn: string): string | undefined {
 /** The `pilotlight:database` keys beyond engine and port. */
 function parseDatabaseDeployment(c: Checker, engine: DatabaseEngine): DatabaseDeploymentConfig {
     const version = ENGINE_VERSION_RE[engine];
-    const engineVersion = c.string("database.engineVersion", `expected a ${engine} version such as ${version.example}`, (s) => version.re.test(s), DEFAULT_ENGINE_VERSIONS[engine]);
+    const engineVersion = c.string("database.engineVersion", `expected a version of ${engine} such as ${version.example}`, (s) => version.re.test(s), DEFAULT_ENGINE_VERSIONS[engine]);
     const isClass = (s: string) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s);
     const instanceClass = c.string("database.instanceClass", "expected an RDS instance class such as db.t4g.medium or db.r7g.large", isClass, "db.t4g.medium");
     const readerClass = c.string("database.readerClass", "expected an RDS instance class such as db.r7g.large", isClass, instanceClass);
@@ -347,6 +428,8 @@ export interface StackConfig {
     network: NetworkConfig;
     media: MediaConfig;
     database: DatabaseConfig;
+    /** Aurora failover recovery (primary only). */
+    auroraFailover: AuroraFailoverConfig;
     /** dr only: where the failover database comes from; required with `failover: true`. */
     failoverDatabase?: FailoverDatabaseConfig;
     app: AppConfig;
@@ -589,6 +672,8 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const app = parseApp(c, region);
     const dns = parseDns(c);
 
+    const auroraFailover = parseAuroraFailover(c, role, accountId);
+
     const tags = c.stringMap("tags");
     const backups = parseBackups(c, accountId === peer.accountId);
     const copy = parseCopy(c, namePrefix);
@@ -596,7 +681,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const alerts = parseAlertsConfig(c);
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, tags, backups, copy, restore, alerts };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy, restore, alerts };
 }
 
 // ---------------------------------------------------------------- backups and copies

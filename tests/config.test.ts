@@ -127,6 +127,18 @@ describe("config", () => {
         { rule: "unknown engine", stack: "prod", change: (r) => (r.database = { engine: "oracle" }), expect: ["pilotlight:database.engine", '"oracle"', '"postgres"'] },
         { rule: "bad name prefix", stack: "prod", change: (r) => (r.namePrefix = "Pilot_Light"), expect: ["pilotlight:namePrefix", '"Pilot_Light"', "lowercase"] },
         { rule: "bad tags", stack: "prod", change: (r) => (r.tags = { team: 7 }), expect: ["pilotlight:tags", "map of string to string"] },
+        { rule: "aurora cluster on dr", stack: "dr", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "orders-aurora" }] }), expect: ["pilotlight:auroraFailover.clusters", '["orders-aurora"]', "primary stack only"] },
+        { rule: "aurora clusters not a list", stack: "prod", change: (r) => (r.auroraFailover = { clusters: "orders-aurora" }), expect: ["pilotlight:auroraFailover.clusters", '"orders-aurora"', "list of clusters"] },
+        { rule: "aurora cluster identifier", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "orders--aurora" }] }), expect: ["pilotlight:auroraFailover.clusters[0].identifier", '"orders--aurora"', "single hyphens"] },
+        { rule: "aurora cluster missing identifier", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ writerClass: "db.r6g.large" }] }), expect: ["pilotlight:auroraFailover.clusters[0].identifier is missing", "Aurora cluster identifier"] },
+        { rule: "aurora cluster twice", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1" }, { identifier: "a1" }] }), expect: ["pilotlight:auroraFailover.clusters[1].identifier", '"a1"', "each cluster once"] },
+        { rule: "aurora writer class", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writerClass: "r6g.2xlarge" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writerClass", '"r6g.2xlarge"', "db.r6g.2xlarge"] },
+        { rule: "aurora monitoring role of another account", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", monitoringRoleArn: "arn:aws:iam::222222222222:role/rds-monitoring" }] }), expect: ["pilotlight:auroraFailover.clusters[0].monitoringRoleArn", "222222222222", "role in this account", "arn:aws:iam::111111111111:role/rds-monitoring"] },
+        { rule: "aurora unknown cluster setting", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writer: "db.r6g.large" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writer", "not a known setting"] },
+        { rule: "aurora window", stack: "prod", change: (r) => (r.auroraFailover = { windowHours: 0 }), expect: ["pilotlight:auroraFailover.windowHours", "0", "from 1 to 720"] },
+        { rule: "aurora afterRecovery", stack: "prod", change: (r) => (r.auroraFailover = { afterRecovery: "shrink" }), expect: ["pilotlight:auroraFailover.afterRecovery", '"shrink"', '"keep", "delete", "resize"'] },
+        { rule: "aurora notifyOnSuccess", stack: "prod", change: (r) => (r.auroraFailover = { notifyOnSuccess: "often" }), expect: ["pilotlight:auroraFailover.notifyOnSuccess", '"often"', "true or false"] },
+        { rule: "aurora section not a map", stack: "prod", change: (r) => (r.auroraFailover = ["orders-aurora"]), expect: ["pilotlight:auroraFailover", "expected a map with clusters"] },
         // Failover, database, app tier and DNS sections.
         { rule: "failover with no snapshot source", stack: "dr", change: (r) => (r.failover = true), expect: ["pilotlight:failoverDatabase is missing", "failover needs a database source", 'pilotlight:failoverDatabase.source to "latestCopy"', "pilotlight:failoverDatabase.snapshotIdentifier", "pilotlight:failoverDatabase.automatedBackupsArn", "pilotlight:failoverDatabase.secretName"] },
         { rule: "snapshot source without an identifier", stack: "dr", change: (r) => ((r.failover = true), (r.failoverDatabase = { source: "snapshot" })), expect: ["pilotlight:failoverDatabase.snapshotIdentifier is missing", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier'] },
@@ -141,7 +153,7 @@ describe("config", () => {
         { rule: "certificate in the wrong region", stack: "dr", change: (r) => (r.app = { certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" }), expect: ["pilotlight:app.certificateArn", "arn:aws:acm:us-east-1:", "certificate in this stack's region us-west-2, not us-east-1", "its own region"] },
         { rule: "certificate that is not an ACM ARN", stack: "prod", change: (r) => (r.app = { certificateArn: "arn:aws:iam::111111111111:server-certificate/app" }), expect: ["pilotlight:app.certificateArn", "server-certificate", "ACM certificate ARN"] },
         { rule: "backup retention under a week", stack: "prod", change: (r) => (r.database = { backupRetentionDays: 3 }), expect: ["pilotlight:database.backupRetentionDays is 3", "7 to 35 days", "at least a week"] },
-        { rule: "engine version of another engine", stack: "prod", change: (r) => (r.database = { engine: "mysql", engineVersion: "16.8" }), expect: ["pilotlight:database.engineVersion", '"16.8"', "mysql version such as 8.0.41"] },
+        { rule: "engine version of another engine", stack: "prod", change: (r) => (r.database = { engine: "mysql", engineVersion: "16.8" }), expect: ["pilotlight:database.engineVersion", '"16.8"', "version of mysql such as 8.0.41"] },
         { rule: "bad instance class", stack: "prod", change: (r) => (r.database = { instanceClass: "t3.large" }), expect: ["pilotlight:database.instanceClass", '"t3.large"', "db.t4g.medium"] },
         { rule: "storage ceiling under storage", stack: "prod", change: (r) => (r.database = { allocatedStorage: 200, maxAllocatedStorage: 100 }), expect: ["pilotlight:database.maxAllocatedStorage is 100", "at least pilotlight:database.allocatedStorage (200)"] },
         { rule: "unsupported monitoring interval", stack: "prod", change: (r) => (r.database = { monitoringIntervalSeconds: 7 }), expect: ["pilotlight:database.monitoringIntervalSeconds is 7", "0 (off), 1, 5, 10, 15, 30, 60"] },
@@ -185,6 +197,24 @@ describe("config", () => {
             for (const fragment of t.expect) assert.ok(all.includes(fragment), `message lacks ${JSON.stringify(fragment)}:\n${all}`);
         });
     }
+
+    it("parses the Aurora failover section with its defaults", () => {
+        assert.deepStrictEqual(parseStackConfig("prod", prodRaw(), "us-east-1").auroraFailover, { clusters: [], windowHours: 24, afterRecovery: "keep", notifyOnSuccess: true });
+        const raw = prodRaw();
+        raw.auroraFailover = {
+            clusters: [{ identifier: "orders-aurora", writerClass: "db.r6g.2xlarge", monitoringRoleArn: "arn:aws:iam::111111111111:role/rds-monitoring" }, { identifier: "billing" }],
+            windowHours: "6",
+            afterRecovery: "resize",
+            notifyOnSuccess: false,
+        };
+        assert.deepStrictEqual(parseStackConfig("prod", raw, "us-east-1").auroraFailover, {
+            clusters: [{ identifier: "orders-aurora", writerClass: "db.r6g.2xlarge", monitoringRoleArn: "arn:aws:iam::111111111111:role/rds-monitoring" }, { identifier: "billing" }],
+            windowHours: 6,
+            afterRecovery: "resize",
+            notifyOnSuccess: false,
+        });
+        assert.deepStrictEqual(parseStackConfig("dr", { ...drRaw(), auroraFailover: { clusters: [] } }, "us-west-2").auroraFailover.clusters, []);
+    });
 
     it("reports every problem at once", () => {
         const raw = prodRaw();
