@@ -106,19 +106,19 @@ export function isAuroraEngine(engine: DatabaseEngine): boolean {
     return engine.startsWith("aurora-");
 }
 
-/** Where the dr stack's database comes from on failover (`pilotlight:restore`). */
-export type RestoreSource = "latestCopy" | "snapshot" | "pointInTime" | "adopt";
-export const RESTORE_SOURCES: readonly RestoreSource[] = ["latestCopy", "snapshot", "pointInTime", "adopt"];
+/** Where the dr stack's database comes from on failover (`pilotlight:failoverDatabase`). */
+export type FailoverDatabaseSource = "latestCopy" | "snapshot" | "pointInTime" | "adopt";
+export const FAILOVER_DATABASE_SOURCES: readonly FailoverDatabaseSource[] = ["latestCopy", "snapshot", "pointInTime", "adopt"];
 
 /** dr only: the failover database's source. */
-export interface RestoreConfig {
+export interface FailoverDatabaseConfig {
     /**
      * `latestCopy`: the newest snapshot copied into this region whose `pilotlight:source` tag is
      * `sourceIdentifier`; `snapshot`: `snapshotIdentifier`; `pointInTime`: the replicated automated
      * backups `automatedBackupsArn` (RDS instances only); `adopt`: the instance the copy target
      * already restored, as named by the secret `secretName`.
      */
-    source: RestoreSource;
+    source: FailoverDatabaseSource;
     /** Identifier of the primary's database whose copies `latestCopy` looks for. Defaults to `<namePrefix>-db`. */
     sourceIdentifier: string;
     /** `snapshot` only: DB (cluster) snapshot identifier or ARN in this region and account. */
@@ -127,7 +127,7 @@ export interface RestoreConfig {
     automatedBackupsArn?: string;
     /** `pointInTime` only: UTC time to restore to (`2026-01-31T23:45:00Z`). Defaults to the latest restorable time. */
     restoreTime?: string;
-    /** `adopt` only: name or ARN of the secret `{host, port, identifier, version}` written by the copy target. */
+    /** `adopt` only: name or ARN of the secret `{host, port, identifier, version}` written by the copy target. Defaults to `pilotlight:copy`'s `secretName`. */
     secretName?: string;
 }
 
@@ -228,52 +228,57 @@ function parseDatabaseDeployment(c: Checker, engine: DatabaseEngine): DatabaseDe
     };
 }
 
-/** `pilotlight:restore`: validated whenever present; required on a dr stack with failover on. */
-function parseRestore(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string): RestoreConfig | undefined {
-    const raw = c.get("restore");
+/** `pilotlight:failoverDatabase`: validated whenever present; required on a dr stack with failover on. */
+function parseFailoverDatabase(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string, copySecretName?: string): FailoverDatabaseConfig | undefined {
+    const raw = c.get("failoverDatabase");
     const howTo =
-        'set pilotlight:restore.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:restore.snapshotIdentifier), "pointInTime" (with pilotlight:restore.automatedBackupsArn) or "adopt" (with pilotlight:restore.secretName)';
+        'set pilotlight:failoverDatabase.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:failoverDatabase.snapshotIdentifier), "pointInTime" (with pilotlight:failoverDatabase.automatedBackupsArn) or "adopt" (with pilotlight:failoverDatabase.secretName)';
     if (raw === undefined) {
-        if (failover) c.fail("restore", raw, `failover needs a database source: ${howTo}`);
+        if (failover) c.fail("failoverDatabase", raw, `failover needs a database source: ${howTo}`);
         return undefined;
     }
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-        c.fail("restore", raw, `expected a map: ${howTo}`);
+        c.fail("failoverDatabase", raw, `expected a map: ${howTo}`);
         return undefined;
     }
     if (role === "primary") {
-        c.fail("restore", raw, "restore applies only to a dr stack (it says where the failover database comes from); remove it here");
+        c.fail("failoverDatabase", raw, "failoverDatabase applies only to a dr stack (it says where the failover database comes from); remove it here");
         return undefined;
     }
-    const source = c.oneOf<RestoreSource>("restore.source", RESTORE_SOURCES);
-    const restore: RestoreConfig = {
+    const source = c.oneOf<FailoverDatabaseSource>("failoverDatabase.source", FAILOVER_DATABASE_SOURCES);
+    const restore: FailoverDatabaseConfig = {
         source,
-        sourceIdentifier: c.string("restore.sourceIdentifier", "expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s), `${namePrefix}-db`),
+        sourceIdentifier: c.string("failoverDatabase.sourceIdentifier", "expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s), `${namePrefix}-db`),
     };
-    const need = (key: string, why: string) => {
-        if (c.get(key) === undefined) c.fail(key, undefined, why);
+    // A required key: reports it missing (once) and returns false, so its format is checked only when present.
+    const need = (key: string, why: string): boolean => {
+        if (c.get(key) !== undefined) return true;
+        c.fail(key, undefined, why);
+        return false;
     };
-    if (c.get("restore.snapshotIdentifier") !== undefined || source === "snapshot") {
-        need("restore.snapshotIdentifier", 'restore.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31');
-        restore.snapshotIdentifier = c.string("restore.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
+    if (c.get("failoverDatabase.snapshotIdentifier") !== undefined || source === "snapshot") {
+        if (need("failoverDatabase.snapshotIdentifier", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31'))
+            restore.snapshotIdentifier = c.string("failoverDatabase.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
     }
     if (source === "pointInTime") {
         if (isAuroraEngine(engine)) {
-            c.fail("restore.source", source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
+            c.fail("failoverDatabase.source", source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
         }
-        need("restore.automatedBackupsArn", `restore.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`);
-        restore.automatedBackupsArn = c.string("restore.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
-            const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
-            return !!m && (!region || m[1] === region);
-        });
-        if (c.get("restore.restoreTime") !== undefined) {
-            restore.restoreTime = c.string("restore.restoreTime", "expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s)));
+        if (need("failoverDatabase.automatedBackupsArn", `failoverDatabase.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`)) {
+            restore.automatedBackupsArn = c.string("failoverDatabase.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
+                const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
+                return !!m && (!region || m[1] === region);
+            });
+        }
+        if (c.get("failoverDatabase.restoreTime") !== undefined) {
+            restore.restoreTime = c.string("failoverDatabase.restoreTime", "expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s)));
         }
     }
     if (source === "adopt") {
-        need("restore.secretName", 'restore.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version}');
-        restore.secretName = c.string("restore.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s));
-        if (isAuroraEngine(engine)) c.fail("restore.source", source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
+        // Defaults to the secret the copy target of this stack keeps (pilotlight:copy.secretName).
+        if (copySecretName !== undefined || need("failoverDatabase.secretName", 'failoverDatabase.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version} (or a pilotlight:copy section, whose secret it then uses)'))
+            restore.secretName = c.string("failoverDatabase.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s), copySecretName);
+        if (isAuroraEngine(engine)) c.fail("failoverDatabase.source", source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
     }
     return restore;
 }
@@ -346,12 +351,16 @@ export interface StackConfig {
     media: MediaConfig;
     database: DatabaseConfig;
     /** dr only: where the failover database comes from; required with `failover: true`. */
-    restore?: RestoreConfig;
+    failoverDatabase?: FailoverDatabaseConfig;
     app: AppConfig;
     /** Route 53 failover routing; none when unset. */
     dns?: DnsConfig;
     /** Extra tags on every resource. */
     tags: Record<string, string>;
+    /** Scheduled snapshots copied to the DR region; absent when not configured. */
+    backups?: BackupsConfig;
+    /** Cross-account copy of one instance; absent when not configured. */
+    copy?: CopyConfig;
 }
 
 /** Thrown when Pulumi.<stack>.yaml is wrong; lists every problem found. */
@@ -575,14 +584,153 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         port: c.int("database.port", 1150, 65535, enginePort(engine)),
         ...parseDatabaseDeployment(c, engine),
     };
-    const restore = parseRestore(c, role, failover, engine, region, namePrefix);
+    const copy = parseCopy(c, namePrefix);
+    const failoverDatabase = parseFailoverDatabase(c, role, failover, engine, region, namePrefix, copy?.secretName);
     const app = parseApp(c, region);
     const dns = parseDns(c);
 
     const tags = c.stringMap("tags");
+    const backups = parseBackups(c, accountId === peer.accountId);
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, restore, app, dns, tags };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, tags, backups, copy };
+}
+
+// ---------------------------------------------------------------- backups and copies
+
+/** A database the backup and copy machines work on. */
+export interface BackupDatabase {
+    /** RDS instance or Aurora cluster identifier. */
+    identifier: string;
+    /** True for an Aurora cluster. Defaults to false. */
+    isCluster: boolean;
+}
+
+/** Scheduled snapshots copied to the DR region (`pilotlight:backups`). */
+export interface BackupsConfig {
+    /** Databases to snapshot each run. Defaults to none. */
+    databases: BackupDatabase[];
+    /** EventBridge schedule expression. Defaults to `rate(2 hours)`. */
+    schedule: string;
+    /** Whether the schedule rule runs. Defaults to false: enable it once the databases exist. */
+    scheduleEnabled: boolean;
+    /** pilotlight snapshots kept per database in each region, 1-100. Defaults to 12. */
+    keep: number;
+    /**
+     * dr stack: replicate the automated backups of the listed instances (not clusters) into the
+     * DR region, for point-in-time restore there. Defaults to false.
+     */
+    automatedBackupReplication: boolean;
+    /** Days the replicated automated backups are kept, 1-35. Defaults to 7. */
+    replicationRetentionDays: number;
+}
+
+/** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
+export interface CopyRestoreConfig {
+    /** Instance class of each copy. Defaults to `db.t4g.medium`. */
+    instanceClass: string;
+    /** DB subnet group. Defaults to the dr network's database subnet group. */
+    subnetGroupName?: string;
+    /** VPC security groups. Defaults to the dr network's database security group. */
+    securityGroupIds?: string[];
+    /** DB parameter group. Defaults to the engine's default group. */
+    parameterGroupName?: string;
+    /** Multi-AZ copies. Defaults to false. */
+    multiAz: boolean;
+    /** Extra tags on each copy. Defaults to none. */
+    tags: Record<string, string>;
+}
+
+/** Cross-account copy of one instance (`pilotlight:copy`), read by both stacks. */
+export interface CopyConfig {
+    /** The source instance on the primary (clusters are not copied across accounts). */
+    source: string;
+    /** EventBridge schedule of the source machine. Defaults to `rate(1 day)`. */
+    schedule: string;
+    /** Whether the source schedule rule runs. Defaults to false. */
+    scheduleEnabled: boolean;
+    /** Copies (instances on dr, shared snapshots on the primary) kept, 1-20. Defaults to 2. */
+    keep: number;
+    /** Base name of the copies on dr: `<targetName>-v<N>`. Defaults to the source identifier. */
+    targetName: string;
+    /** Secrets Manager secret on dr holding `{host, port, identifier, version}`. Defaults to `<namePrefix>/copy/<targetName>`. */
+    secretName: string;
+    restore: CopyRestoreConfig;
+}
+
+const DB_IDENTIFIER_RE = /^[a-z](?:[a-z0-9]|-(?!-))*$/;
+/** Longest identifier whose derived names (`-v<N>-final`, `-bk-<timestamp>`) fit RDS's limits. */
+export const MAX_BACKUP_IDENTIFIER = 40;
+const isDbIdentifier = (s: string) => DB_IDENTIFIER_RE.test(s) && !s.endsWith("-") && s.length <= MAX_BACKUP_IDENTIFIER;
+const DB_IDENTIFIER_RULE = `expected an RDS identifier: a letter, then lowercase letters, digits or single hyphens, not ending in a hyphen, at most ${MAX_BACKUP_IDENTIFIER} characters`;
+
+/** `rate(2 hours)`, `rate(1 day)` or a six-field `cron(...)`. */
+export function isScheduleExpression(s: string): boolean {
+    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(s);
+    if (rate) return Number(rate[1]) >= 1 && (Number(rate[1]) === 1) === !rate[2].endsWith("s");
+    const cron = /^cron\(([^()]+)\)$/.exec(s);
+    return !!cron && cron[1].trim().split(/\s+/).length === 6;
+}
+const SCHEDULE_RULE = 'expected an EventBridge schedule such as "rate(2 hours)", "rate(1 day)" or "cron(0 3 * * ? *)"';
+
+function parseDatabases(c: Checker, key: string): BackupDatabase[] {
+    const v = c.get(key);
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) {
+        c.fail(key, v, 'expected a list of {identifier, isCluster}, e.g. [{"identifier": "app-db", "isCluster": false}]');
+        return [];
+    }
+    const out: BackupDatabase[] = [];
+    v.forEach((_, i) => {
+        const identifier = c.string(`${key}.${i}.identifier`, DB_IDENTIFIER_RULE, isDbIdentifier);
+        const isCluster = c.bool(`${key}.${i}.isCluster`, false);
+        if (identifier && out.some((d) => d.identifier === identifier)) c.fail(`${key}.${i}.identifier`, identifier, "expected each database once");
+        else out.push({ identifier, isCluster });
+    });
+    return out;
+}
+
+/** `pilotlight:backups`; undefined when the key is absent. */
+function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefined {
+    if (c.get("backups") === undefined) return undefined;
+    const backups: BackupsConfig = {
+        databases: parseDatabases(c, "backups.databases"),
+        schedule: c.string("backups.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(2 hours)"),
+        scheduleEnabled: c.bool("backups.scheduleEnabled", false),
+        keep: c.int("backups.keep", 1, 100, 12),
+        automatedBackupReplication: c.bool("backups.automatedBackupReplication", false),
+        replicationRetentionDays: c.int("backups.replicationRetentionDays", 1, 35, 7),
+    };
+    if (backups.automatedBackupReplication && !sameAccount) {
+        c.fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
+    } else if (backups.automatedBackupReplication && backups.databases.length > 0 && backups.databases.every((d) => d.isCluster)) {
+        c.fail("backups.automatedBackupReplication", true, "applies to RDS instances only; list at least one instance (isCluster: false) or turn it off (Aurora clusters use Aurora global databases instead)");
+    }
+    return backups;
+}
+
+/** `pilotlight:copy`; undefined when the key is absent. */
+function parseCopy(c: Checker, namePrefix: string): CopyConfig | undefined {
+    if (c.get("copy") === undefined) return undefined;
+    const source = c.string("copy.source", `${DB_IDENTIFIER_RULE}; the primary's RDS instance to copy`, isDbIdentifier);
+    const targetName = c.string("copy.targetName", DB_IDENTIFIER_RULE, isDbIdentifier, source);
+    const sgs = c.get("copy.restore.securityGroupIds");
+    return {
+        source,
+        schedule: c.string("copy.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(1 day)"),
+        scheduleEnabled: c.bool("copy.scheduleEnabled", false),
+        keep: c.int("copy.keep", 1, 20, 2),
+        targetName,
+        secretName: c.string("copy.secretName", "expected a Secrets Manager name: 1-512 letters, digits or /_+=.@-", (s) => /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(s), `${namePrefix}/copy/${targetName}`),
+        restore: {
+            instanceClass: c.string("copy.restore.instanceClass", "expected an RDS instance class such as db.t4g.medium", (s) => /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(s), "db.t4g.medium"),
+            subnetGroupName: c.get("copy.restore.subnetGroupName") === undefined ? undefined : c.string("copy.restore.subnetGroupName", "expected a DB subnet group name (letters, digits, spaces, periods, underscores, hyphens)", (s) => /^[A-Za-z0-9 ._-]{1,255}$/.test(s)),
+            securityGroupIds: sgs === undefined ? undefined : c.stringList("copy.restore.securityGroupIds", 'expected a list of security group ids, e.g. ["sg-0123456789abcdef0"]', (s) => /^sg-[0-9a-f]{8,17}$/.test(s)),
+            parameterGroupName: c.get("copy.restore.parameterGroupName") === undefined ? undefined : c.string("copy.restore.parameterGroupName", "expected a DB parameter group name: a letter, then letters, digits or hyphens", (s) => /^[A-Za-z][A-Za-z0-9-]{0,254}$/.test(s)),
+            multiAz: c.bool("copy.restore.multiAz", false),
+            tags: c.stringMap("copy.restore.tags"),
+        },
+    };
 }
 
 /** Same-account setup: prod and dr in one account, nothing shared across accounts. */

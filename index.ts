@@ -131,8 +131,8 @@ const database = serving
           kmsKeyArn: key.keyArn,
           subnetGroupName: network.dbSubnetGroup.name,
           securityGroupIds: [network.dbSecurityGroup.id],
-          // Config validation guarantees a restore section on a failed-over dr stack.
-          source: primary ? { kind: "new" } : restoreSource(cfg.restore!),
+          // Config validation guarantees a failoverDatabase section on a failed-over dr stack.
+          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!),
           accountId: cfg.accountId,
           region: cfg.region,
           tags,

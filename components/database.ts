@@ -5,7 +5,7 @@
 // given snapshot, point in time) or adopts the instance the copy target restored.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseEngine, isAuroraEngine, RestoreConfig } from "../config";
+import { DatabaseEngine, isAuroraEngine, FailoverDatabaseConfig } from "../config";
 import { MANAGED_TAG, SOURCE_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
 import { assumeRolePolicy, renderPolicy } from "./iam";
 import { partitionOf } from "./naming";
@@ -14,7 +14,7 @@ import { partitionOf } from "./naming";
 export type DatabaseSource =
     /** A new, empty database (the primary). */
     | { kind: "new" }
-    /** The newest manual snapshot in this region tagged `pilotlight:source` = `sourceIdentifier`. */
+    /** The newest manual snapshot in this region of `sourceIdentifier`, tagged `pilotlight:source` = `sourceIdentifier`. */
     | { kind: "latestCopy"; sourceIdentifier: string }
     /** A named snapshot (identifier or ARN). */
     | { kind: "snapshot"; snapshotIdentifier: string }
@@ -23,17 +23,17 @@ export type DatabaseSource =
     /** An instance someone else restored, named by a secret `{host, port, identifier, version}`: nothing is created. */
     | { kind: "adopt"; secretName: string };
 
-/** Maps the dr stack's `pilotlight:restore` onto a database source. Exported for testing. */
-export function restoreSource(restore: RestoreConfig): DatabaseSource {
+/** Maps the dr stack's `pilotlight:failoverDatabase` onto a database source. Exported for testing. */
+export function restoreSource(restore: FailoverDatabaseConfig): DatabaseSource {
     switch (restore.source) {
         case "latestCopy":
             return { kind: "latestCopy", sourceIdentifier: restore.sourceIdentifier };
         case "snapshot":
-            return { kind: "snapshot", snapshotIdentifier: need(restore.snapshotIdentifier, "restore.snapshotIdentifier") };
+            return { kind: "snapshot", snapshotIdentifier: need(restore.snapshotIdentifier, "failoverDatabase.snapshotIdentifier") };
         case "pointInTime":
-            return { kind: "pointInTime", automatedBackupsArn: need(restore.automatedBackupsArn, "restore.automatedBackupsArn"), restoreTime: restore.restoreTime };
+            return { kind: "pointInTime", automatedBackupsArn: need(restore.automatedBackupsArn, "failoverDatabase.automatedBackupsArn"), restoreTime: restore.restoreTime };
         case "adopt":
-            return { kind: "adopt", secretName: need(restore.secretName, "restore.secretName") };
+            return { kind: "adopt", secretName: need(restore.secretName, "failoverDatabase.secretName") };
     }
 }
 
@@ -234,12 +234,14 @@ export class Database extends pulumi.ComponentResource {
         let snapshotIdentifier: pulumi.Output<string> | undefined;
         if (source.kind === "snapshot") snapshotIdentifier = pulumi.output(source.snapshotIdentifier);
         if (source.kind === "latestCopy") {
+            // Copies keep the source's identifier; the final snapshots of the copy target's older
+            // restored instances carry the same tags but their own identifier, so both filters apply.
             const filter = { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: source.sourceIdentifier } };
             const found = aurora
-                ? aws.rds.getClusterSnapshotOutput(filter, { parent: this }).dbClusterSnapshotIdentifier
-                : aws.rds.getSnapshotOutput(filter, { parent: this }).dbSnapshotIdentifier;
+                ? aws.rds.getClusterSnapshotOutput({ ...filter, dbClusterIdentifier: source.sourceIdentifier }, { parent: this }).dbClusterSnapshotIdentifier
+                : aws.rds.getSnapshotOutput({ ...filter, dbInstanceIdentifier: source.sourceIdentifier }, { parent: this }).dbSnapshotIdentifier;
             snapshotIdentifier = pulumi.output(found).apply((s) => {
-                if (!s) throw new Error(`no manual snapshot tagged ${SOURCE_TAG}=${source.sourceIdentifier} in ${args.region}; set pilotlight:restore.source to "snapshot" with pilotlight:restore.snapshotIdentifier`);
+                if (!s) throw new Error(`no manual snapshot tagged ${SOURCE_TAG}=${source.sourceIdentifier} in ${args.region}; set pilotlight:failoverDatabase.source to "snapshot" with pilotlight:failoverDatabase.snapshotIdentifier`);
                 return s;
             });
         }

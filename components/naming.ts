@@ -72,3 +72,26 @@ export function databaseIdentifier(prefix: string): string {
 export function dnsFailoverRoleName(prefix: string): string {
     return `${prefix}-dns-failover`;
 }
+
+/** SNS topic the primary's copy source machine publishes shared snapshots to; the dr stack subscribes to it. */
+export function copyTopicName(prefix: string): string {
+    return `${prefix}-snapshot-copy`;
+}
+
+/** ARN of an SNS topic. */
+export function topicArn(s: Omit<NameScope, "prefix">, topic: string): string {
+    return `arn:${partitionOf(s.region)}:sns:${s.region}:${s.accountId}:${topic}`;
+}
+
+/** Kinds of RDS resources pilotlight names in ARNs. */
+export type RdsResourceKind = "db" | "cluster" | "snapshot" | "cluster-snapshot" | "subgrp" | "pg" | "cluster-pg" | "og" | "secgrp";
+
+/** ARN of an RDS resource (a `*` in `id` makes it a pattern). */
+export function rdsArn(s: Omit<NameScope, "prefix">, kind: RdsResourceKind, id: string): string {
+    return `arn:${partitionOf(s.region)}:rds:${s.region}:${s.accountId}:${kind}:${id}`;
+}
+
+/** Name of a state machine, function or rule of one job: `<prefix>-<job>`. */
+export function jobName(prefix: string, job: string): string {
+    return `${prefix}-${job}`;
+}

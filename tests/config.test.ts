@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { cidrsOverlap, ConfigError, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
+import { cidrsOverlap, ConfigError, isScheduleExpression, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
 import { readStackConfig } from "./program";
 
 function prodRaw(): RawConfig {
@@ -88,14 +88,14 @@ describe("config", () => {
             redisNodes: 2,
             redisEngineVersion: "7.1",
         });
-        assert.strictEqual(cfg.restore, undefined);
+        assert.strictEqual(cfg.failoverDatabase, undefined);
         assert.strictEqual(cfg.dns, undefined);
         const aurora = parseStackConfig("prod", { ...prodRaw(), database: { engine: "aurora-mysql", instanceClass: "db.r7g.large" } }, "us-east-1").database;
         assert.deepStrictEqual([aurora.engineVersion, aurora.instanceClass, aurora.readerClass], ["8.0.mysql_aurora.3.08.2", "db.r7g.large", "db.r7g.large"]);
-        const dr = parseStackConfig("dr", { ...drRaw(), failover: true, restore: { source: "latestCopy" } }, "us-west-2");
-        assert.deepStrictEqual(dr.restore, { source: "latestCopy", sourceIdentifier: "pilotlight-db" });
-        const pitr = parseStackConfig("dr", { ...drRaw(), restore: { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" } }, "us-west-2");
-        assert.deepStrictEqual(pitr.restore, { source: "pointInTime", sourceIdentifier: "pilotlight-db", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" });
+        const dr = parseStackConfig("dr", { ...drRaw(), failover: true, failoverDatabase: { source: "latestCopy" } }, "us-west-2");
+        assert.deepStrictEqual(dr.failoverDatabase, { source: "latestCopy", sourceIdentifier: "pilotlight-db" });
+        const pitr = parseStackConfig("dr", { ...drRaw(), failoverDatabase: { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" } }, "us-west-2");
+        assert.deepStrictEqual(pitr.failoverDatabase, { source: "pointInTime", sourceIdentifier: "pilotlight-db", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" });
         const https = parseStackConfig("dr", { ...drRaw(), app: { certificateArn: "arn:aws:acm:us-west-2:222222222222:certificate/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9" } }, "us-west-2");
         assert.strictEqual(https.app.certificateArn, "arn:aws:acm:us-west-2:222222222222:certificate/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9");
         assert.strictEqual(parseStackConfig("prod", { ...prodRaw(), database: { engine: "aurora-mysql" } }, "us-east-1").database.port, 3306);
@@ -128,16 +128,16 @@ describe("config", () => {
         { rule: "bad name prefix", stack: "prod", change: (r) => (r.namePrefix = "Pilot_Light"), expect: ["pilotlight:namePrefix", '"Pilot_Light"', "lowercase"] },
         { rule: "bad tags", stack: "prod", change: (r) => (r.tags = { team: 7 }), expect: ["pilotlight:tags", "map of string to string"] },
         // Failover, database, app tier and DNS sections.
-        { rule: "failover with no snapshot source", stack: "dr", change: (r) => (r.failover = true), expect: ["pilotlight:restore is missing", "failover needs a database source", 'pilotlight:restore.source to "latestCopy"', "pilotlight:restore.snapshotIdentifier", "pilotlight:restore.automatedBackupsArn", "pilotlight:restore.secretName"] },
-        { rule: "snapshot source without an identifier", stack: "dr", change: (r) => ((r.failover = true), (r.restore = { source: "snapshot" })), expect: ["pilotlight:restore.snapshotIdentifier is missing", 'restore.source "snapshot" needs the DB snapshot identifier'] },
-        { rule: "bad snapshot identifier", stack: "dr", change: (r) => (r.restore = { source: "snapshot", snapshotIdentifier: "1st snapshot" }), expect: ["pilotlight:restore.snapshotIdentifier", '"1st snapshot"', "a letter, then letters, digits, hyphens"] },
-        { rule: "unknown restore source", stack: "dr", change: (r) => (r.restore = { source: "backup" }), expect: ["pilotlight:restore.source", '"backup"', '"latestCopy", "snapshot", "pointInTime", "adopt"'] },
-        { rule: "point in time without backups ARN", stack: "dr", change: (r) => (r.restore = { source: "pointInTime" }), expect: ["pilotlight:restore.automatedBackupsArn is missing", "replicated into us-west-2"] },
-        { rule: "point in time from another region's backups", stack: "dr", change: (r) => (r.restore = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-east-1:111111111111:auto-backup:ab-abc123" }), expect: ["pilotlight:restore.automatedBackupsArn", "us-east-1", "this stack's region us-west-2"] },
-        { rule: "point in time for Aurora", stack: "dr", change: (r) => ((r.database = { engine: "aurora-postgresql" }), (r.restore = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" })), expect: ["pilotlight:restore.source", '"pointInTime"', "aurora-postgresql has no cross-region automated backup replication"] },
-        { rule: "bad restore time", stack: "dr", change: (r) => (r.restore = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123", restoreTime: "yesterday" }), expect: ["pilotlight:restore.restoreTime", '"yesterday"', "2026-01-31T23:45:00Z"] },
-        { rule: "adopt without a secret", stack: "dr", change: (r) => (r.restore = { source: "adopt" }), expect: ["pilotlight:restore.secretName is missing", "{host, port, identifier, version}"] },
-        { rule: "restore on a primary", stack: "prod", change: (r) => (r.restore = { source: "latestCopy" }), expect: ["pilotlight:restore", "only to a dr stack"] },
+        { rule: "failover with no snapshot source", stack: "dr", change: (r) => (r.failover = true), expect: ["pilotlight:failoverDatabase is missing", "failover needs a database source", 'pilotlight:failoverDatabase.source to "latestCopy"', "pilotlight:failoverDatabase.snapshotIdentifier", "pilotlight:failoverDatabase.automatedBackupsArn", "pilotlight:failoverDatabase.secretName"] },
+        { rule: "snapshot source without an identifier", stack: "dr", change: (r) => ((r.failover = true), (r.failoverDatabase = { source: "snapshot" })), expect: ["pilotlight:failoverDatabase.snapshotIdentifier is missing", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier'] },
+        { rule: "bad snapshot identifier", stack: "dr", change: (r) => (r.failoverDatabase = { source: "snapshot", snapshotIdentifier: "1st snapshot" }), expect: ["pilotlight:failoverDatabase.snapshotIdentifier", '"1st snapshot"', "a letter, then letters, digits, hyphens"] },
+        { rule: "unknown restore source", stack: "dr", change: (r) => (r.failoverDatabase = { source: "backup" }), expect: ["pilotlight:failoverDatabase.source", '"backup"', '"latestCopy", "snapshot", "pointInTime", "adopt"'] },
+        { rule: "point in time without backups ARN", stack: "dr", change: (r) => (r.failoverDatabase = { source: "pointInTime" }), expect: ["pilotlight:failoverDatabase.automatedBackupsArn is missing", "replicated into us-west-2"] },
+        { rule: "point in time from another region's backups", stack: "dr", change: (r) => (r.failoverDatabase = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-east-1:111111111111:auto-backup:ab-abc123" }), expect: ["pilotlight:failoverDatabase.automatedBackupsArn", "us-east-1", "this stack's region us-west-2"] },
+        { rule: "point in time for Aurora", stack: "dr", change: (r) => ((r.database = { engine: "aurora-postgresql" }), (r.failoverDatabase = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" })), expect: ["pilotlight:failoverDatabase.source", '"pointInTime"', "aurora-postgresql has no cross-region automated backup replication"] },
+        { rule: "bad restore time", stack: "dr", change: (r) => (r.failoverDatabase = { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123", restoreTime: "yesterday" }), expect: ["pilotlight:failoverDatabase.restoreTime", '"yesterday"', "2026-01-31T23:45:00Z"] },
+        { rule: "adopt without a secret", stack: "dr", change: (r) => (r.failoverDatabase = { source: "adopt" }), expect: ["pilotlight:failoverDatabase.secretName is missing", "{host, port, identifier, version}"] },
+        { rule: "restore on a primary", stack: "prod", change: (r) => (r.failoverDatabase = { source: "latestCopy" }), expect: ["pilotlight:failoverDatabase", "only to a dr stack"] },
         { rule: "certificate in the wrong region", stack: "dr", change: (r) => (r.app = { certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" }), expect: ["pilotlight:app.certificateArn", "arn:aws:acm:us-east-1:", "certificate in this stack's region us-west-2, not us-east-1", "its own region"] },
         { rule: "certificate that is not an ACM ARN", stack: "prod", change: (r) => (r.app = { certificateArn: "arn:aws:iam::111111111111:server-certificate/app" }), expect: ["pilotlight:app.certificateArn", "server-certificate", "ACM certificate ARN"] },
         { rule: "backup retention under a week", stack: "prod", change: (r) => (r.database = { backupRetentionDays: 3 }), expect: ["pilotlight:database.backupRetentionDays is 3", "7 to 35 days", "at least a week"] },
@@ -153,6 +153,24 @@ describe("config", () => {
         { rule: "bad hosted zone id", stack: "prod", change: (r) => (r.dns = { hostedZoneId: "example.com", recordName: "app.example.com" }), expect: ["pilotlight:dns.hostedZoneId", '"example.com"', "Z0123456789ABCDEFGHIJ"] },
         { rule: "record name that is not a FQDN", stack: "prod", change: (r) => (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "app" }), expect: ["pilotlight:dns.recordName", '"app"', "app.example.com"] },
         { rule: "dns not a map", stack: "prod", change: (r) => (r.dns = "app.example.com"), expect: ["pilotlight:dns", "hostedZoneId and recordName"] },
+        { rule: "backups databases not a list", stack: "prod", change: (r) => (r.backups = { databases: "app-db" }), expect: ["pilotlight:backups.databases", '"app-db"', "list of {identifier, isCluster}"] },
+        { rule: "backup identifier invalid", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "App_DB" }] }), expect: ["pilotlight:backups.databases.0.identifier", '"App_DB"', "RDS identifier"] },
+        { rule: "backup database listed twice", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }, { identifier: "app-db" }] }), expect: ["pilotlight:backups.databases.1.identifier", "each database once"] },
+        { rule: "backup isCluster not a boolean", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db", isCluster: "maybe" }] }), expect: ["pilotlight:backups.databases.0.isCluster", '"maybe"', "true or false"] },
+        { rule: "backup keep 0", stack: "prod", change: (r) => (r.backups = { keep: 0 }), expect: ["pilotlight:backups.keep", "0", "from 1 to 100"] },
+        { rule: "backup keep 101", stack: "prod", change: (r) => (r.backups = { keep: 101 }), expect: ["pilotlight:backups.keep", "101", "from 1 to 100"] },
+        { rule: "backup schedule malformed", stack: "prod", change: (r) => (r.backups = { schedule: "every 2 hours" }), expect: ["pilotlight:backups.schedule", '"every 2 hours"', "rate(2 hours)"] },
+        { rule: "backup schedule singular mismatch", stack: "prod", change: (r) => (r.backups = { schedule: "rate(2 hour)" }), expect: ["pilotlight:backups.schedule", '"rate(2 hour)"'] },
+        { rule: "replication of clusters only", stack: "dr", change: (r) => ((r.accountId = "111111111111"), (r.backups = { databases: [{ identifier: "aurora", isCluster: true }], automatedBackupReplication: true })), expect: ["pilotlight:backups.automatedBackupReplication", "instances only"] },
+        { rule: "replication across accounts", stack: "dr", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }], automatedBackupReplication: true }), expect: ["pilotlight:backups.automatedBackupReplication", "same account", "pilotlight:copy"] },
+        { rule: "replication retention 36 days", stack: "dr", change: (r) => (r.backups = { replicationRetentionDays: 36 }), expect: ["pilotlight:backups.replicationRetentionDays", "36", "from 1 to 35"] },
+        { rule: "copy without source", stack: "dr", change: (r) => (r.copy = {}), expect: ["pilotlight:copy.source is missing", "the primary's RDS instance"] },
+        { rule: "copy keep 21", stack: "dr", change: (r) => (r.copy = { source: "app-db", keep: 21 }), expect: ["pilotlight:copy.keep", "21", "from 1 to 20"] },
+        { rule: "copy target name too long", stack: "dr", change: (r) => (r.copy = { source: "app-db", targetName: "a".repeat(41) }), expect: ["pilotlight:copy.targetName", "at most 40 characters"] },
+        { rule: "copy instance class", stack: "dr", change: (r) => (r.copy = { source: "app-db", restore: { instanceClass: "t4g.medium" } }), expect: ["pilotlight:copy.restore.instanceClass", '"t4g.medium"', "db.t4g.medium"] },
+        { rule: "copy security group", stack: "dr", change: (r) => (r.copy = { source: "app-db", restore: { securityGroupIds: ["default"] } }), expect: ["pilotlight:copy.restore.securityGroupIds", '["default"]', "sg-0123456789abcdef0"] },
+        { rule: "copy secret name", stack: "dr", change: (r) => (r.copy = { source: "app-db", secretName: "my secret" }), expect: ["pilotlight:copy.secretName", '"my secret"', "Secrets Manager name"] },
+        { rule: "copy schedule", stack: "prod", change: (r) => (r.copy = { source: "app-db", schedule: "cron(0 3 * * *)" }), expect: ["pilotlight:copy.schedule", "cron(0 3 * * ? *)"] },
     ];
 
     for (const t of rules) {
@@ -165,6 +183,16 @@ describe("config", () => {
             for (const fragment of t.expect) assert.ok(all.includes(fragment), `message lacks ${JSON.stringify(fragment)}:\n${all}`);
         });
     }
+
+    it("failover adoption defaults to the copy target's secret, and a missing key is reported once", () => {
+        const adopt = parseStackConfig("dr", { ...drRaw(), failover: true, failoverDatabase: { source: "adopt" }, copy: { source: "pilotlight-db" } }, "us-west-2");
+        assert.strictEqual(adopt.failoverDatabase?.secretName, "pilotlight/copy/pilotlight-db");
+        const named = parseStackConfig("dr", { ...drRaw(), failoverDatabase: { source: "adopt", secretName: "ops/db" }, copy: { source: "pilotlight-db" } }, "us-west-2");
+        assert.strictEqual(named.failoverDatabase?.secretName, "ops/db");
+        for (const source of ["snapshot", "pointInTime", "adopt"]) {
+            assert.strictEqual(problemsOf("dr", { ...drRaw(), failover: true, failoverDatabase: { source } }, "us-west-2").length, 1, source);
+        }
+    });
 
     it("reports every problem at once", () => {
         const raw = prodRaw();
@@ -191,5 +219,37 @@ describe("config", () => {
     it("reads the engine's flat config map without turning account ids into numbers", () => {
         const raw = rawFromConfigMap({ "pilotlight:accountId": "111111111111", "pilotlight:peer": '{"accountId":"222222222222"}', "pilotlight:failover": "true", "aws:region": "us-east-1" });
         assert.deepStrictEqual(raw, { accountId: "111111111111", peer: { accountId: "222222222222" }, failover: "true" });
+    });
+
+    it("reads backups and copy sections with their documented defaults", () => {
+        const none = parseStackConfig("prod", prodRaw(), "us-east-1");
+        assert.strictEqual(none.backups, undefined);
+        assert.strictEqual(none.copy, undefined);
+        const cfg = parseStackConfig("prod", { ...prodRaw(), backups: { databases: [{ identifier: "app-db" }, { identifier: "aurora", isCluster: "true" }] }, copy: { source: "app-db" } }, "us-east-1");
+        assert.deepStrictEqual(cfg.backups, {
+            databases: [
+                { identifier: "app-db", isCluster: false },
+                { identifier: "aurora", isCluster: true },
+            ],
+            schedule: "rate(2 hours)",
+            scheduleEnabled: false,
+            keep: 12,
+            automatedBackupReplication: false,
+            replicationRetentionDays: 7,
+        });
+        assert.deepStrictEqual(cfg.copy, {
+            source: "app-db",
+            schedule: "rate(1 day)",
+            scheduleEnabled: false,
+            keep: 2,
+            targetName: "app-db",
+            secretName: "pilotlight/copy/app-db",
+            restore: { instanceClass: "db.t4g.medium", subnetGroupName: undefined, securityGroupIds: undefined, parameterGroupName: undefined, multiAz: false, tags: {} },
+        });
+    });
+
+    it("accepts schedule expressions EventBridge accepts and rejects the rest", () => {
+        for (const ok of ["rate(1 hour)", "rate(2 hours)", "rate(15 minutes)", "rate(1 day)", "cron(0 3 * * ? *)"]) assert.ok(isScheduleExpression(ok), ok);
+        for (const bad of ["rate(0 hours)", "rate(1 hours)", "rate(2 hour)", "rate(2 weeks)", "cron(0 3 * * *)", "2 hours"]) assert.ok(!isScheduleExpression(bad), bad);
     });
 });

@@ -69,7 +69,7 @@ describe("Database", () => {
                 assert.deepStrictEqual(restoreSource(cfg), source);
                 assert.strictEqual(describeSource(source), description);
             }
-            assert.throws(() => restoreSource({ source: "snapshot", sourceIdentifier: "x" }), /pilotlight:restore.snapshotIdentifier is missing/);
+            assert.throws(() => restoreSource({ source: "snapshot", sourceIdentifier: "x" }), /pilotlight:failoverDatabase.snapshotIdentifier is missing/);
         });
 
         it("reads the copy target's secret and rejects a malformed one with what is wrong", () => {
@@ -218,7 +218,7 @@ describe("Database", () => {
             assert.strictEqual(run.outputs.databaseSource, "newest snapshot copied into this region from pilotlight-db");
         });
 
-        it("looks the copy up by its pilotlight:source tag, newest manual snapshot", async () => {
+        it("looks the copy up by the source's identifier and pilotlight:source tag, newest manual snapshot", async () => {
             const { RecordingMocks } = await import("./mocks");
             const calls: any[] = [];
             const original = RecordingMocks.prototype.call;
@@ -233,11 +233,11 @@ describe("Database", () => {
             }
             const lookups = calls.filter((c) => c.token === "aws:rds/getSnapshot:getSnapshot");
             assert.strictEqual(lookups.length, 1);
-            assert.deepStrictEqual(lookups[0].inputs, { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: "pilotlight-db" } });
+            assert.deepStrictEqual(lookups[0].inputs, { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: "pilotlight-db" }, dbInstanceIdentifier: "pilotlight-db" });
         });
 
         it("restores a named snapshot", async () => {
-            const run = await runProgram("dr", { sets: ["failover=true", "restore.source=snapshot", "restore.snapshotIdentifier=pilotlight-db-2026-11-20"] });
+            const run = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=snapshot", "failoverDatabase.snapshotIdentifier=pilotlight-db-2026-11-20"] });
             assert.strictEqual(one(run, "aws:rds/instance:Instance", "database-instance").inputs.snapshotIdentifier, "pilotlight-db-2026-11-20");
         });
 
@@ -253,16 +253,16 @@ describe("Database", () => {
 
         it("restores to a point in time from replicated automated backups", async () => {
             const arn = "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123";
-            const latest = await runProgram("dr", { sets: ["failover=true", "restore.source=pointInTime", `restore.automatedBackupsArn=${arn}`] });
+            const latest = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=pointInTime", `failoverDatabase.automatedBackupsArn=${arn}`] });
             const db = one(latest, "aws:rds/instance:Instance", "database-instance");
             assert.deepStrictEqual(db.inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, useLatestRestorableTime: true });
             assert.strictEqual(db.inputs.snapshotIdentifier, undefined);
-            const at = await runProgram("dr", { sets: ["failover=true", "restore.source=pointInTime", `restore.automatedBackupsArn=${arn}`, "restore.restoreTime=2026-11-20T10:00:00Z"] });
+            const at = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=pointInTime", `failoverDatabase.automatedBackupsArn=${arn}`, "failoverDatabase.restoreTime=2026-11-20T10:00:00Z"] });
             assert.deepStrictEqual(one(at, "aws:rds/instance:Instance", "database-instance").inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, restoreTime: "2026-11-20T10:00:00Z" });
         });
 
         it("adopts the copy target's instance from its secret without a second restore", async () => {
-            const run = await runProgram("dr", { sets: ["failover=true", "restore.source=adopt", "restore.secretName=pilotlight/copy/current"] });
+            const run = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=adopt", "failoverDatabase.secretName=pilotlight/copy/current"] });
             for (const type of DB_TYPES) assert.strictEqual(ofType(run, type).length, 0, `no ${type} when adopting`);
             assert.deepStrictEqual(
                 [run.outputs.databaseIdentifier, run.outputs.databaseEndpoint, run.outputs.databasePort, run.outputs.databaseArn, run.outputs.databaseIsCluster, run.outputs.databaseSecretArn],

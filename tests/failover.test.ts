@@ -97,7 +97,7 @@ describe("failover switch", () => {
     });
 
     it("stays additive when adopting the copy target's instance and with Aurora", async () => {
-        assertAdditive(off, await runProgram("dr", { sets: ["failover=true", "restore.source=adopt", "restore.secretName=pilotlight/copy/current"] }));
+        assertAdditive(off, await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=adopt", "failoverDatabase.secretName=pilotlight/copy/current"] }));
         const auroraSets = ["database.engine=aurora-postgresql", "database.engineVersion=16.6"];
         assertAdditive(await runProgram("dr", { sets: auroraSets }), await runProgram("dr", { sets: [...auroraSets, "failover=true"] }));
     });

@@ -28,6 +28,12 @@
  */
 import {
     AddTagsToResourceCommand,
+    CopyDBClusterSnapshotCommand,
+    CopyDBSnapshotCommand,
+    DescribeDBClusterSnapshotAttributesCommand,
+    DescribeDBSnapshotAttributesCommand,
+    ModifyDBClusterSnapshotAttributeCommand,
+    ModifyDBSnapshotAttributeCommand,
     CreateDBClusterSnapshotCommand,
     CreateDBInstanceCommand,
     CreateDBSnapshotCommand,
@@ -116,12 +122,16 @@ export interface FakeSnapshot extends Timed {
     info: DBSnapshot;
     data: string;
     tags: Tag[];
+    /** Accounts (or "all") the snapshot is shared with: its `restore` attribute. */
+    restoreAccounts?: string[];
 }
 
 export interface FakeClusterSnapshot extends Timed {
     info: DBClusterSnapshot;
     data: string;
     tags: Tag[];
+    /** Accounts (or "all") the snapshot is shared with: its `restore` attribute. */
+    restoreAccounts?: string[];
 }
 
 export interface FakeExportTask extends Timed {
@@ -131,6 +141,23 @@ export interface FakeExportTask extends Timed {
 export interface RecordedCall {
     command: string;
     input: Record<string, unknown>;
+    /** Region of the client, when it is not the fake's home region. */
+    region?: string;
+}
+
+/** Where a fake lives; other regions are shards of the home fake. */
+export interface FakeRdsOptions {
+    /** Defaults to `REGION`. */
+    region?: string;
+    /** Defaults to `ACCOUNT`. */
+    account?: string;
+    /** Home fake of a region shard: shares its call log and clock; installs no mock. */
+    home?: FakeRds;
+}
+
+/** KMS key id of the account's `aws/rds` default key in a region (snapshots under it can be neither shared nor copied to another account). */
+export function defaultRdsKey(region: string, account: string): string {
+    return `arn:aws:kms:${region}:${account}:key/aws-rds-default`;
 }
 
 /** Steps a new or changed resource goes through; tests may shorten or lengthen them. */
@@ -225,17 +252,29 @@ export class FakeRds {
     readonly exportTasks = new Map<string, FakeExportTask>();
     /** DB subnet groups by name: the AZs of their subnets. */
     readonly subnetGroups = new Map<string, string[]>();
-    readonly calls: RecordedCall[] = [];
+    readonly calls: RecordedCall[];
     timelines: Timelines = clone(DEFAULT_TIMELINES);
+    readonly region: string;
+    readonly account: string;
+    /** Snapshots other accounts shared with this one, by ARN. */
+    readonly sharedWithMe = new Map<string, FakeSnapshot>();
+    /** Other regions of the same account, created on first use by a client of that region. */
+    readonly shards = new Map<string, FakeRds>();
+    private readonly home?: FakeRds;
+    private readonly table = new Map<string, (input: never) => unknown>();
 
     private readonly failures: { command: string; error: () => Error; remaining: number }[] = [];
     private restoreOutcome: string | undefined;
     private failoverSwitches = true;
     private resourceIds = 0;
     private clock = Date.parse("2026-01-01T00:00:00Z");
-    private readonly mock = mockClient(RDSClient);
+    private readonly mock?: ReturnType<typeof mockClient>;
 
-    constructor() {
+    constructor(options: FakeRdsOptions = {}) {
+        this.region = options.region ?? options.home?.region ?? REGION;
+        this.account = options.account ?? options.home?.account ?? ACCOUNT;
+        this.home = options.home;
+        this.calls = options.home?.calls ?? [];
         const handlers: [new (input: never) => unknown, string, (input: never) => unknown][] = [
             [DescribeDBInstancesCommand, "DescribeDBInstances", (i) => this.describeDBInstances(i)],
             [DescribeDBClustersCommand, "DescribeDBClusters", (i) => this.describeDBClusters(i)],
@@ -257,21 +296,52 @@ export class FakeRds {
             [DeleteDBInstanceCommand, "DeleteDBInstance", (i) => this.deleteDBInstance(i)],
             [DeleteDBClusterCommand, "DeleteDBCluster", (i) => this.deleteDBCluster(i)],
             [StartExportTaskCommand, "StartExportTask", (i) => this.startExportTask(i)],
+            [CopyDBSnapshotCommand, "CopyDBSnapshot", (i) => this.copyDBSnapshot(i)],
+            [CopyDBClusterSnapshotCommand, "CopyDBClusterSnapshot", (i) => this.copyDBClusterSnapshot(i)],
+            [ModifyDBSnapshotAttributeCommand, "ModifyDBSnapshotAttribute", (i) => this.modifySnapshotAttribute(i, false)],
+            [ModifyDBClusterSnapshotAttributeCommand, "ModifyDBClusterSnapshotAttribute", (i) => this.modifySnapshotAttribute(i, true)],
+            [DescribeDBSnapshotAttributesCommand, "DescribeDBSnapshotAttributes", (i) => this.describeSnapshotAttributes(i, false)],
+            [DescribeDBClusterSnapshotAttributesCommand, "DescribeDBClusterSnapshotAttributes", (i) => this.describeSnapshotAttributes(i, true)],
             [DescribeDBSubnetGroupsCommand, "DescribeDBSubnetGroups", (i) => this.describeDBSubnetGroups(i)],
             [FailoverDBClusterCommand, "FailoverDBCluster", (i) => this.failoverDBCluster(i)],
         ];
-        this.mock.onAnyCommand().callsFake((input: Record<string, unknown>) => {
+        for (const [, name, fn] of handlers) this.table.set(name, fn);
+        if (options.home) return;
+        const mock = mockClient(RDSClient);
+        this.mock = mock;
+        mock.onAnyCommand().callsFake((input: Record<string, unknown>) => {
             this.calls.push({ command: "Unsupported", input: clone(input ?? {}) });
             throw new Error(`FakeRds: unsupported command with input ${JSON.stringify(input)}`);
         });
-        for (const [command, name, fn] of handlers) {
-            this.mock.on(command as never).callsFake(async (input: unknown) => this.dispatch(name, input as never, fn));
+        for (const [command, name] of handlers) {
+            mock.on(command as never).callsFake(async (input: unknown, getClient: () => { config: { region: () => Promise<string> } }) => {
+                const target = this.inRegion(await clientRegion(getClient, this.region));
+                return target.dispatch(name, input as never, target.table.get(name)!);
+            });
         }
     }
 
     /** Removes the mock from RDSClient; call in `afterEach`. */
     restore(): void {
-        this.mock.restore();
+        this.mock?.restore();
+    }
+
+    /** The fake of `region` in the same account (this one for its own region). */
+    inRegion(region: string): FakeRds {
+        const home = this.home ?? this;
+        if (region === home.region) return home;
+        let shard = home.shards.get(region);
+        if (!shard) {
+            shard = new FakeRds({ region, home });
+            shard.timelines = home.timelines;
+            home.shards.set(region, shard);
+        }
+        return shard;
+    }
+
+    /** ARN of an RDS resource of this fake's account and region. */
+    arn(kind: "db" | "cluster" | "snapshot" | "cluster-snapshot", id: string): string {
+        return `arn:aws:rds:${this.region}:${this.account}:${kind}:${id}`;
     }
 
     // ---------------------------------------------------------------- seeding
@@ -287,7 +357,7 @@ export class FakeRds {
             tags: clone(seed.tags ?? []),
             info: {
                 DBInstanceIdentifier: id,
-                DBInstanceArn: rdsArn("db", id),
+                DBInstanceArn: this.arn("db", id),
                 DbiResourceId: this.newResourceId("db"),
                 Engine: "postgres",
                 EngineVersion: "16.4",
@@ -324,7 +394,7 @@ export class FakeRds {
             tags: clone(seed.tags ?? []),
             info: {
                 DBClusterIdentifier: id,
-                DBClusterArn: rdsArn("cluster", id),
+                DBClusterArn: this.arn("cluster", id),
                 DbClusterResourceId: this.newResourceId("cluster"),
                 Engine: "aurora-postgresql",
                 EngineVersion: "16.4",
@@ -363,7 +433,7 @@ export class FakeRds {
     }
 
     /** Adds an available manual snapshot of an instance (or of a name that no longer exists). */
-    addSnapshot(id: string, of: string, opts: { data?: string; created?: string; tags?: Tag[]; status?: string } = {}): FakeSnapshot {
+    addSnapshot(id: string, of: string, opts: { data?: string; created?: string; tags?: Tag[]; status?: string; kmsKeyId?: string } = {}): FakeSnapshot {
         const source = this.instances.get(of);
         const snap: FakeSnapshot = {
             status: opts.status ?? "available",
@@ -373,7 +443,7 @@ export class FakeRds {
             tags: clone(opts.tags ?? []),
             info: {
                 DBSnapshotIdentifier: id,
-                DBSnapshotArn: rdsArn("snapshot", id),
+                DBSnapshotArn: this.arn("snapshot", id),
                 DBInstanceIdentifier: of,
                 DbiResourceId: source?.info.DbiResourceId,
                 Engine: source?.info.Engine ?? "postgres",
@@ -381,6 +451,7 @@ export class FakeRds {
                 SnapshotType: "manual",
                 SnapshotCreateTime: new Date(opts.created ?? this.tick()),
                 Encrypted: true,
+                KmsKeyId: opts.kmsKeyId ?? source?.info.KmsKeyId ?? defaultRdsKey(this.region, this.account),
                 AllocatedStorage: source?.info.AllocatedStorage ?? 20,
             },
         };
@@ -392,7 +463,7 @@ export class FakeRds {
     addClusterSnapshot(
         id: string,
         of: string,
-        opts: { data?: string; created?: string; tags?: Tag[]; status?: string } = {},
+        opts: { data?: string; created?: string; tags?: Tag[]; status?: string; kmsKeyId?: string } = {},
     ): FakeClusterSnapshot {
         const source = this.clusters.get(of);
         const snap: FakeClusterSnapshot = {
@@ -403,7 +474,7 @@ export class FakeRds {
             tags: clone(opts.tags ?? []),
             info: {
                 DBClusterSnapshotIdentifier: id,
-                DBClusterSnapshotArn: rdsArn("cluster-snapshot", id),
+                DBClusterSnapshotArn: this.arn("cluster-snapshot", id),
                 DBClusterIdentifier: of,
                 Engine: source?.info.Engine ?? "aurora-postgresql",
                 EngineVersion: source?.info.EngineVersion,
@@ -411,6 +482,7 @@ export class FakeRds {
                 SnapshotType: "manual",
                 SnapshotCreateTime: new Date(opts.created ?? this.tick()),
                 StorageEncrypted: true,
+                KmsKeyId: opts.kmsKeyId ?? source?.info.KmsKeyId ?? defaultRdsKey(this.region, this.account),
             },
         };
         this.clusterSnapshots.set(id, snap);
@@ -486,7 +558,9 @@ export class FakeRds {
     // --------------------------------------------------------------- plumbing
 
     private async dispatch(command: string, input: never, fn: (input: never) => unknown): Promise<unknown> {
-        this.calls.push({ command, input: clone((input ?? {}) as Record<string, unknown>) });
+        const call: RecordedCall = { command, input: clone((input ?? {}) as Record<string, unknown>) };
+        if (this.home) call.region = this.region;
+        this.calls.push(call);
         const failure = this.failures.find((f) => f.command === command && f.remaining > 0);
         if (failure) {
             failure.remaining -= 1;
@@ -496,6 +570,7 @@ export class FakeRds {
     }
 
     private tick(): string {
+        if (this.home) return this.home.tick();
         this.clock += 60_000;
         return new Date(this.clock).toISOString();
     }
@@ -660,8 +735,12 @@ export class FakeRds {
 
     private describeDBSnapshots(input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string; SnapshotType?: string }) {
         let list: FakeSnapshot[];
+        if (input.SnapshotType === "shared" && !input.DBSnapshotIdentifier) {
+            const shared = [...this.sharedWithMe.values()].filter((s) => !input.DBInstanceIdentifier || s.info.DBInstanceIdentifier === input.DBInstanceIdentifier);
+            return { ...meta, DBSnapshots: shared.map((s) => ({ ...clone(s.info), Status: s.status, TagList: [] })) };
+        }
         if (input.DBSnapshotIdentifier) {
-            const s = this.snapshots.get(input.DBSnapshotIdentifier);
+            const s = this.snapshotByIdOrArn(input.DBSnapshotIdentifier);
             if (!s) throw new DBSnapshotNotFoundFault({ ...meta, message: `DBSnapshot ${input.DBSnapshotIdentifier} not found.` });
             list = [s];
         } else {
@@ -823,7 +902,7 @@ export class FakeRds {
             }
             this.instances.delete(DBInstanceIdentifier);
             inst.info.DBInstanceIdentifier = newId;
-            inst.info.DBInstanceArn = rdsArn("db", newId);
+            inst.info.DBInstanceArn = this.arn("db", newId);
             inst.info.Endpoint = { ...inst.info.Endpoint, Address: `${newId}.abc123.${REGION}.rds.amazonaws.com` };
             this.instances.set(newId, inst);
             steps = this.timelines.rename;
@@ -915,7 +994,7 @@ export class FakeRds {
             }
             this.clusters.delete(DBClusterIdentifier);
             c.info.DBClusterIdentifier = newId;
-            c.info.DBClusterArn = rdsArn("cluster", newId);
+            c.info.DBClusterArn = this.arn("cluster", newId);
             c.info.Endpoint = `${newId}.cluster-abc123.${REGION}.rds.amazonaws.com`;
             for (const m of this.membersOf(DBClusterIdentifier)) m.info.DBClusterIdentifier = newId;
             this.clusters.set(newId, c);
@@ -954,6 +1033,14 @@ export class FakeRds {
                     break;
                 case "DatabaseName":
                     info.DatabaseName = value as string;
+                    break;
+                case "ManageMasterUserPassword":
+                    info.MasterUserSecret = value
+                        ? { SecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!${info.DbClusterResourceId}`, SecretStatus: "active" }
+                        : undefined;
+                    break;
+                case "MasterUserSecretKmsKeyId":
+                    info.MasterUserSecret = { ...info.MasterUserSecret, KmsKeyId: value as string };
                     break;
                 case "SnapshotIdentifier":
                 case "DBClusterIdentifier":
@@ -1158,5 +1245,186 @@ export class FakeRds {
         start(task, this.timelines.exportTask);
         this.exportTasks.set(input.ExportTaskIdentifier, task);
         return { ...meta, ...clone(task.info), Status: task.status };
+    }
+
+    // -------------------------------------------------- copies and sharing
+
+    /**
+     * Adds a snapshot another account shared with this one (as the target account sees it).
+     * `arn` names the owner's account and region; copying it needs a key of this account.
+     */
+    addSharedSnapshot(arn: string, opts: { data?: string; engine?: string; created?: string; kmsKeyId: string; status?: string }): FakeSnapshot {
+        const m = /^arn:aws:rds:([^:]+):(\d{12}):snapshot:(.+)$/.exec(arn);
+        if (!m) throw new Error(`FakeRds.addSharedSnapshot: not a snapshot ARN: ${arn}`);
+        const snap: FakeSnapshot = {
+            status: opts.status ?? "available",
+            timeline: [],
+            stuck: false,
+            data: opts.data ?? `data-of-${m[3]}`,
+            tags: [],
+            restoreAccounts: [this.account],
+            info: {
+                DBSnapshotIdentifier: arn,
+                DBSnapshotArn: arn,
+                DBInstanceIdentifier: m[3].replace(/-\d{14}$/, ""),
+                Engine: opts.engine ?? "postgres",
+                EngineVersion: "16.4",
+                SnapshotType: "shared",
+                SnapshotCreateTime: new Date(opts.created ?? this.tick()),
+                Encrypted: true,
+                KmsKeyId: opts.kmsKeyId,
+                AllocatedStorage: 20,
+            },
+        };
+        this.sharedWithMe.set(arn, snap);
+        return snap;
+    }
+
+    /** A snapshot by identifier, or by ARN: own (any region of this account) or shared with this account. */
+    private snapshotByIdOrArn(idOrArn: string): FakeSnapshot | undefined {
+        if (!idOrArn.startsWith("arn:")) return this.snapshots.get(idOrArn);
+        const shared = this.sharedWithMe.get(idOrArn);
+        if (shared) return shared;
+        const m = /^arn:aws:rds:([^:]+):(\d{12}):snapshot:(.+)$/.exec(idOrArn);
+        if (!m || m[2] !== this.account) return undefined;
+        return this.inRegion(m[1]).snapshots.get(m[3]);
+    }
+
+    private clusterSnapshotByIdOrArn(idOrArn: string): FakeClusterSnapshot | undefined {
+        if (!idOrArn.startsWith("arn:")) return this.clusterSnapshots.get(idOrArn);
+        const m = /^arn:aws:rds:([^:]+):(\d{12}):cluster-snapshot:(.+)$/.exec(idOrArn);
+        if (!m || m[2] !== this.account) return undefined;
+        return this.inRegion(m[1]).clusterSnapshots.get(m[3]);
+    }
+
+    /** Checks RDS's rules for copying an encrypted snapshot; returns the copy's key. */
+    private copyKey(sourceArn: string, sourceKey: string | undefined, kmsKeyId: string | undefined, sourceRegion: string | undefined): string {
+        const m = /^arn:aws:rds:([^:]+):(\d{12}):/.exec(sourceArn)!;
+        const crossRegion = m[1] !== this.region;
+        const crossAccount = m[2] !== this.account;
+        if (crossRegion && sourceRegion !== m[1]) {
+            throw fault("InvalidParameterValue", `SourceRegion must be ${m[1]} to copy ${sourceArn} into ${this.region}.`);
+        }
+        if (crossAccount && sourceKey === defaultRdsKey(m[1], m[2])) {
+            throw fault("InvalidParameterValue", "A snapshot encrypted with the default KMS key of another account cannot be copied.");
+        }
+        if ((crossRegion || crossAccount) && !kmsKeyId) {
+            throw fault("InvalidParameterValue", "KmsKeyId is required to copy an encrypted snapshot to another region or from another account.");
+        }
+        const key = kmsKeyId ?? sourceKey!;
+        const k = /^arn:aws:kms:([^:]+):(\d{12}):/.exec(key);
+        if (k && (k[1] !== this.region || (k[2] !== this.account && key !== sourceKey))) {
+            throw fault("KMSKeyNotAccessibleFault", `KMS key ${key} is not usable in ${this.region} by account ${this.account}.`);
+        }
+        return key;
+    }
+
+    private copyDBSnapshot(input: {
+        SourceDBSnapshotIdentifier: string;
+        TargetDBSnapshotIdentifier: string;
+        KmsKeyId?: string;
+        SourceRegion?: string;
+        CopyTags?: boolean;
+        Tags?: Tag[];
+    }) {
+        const source = this.snapshotByIdOrArn(input.SourceDBSnapshotIdentifier);
+        if (!source) throw new DBSnapshotNotFoundFault({ ...meta, message: `DBSnapshot ${input.SourceDBSnapshotIdentifier} not found.` });
+        if (source.status !== "available") {
+            throw new InvalidDBSnapshotStateFault({ ...meta, message: `DBSnapshot ${input.SourceDBSnapshotIdentifier} is ${source.status}.` });
+        }
+        if (this.snapshots.has(input.TargetDBSnapshotIdentifier)) {
+            throw new DBSnapshotAlreadyExistsFault({ ...meta, message: `DBSnapshot ${input.TargetDBSnapshotIdentifier} already exists.` });
+        }
+        const kmsKeyId = this.copyKey(source.info.DBSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceRegion);
+        const snap = this.addSnapshot(input.TargetDBSnapshotIdentifier, source.info.DBInstanceIdentifier!, {
+            data: source.data,
+            kmsKeyId,
+            tags: mergeTags(input.CopyTags ? source.tags : [], input.Tags),
+        });
+        Object.assign(snap.info, {
+            Engine: source.info.Engine,
+            EngineVersion: source.info.EngineVersion,
+            DbiResourceId: source.info.DbiResourceId,
+            SourceDBSnapshotIdentifier: source.info.DBSnapshotArn,
+            SourceRegion: input.SourceRegion,
+        });
+        start(snap, this.timelines.snapshotCreate);
+        return { ...meta, DBSnapshot: { ...clone(snap.info), Status: snap.status } };
+    }
+
+    private copyDBClusterSnapshot(input: {
+        SourceDBClusterSnapshotIdentifier: string;
+        TargetDBClusterSnapshotIdentifier: string;
+        KmsKeyId?: string;
+        SourceRegion?: string;
+        CopyTags?: boolean;
+        Tags?: Tag[];
+    }) {
+        const source = this.clusterSnapshotByIdOrArn(input.SourceDBClusterSnapshotIdentifier);
+        if (!source) {
+            throw new DBClusterSnapshotNotFoundFault({ ...meta, message: `DBClusterSnapshot ${input.SourceDBClusterSnapshotIdentifier} not found.` });
+        }
+        if (source.status !== "available") {
+            throw new InvalidDBClusterSnapshotStateFault({ ...meta, message: `DBClusterSnapshot ${input.SourceDBClusterSnapshotIdentifier} is ${source.status}.` });
+        }
+        if (this.clusterSnapshots.has(input.TargetDBClusterSnapshotIdentifier)) {
+            throw new DBClusterSnapshotAlreadyExistsFault({ ...meta, message: `DBClusterSnapshot ${input.TargetDBClusterSnapshotIdentifier} already exists.` });
+        }
+        const kmsKeyId = this.copyKey(source.info.DBClusterSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceRegion);
+        const snap = this.addClusterSnapshot(input.TargetDBClusterSnapshotIdentifier, source.info.DBClusterIdentifier!, {
+            data: source.data,
+            kmsKeyId,
+            tags: mergeTags(input.CopyTags ? source.tags : [], input.Tags),
+        });
+        Object.assign(snap.info, { Engine: source.info.Engine, EngineVersion: source.info.EngineVersion, EngineMode: source.info.EngineMode });
+        start(snap, this.timelines.snapshotCreate);
+        return { ...meta, DBClusterSnapshot: { ...clone(snap.info), Status: snap.status } };
+    }
+
+    private modifySnapshotAttribute(
+        input: { DBSnapshotIdentifier?: string; DBClusterSnapshotIdentifier?: string; AttributeName: string; ValuesToAdd?: string[]; ValuesToRemove?: string[] },
+        cluster: boolean,
+    ) {
+        const id = (cluster ? input.DBClusterSnapshotIdentifier : input.DBSnapshotIdentifier) ?? "";
+        const snap = cluster ? this.clusterSnapshots.get(id) : this.snapshots.get(id);
+        if (!snap) {
+            if (cluster) throw new DBClusterSnapshotNotFoundFault({ ...meta, message: `DBClusterSnapshot ${id} not found.` });
+            throw new DBSnapshotNotFoundFault({ ...meta, message: `DBSnapshot ${id} not found.` });
+        }
+        if (input.AttributeName !== "restore") throw fault("InvalidParameterValue", `Unknown attribute ${input.AttributeName}.`);
+        if (snap.status !== "available") throw fault("InvalidDBSnapshotState", `Snapshot ${id} is ${snap.status}.`);
+        if ((input.ValuesToAdd ?? []).length > 0 && snap.info.KmsKeyId === defaultRdsKey(this.region, this.account)) {
+            throw fault("InvalidParameterValue", "Snapshots encrypted with the default KMS key can not be shared.");
+        }
+        const current = new Set(snap.restoreAccounts ?? []);
+        for (const v of input.ValuesToAdd ?? []) current.add(v);
+        for (const v of input.ValuesToRemove ?? []) current.delete(v);
+        snap.restoreAccounts = [...current];
+        const result = { AttributeName: "restore", AttributeValues: [...current] };
+        return cluster
+            ? { ...meta, DBClusterSnapshotAttributesResult: { DBClusterSnapshotIdentifier: id, DBClusterSnapshotAttributes: [result] } }
+            : { ...meta, DBSnapshotAttributesResult: { DBSnapshotIdentifier: id, DBSnapshotAttributes: [result] } };
+    }
+
+    private describeSnapshotAttributes(input: { DBSnapshotIdentifier?: string; DBClusterSnapshotIdentifier?: string }, cluster: boolean) {
+        const id = (cluster ? input.DBClusterSnapshotIdentifier : input.DBSnapshotIdentifier) ?? "";
+        const snap = cluster ? this.clusterSnapshots.get(id) : this.snapshots.get(id);
+        if (!snap) {
+            if (cluster) throw new DBClusterSnapshotNotFoundFault({ ...meta, message: `DBClusterSnapshot ${id} not found.` });
+            throw new DBSnapshotNotFoundFault({ ...meta, message: `DBSnapshot ${id} not found.` });
+        }
+        const result = { AttributeName: "restore", AttributeValues: [...(snap.restoreAccounts ?? [])] };
+        return cluster
+            ? { ...meta, DBClusterSnapshotAttributesResult: { DBClusterSnapshotIdentifier: id, DBClusterSnapshotAttributes: [result] } }
+            : { ...meta, DBSnapshotAttributesResult: { DBSnapshotIdentifier: id, DBSnapshotAttributes: [result] } };
+    }
+}
+
+/** The region of the client that sent a command; the home region when it has none configured. */
+async function clientRegion(getClient: () => { config: { region: () => Promise<string> } }, fallback: string): Promise<string> {
+    try {
+        return (await getClient().config.region()) || fallback;
+    } catch {
+        return fallback;
     }
 }

@@ -24,6 +24,8 @@ export const HARNESS_ACCOUNT = "123456789012";
 export interface RunOptions {
     /** Lambda ARN -> the handler that runs for every Task whose Resource is that ARN. */
     handlers: Record<string, Handler>;
+    /** State name -> handler for that one Task state, taking precedence over `handlers` (e.g. to inject a fault). */
+    stateHandlers?: Record<string, Handler>;
     /** Name of the state machine, used for the context object's ARNs. Defaults to "machine". */
     machineName?: string;
     /** Name of this execution. Defaults to "exec-1". */
@@ -60,6 +62,9 @@ export interface AslDefinition {
     TimeoutSeconds?: number;
 }
 
+/** Definitions already validated and compiled, by their JSON (validation takes about a second). */
+const machines = new Map<string, StateMachine>();
+
 /** Throws with asl-validator's messages unless the definition is valid. Validates a deep copy (the validator mutates). */
 export function assertValidAsl(definition: object): void {
     const copy = structuredClone(definition);
@@ -80,22 +85,28 @@ export function allStates(definition: AslDefinition): [string, AslState][] {
 }
 
 /** Names of the Task states, in definition order. */
-export function taskStates(definition: AslDefinition): string[] {
-    return allStates(definition)
+export function taskStates(definition: object): string[] {
+    return allStates(definition as AslDefinition)
         .filter(([, s]) => s.Type === "Task")
         .map(([n]) => n);
 }
 
 /** Executes `definition` with `input`; never throws for a failed execution (see `status`). */
 export async function runMachine(definition: object, input: unknown, options: RunOptions): Promise<RunResult> {
-    assertValidAsl(definition);
+    const key = JSON.stringify(definition);
+    let machine = machines.get(key);
+    if (!machine) {
+        assertValidAsl(definition);
+        machine = new StateMachine(structuredClone(definition) as never, { validationOptions: { checkPaths: true, checkArn: true } });
+        machines.set(key, machine);
+    }
     const def = definition as AslDefinition;
     const taskResourceLocalHandlers: Record<string, (input: any) => Promise<any>> = {};
     const waitTimeOverrides: Record<string, number> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     for (const [name, state] of allStates(def)) {
         if (state.Type === "Task") {
-            const handler = state.Resource ? options.handlers[state.Resource] : undefined;
+            const handler = options.stateHandlers?.[name] ?? (state.Resource ? options.handlers[state.Resource] : undefined);
             if (!handler) throw new Error(`No handler bound for Task ${name} (Resource ${state.Resource})`);
             // Lambda serializes both ways: the handler sees JSON and returns JSON.
             taskResourceLocalHandlers[name] = async (event) => {
@@ -112,7 +123,6 @@ export async function runMachine(definition: object, input: unknown, options: Ru
     const machineArn = `arn:aws:states:${HARNESS_REGION}:${HARNESS_ACCOUNT}:stateMachine:${machineName}`;
     const executionArn = `arn:aws:states:${HARNESS_REGION}:${HARNESS_ACCOUNT}:execution:${machineName}:${executionName}`;
 
-    const machine = new StateMachine(def as never, { validationOptions: { checkPaths: true, checkArn: true } });
     const execution = machine.run(input as never, {
         overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
         context: {

@@ -98,7 +98,7 @@ describe("network", () => {
     });
 
     it("opens the engine's port for MySQL", async () => {
-        const run = await runProgram("prod", { sets: ["database.engine=mysql"] });
+        const run = await runProgram("prod", { sets: ["database.engine=mysql", "database.engineVersion=8.0.41"] });
         assert.strictEqual(find(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "network-db-in-engine").inputs.fromPort, 3306);
     });
 

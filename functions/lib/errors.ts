@@ -50,6 +50,11 @@ export class ResourceFailedError extends PilotlightError {
     readonly name = "ResourceFailedError";
 }
 
+/** RDS is not in the state a step expects (e.g. the original where a restore should be): stop rather than guess. */
+export class UnexpectedStateError extends PilotlightError {
+    readonly name = "UnexpectedStateError";
+}
+
 /** A rollback could not bring the original back; an operator must act. */
 export class RollbackError extends PilotlightError {
     readonly name = "RollbackError";

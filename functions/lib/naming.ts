@@ -7,8 +7,6 @@
 /** Tag marking snapshots the restore machine created (retention only ever deletes these). */
 export const SNAPSHOT_TAG_KEY = "pilotlight:created-by";
 export const SNAPSHOT_TAG_VALUE = "restore-machine";
-/** Tag on final snapshots taken when an original is deleted after a successful restore. */
-export const FINAL_SNAPSHOT_TAG_VALUE = "restore-machine-final";
 
 /** Suffix of a renamed original: `<identifier>-pl-old-<timestamp>`. */
 export const OLD_INFIX = "-pl-old-";

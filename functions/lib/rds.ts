@@ -90,6 +90,8 @@ export interface SnapshotInfo {
     /** "manual", "automated"... */
     type: string;
     tags: Tag[];
+    /** KMS key the snapshot is encrypted with (key ARN). */
+    kmsKeyId?: string;
 }
 
 function iso(d: Date | string | undefined): string {
@@ -123,6 +125,7 @@ function snapshotInfo(s: import("@aws-sdk/client-rds").DBSnapshot): SnapshotInfo
         createdAt: iso(s.SnapshotCreateTime),
         type: s.SnapshotType ?? "",
         tags: s.TagList ?? [],
+        kmsKeyId: s.KmsKeyId,
     };
 }
 
@@ -135,6 +138,7 @@ function clusterSnapshotInfo(s: import("@aws-sdk/client-rds").DBClusterSnapshot)
         createdAt: iso(s.SnapshotCreateTime),
         type: s.SnapshotType ?? "",
         tags: s.TagList ?? [],
+        kmsKeyId: s.KmsKeyId,
     };
 }
 
@@ -160,9 +164,9 @@ export async function listSnapshots(rds: RDSClient, databaseIdentifier: string, 
     return out;
 }
 
-/** True for snapshots the restore machine took (the only ones retention may delete). */
-export function isPilotlightSnapshot(s: SnapshotInfo): boolean {
-    return s.tags.some((t) => t.Key === SNAPSHOT_TAG_KEY && t.Value === SNAPSHOT_TAG_VALUE);
+/** True for snapshots the restore machine (or the job named by `createdBy`) took: the only ones its retention may delete. */
+export function isPilotlightSnapshot(s: SnapshotInfo, createdBy: string = SNAPSHOT_TAG_VALUE): boolean {
+    return s.tags.some((t) => t.Key === SNAPSHOT_TAG_KEY && t.Value === createdBy);
 }
 
 /** Newest first; snapshots still without a creation time count as newest. */
@@ -183,10 +187,10 @@ export function newestPilotlightSnapshot(snapshots: SnapshotInfo[]): SnapshotInf
  * (still creating, already deleting), are never selected, and the newest
  * `keep` available ones always survive.
  */
-export function selectSnapshotsToPrune(snapshots: SnapshotInfo[], keep: number): SnapshotInfo[] {
+export function selectSnapshotsToPrune(snapshots: SnapshotInfo[], keep: number, createdBy: string = SNAPSHOT_TAG_VALUE): SnapshotInfo[] {
     if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be an integer >= 1, got ${keep}`);
     return snapshots
-        .filter((s) => isPilotlightSnapshot(s) && s.status === "available")
+        .filter((s) => isPilotlightSnapshot(s, createdBy) && s.status === "available")
         .sort(newestFirst)
         .slice(keep);
 }

@@ -278,3 +278,12 @@ export async function assertNoConcurrentRun(sfn: SFNClient, event: ValidateEvent
         }
     }
 }
+
+/** The `{ job }` every step after validation receives; a malformed one is a wiring bug, reported as such. */
+export function requireJob(event: unknown): RestoreJob {
+    const job = (event as { job?: RestoreJob } | undefined)?.job;
+    if (!job || typeof job.identifier !== "string" || typeof job.isCluster !== "boolean" || !job.names || !job.original) {
+        throw new InvalidInputError(`expected {"job": <output of the validation step>}, got ${JSON.stringify(event)?.slice(0, 300)}`);
+    }
+    return job;
+}

@@ -8,6 +8,10 @@
  * restore API cannot take it, into a modify issued once the restored
  * database is available. The plan is plain JSON: it travels through the
  * state machine from the validation step to the restore steps.
+ *
+ * Deletion protection is deliberately left to the modify: a restore that
+ * ends in a failed state cannot be modified, and rollback must be able to
+ * delete it.
  */
 import type {
     CreateDBInstanceMessage,
@@ -73,6 +77,7 @@ function instanceModify(db: DBInstance): Omit<ModifyDBInstanceMessage, "DBInstan
         PerformanceInsightsRetentionPeriod: db.PerformanceInsightsEnabled ? db.PerformanceInsightsRetentionPeriod : undefined,
         PreferredMaintenanceWindow: db.PreferredMaintenanceWindow,
         MaxAllocatedStorage: db.MaxAllocatedStorage,
+        DeletionProtection: db.DeletionProtection || undefined,
     });
 }
 
@@ -102,7 +107,6 @@ export function planInstanceRestore(db: DBInstance, tags: Tag[], snapshotIdentif
         CopyTagsToSnapshot: db.CopyTagsToSnapshot,
         EnableIAMDatabaseAuthentication: db.IAMDatabaseAuthenticationEnabled,
         EnableCloudwatchLogsExports: nonEmpty(db.EnabledCloudwatchLogsExports),
-        DeletionProtection: db.DeletionProtection,
         BackupRetentionPeriod: db.BackupRetentionPeriod,
         PreferredBackupWindow: db.PreferredBackupWindow,
         CACertificateIdentifier: db.CACertificateIdentifier ?? db.CertificateDetails?.CAIdentifier,
@@ -170,7 +174,6 @@ export function planClusterRestore(cluster: DBCluster, tags: Tag[], members: DBI
         EnableIAMDatabaseAuthentication: cluster.IAMDatabaseAuthenticationEnabled,
         EnableCloudwatchLogsExports: nonEmpty(cluster.EnabledCloudwatchLogsExports),
         BacktrackWindow: cluster.BacktrackWindow || undefined,
-        DeletionProtection: cluster.DeletionProtection,
         CopyTagsToSnapshot: cluster.CopyTagsToSnapshot,
         StorageType: cluster.StorageType,
         ServerlessV2ScalingConfiguration: scaling
@@ -183,6 +186,7 @@ export function planClusterRestore(cluster: DBCluster, tags: Tag[], members: DBI
     });
     const modify = compact({
         PreferredMaintenanceWindow: cluster.PreferredMaintenanceWindow,
+        DeletionProtection: cluster.DeletionProtection || undefined,
         ManageMasterUserPassword: cluster.MasterUserSecret?.SecretArn ? true : undefined,
         MasterUserSecretKmsKeyId: cluster.MasterUserSecret?.SecretArn ? cluster.MasterUserSecret.KmsKeyId : undefined,
     });

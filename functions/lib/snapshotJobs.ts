@@ -1,0 +1,317 @@
+/**
+ * Steps of the backup machine and of the copy source machine. Each step takes
+ * the item (one database's progress) and returns it updated; the machine keeps
+ * it between steps and loops on `status`/`attempt` for the waits. Every step is
+ * safe to run twice: it looks before it creates.
+ */
+import {
+    CopyDBClusterSnapshotCommand,
+    CopyDBSnapshotCommand,
+    CreateDBClusterSnapshotCommand,
+    CreateDBSnapshotCommand,
+    DeleteDBClusterSnapshotCommand,
+    DeleteDBSnapshotCommand,
+    ModifyDBSnapshotAttributeCommand,
+    RDSClient,
+} from "@aws-sdk/client-rds";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { BACKUP_JOB, BackupFailedError, CopyMessage, jobTags, runSnapshotName, sharedKeyCopyName, SnapshotJob } from "./backup";
+import { DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
+import { FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, listSnapshots, selectSnapshotsToPrune } from "./rds";
+
+/** A database the job may work on. */
+export interface JobDatabase {
+    identifier: string;
+    isCluster: boolean;
+}
+
+/** What a job is configured with (the Lambda's environment). */
+export interface SnapshotJobSettings {
+    job: SnapshotJob;
+    /** Region of the databases (the primary's). */
+    homeRegion: string;
+    /** Region the snapshots are copied to. */
+    drRegion: string;
+    /** ARN of the shared key in the home region. */
+    sharedKeyArn: string;
+    /** ARN of the key the DR-region copies are encrypted with (the shared key's replica). */
+    drKeyArn: string;
+    /** The only databases the job may touch. */
+    databases: JobDatabase[];
+    /** pilotlight snapshots kept per database in each region. */
+    keep: number;
+    /** copy-source: the account to share with; undefined in a same-account setup. */
+    peerAccountId?: string;
+    /** copy-source: topic the shared snapshot is announced on. */
+    topicArn?: string;
+}
+
+/** Clients by region, and SNS for the copy source. */
+export interface JobClients {
+    rds(region: string): RDSClient;
+    sns?: SNSClient;
+}
+
+/** One database's progress through a run. */
+export interface SnapshotItem {
+    identifier: string;
+    isCluster: boolean;
+    /** Engine of the database (for the copy message). */
+    engine: string;
+    /** The run's snapshot in the home region (after re-encryption: the shared-key copy). */
+    snapshotId: string;
+    /** The default-key snapshot replaced by `snapshotId`, until it is deleted. */
+    original?: string;
+    /** Set when the snapshot had to be copied under the shared key first. */
+    reencrypting?: boolean;
+    /** What the machine is waiting for. */
+    current?: { region: string; id: string };
+    /** Status of `current` at the last poll. */
+    status?: string;
+    /** Polls of `current` so far. */
+    attempt: number;
+    /** ARN of the copy in the DR region. */
+    drSnapshotArn?: string;
+    /** When the snapshot was taken (ISO). */
+    createdAt?: string;
+    /** Snapshots retention deleted, by region. */
+    pruned?: Record<string, string[]>;
+    /** Set on the item when it failed (by the machine's Catch). */
+    error?: { Error?: string; Cause?: string };
+}
+
+/** The plan of a run: one item per database. */
+export interface SnapshotPlan {
+    startedAt: string;
+    items: SnapshotItem[];
+}
+
+/** Execution input, as given by the schedule rule or an operator. */
+export interface PlanEvent {
+    /** Databases to back up; defaults to every configured one. */
+    databases?: unknown;
+    /** `$$.Execution.StartTime`. */
+    startedAt: string;
+}
+
+/** Validates the request and checks every database exists and is available; reads only. */
+export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEvent): Promise<SnapshotPlan> {
+    if (typeof event.startedAt !== "string" || Number.isNaN(Date.parse(event.startedAt))) {
+        throw new InvalidInputError(`startedAt ${JSON.stringify(event.startedAt)} is not a timestamp`);
+    }
+    let wanted: JobDatabase[] = s.databases;
+    if (event.databases !== undefined) {
+        if (!Array.isArray(event.databases) || event.databases.length === 0) {
+            throw new InvalidInputError(`databases must be a non-empty list of {identifier, isCluster}; got ${JSON.stringify(event.databases)}`);
+        }
+        wanted = event.databases.map((d: unknown) => {
+            const req = (d ?? {}) as Record<string, unknown>;
+            const known = s.databases.find((k) => k.identifier === req.identifier);
+            if (!known) {
+                throw new InvalidInputError(`database ${JSON.stringify(req.identifier)} is not configured for ${s.job}; configured: ${s.databases.map((k) => k.identifier).join(", ")}`);
+            }
+            if (req.isCluster !== undefined && req.isCluster !== known.isCluster) {
+                throw new InvalidInputError(`database ${known.identifier} has isCluster ${known.isCluster}, not ${JSON.stringify(req.isCluster)}`);
+            }
+            return known;
+        });
+    }
+    if (wanted.length === 0) throw new InvalidInputError(`no databases configured for ${s.job}`);
+    const rds = c.rds(s.homeRegion);
+    const items: SnapshotItem[] = [];
+    for (const db of wanted) {
+        let status: string | undefined;
+        let engine = "";
+        if (db.isCluster) {
+            const cl = await findCluster(rds, db.identifier);
+            status = cl?.Status;
+            engine = cl?.Engine ?? "";
+        } else {
+            const inst = await findInstance(rds, db.identifier);
+            if (inst?.DBClusterIdentifier) throw new InvalidInputError(`${db.identifier} is a member of cluster ${inst.DBClusterIdentifier}; configure the cluster with isCluster: true`);
+            status = inst?.DBInstanceStatus;
+            engine = inst?.Engine ?? "";
+        }
+        if (status === undefined) throw new DatabaseNotFoundError(`${db.isCluster ? "cluster" : "instance"} ${db.identifier} does not exist in ${s.homeRegion}`);
+        if (status !== "available" && status !== "backing-up") throw new DatabaseNotReadyError(`${db.identifier} is ${status}; snapshots start from available`);
+        items.push({ ...db, engine, snapshotId: runSnapshotName(s.job, db.identifier, event.startedAt), attempt: 0 });
+    }
+    return { startedAt: event.startedAt, items };
+}
+
+/** Takes the run's snapshot (unless it exists already) and starts waiting for it. */
+export async function snapshot(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    const rds = c.rds(s.homeRegion);
+    if (!(await findSnapshot(rds, item.snapshotId, item.isCluster))) {
+        const Tags = jobTags(s.job, item.identifier);
+        if (item.isCluster) {
+            await rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: item.identifier, DBClusterSnapshotIdentifier: item.snapshotId, Tags }));
+        } else {
+            await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: item.identifier, DBSnapshotIdentifier: item.snapshotId, Tags }));
+        }
+    }
+    return { ...item, current: { region: s.homeRegion, id: item.snapshotId }, status: "creating", attempt: 0 };
+}
+
+/** Polls the snapshot the item waits for. */
+export async function status(c: JobClients, _s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    if (!item.current) throw new InvalidInputError("nothing to wait for: the item has no current snapshot");
+    const snap = await findSnapshot(c.rds(item.current.region), item.current.id, item.isCluster);
+    if (!snap) throw new SnapshotNotFoundError(`snapshot ${item.current.id} disappeared from ${item.current.region}`);
+    if (FAILED_SNAPSHOT_STATUSES.has(snap.status)) throw new ResourceFailedError(`snapshot ${item.current.id} in ${item.current.region} is ${snap.status}`);
+    return { ...item, status: snap.status, attempt: item.attempt + 1, createdAt: snap.createdAt || item.createdAt };
+}
+
+/**
+ * A snapshot under the account's default `aws/rds` key can be neither shared nor
+ * copied to another account: copy it under the shared key first.
+ */
+export async function ensureSharedKey(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    const rds = c.rds(s.homeRegion);
+    const snap = await findSnapshot(rds, item.snapshotId, item.isCluster);
+    if (!snap) throw new SnapshotNotFoundError(`snapshot ${item.snapshotId} does not exist in ${s.homeRegion}`);
+    if (snap.kmsKeyId === s.sharedKeyArn) return { ...item, reencrypting: false };
+    const target = sharedKeyCopyName(item.snapshotId);
+    if (!(await findSnapshot(rds, target, item.isCluster))) {
+        const Tags = jobTags(s.job, item.identifier);
+        if (item.isCluster) {
+            await rds.send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: item.snapshotId, TargetDBClusterSnapshotIdentifier: target, KmsKeyId: s.sharedKeyArn, Tags }));
+        } else {
+            await rds.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: item.snapshotId, TargetDBSnapshotIdentifier: target, KmsKeyId: s.sharedKeyArn, Tags }));
+        }
+    }
+    return { ...item, reencrypting: true, original: item.snapshotId, snapshotId: target, current: { region: s.homeRegion, id: target }, status: "creating", attempt: 0 };
+}
+
+/** Deletes the default-key snapshot once its shared-key copy is available. */
+export async function dropOriginal(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    if (!item.original) return item;
+    const rds = c.rds(s.homeRegion);
+    const copy = await findSnapshot(rds, item.snapshotId, item.isCluster);
+    if (copy?.status !== "available") throw new ResourceFailedError(`shared-key copy ${item.snapshotId} is ${copy?.status ?? "missing"}; keeping ${item.original}`);
+    const original = await findSnapshot(rds, item.original, item.isCluster);
+    if (original && isPilotlightSnapshot(original, s.job) && original.status === "available") {
+        if (item.isCluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: item.original }));
+        else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: item.original }));
+    }
+    return { ...item, original: undefined };
+}
+
+/** Copies the run's snapshot to the DR region under the shared key's replica. */
+export async function copyToDr(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    const home = await findSnapshot(c.rds(s.homeRegion), item.snapshotId, item.isCluster);
+    if (!home || home.status !== "available") throw new SnapshotNotFoundError(`snapshot ${item.snapshotId} is ${home?.status ?? "missing"} in ${s.homeRegion}`);
+    const dr = c.rds(s.drRegion);
+    let copy = await findSnapshot(dr, item.snapshotId, item.isCluster);
+    if (!copy) {
+        const Tags = jobTags(s.job, item.identifier);
+        const common = { KmsKeyId: s.drKeyArn, SourceRegion: s.homeRegion, CopyTags: true, Tags };
+        if (item.isCluster) {
+            const out = await dr.send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: home.arn, TargetDBClusterSnapshotIdentifier: item.snapshotId, ...common }));
+            copy = { ...home, arn: out.DBClusterSnapshot?.DBClusterSnapshotArn ?? "" };
+        } else {
+            const out = await dr.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn, TargetDBSnapshotIdentifier: item.snapshotId, ...common }));
+            copy = { ...home, arn: out.DBSnapshot?.DBSnapshotArn ?? "" };
+        }
+    }
+    return { ...item, drSnapshotArn: copy.arn, createdAt: home.createdAt, current: { region: s.drRegion, id: item.snapshotId }, status: "creating", attempt: 0 };
+}
+
+/** Shares the DR-region copy with the peer account (restore attribute). Nothing to do in a same-account setup. */
+export async function share(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    if (!s.peerAccountId) return item;
+    if (item.isCluster) throw new InvalidInputError(`${item.identifier} is a cluster; cross-account copies are of instances only`);
+    await c.rds(s.drRegion).send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: item.snapshotId, AttributeName: "restore", ValuesToAdd: [s.peerAccountId] }));
+    return item;
+}
+
+/** The message announcing a shared snapshot. */
+export function copyMessage(item: SnapshotItem): CopyMessage {
+    if (!item.drSnapshotArn || !item.createdAt) throw new InvalidInputError(`${item.snapshotId} has not been copied to the DR region yet`);
+    return { snapshotArn: item.drSnapshotArn, sourceIdentifier: item.identifier, engine: item.engine, createdAt: item.createdAt };
+}
+
+/** Announces the shared snapshot on the topic the target side subscribes to. */
+export async function publish(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    if (!c.sns || !s.topicArn) throw new InvalidInputError("publish needs a topic (TOPIC_ARN)");
+    await c.sns.send(new PublishCommand({ TopicArn: s.topicArn, Subject: `pilotlight snapshot ${item.snapshotId}`, Message: JSON.stringify(copyMessage(item)) }));
+    return item;
+}
+
+/** Retention in both regions: keeps the newest `keep` of this job's snapshots of the database, never the run's own. */
+export async function prune(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    const pruned: Record<string, string[]> = {};
+    for (const region of [s.homeRegion, s.drRegion]) {
+        const rds = c.rds(region);
+        const all = await listSnapshots(rds, item.identifier, item.isCluster);
+        const doomed = selectSnapshotsToPrune(all, s.keep, s.job).filter((x) => x.identifier !== item.snapshotId);
+        for (const snap of doomed) {
+            if (item.isCluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snap.identifier }));
+            else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snap.identifier }));
+        }
+        pruned[region] = doomed.map((x) => x.identifier);
+    }
+    return { ...item, pruned };
+}
+
+/** Ends a run: fails (so the machine alerts) when any database failed, after the others completed. */
+export function report(s: SnapshotJobSettings, items: SnapshotItem[]): { job: string; snapshots: string[] } {
+    const failed = items.filter((i) => i.error);
+    if (failed.length > 0) {
+        const what = failed.map((i) => `${i.identifier}: ${i.error?.Error ?? "error"} ${i.error?.Cause ?? ""}`.trim()).join("; ");
+        throw new BackupFailedError(`${s.job} failed for ${failed.length} of ${items.length} database(s): ${what}`);
+    }
+    return { job: s.job, snapshots: items.map((i) => i.snapshotId) };
+}
+
+/** Step names the machines call, each with its function. */
+export const SNAPSHOT_STEPS = {
+    snapshot,
+    status,
+    ensure_shared_key: ensureSharedKey,
+    drop_original: dropOriginal,
+    copy_to_dr: copyToDr,
+    share,
+    publish,
+    prune,
+} as const;
+export type SnapshotStep = keyof typeof SNAPSHOT_STEPS | "plan" | "report";
+
+/** Reads a job's settings from the Lambda environment. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv, job: SnapshotJob): SnapshotJobSettings {
+    const need = (k: string) => {
+        const v = env[k];
+        if (!v) throw new Error(`environment variable ${k} is not set`);
+        return v;
+    };
+    const databases = JSON.parse(need("DATABASES")) as JobDatabase[];
+    const keep = Number(need("KEEP"));
+    if (!Number.isInteger(keep) || keep < 1) throw new Error(`environment variable KEEP must be a positive integer, got ${env.KEEP}`);
+    return {
+        job,
+        homeRegion: need("HOME_REGION"),
+        drRegion: need("DR_REGION"),
+        sharedKeyArn: need("SHARED_KEY_ARN"),
+        drKeyArn: need("DR_KEY_ARN"),
+        databases,
+        keep,
+        peerAccountId: env.PEER_ACCOUNT_ID || undefined,
+        topicArn: env.TOPIC_ARN || undefined,
+    };
+}
+
+/** Runs one step of a job; the handlers of both machines are this with their own settings. */
+export async function runStep(c: JobClients, s: SnapshotJobSettings, event: { step?: unknown; item?: SnapshotItem; items?: SnapshotItem[]; input?: unknown; startedAt?: string }): Promise<unknown> {
+    const step = event.step;
+    if (step === "plan") {
+        const input = (event.input && typeof event.input === "object" ? event.input : {}) as Record<string, unknown>;
+        return plan(c, s, { databases: input.databases, startedAt: event.startedAt ?? "" });
+    }
+    if (step === "report") return report(s, event.items ?? []);
+    if (typeof step !== "string" || !(step in SNAPSHOT_STEPS)) {
+        throw new InvalidInputError(`unknown step ${JSON.stringify(step)}; expected plan, report or ${Object.keys(SNAPSHOT_STEPS).join(", ")}`);
+    }
+    if (!event.item) throw new InvalidInputError(`step ${step} needs an item`);
+    if (s.job === BACKUP_JOB && (step === "share" || step === "publish")) throw new InvalidInputError(`step ${step} belongs to the copy source, not to ${s.job}`);
+    return SNAPSHOT_STEPS[step as keyof typeof SNAPSHOT_STEPS](c, s, event.item);
+}

@@ -1,0 +1,160 @@
+import * as assert from "assert";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { mockClient } from "aws-sdk-client-mock";
+import { snapshotMachineDefinition } from "../components/machines/snapshotMachine";
+import { handler } from "../functions/copy-source";
+import { COPY_SOURCE_JOB, CopyMessage } from "../functions/lib/backup";
+import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
+import { ACCOUNT, FakeRds } from "./fakeRds";
+import { runMachine, taskStates } from "./machineHarness";
+
+const HOME = "us-east-1";
+const DR = "us-west-2";
+const PEER = "222222222222";
+const SHARED_KEY = `arn:aws:kms:${HOME}:${ACCOUNT}:key/mrk-shared`;
+const DR_KEY = `arn:aws:kms:${DR}:${ACCOUNT}:key/mrk-shared`;
+const TOPIC = `arn:aws:sns:${HOME}:${ACCOUNT}:pilotlight-snapshot-copy`;
+const JOB_FN = `arn:aws:lambda:${HOME}:${ACCOUNT}:function:pilotlight-copy-source`;
+const ALERT_FN = `arn:aws:lambda:${HOME}:${ACCOUNT}:function:pilotlight-alert`;
+
+describe("copy source machine", () => {
+    let rds: FakeRds;
+    let sns: ReturnType<typeof mockClient>;
+    let published: { TopicArn?: string; Message?: string }[];
+    let alerts: any[];
+    let faultStep: string | undefined;
+
+    function env(peer: string) {
+        Object.assign(process.env, {
+            HOME_REGION: HOME,
+            DR_REGION: DR,
+            SHARED_KEY_ARN: SHARED_KEY,
+            DR_KEY_ARN: DR_KEY,
+            KEEP: "2",
+            DATABASES: JSON.stringify([{ identifier: "wordpress", isCluster: false }]),
+            PEER_ACCOUNT_ID: peer,
+            TOPIC_ARN: TOPIC,
+        });
+    }
+
+    function run(definition: object, input: unknown = {}) {
+        return runMachine(definition, input, {
+            machineName: "pilotlight-copy-source",
+            handlers: {
+                [JOB_FN]: async (event: any) => {
+                    if (event.step === faultStep) {
+                        const e = new Error(`injected fault at ${event.step}`);
+                        e.name = "InjectedFault";
+                        throw e;
+                    }
+                    return handler(event);
+                },
+                [ALERT_FN]: async (event: any) => {
+                    alerts.push(event);
+                    return { delivered: 1 };
+                },
+            },
+        });
+    }
+
+    beforeEach(() => {
+        rds = new FakeRds();
+        rds.addInstance({ identifier: "wordpress", data: "posts-v7", info: { KmsKeyId: SHARED_KEY } });
+        sns = mockClient(SNSClient);
+        published = [];
+        sns.on(PublishCommand).callsFake(async (input: { TopicArn?: string; Message?: string }) => {
+            published.push(input);
+            return { MessageId: `m-${published.length}` };
+        });
+        alerts = [];
+        faultStep = undefined;
+    });
+
+    afterEach(() => {
+        rds.restore();
+        sns.restore();
+        for (const k of ["HOME_REGION", "DR_REGION", "SHARED_KEY_ARN", "DR_KEY_ARN", "KEEP", "DATABASES", "PEER_ACCOUNT_ID", "TOPIC_ARN"]) delete process.env[k];
+    });
+
+    const crossAccount = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { kind: "copy-source", share: true, maxAttempts: 10 });
+    const sameAccount = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { kind: "copy-source", share: false, maxAttempts: 10 });
+
+    it("snapshots, copies to the target's region under the replica key, shares it with the peer and announces it", async () => {
+        env(PEER);
+        const result = await run(crossAccount);
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        const dr = rds.inRegion(DR);
+        const copy = [...dr.snapshots.values()][0];
+        assert.match(copy.info.DBSnapshotIdentifier!, /^wordpress-cp-\d{14}$/);
+        assert.strictEqual(copy.info.KmsKeyId, DR_KEY);
+        assert.deepStrictEqual(copy.restoreAccounts, [PEER]);
+        assert.deepStrictEqual(copy.tags, [
+            { Key: CREATED_BY_TAG, Value: COPY_SOURCE_JOB },
+            { Key: SOURCE_TAG, Value: "wordpress" },
+        ]);
+        assert.strictEqual(published.length, 1);
+        assert.strictEqual(published[0].TopicArn, TOPIC);
+        const message = JSON.parse(published[0].Message!) as CopyMessage;
+        assert.deepStrictEqual(Object.keys(message).sort(), ["createdAt", "engine", "snapshotArn", "sourceIdentifier"]);
+        assert.strictEqual(message.snapshotArn, copy.info.DBSnapshotArn);
+        assert.match(message.snapshotArn, /^arn:aws:rds:us-west-2:123456789012:snapshot:wordpress-cp-\d{14}$/);
+        assert.strictEqual(message.sourceIdentifier, "wordpress");
+        assert.strictEqual(message.engine, "postgres");
+        assert.ok(!Number.isNaN(Date.parse(message.createdAt)));
+        // Shared only after the copy is available, announced only after sharing.
+        const order = rds.mutatingCalls().map((c) => c.command);
+        assert.deepStrictEqual(order, ["CreateDBSnapshot", "CopyDBSnapshot", "ModifyDBSnapshotAttribute"]);
+    });
+
+    it("re-encrypts a default-key snapshot under the shared key before sharing", async () => {
+        env(PEER);
+        rds.instances.get("wordpress")!.info.KmsKeyId = undefined;
+        const result = await run(crossAccount);
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        const copy = [...rds.inRegion(DR).snapshots.values()][0];
+        assert.match(copy.info.DBSnapshotIdentifier!, /-sk$/);
+        assert.deepStrictEqual(copy.restoreAccounts, [PEER]);
+    });
+
+    it("in a same-account setup shares nothing and still announces", async () => {
+        env("");
+        assert.ok(!taskStates(sameAccount as any).includes("Share"));
+        const result = await run(sameAccount);
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(rds.callsOf("ModifyDBSnapshotAttribute"), []);
+        assert.strictEqual(published.length, 1);
+    });
+
+    it("keeps the newest 2 shared snapshots in each region", async () => {
+        env(PEER);
+        const tags = [
+            { Key: CREATED_BY_TAG, Value: COPY_SOURCE_JOB },
+            { Key: SOURCE_TAG, Value: "wordpress" },
+        ];
+        for (const day of ["01", "02", "03"]) {
+            rds.addSnapshot(`wordpress-cp-202512${day}000000`, "wordpress", { created: `2025-12-${day}T00:00:00Z`, tags, kmsKeyId: SHARED_KEY });
+            rds.inRegion(DR).addSnapshot(`wordpress-cp-202512${day}000000`, "wordpress", { created: `2025-12-${day}T00:00:00Z`, tags, kmsKeyId: DR_KEY });
+        }
+        const result = await run(crossAccount);
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        for (const fake of [rds, rds.inRegion(DR)]) {
+            const live = [...fake.snapshots.values()].filter((s) => s.status !== "deleting").map((s) => s.info.DBSnapshotIdentifier!);
+            assert.strictEqual(live.length, 2, fake.region);
+            assert.ok(live.includes("wordpress-cp-20251203000000"), fake.region);
+        }
+    });
+
+    for (const step of ["plan", "snapshot", "status", "ensure_shared_key", "copy_to_dr", "share", "publish", "prune", "report"]) {
+        it(`a fault at ${step} loses nothing and alerts`, async () => {
+            env(PEER);
+            faultStep = step;
+            const result = await run(crossAccount);
+            assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(alerts.length, 1);
+            assert.strictEqual(alerts[0].source, "copy-source");
+            assert.deepStrictEqual(rds.mutatingCalls().filter((c) => c.command.startsWith("Delete")), []);
+            assert.strictEqual(rds.instances.get("wordpress")!.status, "available");
+            if (["plan", "snapshot", "status", "ensure_shared_key", "copy_to_dr", "share"].includes(step)) assert.strictEqual(published.length, 0, "nothing announced");
+        });
+    }
+});
