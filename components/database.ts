@@ -167,8 +167,9 @@ export interface DatabaseArgs {
     securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Where the data comes from. Defaults to a new database. */
     source?: DatabaseSource;
-    /** Account and region, for ARNs. */
+    /** Account of the stack (the monitoring role's trust condition). */
     accountId: string;
+    /** Region of the stack (partition, messages). */
     region: string;
     /** Tags. Defaults to none. */
     tags?: Record<string, string>;
@@ -247,7 +248,6 @@ export class Database extends pulumi.ComponentResource {
         }
         const restoring = source.kind !== "new";
         const ignoreChanges = restoring ? ["snapshotIdentifier", "restoreToPointInTime"] : [];
-        this.restoredFrom = snapshotIdentifier ?? pulumi.output("");
 
         const retention = args.backupRetentionDays ?? 7;
         if (retention < 7 || retention > 35) throw new Error(`backup retention ${retention} days: expected 7 to 35`);
@@ -328,6 +328,8 @@ export class Database extends pulumi.ComponentResource {
                 );
                 writer ??= member;
             }
+            // From the resource, not the lookup: ignoreChanges keeps the snapshot actually restored.
+            this.restoredFrom = cluster.snapshotIdentifier.apply((s) => s ?? "");
             this.identifier = cluster.clusterIdentifier;
             this.endpoint = cluster.endpoint;
             this.port = cluster.port;
@@ -377,6 +379,7 @@ export class Database extends pulumi.ComponentResource {
                 },
                 { parent: this, ignoreChanges },
             );
+            this.restoredFrom = instance.snapshotIdentifier.apply((s) => s ?? "");
             this.identifier = instance.identifier;
             this.endpoint = instance.address;
             this.port = instance.port;
