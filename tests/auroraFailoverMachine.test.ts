@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { InvalidDBClusterStateFault, InvalidDBInstanceStateFault } from "@aws-sdk/client-rds";
+import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
 import { FakeDynamo } from "./fakeDynamo";
 import { FakeRds } from "./fakeRds";
 import { Handler, runMachine, RunResult } from "./machineHarness";
@@ -11,6 +12,7 @@ import { handler as guard } from "../functions/aurora-guard";
 import { handler as reader } from "../functions/aurora-reader";
 import { handler as switcher } from "../functions/aurora-switch";
 import { handler as demoted } from "../functions/aurora-demoted";
+import { handler as alert } from "../functions/alert";
 
 const CLUSTER = "orders-aurora";
 const TABLE = "pilotlight-aurora-failover";
@@ -28,6 +30,7 @@ describe("aurora failover recovery machine", () => {
     let rds: FakeRds;
     let ddb: FakeDynamo;
     let alerts: any[];
+    let channels: FakeAlerts;
     let executions = 0;
 
     function seed(opts: { writerTag?: string } = {}): void {
@@ -66,9 +69,10 @@ describe("aurora failover recovery machine", () => {
             [ARNS.readerArn]: reader as Handler,
             [ARNS.switchArn]: switcher as Handler,
             [ARNS.demotedArn]: demoted as Handler,
+            // The real alert Lambda over fake channels; the events it got are kept for assertions.
             [ARNS.alertArn]: async (event: unknown) => {
                 alerts.push(event);
-                return { sent: true };
+                return alert(event);
             },
         };
     }
@@ -87,6 +91,8 @@ describe("aurora failover recovery machine", () => {
         rds = new FakeRds();
         ddb = new FakeDynamo();
         alerts = [];
+        channels = new FakeAlerts();
+        process.env.TOPIC_ARN = TOPIC_ARN;
         process.env.CLUSTER_IDENTIFIER = CLUSTER;
         process.env.WRITER_CLASS = BIG;
         process.env.MONITORING_ROLE_ARN = MONITORING_ROLE;
@@ -98,7 +104,8 @@ describe("aurora failover recovery machine", () => {
     afterEach(() => {
         rds.restore();
         ddb.restore();
-        for (const k of ["CLUSTER_IDENTIFIER", "WRITER_CLASS", "MONITORING_ROLE_ARN", "TABLE_NAME", "WINDOW_HOURS"]) delete process.env[k];
+        channels.restore();
+        for (const k of ["CLUSTER_IDENTIFIER", "WRITER_CLASS", "MONITORING_ROLE_ARN", "TABLE_NAME", "WINDOW_HOURS", "TOPIC_ARN"]) delete process.env[k];
     });
 
     it("recovers once: a reader of the intended class at tier 0 in another AZ becomes the writer, and says so", async () => {
@@ -127,9 +134,11 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(rds.instances.get("orders-aurora-reader-1")!.status, "available");
 
         assert.strictEqual(alerts.length, 1);
-        assert.deepStrictEqual([alerts[0].outcome, alerts[0].clusterIdentifier], ["recovered", CLUSTER]);
-        assert.match(alerts[0].subject, /orders-aurora has a writer of its intended class again/);
+        assert.deepStrictEqual([alerts[0].kind, alerts[0].database], ["success", CLUSTER]);
         assert.strictEqual(alerts[0].details.reader.identifier, newWriter);
+        assert.strictEqual(channels.published.length, 1);
+        assert.strictEqual(channels.published[0].subject, "pilotlight aurora-failover: writer recovery on orders-aurora succeeded");
+        assert.match(channels.published[0].message, new RegExp(`"identifier":"${newWriter}"`));
 
         // The same event again (duplicate, or the failover we caused): nothing more happens.
         const before = rds.mutatingCalls().length;
@@ -231,7 +240,7 @@ describe("aurora failover recovery machine", () => {
         rds.nextRestoreNeverFinishes();
         const result = await run();
         assert.strictEqual(result.status, "FAILED");
-        assert.strictEqual(result.error, "AuroraRecoveryFailed");
+        assert.strictEqual(result.error, "ReaderNotAvailable");
         assert.strictEqual(result.visits[S.checkReader], WAITS.reader.attempts + 1);
         assert.ok(result.path.includes(S.readerNeverAvailable) && result.path.includes(S.discard));
         assert.deepStrictEqual(rds.callsOf("FailoverDBCluster"), []);
@@ -240,7 +249,9 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(rds.instances.get(created)?.status ?? "gone", "deleting");
         assert.strictEqual(writerOf(), "orders-aurora-reader-1");
         assert.strictEqual(alerts.length, 1);
-        assert.deepStrictEqual([alerts[0].outcome, alerts[0].details.error.Error, alerts[0].details.discard.outcome], ["failed", "ReaderNotAvailable", "deleted"]);
+        assert.deepStrictEqual([alerts[0].kind, alerts[0].error, alerts[0].details.discard.outcome], ["failure", "ReaderNotAvailable", "deleted"]);
+        assert.match(channels.published[0].subject, /writer recovery on orders-aurora FAILED/);
+        assert.match(channels.published[0].message, /Error: ReaderNotAvailable/);
     });
 
     it("new reader ends failed: deletes it and alerts", async () => {
@@ -275,7 +286,7 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(statusTag(created), "failover-failed");
         assert.strictEqual(rds.instances.get(created)!.status, "available", "a healthy tier-0 reader of the right class is kept");
         assert.strictEqual(writerOf(), "orders-aurora-reader-1");
-        assert.deepStrictEqual([alerts[0].outcome, alerts[0].details.error.Error], ["failed", "InvalidDBClusterStateFault"]);
+        assert.deepStrictEqual([alerts[0].kind, alerts[0].error], ["failure", "InvalidDBClusterStateFault"]);
     });
 
     it("failover that never makes the new reader the writer: bounded wait, tag, alert", async () => {
@@ -288,6 +299,21 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(statusTag(created), "failover-failed");
         assert.strictEqual(alerts[0].details.error.Error, "FailoverNotCompleted");
         assert.match(alerts[0].details.error.Cause, new RegExp(`after the failover to ${created} the writer is orders-aurora-reader-1`));
+    });
+
+    it("an undeliverable alert neither hides a failure nor undoes a recovery", async () => {
+        channels.failSns = true;
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const ok = await run();
+        assert.strictEqual(ok.status, "SUCCEEDED");
+        assert.strictEqual(ok.path.at(-1), S.recovered);
+        assert.ok(ok.visits[S.notifySuccess] === 1 && ok.taskFailures.some((f) => f.state === S.notifySuccess && f.error === "AlertDeliveryError"));
+
+        rds.simulateFailover(CLUSTER, recoveryReaders()[0].info.DBInstanceIdentifier!);
+        const result = await run(undefined, { clusterIdentifier: "billing-aurora" });
+        assert.strictEqual(result.status, "FAILED");
+        assert.strictEqual(result.error, "InvalidInputError");
+        assert.ok(result.taskFailures.some((f) => f.state === S.notifyFailure));
     });
 
     it("retries a throttled create without creating twice", async () => {

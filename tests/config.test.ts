@@ -127,6 +127,18 @@ describe("config", () => {
         { rule: "unknown engine", stack: "prod", change: (r) => (r.database = { engine: "oracle" }), expect: ["pilotlight:database.engine", '"oracle"', '"postgres"'] },
         { rule: "bad name prefix", stack: "prod", change: (r) => (r.namePrefix = "Pilot_Light"), expect: ["pilotlight:namePrefix", '"Pilot_Light"', "lowercase"] },
         { rule: "bad tags", stack: "prod", change: (r) => (r.tags = { team: 7 }), expect: ["pilotlight:tags", "map of string to string"] },
+        { rule: "aurora cluster on dr", stack: "dr", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "orders-aurora" }] }), expect: ["pilotlight:auroraFailover.clusters", '["orders-aurora"]', "primary stack only"] },
+        { rule: "aurora clusters not a list", stack: "prod", change: (r) => (r.auroraFailover = { clusters: "orders-aurora" }), expect: ["pilotlight:auroraFailover.clusters", '"orders-aurora"', "list of clusters"] },
+        { rule: "aurora cluster identifier", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "orders--aurora" }] }), expect: ["pilotlight:auroraFailover.clusters[0].identifier", '"orders--aurora"', "single hyphens"] },
+        { rule: "aurora cluster missing identifier", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ writerClass: "db.r6g.large" }] }), expect: ["pilotlight:auroraFailover.clusters[0].identifier is missing", "Aurora cluster identifier"] },
+        { rule: "aurora cluster twice", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1" }, { identifier: "a1" }] }), expect: ["pilotlight:auroraFailover.clusters[1].identifier", '"a1"', "each cluster once"] },
+        { rule: "aurora writer class", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writerClass: "r6g.2xlarge" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writerClass", '"r6g.2xlarge"', "db.r6g.2xlarge"] },
+        { rule: "aurora monitoring role of another account", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", monitoringRoleArn: "arn:aws:iam::222222222222:role/rds-monitoring" }] }), expect: ["pilotlight:auroraFailover.clusters[0].monitoringRoleArn", "222222222222", "role in this account", "arn:aws:iam::111111111111:role/rds-monitoring"] },
+        { rule: "aurora unknown cluster setting", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writer: "db.r6g.large" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writer", "not a known setting"] },
+        { rule: "aurora window", stack: "prod", change: (r) => (r.auroraFailover = { windowHours: 0 }), expect: ["pilotlight:auroraFailover.windowHours", "0", "from 1 to 720"] },
+        { rule: "aurora afterRecovery", stack: "prod", change: (r) => (r.auroraFailover = { afterRecovery: "shrink" }), expect: ["pilotlight:auroraFailover.afterRecovery", '"shrink"', '"keep", "delete", "resize"'] },
+        { rule: "aurora notifyOnSuccess", stack: "prod", change: (r) => (r.auroraFailover = { notifyOnSuccess: "often" }), expect: ["pilotlight:auroraFailover.notifyOnSuccess", '"often"', "true or false"] },
+        { rule: "aurora section not a map", stack: "prod", change: (r) => (r.auroraFailover = ["orders-aurora"]), expect: ["pilotlight:auroraFailover", "expected a map with clusters"] },
         // Failover, database, app tier and DNS sections.
         { rule: "failover with no snapshot source", stack: "dr", change: (r) => (r.failover = true), expect: ["pilotlight:failoverDatabase is missing", "failover needs a database source", 'pilotlight:failoverDatabase.source to "latestCopy"', "pilotlight:failoverDatabase.snapshotIdentifier", "pilotlight:failoverDatabase.automatedBackupsArn", "pilotlight:failoverDatabase.secretName"] },
         { rule: "snapshot source without an identifier", stack: "dr", change: (r) => ((r.failover = true), (r.failoverDatabase = { source: "snapshot" })), expect: ["pilotlight:failoverDatabase.snapshotIdentifier is missing", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier'] },
@@ -164,6 +176,8 @@ describe("config", () => {
         { rule: "replication of clusters only", stack: "dr", change: (r) => ((r.accountId = "111111111111"), (r.backups = { databases: [{ identifier: "aurora", isCluster: true }], automatedBackupReplication: true })), expect: ["pilotlight:backups.automatedBackupReplication", "instances only"] },
         { rule: "replication across accounts", stack: "dr", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }], automatedBackupReplication: true }), expect: ["pilotlight:backups.automatedBackupReplication", "same account", "pilotlight:copy"] },
         { rule: "replication retention 36 days", stack: "dr", change: (r) => (r.backups = { replicationRetentionDays: 36 }), expect: ["pilotlight:backups.replicationRetentionDays", "36", "from 1 to 35"] },
+        { rule: "image tag key reserved", stack: "prod", change: (r) => (r.backups = { images: { tagKey: "aws:backup" } }), expect: ["pilotlight:backups.images.tagKey", '"aws:backup"', "not starting with aws:"] },
+        { rule: "image keep 0", stack: "prod", change: (r) => (r.backups = { images: { keep: 0 } }), expect: ["pilotlight:backups.images.keep", "0", "from 1 to 100"] },
         { rule: "copy without source", stack: "dr", change: (r) => (r.copy = {}), expect: ["pilotlight:copy.source is missing", "the primary's RDS instance"] },
         { rule: "copy keep 21", stack: "dr", change: (r) => (r.copy = { source: "app-db", keep: 21 }), expect: ["pilotlight:copy.keep", "21", "from 1 to 20"] },
         { rule: "copy target name too long", stack: "dr", change: (r) => (r.copy = { source: "app-db", targetName: "a".repeat(41) }), expect: ["pilotlight:copy.targetName", "at most 40 characters"] },
@@ -192,6 +206,24 @@ describe("config", () => {
         for (const source of ["snapshot", "pointInTime", "adopt"]) {
             assert.strictEqual(problemsOf("dr", { ...drRaw(), failover: true, failoverDatabase: { source } }, "us-west-2").length, 1, source);
         }
+    });
+
+    it("parses the Aurora failover section with its defaults", () => {
+        assert.deepStrictEqual(parseStackConfig("prod", prodRaw(), "us-east-1").auroraFailover, { clusters: [], windowHours: 24, afterRecovery: "keep", notifyOnSuccess: true });
+        const raw = prodRaw();
+        raw.auroraFailover = {
+            clusters: [{ identifier: "orders-aurora", writerClass: "db.r6g.2xlarge", monitoringRoleArn: "arn:aws:iam::111111111111:role/rds-monitoring" }, { identifier: "billing" }],
+            windowHours: "6",
+            afterRecovery: "resize",
+            notifyOnSuccess: false,
+        };
+        assert.deepStrictEqual(parseStackConfig("prod", raw, "us-east-1").auroraFailover, {
+            clusters: [{ identifier: "orders-aurora", writerClass: "db.r6g.2xlarge", monitoringRoleArn: "arn:aws:iam::111111111111:role/rds-monitoring" }, { identifier: "billing" }],
+            windowHours: 6,
+            afterRecovery: "resize",
+            notifyOnSuccess: false,
+        });
+        assert.deepStrictEqual(parseStackConfig("dr", { ...drRaw(), auroraFailover: { clusters: [] } }, "us-west-2").auroraFailover.clusters, []);
     });
 
     it("reports every problem at once", () => {
@@ -236,7 +268,9 @@ describe("config", () => {
             keep: 12,
             automatedBackupReplication: false,
             replicationRetentionDays: 7,
+            images: undefined,
         });
+        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRaw(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7 });
         assert.deepStrictEqual(cfg.copy, {
             source: "app-db",
             schedule: "rate(1 day)",

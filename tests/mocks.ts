@@ -35,6 +35,10 @@ function arnFor(type: string, name: string, inputs: Record<string, any>, region:
             return `arn:aws:states:${region}:${account}:stateMachine:${inputs.name ?? name}`;
         case "aws:cloudwatch/logGroup:LogGroup":
             return `arn:aws:logs:${region}:${account}:log-group:${inputs.name ?? name}`;
+        case "aws:dynamodb/table:Table":
+            return `arn:aws:dynamodb:${region}:${account}:table/${inputs.name ?? name}`;
+        case "aws:cloudwatch/eventRule:EventRule":
+            return `arn:aws:events:${region}:${account}:rule/${inputs.name ?? name}`;
         default:
             return `arn:aws:${pkg === "aws" ? svc : pkg}:${region}:${account}:${name}`;
     }

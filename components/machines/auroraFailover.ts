@@ -50,15 +50,22 @@ export interface AuroraFailoverMachineArgs {
 
 /** Attempts and back-off of the retry on transient errors, per Task. */
 export const TASK_RETRY = { IntervalSeconds: 5, MaxAttempts: 4, BackoffRate: 2 };
+/** Longest a single Task attempt may take (the Lambdas time out at 60 s). */
+export const TASK_TIMEOUT_SECONDS = 120;
 
 function retry() {
     return [{ ErrorEquals: [...RETRYABLE_ERRORS], ...TASK_RETRY }];
 }
 
-/** Longest time one Task can spend retrying (the Lambdas' own 60 s timeout per attempt included). */
+/** Alerts are idempotent and too important to give up on one surprise: they retry any error a few times. */
+function alertRetry() {
+    return [...retry(), { ErrorEquals: ["States.ALL"], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2 }];
+}
+
+/** Longest time one Task can spend, every attempt timing out and every retry taken. */
 function taskBudgetSeconds(): number {
-    let total = 60;
-    for (let i = 0; i < TASK_RETRY.MaxAttempts; i++) total += TASK_RETRY.IntervalSeconds * TASK_RETRY.BackoffRate ** i + 60;
+    let total = TASK_TIMEOUT_SECONDS;
+    for (let i = 0; i < TASK_RETRY.MaxAttempts; i++) total += TASK_RETRY.IntervalSeconds * TASK_RETRY.BackoffRate ** i + TASK_TIMEOUT_SECONDS;
     return total;
 }
 
@@ -117,12 +124,11 @@ export const S = {
     notifySuccess: "Alert recovered",
     notifyFailure: "Alert failure",
     recovered: "Recovered",
-    alertNotSent: "Recovered, alert not sent",
     failed: "Recovery failed",
 } as const;
 
 function task(resource: string, parameters: State, resultPath: string | null, next: string, catchTo?: { next: string; resultPath: string }): State {
-    const state: State = { Type: "Task", Resource: resource, Parameters: parameters, ResultPath: resultPath, Retry: retry(), Next: next };
+    const state: State = { Type: "Task", Resource: resource, Parameters: parameters, ResultPath: resultPath, TimeoutSeconds: TASK_TIMEOUT_SECONDS, Retry: retry(), Next: next };
     if (catchTo) state.Catch = [{ ErrorEquals: ["States.ALL"], ResultPath: catchTo.resultPath, Next: catchTo.next }];
     return state;
 }
@@ -157,13 +163,14 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
     const failure = (resultPath = "$.error") => ({ next: S.notifyFailure, resultPath });
     const afterMark = after !== "keep" ? S.demoted : notifyOnSuccess ? S.notifySuccess : S.recovered;
     const afterDemoted = notifyOnSuccess ? S.notifySuccess : S.recovered;
-    const alert = (outcome: "recovered" | "failed", subject: string) => ({
+    // The shared alert Lambda's event (functions/lib/alert.ts); details carry the whole run: assessment, claim, reader, cleanup.
+    const alert = (kind: "success" | "failure") => ({
+        kind,
         source: "aurora-failover",
-        outcome,
-        severity: outcome === "failed" ? "error" : "info",
-        "subject.$": `States.Format('${subject}', $.clusterIdentifier)`,
-        "clusterIdentifier.$": "$.clusterIdentifier",
-        "execution.$": "$$.Execution.Id",
+        "database.$": "$.clusterIdentifier",
+        task: "writer recovery",
+        ...(kind === "failure" ? { "error.$": "$.error.Error", "cause.$": "$.error.Cause" } : {}),
+        "executionArn.$": "$$.Execution.Id",
         "details.$": "$",
     });
 
@@ -237,8 +244,9 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         ),
         [S.markFailoverFailed]: task(args.readerArn, { op: "mark", status: "failover-failed", ...reader }, "$.mark", S.notifyFailure, failure("$.markError")),
         [S.markRecovered]: task(args.readerArn, { op: "mark", status: "completed", ...reader }, "$.mark", afterMark, failure()),
-        [S.notifyFailure]: task(args.alertArn, alert("failed", "Aurora failover recovery failed for {}"), null, S.failed, { next: S.failed, resultPath: "$.alertError" }),
-        [S.failed]: { Type: "Fail", Error: "AuroraRecoveryFailed", Cause: "Aurora failover recovery did not complete; see the alert and the execution history" },
+        // A failed alert must not hide the original failure: end Failed either way.
+        [S.notifyFailure]: { ...task(args.alertArn, alert("failure"), "$.alert", S.failed, { next: S.failed, resultPath: "$.alertError" }), Retry: alertRetry() },
+        [S.failed]: { Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" },
         [S.recovered]: { Type: "Succeed" },
     };
     if (after !== "keep") {
@@ -251,11 +259,11 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         );
     }
     if (notifyOnSuccess) {
-        states[S.notifySuccess] = task(args.alertArn, alert("recovered", "Aurora cluster {} has a writer of its intended class again"), null, S.recovered, {
-            next: S.alertNotSent,
-            resultPath: "$.alertError",
-        });
-        states[S.alertNotSent] = { Type: "Fail", Error: "AlertFailed", Cause: "the recovery completed, but its alert could not be sent" };
+        // The work is done; an undeliverable success alert does not undo it (the execution history still shows it).
+        states[S.notifySuccess] = {
+            ...task(args.alertArn, alert("success"), "$.alert", S.recovered, { next: S.recovered, resultPath: "$.alertError" }),
+            Retry: alertRetry(),
+        };
     }
     return {
         Comment: "pilotlight Aurora failover recovery: bring back a writer of the intended class, at most once per window",
