@@ -200,6 +200,8 @@ export interface AppTierArgs {
     accountId: string;
     /** Region of the stack (settings, ARNs, KMS via-service conditions). */
     region: string;
+    /** Extra tags on the instances only, e.g. the tag that selects them for image backups. Defaults to none. */
+    instanceTags?: Record<string, string>;
     /** Tags. Defaults to none. */
     tags?: Record<string, string>;
 }
@@ -341,7 +343,7 @@ export class AppTier extends pulumi.ComponentResource {
                 }),
             );
         const imageId = args.amiId ?? aws.ec2.getAmiOutput(amiLookup(), { parent: this }).id;
-        const instanceTags = { ...tags, Name: `${args.namePrefix}-app` };
+        const instanceTags = { ...tags, ...args.instanceTags, Name: `${args.namePrefix}-app` };
         const launchTemplate = new aws.ec2.LaunchTemplate(
             `${name}-lt`,
             {
