@@ -179,6 +179,8 @@ const app =
               },
               accountId: cfg.accountId,
               region: cfg.region,
+              // The primary's instances are imaged by the backups (and the images copied to dr).
+              instanceTags: primary && cfg.backups?.images ? { [cfg.backups.images.tagKey]: cfg.backups.images.tagValue } : undefined,
               tags,
           })
         : undefined;
