@@ -2,6 +2,8 @@
 // bad value and what would be right; all problems are reported at once.
 import * as pulumi from "@pulumi/pulumi";
 import { AFTER_RECOVERY, AfterRecovery, clusterIdentifierProblem, isInstanceClass } from "./functions/lib/auroraFailover";
+import { identifierProblem, MAX_MANAGED_IDENTIFIER } from "./functions/lib/naming";
+import { parseRequest, RestoreRequest } from "./functions/lib/restoreJob";
 
 /** The two roles a stack can play. */
 export type StackRole = "primary" | "dr";
@@ -439,6 +441,10 @@ export interface StackConfig {
     backups?: BackupsConfig;
     /** Cross-account copy of one instance; absent when not configured. */
     copy?: CopyConfig;
+    /** primary only: the restore machine. Undefined when `pilotlight:restore` is not set. */
+    restore?: RestoreConfig;
+    /** Alert channels shared by the machines. */
+    alerts: AlertsConfig;
 }
 
 /** Thrown when Pulumi.<stack>.yaml is wrong; lists every problem found. */
@@ -671,9 +677,11 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const tags = c.stringMap("tags");
     const backups = parseBackups(c, accountId === peer.accountId);
     const copy = parseCopy(c, namePrefix);
+    const restore = parseRestoreConfig(c, role);
+    const alerts = parseAlertsConfig(c);
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy, restore, alerts };
 }
 
 // ---------------------------------------------------------------- backups and copies
@@ -703,6 +711,20 @@ export interface BackupsConfig {
     automatedBackupReplication: boolean;
     /** Days the replicated automated backups are kept, 1-35. Defaults to 7. */
     replicationRetentionDays: number;
+    /** AMIs of tagged instances, copied to the DR region; absent when not configured. */
+    images?: ImageBackupsConfig;
+}
+
+/** AMI backups (`pilotlight:backups.images`). */
+export interface ImageBackupsConfig {
+    /** Instances with this tag key... Defaults to `pilotlight:backup`. */
+    tagKey: string;
+    /** ...and this value are imaged. Defaults to `true`. */
+    tagValue: string;
+    /** Image without rebooting the instance (crash-consistent). Defaults to true. */
+    noReboot: boolean;
+    /** Images kept per instance in each region, 1-100. Defaults to 7. */
+    keep: number;
 }
 
 /** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
@@ -780,6 +802,15 @@ function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefin
         keep: c.int("backups.keep", 1, 100, 12),
         automatedBackupReplication: c.bool("backups.automatedBackupReplication", false),
         replicationRetentionDays: c.int("backups.replicationRetentionDays", 1, 35, 7),
+        images:
+            c.get("backups.images") === undefined
+                ? undefined
+                : {
+                      tagKey: c.string("backups.images.tagKey", "expected an EC2 tag key (1-127 characters, not starting with aws:)", (s) => s.length >= 1 && s.length <= 127 && !s.startsWith("aws:"), "pilotlight:backup"),
+                      tagValue: c.string("backups.images.tagValue", "expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255, "true"),
+                      noReboot: c.bool("backups.images.noReboot", true),
+                      keep: c.int("backups.images.keep", 1, 100, 7),
+                  },
     };
     if (backups.automatedBackupReplication && !sameAccount) {
         c.fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
@@ -849,4 +880,112 @@ export function loadConfig(): StackConfig {
     const raw = rawFromConfigMap(pulumi.runtime.allConfig(), project);
     const region = pulumi.runtime.allConfig()["aws:region"];
     return parseStackConfig(pulumi.getStack(), raw, region, project);
+}
+
+// ---------------------------------------------------------------- restore machine
+
+/** One scheduled run of the restore machine. */
+export interface RestoreScheduleConfig {
+    /** Rule name suffix: 1-40 lowercase letters, digits, hyphens. */
+    name: string;
+    /** EventBridge `cron(...)` or `rate(...)` expression. */
+    expression: string;
+    /** Execution input: {identifier, task, isCluster[, snapshotIdentifier]}. */
+    input: RestoreRequest;
+    /** Defaults to false: the rule is created DISABLED. */
+    enabled: boolean;
+}
+
+/** `pilotlight:restore`: the restore machine on the primary. */
+export interface RestoreConfig {
+    /** Identifiers of the instances/clusters the machine may restore (at least one). */
+    databases: string[];
+    /** Seconds between polls. Defaults to 60. */
+    pollIntervalSeconds: number;
+    /** Polls per wait before failing (and rolling back). Defaults to 180. */
+    maxAttempts: number;
+    /** Pilotlight snapshots kept per database. Defaults to 2. */
+    keepSnapshots: number;
+    /** Alert on success too. Defaults to false. */
+    notifyOnSuccess: boolean;
+    /** Enable export_snapshot into the media bucket under this prefix. Defaults to undefined: export refused. */
+    exportPrefix?: string;
+    /** Scheduled runs. Defaults to none. */
+    schedules: RestoreScheduleConfig[];
+}
+
+/** `pilotlight:alerts`: channels besides the SNS topic (which always exists). */
+export interface AlertsConfig {
+    /** Verified SES sender address. Defaults to none (no e-mail). */
+    emailSender?: string;
+    /** Recipients of alert e-mails. Defaults to none. */
+    emailRecipients: string[];
+}
+
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/** Validates `pilotlight:restore` (primary only). Exported for testing. */
+export function parseRestoreConfig(c: Checker, role: StackRole): RestoreConfig | undefined {
+    const raw = c.get("restore");
+    if (raw === undefined) return undefined;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+        c.fail("restore", raw, "expected a map with at least databases: [<identifier>, ...]");
+        return undefined;
+    }
+    if (role !== "primary") {
+        c.fail("restore", raw, "the restore machine runs on the primary stack only; remove pilotlight:restore from this stack");
+        return undefined;
+    }
+    const databases = c.stringList(
+        "restore.databases",
+        `expected a list of RDS instance or Aurora cluster identifiers (lowercase letters, digits, single hyphens, at most ${MAX_MANAGED_IDENTIFIER} characters), e.g. ["wordpress"]`,
+        (s) => identifierProblem(s) === undefined,
+    );
+    if (Array.isArray(c.get("restore.databases")) && databases.length === 0) c.fail("restore.databases", [], "expected at least one identifier");
+    const exportPrefix = c.get("restore.exportPrefix") === undefined
+        ? undefined
+        : c.string("restore.exportPrefix", "expected an S3 key prefix of letters, digits, hyphens, underscores and slashes, e.g. rds-exports", (s) => /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(s));
+    const schedulesRaw = c.get("restore.schedules");
+    const schedules: RestoreScheduleConfig[] = [];
+    if (schedulesRaw !== undefined && !Array.isArray(schedulesRaw)) {
+        c.fail("restore.schedules", schedulesRaw, "expected a list of {name, expression, input, enabled}");
+    } else {
+        (schedulesRaw as unknown[] | undefined)?.forEach((_, i) => {
+            const key = `restore.schedules.${i}`;
+            const name = c.string(`${key}.name`, "expected 1-40 lowercase letters, digits or hyphens", (s) => /^[a-z0-9][a-z0-9-]{0,39}$/.test(s));
+            const expression = c.string(`${key}.expression`, "expected an EventBridge schedule like cron(0 3 * * ? *) or rate(1 day)", (s) => /^(cron|rate)\(.+\)$/.test(s));
+            const enabled = c.bool(`${key}.enabled`, false);
+            let input: RestoreRequest | undefined;
+            try {
+                input = parseRequest(c.get(`${key}.input`));
+                if (!databases.includes(input.identifier)) {
+                    c.fail(`${key}.input.identifier`, input.identifier, `expected one of pilotlight:restore.databases (${databases.join(", ")})`);
+                }
+            } catch (err) {
+                c.fail(`${key}.input`, c.get(`${key}.input`), `expected a restore machine input: ${(err as Error).message}`);
+            }
+            if (input) schedules.push({ name, expression, input, enabled });
+        });
+    }
+    return {
+        databases,
+        pollIntervalSeconds: c.int("restore.pollIntervalSeconds", 5, 3600, 60),
+        maxAttempts: c.int("restore.maxAttempts", 1, 10000, 180),
+        keepSnapshots: c.int("restore.keepSnapshots", 1, 100, 2),
+        notifyOnSuccess: c.bool("restore.notifyOnSuccess", false),
+        exportPrefix,
+        schedules,
+    };
+}
+
+/** Validates `pilotlight:alerts`. Exported for testing. */
+export function parseAlertsConfig(c: Checker): AlertsConfig {
+    const emailSender = c.get("alerts.emailSender") === undefined
+        ? undefined
+        : c.string("alerts.emailSender", "expected the SES-verified address alerts are sent from, e.g. dr-alerts@example.com", (s) => EMAIL_RE.test(s));
+    const emailRecipients = c.stringList("alerts.emailRecipients", "expected a list of e-mail addresses", (s) => EMAIL_RE.test(s), []);
+    if (emailRecipients.length > 0 && emailSender === undefined) {
+        c.fail("alerts.emailSender", undefined, "expected a sender address because pilotlight:alerts.emailRecipients is set");
+    }
+    return { emailSender, emailRecipients };
 }

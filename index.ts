@@ -2,6 +2,7 @@
 // components for the stack's role (see Pulumi.<stack>.yaml) and exports what the
 // peer stack and the operators need.
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { isSameAccount, loadConfig } from "./config";
 import { AppTier } from "./components/appTier";
 import { Database, restoreSource } from "./components/database";
@@ -20,7 +21,12 @@ import {
     roleArn,
     sharedKeyAlias,
 } from "./components/naming";
+import { Alerts, parseWebhookList } from "./components/alerts";
+import { AuroraFailoverRecovery } from "./components/auroraFailover";
+import { AutomatedBackupsReplication, BackupSchedule } from "./components/backupSchedule";
+import { SnapshotCopy } from "./components/copyMachine";
 import { Network } from "./components/network";
+import { RestoreMachine } from "./components/restoreMachine";
 import { ReplicatedBucket } from "./components/replicatedBucket";
 import { SharedKey } from "./components/sharedKey";
 
@@ -196,6 +202,142 @@ const dns =
           })
         : undefined;
 
+// Alerts every machine shares. Slack webhooks come only from a Pulumi secret
+// (pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/..."]').
+const slackWebhooks = new pulumi.Config().getSecret("slackWebhookUrls");
+const alerts = new Alerts("alerts", {
+    namePrefix: cfg.namePrefix,
+    accountId: cfg.accountId,
+    region: cfg.region,
+    kmsKeyArn: key.keyArn,
+    emailSender: cfg.alerts.emailSender,
+    emailRecipients: cfg.alerts.emailRecipients,
+    slackWebhookUrls: slackWebhooks?.apply(parseWebhookList),
+    tags,
+});
+
+// Restore machine (primary): refresh a database in place from a snapshot, with rollback.
+const restore =
+    primary && cfg.restore
+        ? new RestoreMachine("restore", {
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              databases: cfg.restore.databases,
+              alertFunctionArn: alerts.functionArn,
+              pollIntervalSeconds: cfg.restore.pollIntervalSeconds,
+              maxAttempts: cfg.restore.maxAttempts,
+              keepSnapshots: cfg.restore.keepSnapshots,
+              notifyOnSuccess: cfg.restore.notifyOnSuccess,
+              export: cfg.restore.exportPrefix ? { bucketName: media.bucketName, kmsKeyArn: key.keyArn, prefix: cfg.restore.exportPrefix } : undefined,
+              schedules: cfg.restore.schedules,
+              tags,
+          })
+        : undefined;
+
+// Scheduled backups (primary): snapshots of the listed databases, copied to the DR
+// region under the shared key's replica, retention in both regions.
+const backups =
+    primary && cfg.backups && (cfg.backups.databases.length > 0 || cfg.backups.images)
+        ? new BackupSchedule("backup", {
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              drRegion: cfg.peer.region,
+              databases: cfg.backups.databases,
+              sharedKeyArn: key.keyArn,
+              drKeyArn: key.replicaKeyArn!,
+              alertFunctionArn: alerts.functionArn,
+              schedule: cfg.backups.schedule,
+              scheduleEnabled: cfg.backups.scheduleEnabled,
+              keep: cfg.backups.keep,
+              images: cfg.backups.images,
+              tags,
+          })
+        : undefined;
+
+// Automated backups replication (dr, same account): point-in-time restore in the DR region.
+const replicatedInstances = (cfg.backups?.databases ?? []).filter((d) => !d.isCluster).map((d) => d.identifier);
+const backupReplication =
+    !primary && cfg.backups?.automatedBackupReplication && replicatedInstances.length > 0
+        ? new AutomatedBackupsReplication("backup-replication", {
+              sourceAccountId: cfg.peer.accountId,
+              sourceRegion: cfg.peer.region,
+              instances: replicatedInstances,
+              kmsKeyArn: key.keyArn,
+              retentionDays: cfg.backups.replicationRetentionDays,
+          })
+        : undefined;
+
+// Cross-account copy: the source side on the primary, the target side on dr, wired to
+// each other by computed names (either stack may be deployed first).
+const copy = cfg.copy
+    ? primary
+        ? new SnapshotCopy("copy", {
+              side: "source",
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              peerAccountId: cfg.peer.accountId,
+              peerRegion: cfg.peer.region,
+              sourceIdentifier: cfg.copy.source,
+              sharedKeyArn: key.keyArn,
+              drKeyArn: key.replicaKeyArn!,
+              alertFunctionArn: alerts.functionArn,
+              keep: cfg.copy.keep,
+              schedule: cfg.copy.schedule,
+              scheduleEnabled: cfg.copy.scheduleEnabled,
+              tags,
+          })
+        : new SnapshotCopy("copy", {
+              side: "target",
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              sourceAccountId: cfg.peer.accountId,
+              sourceRegion: cfg.peer.region,
+              // The subscription lives with the topic, in the primary's region.
+              sourceRegionProvider: new aws.Provider("source-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] }),
+              sourceIdentifier: cfg.copy.source,
+              targetName: cfg.copy.targetName,
+              drKeyArn: key.keyArn,
+              secretName: cfg.copy.secretName,
+              keep: cfg.copy.keep,
+              restore: {
+                  instanceClass: cfg.copy.restore.instanceClass,
+                  subnetGroupName: cfg.copy.restore.subnetGroupName ?? network.dbSubnetGroup.name,
+                  securityGroupIds: cfg.copy.restore.securityGroupIds ?? [network.dbSecurityGroup.id],
+                  parameterGroupName: cfg.copy.restore.parameterGroupName,
+                  multiAz: cfg.copy.restore.multiAz,
+                  tags: cfg.copy.restore.tags,
+              },
+              alertFunctionArn: alerts.functionArn,
+              tags,
+          })
+    : undefined;
+
+// Aurora failover recovery (primary): one watcher per listed cluster brings back a writer
+// of the intended class after a failover to a smaller reader.
+const auroraRecoveries = primary
+    ? cfg.auroraFailover.clusters.map(
+          (cluster) =>
+              new AuroraFailoverRecovery(`aurora-${cluster.identifier}`, {
+                  clusterIdentifier: cluster.identifier,
+                  writerClass: cluster.writerClass,
+                  monitoringRoleArn: cluster.monitoringRoleArn,
+                  windowHours: cfg.auroraFailover.windowHours,
+                  afterRecovery: cfg.auroraFailover.afterRecovery,
+                  notifyOnSuccess: cfg.auroraFailover.notifyOnSuccess,
+                  alertFunctionArn: alerts.functionArn,
+                  namePrefix: cfg.namePrefix,
+                  accountId: cfg.accountId,
+                  region: cfg.region,
+                  vpc: network.lambdaVpc,
+                  tags,
+              }),
+      )
+    : [];
+
 export const role = cfg.role;
 export const sameAccount = isSameAccount(cfg);
 export const vpcId = network.vpcId;
@@ -224,3 +366,13 @@ export const appAutoScalingGroup = app?.autoScalingGroupName;
 export const dnsRecord = dns?.fqdn;
 export const dnsPeerRoleArn = dns?.peerRoleArn;
 export const dnsFailoverRole = dns ? (primary ? "PRIMARY" : "SECONDARY") : undefined;
+export const alertTopicArn = alerts.topicArn;
+export const restoreMachineArn = restore?.stateMachineArn;
+export const backupMachineArn = backups?.stateMachineArn;
+export const imageBackupMachineArn = backups?.imageMachineArn;
+export const backupReplicationArns = backupReplication?.replicationArns;
+export const copyMachineArn = copy?.stateMachineArn;
+export const copyTopicArn = copy?.topicArn;
+export const copySecretArn = copy?.secretArn;
+export const auroraRecoveryMachineArns =
+    auroraRecoveries.length > 0 ? pulumi.all(Object.fromEntries(auroraRecoveries.map((r, i) => [cfg.auroraFailover.clusters[i].identifier, r.stateMachineArn]))) : undefined;

@@ -5,10 +5,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_JOB, COPY_SOURCE_JOB, SnapshotJob } from "../functions/lib/backup";
+import { IMAGE_JOB } from "../functions/lib/images";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from "./iam";
 import { BundledFunction } from "./lambdaFunction";
-import { MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
+import { imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
 import { jobName, partitionOf, rdsArn } from "./naming";
 
 /** A database the backups cover. */
@@ -89,6 +90,62 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
     return statements;
 }
 
+/** What the image job's policy is made of. */
+export interface ImagePolicyContext {
+    accountId: string;
+    homeRegion: string;
+    drRegion: string;
+    tagKey: string;
+    tagValue: string;
+    sharedKeyArn: string;
+    drKeyArn: string;
+}
+
+/** IAM statements of the image backup Lambda. Exported for testing. */
+export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
+    const p = partitionOf(ctx.homeRegion);
+    const regions = [ctx.homeRegion, ctx.drRegion];
+    const images = regions.map((r) => `arn:${p}:ec2:${r}::image/*`);
+    const snapshots = regions.map((r) => `arn:${p}:ec2:${r}::snapshot/*`);
+    const ours = { [`aws:ResourceTag/${CREATED_BY_TAG}`]: IMAGE_JOB };
+    return [
+        // DescribeInstances and DescribeImages support no resource-level permissions: AWS requires "*".
+        { Sid: "FindInstancesAndImages", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeImages"], Resource: "*" },
+        {
+            Sid: "ImageOnlyTaggedInstances",
+            Effect: "Allow",
+            Action: ["ec2:CreateImage"],
+            Resource: [`arn:${p}:ec2:${ctx.homeRegion}:${ctx.accountId}:instance/*`],
+            Condition: { StringEquals: { [`aws:ResourceTag/${ctx.tagKey}`]: ctx.tagValue } },
+        },
+        {
+            Sid: "CreateOwnImagesAndSnapshots",
+            Effect: "Allow",
+            Action: ["ec2:CreateImage"],
+            Resource: [`arn:${p}:ec2:${ctx.homeRegion}::image/*`, `arn:${p}:ec2:${ctx.homeRegion}::snapshot/*`],
+            Condition: { StringEquals: { [`aws:RequestTag/${CREATED_BY_TAG}`]: IMAGE_JOB } },
+        },
+        {
+            Sid: "TagOnCreateOrCopy",
+            Effect: "Allow",
+            Action: ["ec2:CreateTags"],
+            Resource: [...images, ...snapshots],
+            Condition: { StringEquals: { "ec2:CreateAction": ["CreateImage", "CopyImage"] } },
+        },
+        { Sid: "CopyImagesToDr", Effect: "Allow", Action: ["ec2:CopyImage"], Resource: images },
+        { Sid: "DeregisterOnlyOwnImages", Effect: "Allow", Action: ["ec2:DeregisterImage"], Resource: images, Condition: { StringEquals: ours } },
+        // Snapshots of a copied image do not carry its tags; the handler deletes only the snapshots of images it just deregistered.
+        { Sid: "DeleteSnapshotsOfDeregisteredImages", Effect: "Allow", Action: ["ec2:DeleteSnapshot"], Resource: snapshots },
+        {
+            Sid: "EncryptCopiesThroughEc2",
+            Effect: "Allow",
+            Action: ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+            Resource: [ctx.sharedKeyArn, ctx.drKeyArn],
+            Condition: { StringEquals: { "kms:ViaService": regions.map((r) => `ec2.${r}.amazonaws.com`) } },
+        },
+    ];
+}
+
 /** Role statements of a state machine that only invokes its own Lambdas. */
 export function invokeStatements(functionArns: string[]): PolicyStatement[] {
     return [{ Sid: "InvokeOwnLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: functionArns }];
@@ -160,8 +217,19 @@ export interface BackupScheduleArgs {
     region: string;
     /** Region the snapshots are copied to (the peer's). */
     drRegion: string;
-    /** Databases to snapshot each run (at least one). */
-    databases: BackupDatabaseArgs[];
+    /** Databases to snapshot each run. Defaults to none (then `images` must be set). */
+    databases?: BackupDatabaseArgs[];
+    /** AMI backups of tagged instances. Defaults to none. */
+    images?: {
+        /** Tag key selecting the instances. */
+        tagKey: string;
+        /** Tag value selecting the instances. */
+        tagValue: string;
+        /** Image without reboot. Defaults to true. */
+        noReboot?: boolean;
+        /** Images kept per instance in each region. Defaults to 7. */
+        keep?: number;
+    };
     /** ARN of the shared key (snapshots that are not under it are copied under it first). */
     sharedKeyArn: pulumi.Input<string>;
     /** ARN of the shared key's replica in the DR region: the copies' key. */
@@ -184,70 +252,153 @@ export interface BackupScheduleArgs {
     tags?: Record<string, string>;
 }
 
-/** Scheduled snapshots of the configured databases, copied to the DR region, with retention. */
+/** Scheduled snapshots of the configured databases and AMIs of tagged instances, copied to the DR region, with retention. */
 export class BackupSchedule extends pulumi.ComponentResource {
-    /** The Lambda running every step. */
-    public readonly function: BundledFunction;
-    /** The state machine. */
-    public readonly stateMachine: aws.sfn.StateMachine;
-    /** ARN of the state machine. */
-    public readonly stateMachineArn: pulumi.Output<string>;
-    /** The schedule rule (disabled unless enabled). */
-    public readonly rule: aws.cloudwatch.EventRule;
-    /** The deployed definition. */
-    public readonly definition: pulumi.Output<MachineDefinition>;
+    /** The snapshot machine, when databases are configured. */
+    public readonly stateMachine?: aws.sfn.StateMachine;
+    /** ARN of the snapshot machine. */
+    public readonly stateMachineArn?: pulumi.Output<string>;
+    /** The snapshot machine's schedule rule (disabled unless enabled). */
+    public readonly rule?: aws.cloudwatch.EventRule;
+    /** The deployed snapshot machine definition. */
+    public readonly definition?: pulumi.Output<MachineDefinition>;
+    /** The image machine, when images are configured. */
+    public readonly imageMachine?: aws.sfn.StateMachine;
+    /** ARN of the image machine. */
+    public readonly imageMachineArn?: pulumi.Output<string>;
+    /** The image machine's schedule rule. */
+    public readonly imageRule?: aws.cloudwatch.EventRule;
 
     constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pilotlight:backup:BackupSchedule", name, {}, opts);
         const tags = args.tags ?? {};
         const keep = args.keep ?? 12;
         if (!Number.isInteger(keep) || keep < 1 || keep > 100) throw new Error(`BackupSchedule: keep must be a whole number from 1 to 100, got ${keep}`);
-        if (args.databases.length === 0) throw new Error("BackupSchedule: databases must list at least one database");
-        const base = jobName(args.namePrefix, "backup");
-        const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
-            ([sharedKeyArn, drKeyArn]): SnapshotPolicyContext => ({ job: BACKUP_JOB, accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, databases: args.databases, sharedKeyArn, drKeyArn }),
-        );
-        this.function = new BundledFunction(
-            `${name}-fn`,
-            {
-                job: "backup",
-                functionName: base,
-                description: "pilotlight backups: snapshot, copy to the DR region, retention",
-                accountId: args.accountId,
-                region: args.region,
-                statements: ctx.apply(snapshotJobStatements),
-                environment: {
-                    HOME_REGION: args.region,
-                    DR_REGION: args.drRegion,
-                    SHARED_KEY_ARN: args.sharedKeyArn,
-                    DR_KEY_ARN: args.drKeyArn,
-                    DATABASES: JSON.stringify(args.databases),
-                    KEEP: String(keep),
+        const databases = args.databases ?? [];
+        if (databases.length === 0 && !args.images) throw new Error("BackupSchedule: nothing to back up; list databases or configure images");
+        const schedule = (input: unknown) => ({ expression: args.schedule ?? "rate(2 hours)", enabled: args.scheduleEnabled ?? false, input });
+        const poll = { pollIntervalSeconds: args.pollIntervalSeconds, maxAttempts: args.maxAttempts };
+
+        if (databases.length > 0) {
+            const base = jobName(args.namePrefix, "backup");
+            const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
+                ([sharedKeyArn, drKeyArn]): SnapshotPolicyContext => ({ job: BACKUP_JOB, accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, databases, sharedKeyArn, drKeyArn }),
+            );
+            const fn = new BundledFunction(
+                `${name}-fn`,
+                {
+                    job: "backup",
+                    functionName: base,
+                    description: "pilotlight backups: snapshot, copy to the DR region, retention",
+                    accountId: args.accountId,
+                    region: args.region,
+                    statements: ctx.apply(snapshotJobStatements),
+                    environment: {
+                        HOME_REGION: args.region,
+                        DR_REGION: args.drRegion,
+                        SHARED_KEY_ARN: args.sharedKeyArn,
+                        DR_KEY_ARN: args.drKeyArn,
+                        DATABASES: JSON.stringify(databases),
+                        KEEP: String(keep),
+                    },
+                    logRetentionDays: args.logRetentionDays,
+                    tags,
                 },
-                logRetentionDays: args.logRetentionDays,
-                tags,
-            },
-            { parent: this },
-        );
-        this.definition = pulumi
-            .all([this.function.arn, args.alertFunctionArn])
-            .apply(([job, alert]) => snapshotMachineDefinition({ job, alert }, { kind: "backup", pollIntervalSeconds: args.pollIntervalSeconds, maxAttempts: args.maxAttempts }));
-        const { machine, rule } = machineWithSchedule(
-            name,
-            {
-                machineName: base,
-                accountId: args.accountId,
-                region: args.region,
-                definition: this.definition,
-                functionArns: [this.function.arn, args.alertFunctionArn],
-                schedule: { expression: args.schedule ?? "rate(2 hours)", enabled: args.scheduleEnabled ?? false, input: { databases: args.databases } },
-                tags,
-            },
-            this,
-        );
-        this.stateMachine = machine;
-        this.stateMachineArn = machine.arn;
-        this.rule = rule!;
-        this.registerOutputs({ stateMachineArn: this.stateMachineArn, functionArn: this.function.arn });
+                { parent: this },
+            );
+            this.definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => snapshotMachineDefinition({ job, alert }, { kind: "backup", ...poll }));
+            const made = machineWithSchedule(
+                name,
+                { machineName: base, accountId: args.accountId, region: args.region, definition: this.definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({ databases }), tags },
+                this,
+            );
+            this.stateMachine = made.machine;
+            this.stateMachineArn = made.machine.arn;
+            this.rule = made.rule;
+        }
+
+        if (args.images) {
+            const imageKeep = args.images.keep ?? 7;
+            if (!Number.isInteger(imageKeep) || imageKeep < 1 || imageKeep > 100) throw new Error(`BackupSchedule: images.keep must be a whole number from 1 to 100, got ${imageKeep}`);
+            const images = args.images;
+            const base = jobName(args.namePrefix, "image-backup");
+            const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
+                ([sharedKeyArn, drKeyArn]): ImagePolicyContext => ({ accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, tagKey: images.tagKey, tagValue: images.tagValue, sharedKeyArn, drKeyArn }),
+            );
+            const fn = new BundledFunction(
+                `${name}-image-fn`,
+                {
+                    job: "image-backup",
+                    functionName: base,
+                    description: "pilotlight image backups: AMIs of tagged instances, copied to the DR region, retention",
+                    accountId: args.accountId,
+                    region: args.region,
+                    statements: ctx.apply(imageJobStatements),
+                    environment: {
+                        HOME_REGION: args.region,
+                        DR_REGION: args.drRegion,
+                        TAG_KEY: images.tagKey,
+                        TAG_VALUE: images.tagValue,
+                        NO_REBOOT: String(images.noReboot ?? true),
+                        DR_KEY_ARN: args.drKeyArn,
+                        KEEP: String(imageKeep),
+                    },
+                    logRetentionDays: args.logRetentionDays,
+                    tags,
+                },
+                { parent: this },
+            );
+            const definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => imageMachineDefinition({ job, alert }, poll));
+            const made = machineWithSchedule(
+                `${name}-images`,
+                { machineName: base, accountId: args.accountId, region: args.region, definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({}), tags },
+                this,
+            );
+            this.imageMachine = made.machine;
+            this.imageMachineArn = made.machine.arn;
+            this.imageRule = made.rule;
+        }
+        this.registerOutputs({ stateMachineArn: this.stateMachineArn, imageMachineArn: this.imageMachineArn });
+    }
+}
+
+export interface AutomatedBackupsReplicationArgs {
+    /** The primary's account: must be this stack's (RDS replicates automated backups only within an account). */
+    sourceAccountId: string;
+    /** The primary's region. */
+    sourceRegion: string;
+    /** Identifiers of the primary's instances whose automated backups are replicated here. */
+    instances: string[];
+    /** ARN of the key the replicated backups are encrypted with (the dr key). */
+    kmsKeyArn: pulumi.Input<string>;
+    /** Days the replicated backups are kept, 1-35. Defaults to 7. */
+    retentionDays?: number;
+}
+
+/**
+ * Cross-region automated backups replication (dr stack): point-in-time restore in the DR
+ * region with an RPO of minutes. The source instance ARNs are computed from the peer config.
+ */
+export class AutomatedBackupsReplication extends pulumi.ComponentResource {
+    /** ARNs of the replicated automated backups, by source instance. */
+    public readonly replicationArns: Record<string, pulumi.Output<string>> = {};
+
+    constructor(name: string, args: AutomatedBackupsReplicationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pilotlight:backup:AutomatedBackupsReplication", name, {}, opts);
+        const retention = args.retentionDays ?? 7;
+        if (!Number.isInteger(retention) || retention < 1 || retention > 35) throw new Error(`AutomatedBackupsReplication: retentionDays must be 1-35, got ${retention}`);
+        for (const id of args.instances) {
+            const r = new aws.rds.InstanceAutomatedBackupsReplication(
+                `${name}-${id}`,
+                {
+                    sourceDbInstanceArn: rdsArn({ accountId: args.sourceAccountId, region: args.sourceRegion }, "db", id),
+                    kmsKeyId: args.kmsKeyArn,
+                    retentionPeriod: retention,
+                },
+                { parent: this },
+            );
+            this.replicationArns[id] = r.id;
+        }
+        this.registerOutputs({ replicationArns: this.replicationArns });
     }
 }

@@ -44,7 +44,11 @@ export interface BundledFunctionArgs {
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
-const bundles = new Map<string, string>();
+// Kept on globalThis: the offline program runner reloads project modules for every run,
+// and re-bundling every job each time would dominate the test suite.
+const BUNDLES_KEY = Symbol.for("pilotlight.lambdaBundles");
+const bundles: Map<string, string> = ((globalThis as Record<symbol, unknown>)[BUNDLES_KEY] as Map<string, string> | undefined) ?? new Map<string, string>();
+(globalThis as Record<symbol, unknown>)[BUNDLES_KEY] = bundles;
 
 /**
  * Bundles functions/<job>/index.ts into one CommonJS file. Deterministic for the

@@ -176,6 +176,8 @@ describe("config", () => {
         { rule: "replication of clusters only", stack: "dr", change: (r) => ((r.accountId = "111111111111"), (r.backups = { databases: [{ identifier: "aurora", isCluster: true }], automatedBackupReplication: true })), expect: ["pilotlight:backups.automatedBackupReplication", "instances only"] },
         { rule: "replication across accounts", stack: "dr", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }], automatedBackupReplication: true }), expect: ["pilotlight:backups.automatedBackupReplication", "same account", "pilotlight:copy"] },
         { rule: "replication retention 36 days", stack: "dr", change: (r) => (r.backups = { replicationRetentionDays: 36 }), expect: ["pilotlight:backups.replicationRetentionDays", "36", "from 1 to 35"] },
+        { rule: "image tag key reserved", stack: "prod", change: (r) => (r.backups = { images: { tagKey: "aws:backup" } }), expect: ["pilotlight:backups.images.tagKey", '"aws:backup"', "not starting with aws:"] },
+        { rule: "image keep 0", stack: "prod", change: (r) => (r.backups = { images: { keep: 0 } }), expect: ["pilotlight:backups.images.keep", "0", "from 1 to 100"] },
         { rule: "copy without source", stack: "dr", change: (r) => (r.copy = {}), expect: ["pilotlight:copy.source is missing", "the primary's RDS instance"] },
         { rule: "copy keep 21", stack: "dr", change: (r) => (r.copy = { source: "app-db", keep: 21 }), expect: ["pilotlight:copy.keep", "21", "from 1 to 20"] },
         { rule: "copy target name too long", stack: "dr", change: (r) => (r.copy = { source: "app-db", targetName: "a".repeat(41) }), expect: ["pilotlight:copy.targetName", "at most 40 characters"] },
@@ -256,7 +258,9 @@ describe("config", () => {
             keep: 12,
             automatedBackupReplication: false,
             replicationRetentionDays: 7,
+            images: undefined,
         });
+        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRaw(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7 });
         assert.deepStrictEqual(cfg.copy, {
             source: "app-db",
             schedule: "rate(1 day)",

@@ -10,6 +10,8 @@ const UNSCOPED_OK = [
     /^[a-z0-9-]+:(Describe|List)[A-Za-z]*$/,
     /^logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/,
     /^cloudwatch:PutMetricData$/,
+    // Snapshot export: StartExportTask has no resource-level permissions.
+    /^rds:StartExportTask$/,
     /^xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)$/,
 ];
 

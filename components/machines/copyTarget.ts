@@ -10,7 +10,7 @@
  * The secret moves only after the new copy is available; old copies are deleted
  * only after that, and never the one the secret points at.
  */
-import { failurePath, lambdaTask, MachineDefinition, POLL_DEFAULTS, PollOptions, waitLoop } from "./snapshotMachine";
+import { failurePath, lambdaTask, MachineDefinition, PollOptions, resolvePoll, waitLoop } from "./snapshotMachine";
 
 export interface CopyTargetArns {
     /** functions/copy-target. */
@@ -25,7 +25,7 @@ export interface CopyTargetOptions extends PollOptions {
 }
 
 export function copyTargetDefinition(arns: CopyTargetArns, options: CopyTargetOptions = {}): MachineDefinition {
-    const o = { ...POLL_DEFAULTS, ...options };
+    const o = resolvePoll(options);
     const longest = 2 * o.maxAttempts * o.pollIntervalSeconds;
     const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
     if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);

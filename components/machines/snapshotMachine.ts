@@ -34,6 +34,15 @@ export interface PollOptions {
 }
 
 export const POLL_DEFAULTS = { pollIntervalSeconds: 60, maxAttempts: 180 };
+
+/** Options with defaults applied (an explicit `undefined` means the default too); rejects nonsense. */
+export function resolvePoll(options: PollOptions): Required<PollOptions> {
+    const pollIntervalSeconds = options.pollIntervalSeconds ?? POLL_DEFAULTS.pollIntervalSeconds;
+    const maxAttempts = options.maxAttempts ?? POLL_DEFAULTS.maxAttempts;
+    if (!Number.isInteger(pollIntervalSeconds) || pollIntervalSeconds < 1) throw new Error(`pollIntervalSeconds must be a whole number of seconds >= 1, got ${pollIntervalSeconds}`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a whole number >= 1, got ${maxAttempts}`);
+    return { pollIntervalSeconds, maxAttempts };
+}
 /** Lambda tasks end within this; a hung call becomes States.Timeout and is retried. */
 export const TASK_TIMEOUT_SECONDS = 120;
 
@@ -131,7 +140,7 @@ const ITEM_LOOPS = 3;
 
 /** The machine definition. Exported for the component and the tests. */
 export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: SnapshotMachineOptions): MachineDefinition {
-    const o = { ...POLL_DEFAULTS, ...options };
+    const o = resolvePoll(options);
     const longest = ITEM_LOOPS * o.maxAttempts * o.pollIntervalSeconds;
     const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
     if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);
@@ -179,6 +188,57 @@ export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: Sn
             Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
             Done: { Type: "Succeed" },
             ...failurePath(arns.alert, options.kind),
+        },
+    };
+}
+
+export interface ImageMachineArns {
+    /** functions/image-backup. */
+    job: string;
+    /** The shared alert Lambda. */
+    alert: string;
+}
+
+/**
+ * The image backup machine: Plan -> Images (Map) -> Report; each item CreateImage -> wait
+ * -> CopyToDr -> wait -> Prune. Same failure handling as the snapshot machines.
+ */
+export function imageMachineDefinition(arns: ImageMachineArns, options: PollOptions & { timeoutSeconds?: number } = {}): MachineDefinition {
+    const o = resolvePoll(options);
+    const longest = 2 * o.maxAttempts * o.pollIntervalSeconds;
+    const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
+    if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);
+    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed");
+    const poll = item("status", "unused");
+    return {
+        Comment: "pilotlight image backups: an AMI of each tagged instance, copied to the DR region, newest kept in both regions",
+        StartAt: "Plan",
+        TimeoutSeconds: timeoutSeconds,
+        States: {
+            Plan: lambdaTask(arns.job, { step: "plan", "startedAt.$": "$$.Execution.StartTime" }, "Images", "NotifyFailure"),
+            Images: {
+                Type: "Map",
+                ItemsPath: "$.items",
+                MaxConcurrency: 0,
+                ItemProcessor: {
+                    ProcessorConfig: { Mode: "INLINE" },
+                    StartAt: "CreateImage",
+                    States: {
+                        CreateImage: item("create", "WaitImage"),
+                        ...waitLoop("Image", poll, "CopyToDr", "ItemFailed", o),
+                        CopyToDr: item("copy", "WaitDrCopy"),
+                        ...waitLoop("DrCopy", poll, "Prune", "ItemFailed", o),
+                        Prune: item("prune", { end: true }),
+                        ItemFailed: { Type: "Pass", End: true },
+                    },
+                },
+                ResultPath: "$.results",
+                Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
+                Next: "Report",
+            },
+            Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
+            Done: { Type: "Succeed" },
+            ...failurePath(arns.alert, "image-backup"),
         },
     };
 }

@@ -4,8 +4,10 @@
  * every step computes the same names.
  */
 
+import { CREATED_BY_TAG } from "./tags";
+
 /** Tag marking snapshots the restore machine created (retention only ever deletes these). */
-export const SNAPSHOT_TAG_KEY = "pilotlight:created-by";
+export const SNAPSHOT_TAG_KEY = CREATED_BY_TAG;
 export const SNAPSHOT_TAG_VALUE = "restore-machine";
 
 /** Suffix of a renamed original: `<identifier>-pl-old-<timestamp>`. */

@@ -1,0 +1,532 @@
+// The restore machine: a Step Functions state machine (definition from
+// components/machines/restore.ts) and its Lambdas, each with a role allowing
+// only the RDS actions its handler calls on the managed databases; the
+// machine's own role, log group and optional EventBridge schedules.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from "./iam";
+import { BundledFunction } from "./lambdaFunction";
+import { keysInRegion, partitionOf } from "./naming";
+import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineDefinition, RestoreMachineOptions, resolveRestoreOptions } from "./machines/restore";
+import { parseRequest, RestoreRequest } from "../functions/lib/restoreJob";
+import { CREATED_BY_TAG } from "../functions/lib/tags";
+import { SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
+
+/** A scheduled run: an EventBridge rule that starts the machine with `input`. */
+export interface RestoreSchedule {
+    /** Rule name suffix (lowercase letters, digits, hyphens). */
+    name: string;
+    /** `cron(...)` or `rate(...)` EventBridge schedule expression. */
+    expression: string;
+    /** The execution input, e.g. `{"identifier": "wordpress", "task": "create_snapshot_only", "isCluster": false}`. */
+    input: RestoreRequest;
+    /** Whether the rule runs. Defaults to false: a schedule is created DISABLED unless enabled explicitly. */
+    enabled?: boolean;
+}
+
+/** Where export_snapshot writes. */
+export interface RestoreExportArgs {
+    /** Bucket name the Parquet export goes to. */
+    bucketName: pulumi.Input<string>;
+    /** KMS key (ARN) the export is encrypted with. */
+    kmsKeyArn: pulumi.Input<string>;
+    /** Key prefix inside the bucket; the database identifier is appended. Defaults to "rds-exports". */
+    prefix?: string;
+}
+
+export interface RestoreMachineArgs {
+    /** Prefix of physical names: the machine is `<namePrefix>-<name>`, its Lambdas `<namePrefix>-<name>-<job>`. */
+    namePrefix: string;
+    /** Account and region the machine runs in. */
+    accountId: string;
+    region: string;
+    /**
+     * Identifiers of the databases (instances or Aurora clusters) the machine may touch. IAM scopes
+     * every Lambda to `<identifier>*` databases and `<identifier>-*` snapshots; anything else is refused.
+     */
+    databases: string[];
+    /** ARN of the alert Lambda (the Alerts component's `functionArn`). */
+    alertFunctionArn: pulumi.Input<string>;
+    /** Seconds between polls in every wait loop. Defaults to 60. */
+    pollIntervalSeconds?: number;
+    /** Polls per wait loop before it counts as a failure and rolls back. Defaults to 180. */
+    maxAttempts?: number;
+    /** Whole-execution timeout in seconds. Defaults to the longest path through every loop plus one hour. */
+    timeoutSeconds?: number;
+    /** Alert on success too. Defaults to false. */
+    notifyOnSuccess?: boolean;
+    /** Pilotlight snapshots kept per database after create_snapshot*. Defaults to 2. */
+    keepSnapshots?: number;
+    /** export_snapshot destination. Defaults to none: export_snapshot is refused. */
+    export?: RestoreExportArgs;
+    /** Scheduled runs. Defaults to none. */
+    schedules?: RestoreSchedule[];
+    /** Days to keep the machine's and Lambdas' logs. Defaults to 30. */
+    logRetentionDays?: number;
+    /** Tags for every resource. Defaults to none. */
+    tags?: Record<string, string>;
+}
+
+/** The jobs under functions/ the machine runs, keyed like RestoreFunctionArns (alert comes from Alerts). */
+export const RESTORE_JOBS = {
+    validate: "restore-validate",
+    snapshot: "restore-snapshot",
+    prune: "restore-prune",
+    status: "restore-status",
+    rename: "restore-rename",
+    restore: "restore-from-snapshot",
+    applySettings: "restore-apply-settings",
+    deleteOld: "restore-delete-old",
+    rollback: "restore-rollback",
+    export: "restore-export",
+} as const;
+export type RestoreJobKey = keyof typeof RESTORE_JOBS;
+
+/** Everything the policy builder needs to know; plain strings so tests can call it directly. */
+export interface RestorePolicyContext {
+    accountId: string;
+    region: string;
+    databases: string[];
+    machineName: string;
+    /** export role and key, when export is configured. */
+    exportRoleArn?: string;
+    exportKmsKeyArn?: string;
+}
+
+const SCHEDULE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+/** Checks schedules at preview time: an invalid input or expression fails `pulumi up`, not 3 a.m. Exported for testing. */
+export function validateSchedules(schedules: RestoreSchedule[], databases: string[]): void {
+    const seen = new Set<string>();
+    for (const s of schedules) {
+        if (!SCHEDULE_NAME_RE.test(s.name)) throw new Error(`restore schedule name "${s.name}": expected 1-40 lowercase letters, digits or hyphens`);
+        if (seen.has(s.name)) throw new Error(`restore schedule name "${s.name}" is used twice`);
+        seen.add(s.name);
+        if (!/^(cron|rate)\(.+\)$/.test(s.expression)) {
+            throw new Error(`restore schedule "${s.name}": expression "${s.expression}" must be cron(...) or rate(...)`);
+        }
+        let request: RestoreRequest;
+        try {
+            request = parseRequest(s.input);
+        } catch (err) {
+            throw new Error(`restore schedule "${s.name}": input is invalid: ${(err as Error).message}`);
+        }
+        if (!databases.includes(request.identifier)) {
+            throw new Error(`restore schedule "${s.name}": '${request.identifier}' is not one of the managed databases (${databases.join(", ")})`);
+        }
+    }
+}
+
+/** IAM statements for one restore Lambda: only the actions its handler calls, on managed databases. Exported for testing. */
+export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyContext): PolicyStatement[] {
+    const p = partitionOf(ctx.region);
+    const rds = (type: string, suffix: string) => ctx.databases.map((d) => `arn:${p}:rds:${ctx.region}:${ctx.accountId}:${type}:${d}${suffix}`);
+    const dbs = [...rds("db", "*"), ...rds("cluster", "*")];
+    const snapshots = [...rds("snapshot", "-*"), ...rds("cluster-snapshot", "-*")];
+    // Settings a restore or modify applies name these groups; RDS authorizes each one.
+    const groups = ["pg", "cluster-pg", "og", "subgrp", "secgrp"].map((t) => `arn:${p}:rds:${ctx.region}:${ctx.accountId}:${t}:*`);
+    const describe: PolicyStatement = {
+        Sid: "DescribeManagedDatabases",
+        Effect: "Allow",
+        Action: ["rds:DescribeDBInstances", "rds:DescribeDBClusters"],
+        Resource: dbs,
+    };
+    const describeSnapshots: PolicyStatement = {
+        Sid: "DescribeManagedSnapshots",
+        Effect: "Allow",
+        Action: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"],
+        Resource: [...dbs, ...snapshots],
+    };
+    // RDS-managed master passwords: RDS creates or deletes the `rds!` secret on the caller's behalf.
+    const managedSecret = (actions: string[]): PolicyStatement => ({
+        Sid: "RdsManagedMasterSecret",
+        Effect: "Allow",
+        Action: actions,
+        Resource: [`arn:${p}:secretsmanager:${ctx.region}:${ctx.accountId}:secret:rds!*`],
+    });
+    // Encrypted snapshots, Performance Insights and managed secrets use KMS keys only through RDS.
+    const keysViaRds: PolicyStatement = {
+        Sid: "UseKeysThroughRds",
+        Effect: "Allow",
+        Action: ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
+        Resource: [keysInRegion({ accountId: ctx.accountId, region: ctx.region })],
+        Condition: { StringEquals: { "kms:ViaService": `rds.${ctx.region}.amazonaws.com` } },
+    };
+    // Enhanced monitoring: the captured monitoring role is passed back to RDS.
+    const passMonitoringRole: PolicyStatement = {
+        Sid: "PassMonitoringRoleToRds",
+        Effect: "Allow",
+        Action: ["iam:PassRole"],
+        Resource: [`arn:${p}:iam::${ctx.accountId}:role/*`],
+        Condition: { StringEquals: { "iam:PassedToService": "monitoring.rds.amazonaws.com" } },
+    };
+    const machineArn = `arn:${p}:states:${ctx.region}:${ctx.accountId}:stateMachine:${ctx.machineName}`;
+    const executions = `arn:${p}:states:${ctx.region}:${ctx.accountId}:execution:${ctx.machineName}:*`;
+
+    switch (job) {
+        case "validate":
+            return [
+                describe,
+                describeSnapshots,
+                { Sid: "ReadManagedTags", Effect: "Allow", Action: ["rds:ListTagsForResource"], Resource: [...dbs, ...snapshots] },
+                { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [machineArn] },
+                { Sid: "ReadOwnExecutions", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [executions] },
+            ];
+        case "snapshot":
+            return [
+                describeSnapshots,
+                {
+                    Sid: "SnapshotManagedDatabases",
+                    Effect: "Allow",
+                    Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"],
+                    Resource: [...dbs, ...snapshots],
+                },
+            ];
+        case "prune":
+            return [
+                describeSnapshots,
+                {
+                    Sid: "DeleteOnlyPilotlightSnapshots",
+                    Effect: "Allow",
+                    Action: ["rds:DeleteDBSnapshot"],
+                    Resource: rds("snapshot", "-*"),
+                    Condition: { StringEquals: { [`rds:snapshot-tag/${CREATED_BY_TAG}`]: SNAPSHOT_TAG_VALUE } },
+                },
+                {
+                    Sid: "DeleteOnlyPilotlightClusterSnapshots",
+                    Effect: "Allow",
+                    Action: ["rds:DeleteDBClusterSnapshot"],
+                    Resource: rds("cluster-snapshot", "-*"),
+                    Condition: { StringEquals: { [`rds:cluster-snapshot-tag/${CREATED_BY_TAG}`]: SNAPSHOT_TAG_VALUE } },
+                },
+            ];
+        case "status":
+            return [
+                describe,
+                describeSnapshots,
+                // DescribeExportTasks has no resource-level permissions.
+                { Sid: "DescribeExportTasks", Effect: "Allow", Action: ["rds:DescribeExportTasks"], Resource: "*" },
+            ];
+        case "rename":
+            return [describe, { Sid: "RenameManagedDatabases", Effect: "Allow", Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster"], Resource: dbs }];
+        case "restore":
+            return [
+                describe,
+                {
+                    Sid: "RestoreManagedDatabases",
+                    Effect: "Allow",
+                    Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance", "rds:AddTagsToResource"],
+                    Resource: [...dbs, ...snapshots, ...groups],
+                },
+                keysViaRds,
+                passMonitoringRole,
+                managedSecret(["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"]),
+            ];
+        case "applySettings":
+            return [
+                { Sid: "ModifyManagedDatabases", Effect: "Allow", Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster"], Resource: [...dbs, ...groups] },
+                keysViaRds,
+                passMonitoringRole,
+                managedSecret(["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"]),
+            ];
+        case "deleteOld":
+            return [
+                describe,
+                {
+                    Sid: "DeleteRenamedOriginal",
+                    Effect: "Allow",
+                    Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster"],
+                    Resource: dbs,
+                },
+                // The final snapshot is created by the delete call, on the caller's authority.
+                {
+                    Sid: "TakeFinalSnapshot",
+                    Effect: "Allow",
+                    Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"],
+                    Resource: [...dbs, ...rds("snapshot", "-pl-final-*"), ...rds("cluster-snapshot", "-pl-final-*")],
+                },
+                managedSecret(["secretsmanager:DeleteSecret"]),
+            ];
+        case "rollback":
+            return [
+                describe,
+                {
+                    Sid: "RemoveHalfMadeRestoreAndRenameBack",
+                    Effect: "Allow",
+                    Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster"],
+                    Resource: dbs,
+                },
+                managedSecret(["secretsmanager:DeleteSecret"]),
+            ];
+        case "export": {
+            const statements: PolicyStatement[] = [describeSnapshots];
+            if (ctx.exportRoleArn && ctx.exportKmsKeyArn) {
+                // StartExportTask has no resource-level permissions: AWS authorizes it on "*" only.
+                statements.push({ Sid: "StartSnapshotExport", Effect: "Allow", Action: ["rds:StartExportTask"], Resource: "*" });
+                statements.push({ Sid: "PassExportRole", Effect: "Allow", Action: ["iam:PassRole"], Resource: [ctx.exportRoleArn] });
+                statements.push({
+                    Sid: "UseExportKey",
+                    Effect: "Allow",
+                    Action: ["kms:CreateGrant", "kms:DescribeKey"],
+                    Resource: [ctx.exportKmsKeyArn],
+                });
+            }
+            return statements;
+        }
+        default: {
+            const unknown: never = job;
+            throw new Error(`no policy for restore job ${unknown as string}`);
+        }
+    }
+}
+
+/** The statements of the role RDS assumes to write an export into the bucket. Exported for testing. */
+export function exportRoleStatements(bucketName: string, prefix: string, kmsKeyArn: string, region: string): PolicyStatement[] {
+    const p = partitionOf(region);
+    return [
+        { Sid: "FindBucket", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: [`arn:${p}:s3:::${bucketName}`] },
+        {
+            Sid: "WriteExport",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+            Resource: [`arn:${p}:s3:::${bucketName}/${prefix}/*`],
+        },
+        {
+            Sid: "EncryptExport",
+            Effect: "Allow",
+            Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:ReEncrypt*"],
+            Resource: [kmsKeyArn],
+        },
+    ];
+}
+
+/** The restore state machine, its Lambdas, roles, log group and schedules. */
+export class RestoreMachine extends pulumi.ComponentResource {
+    /** The state machine. */
+    public readonly stateMachine: aws.sfn.StateMachine;
+    /** ARN of the state machine: start executions here. */
+    public readonly stateMachineArn: pulumi.Output<string>;
+    /** The definition object deployed (`JSON.stringify` of exactly this object is the machine's definition). */
+    public readonly definition: pulumi.Output<RestoreMachineDefinition>;
+    /** The Lambdas, by job. */
+    public readonly functions: Record<RestoreJobKey, BundledFunction>;
+    /** The schedule rules, by schedule name. */
+    public readonly rules: Record<string, aws.cloudwatch.EventRule>;
+
+    constructor(name: string, args: RestoreMachineArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pilotlight:restore:RestoreMachine", name, {}, opts);
+        const tags = args.tags ?? {};
+        const p = partitionOf(args.region);
+        if (args.databases.length === 0) throw new Error("RestoreMachine: databases must list at least one identifier");
+        const schedules = args.schedules ?? [];
+        validateSchedules(schedules, args.databases);
+        const machineOptions: RestoreMachineOptions = {
+            pollIntervalSeconds: args.pollIntervalSeconds,
+            maxAttempts: args.maxAttempts,
+            timeoutSeconds: args.timeoutSeconds,
+            notifyOnSuccess: args.notifyOnSuccess,
+        };
+        resolveRestoreOptions(machineOptions); // fail at preview, not at deploy
+        const base = `${args.namePrefix}-${name}`;
+        const machineName = base;
+
+        // The export role RDS assumes to write Parquet into the bucket.
+        let exportRole: aws.iam.Role | undefined;
+        const exportPrefix = args.export?.prefix ?? "rds-exports";
+        if (args.export) {
+            exportRole = new aws.iam.Role(
+                `${name}-export-role`,
+                { name: `${base}-export`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("export.rds.amazonaws.com", args.accountId)), tags },
+                { parent: this },
+            );
+            const exp = args.export;
+            new aws.iam.RolePolicy(
+                `${name}-export-policy`,
+                {
+                    role: exportRole.id,
+                    policy: renderPolicy(
+                        pulumi.all([exp.bucketName, exp.kmsKeyArn]).apply(([bucket, key]) => policyDocument(exportRoleStatements(bucket, exportPrefix, key, args.region))),
+                    ),
+                },
+                { parent: this },
+            );
+        }
+
+        const ctx = pulumi
+            .all([exportRole?.arn ?? pulumi.output(undefined), args.export?.kmsKeyArn ?? pulumi.output(undefined)])
+            .apply(([exportRoleArn, exportKmsKeyArn]): RestorePolicyContext => ({
+                accountId: args.accountId,
+                region: args.region,
+                databases: args.databases,
+                machineName,
+                exportRoleArn,
+                exportKmsKeyArn,
+            }));
+
+        const environment: Record<RestoreJobKey, Record<string, pulumi.Input<string>> | undefined> = {
+            validate: { MANAGED_IDENTIFIERS: args.databases.join(","), EXPORT_ENABLED: args.export ? "true" : "false" },
+            snapshot: undefined,
+            prune: { KEEP_SNAPSHOTS: String(args.keepSnapshots ?? 2) },
+            status: undefined,
+            rename: undefined,
+            restore: undefined,
+            applySettings: undefined,
+            deleteOld: undefined,
+            rollback: undefined,
+            export:
+                args.export && exportRole
+                    ? {
+                          EXPORT_BUCKET: args.export.bucketName,
+                          EXPORT_PREFIX: exportPrefix,
+                          EXPORT_KMS_KEY_ARN: args.export.kmsKeyArn,
+                          EXPORT_ROLE_ARN: exportRole.arn,
+                      }
+                    : undefined,
+        };
+        if ((args.keepSnapshots ?? 2) < 1 || !Number.isInteger(args.keepSnapshots ?? 2)) {
+            throw new Error(`RestoreMachine: keepSnapshots must be a whole number of at least 1, got ${args.keepSnapshots}`);
+        }
+
+        const functions = {} as Record<RestoreJobKey, BundledFunction>;
+        for (const key of Object.keys(RESTORE_JOBS) as RestoreJobKey[]) {
+            const job = RESTORE_JOBS[key];
+            functions[key] = new BundledFunction(
+                `${name}-${job}`,
+                {
+                    job,
+                    functionName: `${base}-${job.replace(/^restore-/, "")}`,
+                    description: `pilotlight restore machine: ${job}`,
+                    accountId: args.accountId,
+                    region: args.region,
+                    statements: ctx.apply((c) => restoreLambdaStatements(key, c)),
+                    environment: environment[key],
+                    logRetentionDays: args.logRetentionDays,
+                    tags,
+                },
+                { parent: this },
+            );
+        }
+        this.functions = functions;
+
+        const arns: pulumi.Output<RestoreFunctionArns> = pulumi
+            .all({
+            validate: functions.validate.arn,
+            snapshot: functions.snapshot.arn,
+            prune: functions.prune.arn,
+            status: functions.status.arn,
+            rename: functions.rename.arn,
+            restore: functions.restore.arn,
+            applySettings: functions.applySettings.arn,
+            deleteOld: functions.deleteOld.arn,
+            rollback: functions.rollback.arn,
+            export: functions.export.arn,
+            alert: args.alertFunctionArn,
+        })
+            .apply((a) => a as unknown as RestoreFunctionArns);
+        this.definition = arns.apply((a) => restoreMachineDefinition(a, machineOptions));
+
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { name: `/aws/vendedlogs/states/${machineName}`, retentionInDays: args.logRetentionDays ?? 30, tags },
+            { parent: this },
+        );
+
+        const machineRole = new aws.iam.Role(
+            `${name}-role`,
+            { name: `${base}-machine`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("states.amazonaws.com", args.accountId)), tags },
+            { parent: this },
+        );
+        const machinePolicy = new aws.iam.RolePolicy(
+            `${name}-policy`,
+            {
+                role: machineRole.id,
+                policy: renderPolicy(
+                    arns.apply((a) =>
+                        policyDocument([
+                            { Sid: "InvokeOwnLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: Object.values(a) },
+                            // Step Functions log delivery: these actions have no resource-level permissions, AWS requires "*".
+                            {
+                                Sid: "DeliverExecutionLogs",
+                                Effect: "Allow",
+                                Action: [
+                                    "logs:CreateLogDelivery",
+                                    "logs:GetLogDelivery",
+                                    "logs:UpdateLogDelivery",
+                                    "logs:DeleteLogDelivery",
+                                    "logs:ListLogDeliveries",
+                                    "logs:PutResourcePolicy",
+                                    "logs:DescribeResourcePolicies",
+                                    "logs:DescribeLogGroups",
+                                ],
+                                Resource: "*",
+                            },
+                        ]),
+                    ),
+                ),
+            },
+            { parent: this },
+        );
+
+        this.stateMachine = new aws.sfn.StateMachine(
+            `${name}-machine`,
+            {
+                name: machineName,
+                type: "STANDARD",
+                roleArn: machineRole.arn,
+                definition: this.definition.apply((d) => JSON.stringify(d)),
+                loggingConfiguration: { level: "ERROR", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+                tags,
+            },
+            { parent: this, dependsOn: [machinePolicy] },
+        );
+        this.stateMachineArn = this.stateMachine.arn;
+
+        // Schedules: one rule each, DISABLED unless enabled in config.
+        this.rules = {};
+        if (schedules.length > 0) {
+            const eventsRole = new aws.iam.Role(
+                `${name}-schedule-role`,
+                { name: `${base}-schedules`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com", args.accountId)), tags },
+                { parent: this },
+            );
+            new aws.iam.RolePolicy(
+                `${name}-schedule-policy`,
+                {
+                    role: eventsRole.id,
+                    policy: renderPolicy(
+                        policyDocument([
+                            {
+                                Sid: "StartRestoreMachine",
+                                Effect: "Allow",
+                                Action: ["states:StartExecution"],
+                                Resource: [`arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${machineName}`],
+                            },
+                        ]),
+                    ),
+                },
+                { parent: this },
+            );
+            for (const s of schedules) {
+                const rule = new aws.cloudwatch.EventRule(
+                    `${name}-${s.name}`,
+                    {
+                        name: `${base}-${s.name}`,
+                        description: `pilotlight restore schedule ${s.name}: ${s.input.task} on ${s.input.identifier}`,
+                        scheduleExpression: s.expression,
+                        state: s.enabled === true ? "ENABLED" : "DISABLED",
+                        tags,
+                    },
+                    { parent: this },
+                );
+                new aws.cloudwatch.EventTarget(
+                    `${name}-${s.name}`,
+                    { rule: rule.name, arn: this.stateMachine.arn, roleArn: eventsRole.arn, input: JSON.stringify(s.input) },
+                    { parent: this },
+                );
+                this.rules[s.name] = rule;
+            }
+        }
+
+        this.registerOutputs({ stateMachineArn: this.stateMachineArn, definition: this.definition });
+    }
+}

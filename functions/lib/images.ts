@@ -1,0 +1,244 @@
+/**
+ * Steps of the image backup machine: an AMI of every instance carrying the selector
+ * tag, copied to the DR region encrypted with the DR-region key, and retention in both
+ * regions (deregister the image, then delete its snapshots). Each step takes and returns
+ * the item; every step looks before it creates.
+ */
+import {
+    CopyImageCommand,
+    CreateImageCommand,
+    DeleteSnapshotCommand,
+    DeregisterImageCommand,
+    DescribeImagesCommand,
+    DescribeInstancesCommand,
+    EC2Client,
+    Image,
+} from "@aws-sdk/client-ec2";
+import { BackupFailedError } from "./backup";
+import { compactTimestamp } from "./naming";
+import { InvalidInputError, ResourceFailedError } from "./errors";
+import { CREATED_BY_TAG, SOURCE_TAG } from "./tags";
+
+/** `pilotlight:created-by` of the images this job creates; retention only touches these. */
+export const IMAGE_JOB = "image-backup";
+
+export interface ImageSettings {
+    homeRegion: string;
+    drRegion: string;
+    /** Instances with this tag key and value are imaged. */
+    tagKey: string;
+    tagValue: string;
+    /** Create images without rebooting the instance. */
+    noReboot: boolean;
+    /** ARN of the key the DR-region copies are encrypted with. */
+    drKeyArn: string;
+    /** Images kept per instance in each region. */
+    keep: number;
+}
+
+export interface ImageClients {
+    ec2(region: string): EC2Client;
+}
+
+export interface ImageItem {
+    instanceId: string;
+    /** Name of the run's image (same in both regions). */
+    imageName: string;
+    homeImageId?: string;
+    drImageId?: string;
+    /** What the machine waits for. */
+    current?: { region: string; imageId: string };
+    status?: string;
+    attempt: number;
+    pruned?: Record<string, string[]>;
+    error?: { Error?: string; Cause?: string };
+}
+
+/** An image as retention sees it. */
+export interface ImageInfo {
+    imageId: string;
+    name: string;
+    state: string;
+    creationDate: string;
+    createdBy?: string;
+    snapshotIds: string[];
+}
+
+/** `pilotlight-<instance>-<timestamp>`: valid AMI name characters, unique per run. */
+export function imageName(instanceId: string, startedAt: string): string {
+    return `pilotlight-${instanceId}-${compactTimestamp(startedAt)}`;
+}
+
+/**
+ * Images to deregister: this job's `available` images beyond the newest `keep`; never
+ * another job's or a manual image, never one still pending.
+ */
+export function selectImagesToPrune(images: ImageInfo[], keep: number): ImageInfo[] {
+    if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be an integer >= 1, got ${keep}`);
+    return images
+        .filter((i) => i.createdBy === IMAGE_JOB && i.state === "available")
+        .sort((a, b) => Date.parse(b.creationDate) - Date.parse(a.creationDate) || b.name.localeCompare(a.name))
+        .slice(keep);
+}
+
+function info(i: Image): ImageInfo {
+    return {
+        imageId: i.ImageId!,
+        name: i.Name ?? "",
+        state: i.State ?? "",
+        creationDate: i.CreationDate ?? "",
+        createdBy: i.Tags?.find((t) => t.Key === CREATED_BY_TAG)?.Value,
+        snapshotIds: (i.BlockDeviceMappings ?? []).map((b) => b.Ebs?.SnapshotId).filter((s): s is string => !!s),
+    };
+}
+
+async function findImage(ec2: EC2Client, name: string): Promise<Image | undefined> {
+    const out = await ec2.send(new DescribeImagesCommand({ Owners: ["self"], Filters: [{ Name: "name", Values: [name] }] }));
+    return (out.Images ?? []).find((i) => i.State !== "deregistered");
+}
+
+/** Finds the tagged instances; reads only. */
+export async function plan(c: ImageClients, s: ImageSettings, startedAt: string): Promise<{ items: ImageItem[] }> {
+    if (Number.isNaN(Date.parse(startedAt))) throw new InvalidInputError(`startedAt ${JSON.stringify(startedAt)} is not a timestamp`);
+    const items: ImageItem[] = [];
+    let token: string | undefined;
+    do {
+        const out = await c.ec2(s.homeRegion).send(
+            new DescribeInstancesCommand({
+                Filters: [
+                    { Name: `tag:${s.tagKey}`, Values: [s.tagValue] },
+                    { Name: "instance-state-name", Values: ["running", "stopped"] },
+                ],
+                NextToken: token,
+            }),
+        );
+        for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) items.push({ instanceId: i.InstanceId!, imageName: imageName(i.InstanceId!, startedAt), attempt: 0 });
+        token = out.NextToken;
+    } while (token);
+    return { items };
+}
+
+const tagsFor = (instanceId: string) => [
+    { Key: CREATED_BY_TAG, Value: IMAGE_JOB },
+    { Key: SOURCE_TAG, Value: instanceId },
+];
+
+/** Creates the run's image (and tags it and its snapshots). */
+export async function create(c: ImageClients, s: ImageSettings, item: ImageItem): Promise<ImageItem> {
+    const ec2 = c.ec2(s.homeRegion);
+    let imageId = (await findImage(ec2, item.imageName))?.ImageId;
+    if (!imageId) {
+        const out = await ec2.send(
+            new CreateImageCommand({
+                InstanceId: item.instanceId,
+                Name: item.imageName,
+                Description: `pilotlight backup of ${item.instanceId}`,
+                NoReboot: s.noReboot,
+                TagSpecifications: [
+                    { ResourceType: "image", Tags: tagsFor(item.instanceId) },
+                    { ResourceType: "snapshot", Tags: tagsFor(item.instanceId) },
+                ],
+            }),
+        );
+        imageId = out.ImageId!;
+    }
+    return { ...item, homeImageId: imageId, current: { region: s.homeRegion, imageId }, status: "pending", attempt: 0 };
+}
+
+/** Polls the image the item waits for. */
+export async function status(c: ImageClients, _s: ImageSettings, item: ImageItem): Promise<ImageItem> {
+    if (!item.current) throw new InvalidInputError("nothing to wait for");
+    const out = await c.ec2(item.current.region).send(new DescribeImagesCommand({ ImageIds: [item.current.imageId] }));
+    const image = out.Images?.[0];
+    if (!image) throw new ResourceFailedError(`image ${item.current.imageId} disappeared from ${item.current.region}`);
+    if (image.State === "failed" || image.State === "error" || image.State === "deregistered") {
+        throw new ResourceFailedError(`image ${item.current.imageId} in ${item.current.region} is ${image.State}: ${image.StateReason?.Message ?? ""}`);
+    }
+    return { ...item, status: image.State, attempt: item.attempt + 1 };
+}
+
+/** Copies the image to the DR region, encrypted with the DR-region key, tags included. */
+export async function copy(c: ImageClients, s: ImageSettings, item: ImageItem): Promise<ImageItem> {
+    if (!item.homeImageId) throw new InvalidInputError(`${item.imageName} has no image yet`);
+    const dr = c.ec2(s.drRegion);
+    let imageId = (await findImage(dr, item.imageName))?.ImageId;
+    if (!imageId) {
+        const out = await dr.send(
+            new CopyImageCommand({
+                SourceImageId: item.homeImageId,
+                SourceRegion: s.homeRegion,
+                Name: item.imageName,
+                Description: `pilotlight backup of ${item.instanceId} from ${s.homeRegion}`,
+                Encrypted: true,
+                KmsKeyId: s.drKeyArn,
+                CopyImageTags: true,
+            }),
+        );
+        imageId = out.ImageId!;
+    }
+    return { ...item, drImageId: imageId, current: { region: s.drRegion, imageId }, status: "pending", attempt: 0 };
+}
+
+/** Retention in both regions: deregisters this job's images beyond the newest `keep`, then deletes their snapshots. */
+export async function prune(c: ImageClients, s: ImageSettings, item: ImageItem): Promise<ImageItem> {
+    const pruned: Record<string, string[]> = {};
+    for (const region of [s.homeRegion, s.drRegion]) {
+        const ec2 = c.ec2(region);
+        const out = await ec2.send(
+            new DescribeImagesCommand({
+                Owners: ["self"],
+                Filters: [
+                    { Name: `tag:${CREATED_BY_TAG}`, Values: [IMAGE_JOB] },
+                    { Name: `tag:${SOURCE_TAG}`, Values: [item.instanceId] },
+                ],
+            }),
+        );
+        const doomed = selectImagesToPrune((out.Images ?? []).map(info), s.keep).filter((i) => i.name !== item.imageName);
+        for (const image of doomed) {
+            await ec2.send(new DeregisterImageCommand({ ImageId: image.imageId }));
+            for (const snap of image.snapshotIds) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snap }));
+        }
+        pruned[region] = doomed.map((i) => i.imageId);
+    }
+    return { ...item, pruned };
+}
+
+export const IMAGE_STEPS = { create, status, copy, prune } as const;
+
+/** Reads the settings from the Lambda environment. */
+export function imageSettingsFromEnv(env: NodeJS.ProcessEnv): ImageSettings {
+    const need = (k: string) => {
+        const v = env[k];
+        if (!v) throw new Error(`environment variable ${k} is not set`);
+        return v;
+    };
+    const keep = Number(need("KEEP"));
+    if (!Number.isInteger(keep) || keep < 1) throw new Error(`environment variable KEEP must be a positive integer, got ${env.KEEP}`);
+    return {
+        homeRegion: need("HOME_REGION"),
+        drRegion: need("DR_REGION"),
+        tagKey: need("TAG_KEY"),
+        tagValue: need("TAG_VALUE"),
+        noReboot: env.NO_REBOOT !== "false",
+        drKeyArn: need("DR_KEY_ARN"),
+        keep,
+    };
+}
+
+/** Runs one step: `{step: "plan", startedAt}`, `{step: "report", items}` or `{step, item}`. */
+export async function runImageStep(c: ImageClients, s: ImageSettings, event: { step?: unknown; item?: ImageItem; items?: ImageItem[]; startedAt?: string }): Promise<unknown> {
+    if (event.step === "plan") return plan(c, s, event.startedAt ?? "");
+    if (event.step === "report") {
+        const items = event.items ?? [];
+        const failed = items.filter((i) => i.error);
+        if (failed.length > 0) {
+            throw new BackupFailedError(`image backup failed for ${failed.length} of ${items.length} instance(s): ${failed.map((i) => `${i.instanceId}: ${i.error?.Error ?? "error"} ${i.error?.Cause ?? ""}`.trim()).join("; ")}`);
+        }
+        return { images: items.map((i) => i.imageName) };
+    }
+    if (typeof event.step !== "string" || !(event.step in IMAGE_STEPS)) {
+        throw new InvalidInputError(`unknown step ${JSON.stringify(event.step)}; expected plan, report or ${Object.keys(IMAGE_STEPS).join(", ")}`);
+    }
+    if (!event.item) throw new InvalidInputError(`step ${event.step} needs an item`);
+    return IMAGE_STEPS[event.step as keyof typeof IMAGE_STEPS](c, s, event.item);
+}

@@ -1,0 +1,105 @@
+import * as assert from "assert";
+import { wildcardActions } from "../components/iam";
+import { snapshotJobStatements } from "../components/backupSchedule";
+import { assertValidAsl, taskStates } from "./machineHarness";
+import { ProgramResource, ProgramRun, runProgram } from "./program";
+
+const BACKUPS = 'backups={"databases":[{"identifier":"wordpress"},{"identifier":"shop","isCluster":true}]}';
+
+function one(run: ProgramRun, type: string, name: string): ProgramResource {
+    const found = run.resources.filter((r) => r.type === type && r.name === name);
+    assert.strictEqual(found.length, 1, `${type} ${name} in ${run.stack}: ${run.resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+    return found[0];
+}
+
+function policyOf(run: ProgramRun, name: string): any {
+    return JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy", name).inputs.policy);
+}
+
+describe("BackupSchedule component", () => {
+    let prod: ProgramRun;
+    let enabled: ProgramRun;
+    let dr: ProgramRun;
+    let drSameAccount: ProgramRun;
+
+    before(async () => {
+        prod = await runProgram("prod", { sets: [BACKUPS] });
+        enabled = await runProgram("prod", { sets: [BACKUPS, "backups.scheduleEnabled=true", "backups.schedule=rate(6 hours)"] });
+        dr = await runProgram("dr", { sets: [BACKUPS] });
+        drSameAccount = await runProgram("dr", {
+            sets: [BACKUPS, "backups.automatedBackupReplication=true", "backups.replicationRetentionDays=14", "accountId=111111111111", "peer.accountId=111111111111", "aws:allowedAccountIds=[\"111111111111\"]"],
+        });
+    });
+
+    it("deploys on the primary only: a machine, its Lambda and a schedule rule under the component", () => {
+        const component = one(prod, "pilotlight:backup:BackupSchedule", "backup");
+        const machine = one(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine");
+        assert.strictEqual(machine.inputs.name, "pilotlight-backup");
+        assert.strictEqual(machine.parent, component.urn);
+        assert.strictEqual(one(prod, "aws:lambda/function:Function", "backup-fn").inputs.name, "pilotlight-backup");
+        assert.strictEqual(dr.resources.filter((r) => r.type === "pilotlight:backup:BackupSchedule").length, 0);
+    });
+
+    it("deploys a valid definition whose Tasks call the backup and alert Lambdas", () => {
+        const def = JSON.parse(one(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine").inputs.definition);
+        assertValidAsl(def);
+        const fn = one(prod, "aws:lambda/function:Function", "backup-fn").state.arn;
+        const resources = new Set(JSON.stringify(def).match(/arn:aws:lambda:[^"]+/g));
+        assert.deepStrictEqual([...resources].sort(), [fn, "arn:aws:lambda:us-east-1:111111111111:function:pilotlight-alerts"].sort());
+        assert.ok(taskStates(def).includes("CopyToDr"));
+    });
+
+    it("schedules rate(2 hours) disabled by default, with the configured databases as input; enabled on request", () => {
+        const rule = one(prod, "aws:cloudwatch/eventRule:EventRule", "backup-schedule");
+        assert.deepStrictEqual([rule.inputs.scheduleExpression, rule.inputs.state], ["rate(2 hours)", "DISABLED"]);
+        const target = one(prod, "aws:cloudwatch/eventTarget:EventTarget", "backup-schedule-target");
+        assert.deepStrictEqual(JSON.parse(target.inputs.input), { databases: [{ identifier: "wordpress", isCluster: false }, { identifier: "shop", isCluster: true }] });
+        const on = one(enabled, "aws:cloudwatch/eventRule:EventRule", "backup-schedule");
+        assert.deepStrictEqual([on.inputs.scheduleExpression, on.inputs.state], ["rate(6 hours)", "ENABLED"]);
+    });
+
+    it("encrypts DR copies with the shared key's replica and keeps 12 by default", () => {
+        const env = one(prod, "aws:lambda/function:Function", "backup-fn").inputs.environment.variables;
+        const replica = one(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn;
+        const key = one(prod, "aws:kms/key:Key", "shared-key").state.arn;
+        assert.deepStrictEqual([env.HOME_REGION, env.DR_REGION, env.SHARED_KEY_ARN, env.DR_KEY_ARN, env.KEEP], ["us-east-1", "us-west-2", key, replica, "12"]);
+        assert.match(replica, /^arn:aws:kms:us-west-2:/);
+    });
+
+    it("gives the Lambda rights in both regions, deletes only its own snapshots, keys only through RDS", () => {
+        const doc = policyOf(prod, "backup-fn-policy");
+        assert.deepStrictEqual(wildcardActions(doc), []);
+        const byId = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
+        assert.deepStrictEqual(byId.CopyTheirSnapshots.Resource, [
+            "arn:aws:rds:us-east-1:111111111111:snapshot:wordpress-*",
+            "arn:aws:rds:us-east-1:111111111111:cluster-snapshot:shop-*",
+            "arn:aws:rds:us-west-2:111111111111:snapshot:wordpress-*",
+            "arn:aws:rds:us-west-2:111111111111:cluster-snapshot:shop-*",
+        ]);
+        assert.deepStrictEqual(byId.DeleteOnlyOwnSnapshots.Condition, { StringEquals: { "rds:snapshot-tag/pilotlight:created-by": "backup-schedule" } });
+        assert.deepStrictEqual(byId.UseSharedKeyAndReplicaThroughRds.Condition.StringEquals["kms:ViaService"], ["rds.us-east-1.amazonaws.com", "rds.us-west-2.amazonaws.com"]);
+        assert.ok(!JSON.stringify(doc).includes('"Resource":"*"'));
+        assert.ok(!doc.Statement.some((s: any) => [].concat(s.Action).some((a: string) => /ModifyDBSnapshotAttribute|sns:Publish/.test(a))), "backups share and publish nothing");
+        const machine = policyOf(prod, "backup-machine-policy");
+        assert.deepStrictEqual(machine.Statement.map((s: any) => s.Action), [["lambda:InvokeFunction"]]);
+        const events = policyOf(prod, "backup-schedule-policy");
+        assert.deepStrictEqual(events.Statement[0].Resource, ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-backup"]);
+    });
+
+    it("statement builder: a copy-source in a same-account setup gets no sharing right", () => {
+        const base = { accountId: "111111111111", homeRegion: "us-east-1", drRegion: "us-west-2", databases: [{ identifier: "db", isCluster: false }], sharedKeyArn: "k1", drKeyArn: "k2" };
+        const sids = (ctx: any) => snapshotJobStatements(ctx).map((s) => s.Sid);
+        assert.ok(sids({ ...base, job: "copy-source", peerAccountId: "222222222222", topicArn: "t" }).includes("ShareDrCopyWithPeer"));
+        assert.ok(!sids({ ...base, job: "copy-source", topicArn: "t" }).includes("ShareDrCopyWithPeer"));
+        assert.ok(!sids({ ...base, job: "backup-schedule", peerAccountId: "222222222222", topicArn: "t" }).includes("AnnounceSharedSnapshots"));
+    });
+
+    it("replicates automated backups of the instances into the DR region on a same-account dr stack, with the dr key", () => {
+        assert.strictEqual(dr.resources.filter((r) => r.type === "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication").length, 0);
+        const rep = one(drSameAccount, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "backup-replication-wordpress");
+        assert.strictEqual(rep.inputs.sourceDbInstanceArn, "arn:aws:rds:us-east-1:111111111111:db:wordpress");
+        assert.strictEqual(rep.inputs.kmsKeyId, one(drSameAccount, "aws:kms/key:Key", "dr-key").state.arn);
+        assert.strictEqual(rep.inputs.retentionPeriod, 14);
+        assert.strictEqual(drSameAccount.resources.filter((r) => r.type.endsWith("InstanceAutomatedBackupsReplication")).length, 1, "clusters are not replicated this way");
+    });
+});

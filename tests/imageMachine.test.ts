@@ -1,0 +1,124 @@
+import * as assert from "assert";
+import { imageMachineDefinition } from "../components/machines/snapshotMachine";
+import { handler } from "../functions/image-backup";
+import { IMAGE_JOB, ImageInfo, selectImagesToPrune } from "../functions/lib/images";
+import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
+import { FakeEc2 } from "./fakeEc2";
+import { runMachine, taskStates } from "./machineHarness";
+
+const HOME = "us-east-1";
+const DR = "us-west-2";
+const DR_KEY = "arn:aws:kms:us-west-2:123456789012:key/mrk-shared";
+const JOB_FN = "arn:aws:lambda:us-east-1:123456789012:function:pilotlight-image-backup";
+const ALERT_FN = "arn:aws:lambda:us-east-1:123456789012:function:pilotlight-alerts";
+const OURS = (instance: string) => [
+    { Key: CREATED_BY_TAG, Value: IMAGE_JOB },
+    { Key: SOURCE_TAG, Value: instance },
+];
+
+const definition = imageMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { maxAttempts: 10 });
+
+describe("image backup machine", () => {
+    let ec2: FakeEc2;
+    let alerts: any[];
+    let faultStep: string | undefined;
+
+    function run() {
+        return runMachine(definition, {}, {
+            machineName: "pilotlight-image-backup",
+            handlers: {
+                [JOB_FN]: async (event: any) => {
+                    if (event.step === faultStep) {
+                        const e = new Error(`injected fault at ${event.step}`);
+                        e.name = "InjectedFault";
+                        throw e;
+                    }
+                    return handler(event);
+                },
+                [ALERT_FN]: async (event: any) => {
+                    alerts.push(event);
+                    return { delivered: 1 };
+                },
+            },
+        });
+    }
+
+    beforeEach(() => {
+        ec2 = new FakeEc2();
+        alerts = [];
+        faultStep = undefined;
+        ec2.addInstance("i-app1", [{ Key: "pilotlight:backup", Value: "true" }]);
+        ec2.addInstance("i-app2", [{ Key: "pilotlight:backup", Value: "true" }], "stopped");
+        ec2.addInstance("i-other", [{ Key: "team", Value: "web" }]);
+        ec2.addInstance("i-gone", [{ Key: "pilotlight:backup", Value: "true" }], "terminated");
+        Object.assign(process.env, { HOME_REGION: HOME, DR_REGION: DR, TAG_KEY: "pilotlight:backup", TAG_VALUE: "true", NO_REBOOT: "true", DR_KEY_ARN: DR_KEY, KEEP: "2" });
+    });
+
+    afterEach(() => {
+        ec2.restore();
+        for (const k of ["HOME_REGION", "DR_REGION", "TAG_KEY", "TAG_VALUE", "NO_REBOOT", "DR_KEY_ARN", "KEEP"]) delete process.env[k];
+    });
+
+    it("images every tagged instance without reboot and copies each to the DR region under the DR key, tags included", async () => {
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        const home = ec2.imagesIn(HOME);
+        assert.deepStrictEqual(home.map((i) => i.source).sort(), ["i-app1", "i-app2"]);
+        assert.ok(home.every((i) => i.noReboot === true && /^pilotlight-i-app\d-\d{14}$/.test(i.name)));
+        const dr = ec2.imagesIn(DR);
+        assert.strictEqual(dr.length, 2);
+        for (const copy of dr) {
+            assert.strictEqual(copy.kmsKeyId, DR_KEY);
+            assert.strictEqual(copy.state, "available");
+            const src = ec2.images.get(copy.source)!;
+            assert.strictEqual(copy.name, src.name);
+            assert.deepStrictEqual(copy.tags, OURS(src.source));
+        }
+        for (const image of home) assert.deepStrictEqual(ec2.snapshots.get(image.snapshotIds[0])!.tags, OURS(image.source));
+    });
+
+    it("keeps the newest 2 of its own images per instance in both regions, deregistering before deleting snapshots", async () => {
+        const seeded: string[] = [];
+        for (const region of [HOME, DR]) {
+            for (const day of ["01", "02", "03"]) seeded.push(ec2.addImage(region, `pilotlight-i-app1-202512${day}000000`, { source: "i-app1", tags: OURS("i-app1"), created: `2025-12-${day}T00:00:00.000Z` }).imageId);
+            ec2.addImage(region, "golden-image", { source: "i-app1", tags: [{ Key: SOURCE_TAG, Value: "i-app1" }], created: "2025-01-01T00:00:00.000Z" });
+            ec2.addImage(region, "other-job", { source: "i-app1", tags: [{ Key: CREATED_BY_TAG, Value: "someone-else" }, { Key: SOURCE_TAG, Value: "i-app1" }], created: "2025-01-01T00:00:00.000Z" });
+        }
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        for (const region of [HOME, DR]) {
+            const names = ec2.imagesIn(region).filter((i) => i.source === "i-app1" || ec2.images.get(i.source)?.source === "i-app1").map((i) => i.name).sort();
+            assert.strictEqual(names.length, 4, `${region}: ${names}`);
+            assert.ok(names.includes("golden-image") && names.includes("other-job") && names.includes("pilotlight-i-app1-20251203000000"), `${region}: ${names}`);
+        }
+        const order = ec2.mutatingCalls().filter((c) => c.command === "DeregisterImage" || c.command === "DeleteSnapshot").map((c) => c.command);
+        assert.deepStrictEqual(order, ["DeregisterImage", "DeleteSnapshot", "DeregisterImage", "DeleteSnapshot", "DeregisterImage", "DeleteSnapshot", "DeregisterImage", "DeleteSnapshot"]);
+    });
+
+    it("has a Retry and a Catch on every Task", () => {
+        for (const name of taskStates(definition as any)) {
+            const state = (definition.States[name] ?? (definition.States.Images as any).ItemProcessor.States[name]) as any;
+            assert.ok(state.Retry?.length && state.Catch?.length, name);
+        }
+    });
+
+    for (const step of ["plan", "create", "status", "copy", "prune", "report"]) {
+        it(`a fault at ${step} deregisters nothing and alerts`, async () => {
+            ec2.addImage(HOME, "pilotlight-i-app1-20251201000000", { source: "i-app1", tags: OURS("i-app1"), created: "2025-12-01T00:00:00.000Z" });
+            faultStep = step;
+            const result = await run();
+            assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(alerts.length, 1);
+            assert.strictEqual(alerts[0].source, "image-backup");
+            assert.deepStrictEqual(ec2.mutatingCalls().filter((c) => c.command !== "CreateImage" && c.command !== "CopyImage"), []);
+        });
+    }
+
+    it("image retention never selects the newest, pending or foreign images", () => {
+        const img = (imageId: string, day: number, createdBy: string | undefined, state = "available"): ImageInfo => ({ imageId, name: imageId, state, creationDate: `2026-01-0${day}T00:00:00.000Z`, createdBy, snapshotIds: [] });
+        const list = [img("a", 1, IMAGE_JOB), img("b", 2, IMAGE_JOB), img("c", 3, IMAGE_JOB, "pending"), img("d", 4, undefined), img("e", 5, IMAGE_JOB)];
+        assert.deepStrictEqual(selectImagesToPrune(list, 1).map((i) => i.imageId), ["b", "a"]);
+        assert.deepStrictEqual(selectImagesToPrune(list, 3).map((i) => i.imageId), []);
+        assert.throws(() => selectImagesToPrune(list, 0), /keep must be an integer >= 1/);
+    });
+});
