@@ -1,9 +1,9 @@
 // Typed, validated view of Pulumi.<stack>.yaml. Every rule reports the key, the
 // bad value and what would be right; all problems are reported at once.
 import * as pulumi from "@pulumi/pulumi";
-import { AFTER_RECOVERY, AfterRecovery, clusterIdentifierProblem, isInstanceClass } from "./functions/lib/auroraFailover";
 import { identifierProblem, MAX_MANAGED_IDENTIFIER } from "./functions/lib/naming";
 import { parseRequest, RestoreRequest } from "./functions/lib/restoreJob";
+import { AFTER_RECOVERY, AfterRecovery, clusterIdentifierProblem, isInstanceClass } from "./functions/lib/auroraFailover";
 
 /** The two roles a stack can play. */
 export type StackRole = "primary" | "dr";
