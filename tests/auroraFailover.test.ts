@@ -155,6 +155,15 @@ describe("aurora failover recovery component", () => {
             assert.strictEqual(completedTarget.inputs.arn, machine.state.arn);
             assert.deepStrictEqual(completedTarget.inputs.inputTransformer, recoveryInputTransformer("orders-aurora"));
 
+            const startedTarget = targets.find((t) => t.inputs.rule === "pilotlight-aurora-orders-aurora-started")!;
+            const record = ofType(rs, "aws:lambda/function:Function").find((f) => f.inputs.name.endsWith("-record"))!;
+            assert.strictEqual(startedTarget.inputs.arn, record.state.arn);
+            const permission = ofType(rs, "aws:lambda/permission:Permission")[0];
+            const startedRule = rules.find((r) => r.inputs.name.endsWith("-started"))!;
+            assert.deepStrictEqual([permission.inputs.principal, permission.inputs.sourceArn, permission.inputs.function], ["events.amazonaws.com", startedRule.state.arn, record.inputs.name]);
+            const eventsPolicy: PolicyDocument = JSON.parse(rs.find((r) => r.name === "aurora-orders-aurora-events-policy")!.inputs.policy);
+            assert.deepStrictEqual(eventsPolicy.Statement.map((st) => [st.Action, st.Resource]), [[["states:StartExecution"], [machine.state.arn]]]);
+
             const table = ofType(rs, "aws:dynamodb/table:Table")[0];
             assert.deepStrictEqual([table.inputs.name, table.inputs.hashKey, table.inputs.billingMode], ["pilotlight-aurora-orders-aurora-guard", "clusterIdentifier", "PAY_PER_REQUEST"]);
 
