@@ -266,7 +266,7 @@ export function certificateRegion(arn: string): string | undefined {
 /** The `pilotlight:database` keys beyond engine and port. */
 function parseDatabaseDeployment(c: Checker, engine: DatabaseEngine): DatabaseDeploymentConfig {
     const version = ENGINE_VERSION_RE[engine];
-    const engineVersion = c.string("database.engineVersion", `expected a ${engine} version such as ${version.example}`, (s) => version.re.test(s), DEFAULT_ENGINE_VERSIONS[engine]);
+    const engineVersion = c.string("database.engineVersion", `expected a version of ${engine} such as ${version.example}`, (s) => version.re.test(s), DEFAULT_ENGINE_VERSIONS[engine]);
     const isClass = (s: string) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s);
     const instanceClass = c.string("database.instanceClass", "expected an RDS instance class such as db.t4g.medium or db.r7g.large", isClass, "db.t4g.medium");
     const readerClass = c.string("database.readerClass", "expected an RDS instance class such as db.r7g.large", isClass, instanceClass);

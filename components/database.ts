@@ -29,11 +29,11 @@ export function restoreSource(restore: FailoverDatabaseConfig): DatabaseSource {
         case "latestCopy":
             return { kind: "latestCopy", sourceIdentifier: restore.sourceIdentifier };
         case "snapshot":
-            return { kind: "snapshot", snapshotIdentifier: need(restore.snapshotIdentifier, "restore.snapshotIdentifier") };
+            return { kind: "snapshot", snapshotIdentifier: need(restore.snapshotIdentifier, "failoverDatabase.snapshotIdentifier") };
         case "pointInTime":
-            return { kind: "pointInTime", automatedBackupsArn: need(restore.automatedBackupsArn, "restore.automatedBackupsArn"), restoreTime: restore.restoreTime };
+            return { kind: "pointInTime", automatedBackupsArn: need(restore.automatedBackupsArn, "failoverDatabase.automatedBackupsArn"), restoreTime: restore.restoreTime };
         case "adopt":
-            return { kind: "adopt", secretName: need(restore.secretName, "restore.secretName") };
+            return { kind: "adopt", secretName: need(restore.secretName, "failoverDatabase.secretName") };
     }
 }
 
@@ -239,7 +239,7 @@ export class Database extends pulumi.ComponentResource {
                 ? aws.rds.getClusterSnapshotOutput(filter, { parent: this }).dbClusterSnapshotIdentifier
                 : aws.rds.getSnapshotOutput(filter, { parent: this }).dbSnapshotIdentifier;
             snapshotIdentifier = pulumi.output(found).apply((s) => {
-                if (!s) throw new Error(`no manual snapshot tagged ${SOURCE_TAG}=${source.sourceIdentifier} in ${args.region}; set pilotlight:restore.source to "snapshot" with pilotlight:restore.snapshotIdentifier`);
+                if (!s) throw new Error(`no manual snapshot tagged ${SOURCE_TAG}=${source.sourceIdentifier} in ${args.region}; set pilotlight:failoverDatabase.source to "snapshot" with pilotlight:failoverDatabase.snapshotIdentifier`);
                 return s;
             });
         }
@@ -341,6 +341,10 @@ export class Database extends pulumi.ComponentResource {
                 `${name}-instance`,
                 {
                     ...common,
+                    // An instance restore cannot re-encrypt: it keeps the key of the snapshot or backups
+                    // (the copy target's copies are already under the DR key). Naming one would only
+                    // make a later `up` see a difference on a property that replaces the database.
+                    kmsKeyId: restoring ? undefined : args.kmsKeyArn,
                     identifier: id,
                     instanceClass: args.instanceClass,
                     dbName: restoring ? undefined : (args.databaseName ?? "app"),

@@ -53,16 +53,19 @@ describe("least privilege across every stack", () => {
         }
     });
 
-    it("every role trusts one service principal, or exactly the peer stack's account", () => {
-        const peerRoot = { prod: "arn:aws:iam::222222222222:root", dr: "arn:aws:iam::111111111111:root" } as Record<string, string>;
+    it("every role trusts one service principal (the DNS peer role: exactly the peer account)", () => {
         for (const { label, run } of runs) {
+            const peerAccount = run.outputs.role === "primary" ? "222222222222" : "111111111111";
             for (const [file, doc] of policyFiles(run.resources)) {
                 if (!file.endsWith(".trust.json")) continue;
                 for (const s of (doc as PolicyDocument).Statement) {
                     assert.strictEqual(s.Effect, "Allow", `${label}: ${file}`);
-                    const p = s.Principal as any;
-                    const ok = (typeof p?.Service === "string" && Object.keys(p).length === 1) || (Object.keys(p).length === 1 && p.AWS === peerRoot[run.stack]);
-                    assert.ok(ok, `${label}: ${file} trusts ${JSON.stringify(p)}`);
+                    // The one cross-account role: the primary's, for the dr stack's SECONDARY record.
+                    if (file === "dns-peer.trust.json") {
+                        assert.deepStrictEqual(s.Principal, { AWS: `arn:aws:iam::${peerAccount}:root` }, `${label}: ${file}`);
+                        continue;
+                    }
+                    assert.ok(typeof (s.Principal as any)?.Service === "string", `${label}: ${file} trusts ${JSON.stringify(s.Principal)}`);
                 }
             }
         }

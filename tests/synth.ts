@@ -164,7 +164,7 @@ export function summary(run: ProgramRun): string {
     const nodeId = (r: ProgramResource) => `n${run.resources.indexOf(r)}`;
     const out: string[] = [];
     out.push(`# Stack \`${run.stack}\``, "");
-    for (const key of ["role", "sameAccount", "vpcId", "mediaBucket"]) {
+    for (const key of ["role", "sameAccount", "vpcId", "mediaBucket", "failover", "databaseSource", "databaseRestoredFrom", "appUrl", "dnsRecord", "dnsFailoverRole"]) {
         if (run.outputs[key] !== undefined) out.push(`- ${key}: \`${JSON.stringify(run.outputs[key])}\``);
     }
     out.push(`- resources: ${run.resources.length}`, "");

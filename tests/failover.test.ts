@@ -1,0 +1,110 @@
+// The dr stack's config switch: `failover: true` adds the database, the app tier, NAT
+// and the SECONDARY record, and changes nothing that exists without it.
+import * as assert from "assert";
+import { ProgramResource, ProgramRun, runProgram } from "./program";
+
+const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns"];
+const SERVING_TYPES = [
+    "aws:rds/instance:Instance",
+    "aws:rds/cluster:Cluster",
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:autoscaling/group:Group",
+    "aws:ec2/launchTemplate:LaunchTemplate",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:route53/record:Record",
+    "aws:ec2/natGateway:NatGateway",
+];
+// NAT is the Network's own child, switched by the same flag.
+const NAT_TYPES = ["aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"];
+
+function one(run: ProgramRun, type: string, name: string): ProgramResource {
+    const found = run.resources.filter((r) => r.type === type && r.name === name);
+    assert.strictEqual(found.length, 1, `expected one ${type} ${name}, found ${found.length}`);
+    return found[0];
+}
+
+function count(run: ProgramRun, type: string): number {
+    return run.resources.filter((r) => r.type === type).length;
+}
+
+/** True when a resource exists only because of failover: inside a failover component, or NAT. */
+function addedByFailover(r: ProgramResource): boolean {
+    const chain = r.urn.split("::")[2] ?? "";
+    if (FAILOVER_COMPONENTS.some((c) => chain.split("$").includes(c))) return true;
+    return chain.startsWith("pilotlight:network:Network$") && NAT_TYPES.includes(r.type);
+}
+
+/** Every resource of `off` exists in `on` with the same URN, parent, provider and inputs; `on` adds only failover resources. */
+function assertAdditive(off: ProgramRun, on: ProgramRun): void {
+    const onByUrn = new Map(on.resources.map((r) => [r.urn, r]));
+    assert.ok(off.resources.length > 20, "the pilot light has its network, key and bucket");
+    for (const r of off.resources) {
+        const twin = onByUrn.get(r.urn);
+        assert.ok(twin, `failover removes ${r.urn}`);
+        assert.deepStrictEqual({ parent: twin.parent, provider: twin.provider, inputs: twin.inputs }, { parent: r.parent, provider: r.provider, inputs: r.inputs }, `failover changes ${r.urn}`);
+    }
+    const offUrns = new Set(off.resources.map((r) => r.urn));
+    const added = on.resources.filter((r) => !offUrns.has(r.urn));
+    assert.ok(added.length > 0);
+    const unexpected = added.filter((r) => !addedByFailover(r)).map((r) => r.urn);
+    assert.deepStrictEqual(unexpected, [], "failover adds only database, app tier, DNS and NAT");
+    for (const r of off.resources.filter(addedByFailover)) assert.fail(`${r.urn} exists without failover`);
+}
+
+describe("failover switch", () => {
+    let prod: ProgramRun;
+    let off: ProgramRun;
+    let on: ProgramRun;
+    before(async () => {
+        prod = await runProgram("prod");
+        off = await runProgram("dr");
+        on = await runProgram("dr", { sets: ["failover=true"] });
+    });
+
+    it("prod always has the database, the app tier and the PRIMARY record", () => {
+        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(prod, c), 1, c);
+        for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(prod, t), 1, t);
+        assert.strictEqual(prod.outputs.dnsFailoverRole, "PRIMARY");
+    });
+
+    it("dr without failover is a pilot light: no database, app tier, DNS or NAT", () => {
+        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(off, c), 0, c);
+        for (const t of SERVING_TYPES) assert.strictEqual(count(off, t), 0, t);
+        for (const k of ["databaseIdentifier", "databaseEndpoint", "appUrl", "dnsRecord"]) assert.strictEqual(off.outputs[k], undefined, k);
+        assert.strictEqual(off.outputs.failover, false);
+    });
+
+    it("dr with failover has all of them, wired to the restored database", () => {
+        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(on, c), 1, c);
+        for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(on, t), 1, t);
+        const db = one(on, "aws:rds/instance:Instance", "database-instance");
+        assert.strictEqual(db.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
+        const userData = Buffer.from(one(on, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.userData, "base64").toString("utf8");
+        assert.ok(userData.includes(`DB_HOST=${db.state.address}\n`), userData);
+        assert.ok(userData.includes(`DB_SECRET_ARN=${db.state.masterUserSecrets[0].secretArn}\n`));
+        assert.ok(userData.includes("AWS_REGION=us-west-2\n"));
+        assert.ok(userData.includes("MEDIA_BUCKET=pilotlight-media-222222222222-us-west-2\n"), "the DR app serves the replica bucket");
+        const alb = one(on, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
+        assert.deepStrictEqual(one(on, "aws:route53/record:Record", "dns-record").inputs.aliases, [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }]);
+        assert.deepStrictEqual(
+            [on.outputs.failover, on.outputs.databaseSource, on.outputs.databaseRestoredFrom, on.outputs.dnsFailoverRole],
+            [true, "newest snapshot copied into this region from pilotlight-db", "pilotlight-db-copy-latest", "SECONDARY"],
+        );
+    });
+
+    it("turning failover on changes nothing that exists; turning it off removes only what it added", () => {
+        assertAdditive(off, on);
+    });
+
+    it("stays additive when adopting the copy target's instance and with Aurora", async () => {
+        assertAdditive(off, await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=adopt", "failoverDatabase.secretName=pilotlight/copy/current"] }));
+        const auroraSets = ["database.engine=aurora-postgresql", "database.engineVersion=16.6"];
+        assertAdditive(await runProgram("dr", { sets: auroraSets }), await runProgram("dr", { sets: [...auroraSets, "failover=true"] }));
+    });
+
+    it("the database's protection is explicit: failback first lifts deletion protection, still with a final snapshot", async () => {
+        const lifting = await runProgram("dr", { sets: ["failover=true", "database.deletionProtection=false"] });
+        const db = one(lifting, "aws:rds/instance:Instance", "database-instance").inputs;
+        assert.deepStrictEqual([db.deletionProtection, db.skipFinalSnapshot, db.finalSnapshotIdentifier], [false, false, "pilotlight-db-final"]);
+    });
+});
