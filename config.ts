@@ -210,7 +210,7 @@ export interface FailoverDatabaseConfig {
     automatedBackupsArn?: string;
     /** `pointInTime` only: UTC time to restore to (`2026-01-31T23:45:00Z`). Defaults to the latest restorable time. */
     restoreTime?: string;
-    /** `adopt` only: name or ARN of the secret `{host, port, identifier, version}` written by the copy target. */
+    /** `adopt` only: name or ARN of the secret `{host, port, identifier, version}` written by the copy target. Defaults to `pilotlight:copy`'s `secretName`. */
     secretName?: string;
 }
 
@@ -312,7 +312,7 @@ function parseDatabaseDeployment(c: Checker, engine: DatabaseEngine): DatabaseDe
 }
 
 /** `pilotlight:failoverDatabase`: validated whenever present; required on a dr stack with failover on. */
-function parseFailoverDatabase(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string): FailoverDatabaseConfig | undefined {
+function parseFailoverDatabase(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string, copySecretName?: string): FailoverDatabaseConfig | undefined {
     const raw = c.get("failoverDatabase");
     const howTo =
         'set pilotlight:failoverDatabase.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:failoverDatabase.snapshotIdentifier), "pointInTime" (with pilotlight:failoverDatabase.automatedBackupsArn) or "adopt" (with pilotlight:failoverDatabase.secretName)';
@@ -333,29 +333,34 @@ function parseFailoverDatabase(c: Checker, role: StackRole, failover: boolean, e
         source,
         sourceIdentifier: c.string("failoverDatabase.sourceIdentifier", "expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s), `${namePrefix}-db`),
     };
-    const need = (key: string, why: string) => {
-        if (c.get(key) === undefined) c.fail(key, undefined, why);
+    // A required key: reports it missing (once) and returns false, so its format is checked only when present.
+    const need = (key: string, why: string): boolean => {
+        if (c.get(key) !== undefined) return true;
+        c.fail(key, undefined, why);
+        return false;
     };
     if (c.get("failoverDatabase.snapshotIdentifier") !== undefined || source === "snapshot") {
-        need("failoverDatabase.snapshotIdentifier", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31');
-        restore.snapshotIdentifier = c.string("failoverDatabase.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
+        if (need("failoverDatabase.snapshotIdentifier", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31'))
+            restore.snapshotIdentifier = c.string("failoverDatabase.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
     }
     if (source === "pointInTime") {
         if (isAuroraEngine(engine)) {
             c.fail("failoverDatabase.source", source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
         }
-        need("failoverDatabase.automatedBackupsArn", `failoverDatabase.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`);
-        restore.automatedBackupsArn = c.string("failoverDatabase.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
-            const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
-            return !!m && (!region || m[1] === region);
-        });
+        if (need("failoverDatabase.automatedBackupsArn", `failoverDatabase.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`)) {
+            restore.automatedBackupsArn = c.string("failoverDatabase.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
+                const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
+                return !!m && (!region || m[1] === region);
+            });
+        }
         if (c.get("failoverDatabase.restoreTime") !== undefined) {
             restore.restoreTime = c.string("failoverDatabase.restoreTime", "expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s)));
         }
     }
     if (source === "adopt") {
-        need("failoverDatabase.secretName", 'failoverDatabase.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version}');
-        restore.secretName = c.string("failoverDatabase.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s));
+        // Defaults to the secret the copy target of this stack keeps (pilotlight:copy.secretName).
+        if (copySecretName !== undefined || need("failoverDatabase.secretName", 'failoverDatabase.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version} (or a pilotlight:copy section, whose secret it then uses)'))
+            restore.secretName = c.string("failoverDatabase.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s), copySecretName);
         if (isAuroraEngine(engine)) c.fail("failoverDatabase.source", source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
     }
     return restore;
@@ -668,7 +673,8 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         port: c.int("database.port", 1150, 65535, enginePort(engine)),
         ...parseDatabaseDeployment(c, engine),
     };
-    const failoverDatabase = parseFailoverDatabase(c, role, failover, engine, region, namePrefix);
+    const copy = parseCopy(c, namePrefix);
+    const failoverDatabase = parseFailoverDatabase(c, role, failover, engine, region, namePrefix, copy?.secretName);
     const app = parseApp(c, region);
     const dns = parseDns(c);
 
@@ -676,7 +682,6 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
 
     const tags = c.stringMap("tags");
     const backups = parseBackups(c, accountId === peer.accountId);
-    const copy = parseCopy(c, namePrefix);
     const restore = parseRestoreConfig(c, role);
     const alerts = parseAlertsConfig(c);
 

@@ -22,6 +22,7 @@ import {
     sharedKeyAlias,
 } from "./components/naming";
 import { Alerts, parseWebhookList } from "./components/alerts";
+import { AuroraFailoverRecovery } from "./components/auroraFailover";
 import { AutomatedBackupsReplication, BackupSchedule } from "./components/backupSchedule";
 import { SnapshotCopy } from "./components/copyMachine";
 import { Network } from "./components/network";
@@ -179,6 +180,8 @@ const app =
               },
               accountId: cfg.accountId,
               region: cfg.region,
+              // The primary's instances are imaged by the backups (and the images copied to dr).
+              instanceTags: primary && cfg.backups?.images ? { [cfg.backups.images.tagKey]: cfg.backups.images.tagValue } : undefined,
               tags,
           })
         : undefined;
@@ -315,6 +318,28 @@ const copy = cfg.copy
           })
     : undefined;
 
+// Aurora failover recovery (primary): one watcher per listed cluster brings back a writer
+// of the intended class after a failover to a smaller reader.
+const auroraRecoveries = primary
+    ? cfg.auroraFailover.clusters.map(
+          (cluster) =>
+              new AuroraFailoverRecovery(`aurora-${cluster.identifier}`, {
+                  clusterIdentifier: cluster.identifier,
+                  writerClass: cluster.writerClass,
+                  monitoringRoleArn: cluster.monitoringRoleArn,
+                  windowHours: cfg.auroraFailover.windowHours,
+                  afterRecovery: cfg.auroraFailover.afterRecovery,
+                  notifyOnSuccess: cfg.auroraFailover.notifyOnSuccess,
+                  alertFunctionArn: alerts.functionArn,
+                  namePrefix: cfg.namePrefix,
+                  accountId: cfg.accountId,
+                  region: cfg.region,
+                  vpc: network.lambdaVpc,
+                  tags,
+              }),
+      )
+    : [];
+
 export const role = cfg.role;
 export const sameAccount = isSameAccount(cfg);
 export const vpcId = network.vpcId;
@@ -351,3 +376,5 @@ export const backupReplicationArns = backupReplication?.replicationArns;
 export const copyMachineArn = copy?.stateMachineArn;
 export const copyTopicArn = copy?.topicArn;
 export const copySecretArn = copy?.secretArn;
+export const auroraRecoveryMachineArns =
+    auroraRecoveries.length > 0 ? pulumi.all(Object.fromEntries(auroraRecoveries.map((r, i) => [cfg.auroraFailover.clusters[i].identifier, r.stateMachineArn]))) : undefined;

@@ -183,17 +183,25 @@ export interface AppTierArgs {
     mediaBucketName: string;
     /** The database the app uses. */
     database: {
+        /** Engine, written to the app's settings. */
         engine: string;
+        /** Host name of the instance or the cluster's writer endpoint. */
         endpoint: pulumi.Input<string>;
+        /** Port. */
         port: pulumi.Input<number>;
+        /** Application database name. */
         name: string;
+        /** RDS-managed master-user secret the instances read at boot. */
         secretArn: pulumi.Input<string>;
         /** Key of the secret. Defaults to `kmsKeyArn`. */
         secretKeyArn?: pulumi.Input<string>;
     };
-    /** Account and region. */
+    /** Account of the stack (the Auto Scaling service-linked role's ARN). */
     accountId: string;
+    /** Region of the stack (settings, ARNs, KMS via-service conditions). */
     region: string;
+    /** Extra tags on the instances only, e.g. the tag that selects them for image backups. Defaults to none. */
+    instanceTags?: Record<string, string>;
     /** Tags. Defaults to none. */
     tags?: Record<string, string>;
 }
@@ -335,7 +343,7 @@ export class AppTier extends pulumi.ComponentResource {
                 }),
             );
         const imageId = args.amiId ?? aws.ec2.getAmiOutput(amiLookup(), { parent: this }).id;
-        const instanceTags = { ...tags, Name: `${args.namePrefix}-app` };
+        const instanceTags = { ...tags, ...args.instanceTags, Name: `${args.namePrefix}-app` };
         const launchTemplate = new aws.ec2.LaunchTemplate(
             `${name}-lt`,
             {

@@ -14,7 +14,7 @@ import { partitionOf } from "./naming";
 export type DatabaseSource =
     /** A new, empty database (the primary). */
     | { kind: "new" }
-    /** The newest manual snapshot in this region tagged `pilotlight:source` = `sourceIdentifier`. */
+    /** The newest manual snapshot in this region of `sourceIdentifier`, tagged `pilotlight:source` = `sourceIdentifier`. */
     | { kind: "latestCopy"; sourceIdentifier: string }
     /** A named snapshot (identifier or ARN). */
     | { kind: "snapshot"; snapshotIdentifier: string }
@@ -167,8 +167,9 @@ export interface DatabaseArgs {
     securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Where the data comes from. Defaults to a new database. */
     source?: DatabaseSource;
-    /** Account and region, for ARNs. */
+    /** Account of the stack (the monitoring role's trust condition). */
     accountId: string;
+    /** Region of the stack (partition, messages). */
     region: string;
     /** Tags. Defaults to none. */
     tags?: Record<string, string>;
@@ -234,10 +235,12 @@ export class Database extends pulumi.ComponentResource {
         let snapshotIdentifier: pulumi.Output<string> | undefined;
         if (source.kind === "snapshot") snapshotIdentifier = pulumi.output(source.snapshotIdentifier);
         if (source.kind === "latestCopy") {
+            // Copies keep the source's identifier; the final snapshots of the copy target's older
+            // restored instances carry the same tags but their own identifier, so both filters apply.
             const filter = { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: source.sourceIdentifier } };
             const found = aurora
-                ? aws.rds.getClusterSnapshotOutput(filter, { parent: this }).dbClusterSnapshotIdentifier
-                : aws.rds.getSnapshotOutput(filter, { parent: this }).dbSnapshotIdentifier;
+                ? aws.rds.getClusterSnapshotOutput({ ...filter, dbClusterIdentifier: source.sourceIdentifier }, { parent: this }).dbClusterSnapshotIdentifier
+                : aws.rds.getSnapshotOutput({ ...filter, dbInstanceIdentifier: source.sourceIdentifier }, { parent: this }).dbSnapshotIdentifier;
             snapshotIdentifier = pulumi.output(found).apply((s) => {
                 if (!s) throw new Error(`no manual snapshot tagged ${SOURCE_TAG}=${source.sourceIdentifier} in ${args.region}; set pilotlight:failoverDatabase.source to "snapshot" with pilotlight:failoverDatabase.snapshotIdentifier`);
                 return s;
@@ -245,7 +248,6 @@ export class Database extends pulumi.ComponentResource {
         }
         const restoring = source.kind !== "new";
         const ignoreChanges = restoring ? ["snapshotIdentifier", "restoreToPointInTime"] : [];
-        this.restoredFrom = snapshotIdentifier ?? pulumi.output("");
 
         const retention = args.backupRetentionDays ?? 7;
         if (retention < 7 || retention > 35) throw new Error(`backup retention ${retention} days: expected 7 to 35`);
@@ -326,6 +328,8 @@ export class Database extends pulumi.ComponentResource {
                 );
                 writer ??= member;
             }
+            // From the resource, not the lookup: ignoreChanges keeps the snapshot actually restored.
+            this.restoredFrom = cluster.snapshotIdentifier.apply((s) => s ?? "");
             this.identifier = cluster.clusterIdentifier;
             this.endpoint = cluster.endpoint;
             this.port = cluster.port;
@@ -375,6 +379,7 @@ export class Database extends pulumi.ComponentResource {
                 },
                 { parent: this, ignoreChanges },
             );
+            this.restoredFrom = instance.snapshotIdentifier.apply((s) => s ?? "");
             this.identifier = instance.identifier;
             this.endpoint = instance.address;
             this.port = instance.port;

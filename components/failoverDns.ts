@@ -60,8 +60,9 @@ export interface FailoverDnsArgs {
     hostedZoneId: string;
     /** The application's name; both stacks name the same record. */
     recordName: string;
-    /** The load balancer's DNS name and hosted zone (alias target). */
+    /** DNS name of the load balancer the alias points at (and the primary's health check probes). */
     targetDnsName: pulumi.Input<string>;
+    /** Hosted zone id of that load balancer (alias target zone). */
     targetZoneId: pulumi.Input<string>;
     /** PRIMARY: check over HTTPS (else HTTP). Defaults to false. */
     https?: boolean;

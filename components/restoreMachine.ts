@@ -391,7 +391,7 @@ export class RestoreMachine extends pulumi.ComponentResource {
         for (const key of Object.keys(RESTORE_JOBS) as RestoreJobKey[]) {
             const job = RESTORE_JOBS[key];
             functions[key] = new BundledFunction(
-                `${name}-${job}`,
+                `${name}-${job.replace(/^restore-/, "")}`,
                 {
                     job,
                     functionName: `${base}-${job.replace(/^restore-/, "")}`,

@@ -91,6 +91,25 @@ describe("alert handler", () => {
         assert.match(formatAlert({ kind: "failure", source: "restore", input: "garbage" }).text, /Database: \(unknown database\)/);
     });
 
+    it("accepts the outcome/severity shorthand other machines send", async () => {
+        const result = await handler({
+            source: "aurora-failover",
+            outcome: "failed",
+            severity: "error",
+            subject: "orders-aurora could not be recovered",
+            clusterIdentifier: "orders-aurora",
+            execution: EXECUTION,
+            details: { step: "AddReader" },
+        });
+        assert.strictEqual(result.sns, "sent");
+        assert.strictEqual(alerts.published[0].subject, "orders-aurora could not be recovered");
+        assert.match(alerts.published[0].message, /Database: orders-aurora/);
+        assert.match(alerts.published[0].message, /step: AddReader/);
+        assert.match(alerts.published[0].message, /executions\/details\/arn:aws:states/);
+        await handler({ source: "aurora-failover", outcome: "recovered", clusterIdentifier: "orders-aurora" });
+        assert.match(alerts.published[1].subject, /succeeded/);
+    });
+
     it("formats success without failure lines, and refuses malformed events", async () => {
         const msg = formatAlert({ kind: "success", source: "backup", database: "shop", task: "snapshot" });
         assert.strictEqual(msg.subject, "pilotlight backup: snapshot on shop succeeded");

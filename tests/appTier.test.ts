@@ -145,6 +145,16 @@ describe("AppTier", () => {
             assert.ok(userData.includes("DB_SECRET_ARN=arn:aws:secretsmanager:us-east-1:111111111111:secret:rds!db-pilotlight-db-AbCdEf\n"));
         });
 
+        it("tags prod's instances for the image backups (whose copies dr boots from), dr's not", async () => {
+            const tagsOf = async (stack: string, sets: string[]) =>
+                (one(await run(stack, sets), "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.tagSpecifications as any[]).find((t) => t.resourceType === "instance").tags;
+            const prod = await tagsOf("prod", []);
+            assert.deepStrictEqual([prod["pilotlight:backup"], prod.Name], ["true", "pilotlight-app"]);
+            const asg = one(await run("prod"), "aws:autoscaling/group:Group", "app-asg").inputs.tags as any[];
+            assert.deepStrictEqual(asg.find((t) => t.key === "pilotlight:backup"), { key: "pilotlight:backup", value: "true", propagateAtLaunch: true });
+            assert.strictEqual((await tagsOf("dr", ["failover=true"]))["pilotlight:backup"], undefined);
+        });
+
         it("looks up the newest available self-owned image tagged by pilotlight, or uses the configured one", async () => {
             assert.deepStrictEqual(amiLookup(), {
                 owners: ["self"],

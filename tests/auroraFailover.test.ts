@@ -11,7 +11,9 @@ import {
     recoveryStatements,
     startedEventPattern,
 } from "../components/auroraFailover";
-import { PolicyStatement, wildcardActions, policyDocument } from "../components/iam";
+import { PolicyDocument, PolicyStatement, wildcardActions, policyDocument } from "../components/iam";
+import { assertValidAsl, taskStates } from "./machineHarness";
+import { ProgramResource, ProgramRun, runProgram } from "./program";
 
 const SAMPLES = path.resolve(__dirname, "..", "..", "shared", "samples", "rds-events");
 
@@ -107,6 +109,117 @@ describe("aurora failover recovery component", () => {
                 clusterIdentifier: CLUSTER,
                 event: { id: completed.id, time: completed.time, eventId: "RDS-EVENT-0071", message: completed.detail.Message, sourceIdentifier: "orders-aurora" },
             });
+        });
+    });
+
+    describe("in the program (index.ts under mocks)", () => {
+        const TOKEN = "pilotlight:auroraFailover:AuroraFailoverRecovery";
+        let prod: ProgramRun;
+        before(async () => {
+            prod = await runProgram("prod");
+        });
+
+        const component = (run: ProgramRun, cluster: string) => run.resources.find((r) => r.type === TOKEN && r.name === `aurora-${cluster}`);
+        const children = (run: ProgramRun, parent: ProgramResource) => {
+            const out: ProgramResource[] = [];
+            const walk = (urn: string) => {
+                for (const r of run.resources.filter((x) => x.parent === urn)) {
+                    out.push(r);
+                    walk(r.urn);
+                }
+            };
+            walk(parent.urn);
+            return out;
+        };
+        const ofType = (rs: ProgramResource[], type: string) => rs.filter((r) => r.type === type);
+        const policyOf = (rs: ProgramResource[], fnName: string): PolicyDocument => {
+            const role = rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${fnName}-policy`)!;
+            return JSON.parse(role.inputs.policy);
+        };
+
+        it("deploys one recovery per configured cluster on prod, with its rules, machine, table, Lambdas and roles", () => {
+            const c = component(prod, "orders-aurora");
+            assert.ok(c, "component for orders-aurora");
+            assert.strictEqual(prod.resources.filter((r) => r.type === TOKEN).length, 1);
+            const rs = children(prod, c!);
+            assert.ok(rs.every((r) => r.name.startsWith("aurora-orders-aurora-")), rs.map((r) => r.name).join(", "));
+
+            const rules = ofType(rs, "aws:cloudwatch/eventRule:EventRule");
+            assert.deepStrictEqual(rules.map((r) => [r.inputs.name, JSON.parse(r.inputs.eventPattern)]).sort(), [
+                ["pilotlight-aurora-orders-aurora-completed", recoveryEventPattern("orders-aurora")],
+                ["pilotlight-aurora-orders-aurora-started", startedEventPattern("orders-aurora")],
+            ]);
+            const targets = ofType(rs, "aws:cloudwatch/eventTarget:EventTarget");
+            const machine = ofType(rs, "aws:sfn/stateMachine:StateMachine")[0];
+            const completedTarget = targets.find((t) => t.inputs.rule === "pilotlight-aurora-orders-aurora-completed")!;
+            assert.strictEqual(completedTarget.inputs.arn, machine.state.arn);
+            assert.deepStrictEqual(completedTarget.inputs.inputTransformer, recoveryInputTransformer("orders-aurora"));
+
+            const startedTarget = targets.find((t) => t.inputs.rule === "pilotlight-aurora-orders-aurora-started")!;
+            const record = ofType(rs, "aws:lambda/function:Function").find((f) => f.inputs.name.endsWith("-record"))!;
+            assert.strictEqual(startedTarget.inputs.arn, record.state.arn);
+            const permission = ofType(rs, "aws:lambda/permission:Permission")[0];
+            const startedRule = rules.find((r) => r.inputs.name.endsWith("-started"))!;
+            assert.deepStrictEqual([permission.inputs.principal, permission.inputs.sourceArn, permission.inputs.function], ["events.amazonaws.com", startedRule.state.arn, record.inputs.name]);
+            const eventsPolicy: PolicyDocument = JSON.parse(rs.find((r) => r.name === "aurora-orders-aurora-events-policy")!.inputs.policy);
+            assert.deepStrictEqual(eventsPolicy.Statement.map((st) => [st.Action, st.Resource]), [[["states:StartExecution"], [machine.state.arn]]]);
+
+            const table = ofType(rs, "aws:dynamodb/table:Table")[0];
+            assert.deepStrictEqual([table.inputs.name, table.inputs.hashKey, table.inputs.billingMode], ["pilotlight-aurora-orders-aurora-guard", "clusterIdentifier", "PAY_PER_REQUEST"]);
+
+            const fns = ofType(rs, "aws:lambda/function:Function").map((f) => f.inputs.name).sort();
+            assert.deepStrictEqual(fns, ["assess", "guard", "reader", "record", "switch"].map((j) => `pilotlight-aurora-orders-aurora-${j}`));
+            const reader = ofType(rs, "aws:lambda/function:Function").find((f) => f.inputs.name.endsWith("-reader"))!;
+            assert.deepStrictEqual(reader.inputs.environment.variables, { CLUSTER_IDENTIFIER: "orders-aurora", WRITER_CLASS: "db.r6g.2xlarge" });
+        });
+
+        it("deploys the machine it was tested with, invoking only its own Lambdas and the shared alert Lambda", () => {
+            const rs = children(prod, component(prod, "orders-aurora")!);
+            const machine = ofType(rs, "aws:sfn/stateMachine:StateMachine")[0];
+            const def = JSON.parse(machine.inputs.definition);
+            assertValidAsl(def);
+            const own = ofType(rs, "aws:lambda/function:Function").map((f) => f.state.arn);
+            const alert = prod.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name === "alerts-fn")!;
+            const used = new Set(taskStates(def).map((n) => def.States[n].Resource));
+            for (const arn of used) assert.ok(own.includes(arn) || arn === alert.state.arn, `unexpected Task resource ${arn}`);
+            assert.ok(used.has(alert.state.arn), "alerts go through the shared alert Lambda");
+            const machinePolicy: PolicyDocument = JSON.parse(rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "aurora-orders-aurora-policy")!.inputs.policy);
+            assert.deepStrictEqual([...(machinePolicy.Statement[0].Resource as string[])].sort(), [...used].sort());
+        });
+
+        it("is least privilege: no PassRole without a monitoring role; with one, only it", async () => {
+            const rs = children(prod, component(prod, "orders-aurora")!);
+            for (const r of ofType(rs, "aws:iam/rolePolicy:RolePolicy")) assert.deepStrictEqual(wildcardActions(JSON.parse(r.inputs.policy)), [], r.name);
+            const all = ofType(rs, "aws:iam/rolePolicy:RolePolicy").flatMap((r) => JSON.parse(r.inputs.policy).Statement as PolicyStatement[]);
+            assert.ok(!all.some((s) => ([] as string[]).concat(s.Action).includes("iam:PassRole")));
+
+            const role = "arn:aws:iam::111111111111:role/rds-monitoring";
+            const run = await runProgram("prod", { sets: [`auroraFailover.clusters=[{"identifier":"orders-aurora","monitoringRoleArn":"${role}"}]`, "auroraFailover.afterRecovery=delete"] });
+            const rs2 = children(run, component(run, "orders-aurora")!);
+            const pass = ofType(rs2, "aws:iam/rolePolicy:RolePolicy").flatMap((r) => (JSON.parse(r.inputs.policy).Statement as PolicyStatement[]).map((s) => [r.name, s] as const)).filter(([, s]) => ([] as string[]).concat(s.Action).includes("iam:PassRole"));
+            assert.deepStrictEqual(pass.map(([name, s]) => [name, s.Resource]), [["aurora-orders-aurora-reader-policy", [role]]]);
+            assert.ok(ofType(rs2, "aws:lambda/function:Function").some((f) => f.inputs.name === "pilotlight-aurora-orders-aurora-demoted"));
+            const reader = ofType(rs2, "aws:lambda/function:Function").find((f) => f.inputs.name.endsWith("-reader"))!;
+            assert.deepStrictEqual(reader.inputs.environment.variables, { CLUSTER_IDENTIFIER: "orders-aurora", MONITORING_ROLE_ARN: role });
+            assert.deepStrictEqual(policyOf(rs2, "aurora-orders-aurora-demoted").Statement.find((s) => s.Sid === "DeleteDemotedMember")!.Resource, ["arn:aws:rds:us-east-1:111111111111:db:orders-aurora-*"]);
+        });
+
+        it("exports each cluster's machine ARN", () => {
+            assert.deepStrictEqual(prod.outputs.auroraRecoveryMachineArns, { "orders-aurora": "arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-aurora-orders-aurora-recovery" });
+        });
+
+        it("deploys nothing without clusters, and nothing on dr", async () => {
+            const none = await runProgram("prod", { sets: ["auroraFailover.clusters=[]"] });
+            assert.strictEqual(none.resources.filter((r) => r.type === TOKEN).length, 0);
+            const dr = await runProgram("dr", { sets: ["failover=true"] });
+            assert.strictEqual(dr.resources.filter((r) => r.type === TOKEN).length, 0);
+        });
+
+        it("keeps the guard Lambdas outside the VPC (DynamoDB has no endpoint there) and the RDS ones inside when asked", async () => {
+            const run = await runProgram("prod", { sets: ["network.lambdasInVpc=true"] });
+            const fns = ofType(children(run, component(run, "orders-aurora")!), "aws:lambda/function:Function");
+            const inVpc = fns.filter((f) => f.inputs.vpcConfig).map((f) => f.inputs.name.split("-").pop()).sort();
+            assert.deepStrictEqual(inVpc, ["assess", "reader", "switch"]);
         });
     });
 

@@ -364,6 +364,16 @@ describe("aurora failover recovery machine", () => {
         assert.match(alerts[0].details.error.Cause, /no intended writer class: set writerClass for it under pilotlight:auroraFailover.clusters, or tag the cluster pilotlight:writer-class/);
     });
 
+    it("a managed cluster that does not exist fails before any change, with a clear alert", async () => {
+        process.env.CLUSTER_IDENTIFIER = "ghost-aurora";
+        const result = await run(undefined, { clusterIdentifier: "ghost-aurora" });
+        assert.strictEqual(result.status, "FAILED");
+        assert.strictEqual(result.error, "DatabaseNotFoundError");
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+        assert.strictEqual(ddb.calls.length, 0);
+        assert.match(channels.published[0].message, /Aurora cluster 'ghost-aurora' does not exist/);
+    });
+
     it("rejects a cluster it does not manage before any change", async () => {
         const result = await run(undefined, { clusterIdentifier: "billing-aurora" });
         assert.strictEqual(result.status, "FAILED");

@@ -198,6 +198,16 @@ describe("config", () => {
         });
     }
 
+    it("failover adoption defaults to the copy target's secret, and a missing key is reported once", () => {
+        const adopt = parseStackConfig("dr", { ...drRaw(), failover: true, failoverDatabase: { source: "adopt" }, copy: { source: "pilotlight-db" } }, "us-west-2");
+        assert.strictEqual(adopt.failoverDatabase?.secretName, "pilotlight/copy/pilotlight-db");
+        const named = parseStackConfig("dr", { ...drRaw(), failoverDatabase: { source: "adopt", secretName: "ops/db" }, copy: { source: "pilotlight-db" } }, "us-west-2");
+        assert.strictEqual(named.failoverDatabase?.secretName, "ops/db");
+        for (const source of ["snapshot", "pointInTime", "adopt"]) {
+            assert.strictEqual(problemsOf("dr", { ...drRaw(), failover: true, failoverDatabase: { source } }, "us-west-2").length, 1, source);
+        }
+    });
+
     it("parses the Aurora failover section with its defaults", () => {
         assert.deepStrictEqual(parseStackConfig("prod", prodRaw(), "us-east-1").auroraFailover, { clusters: [], windowHours: 24, afterRecovery: "keep", notifyOnSuccess: true });
         const raw = prodRaw();

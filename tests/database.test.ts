@@ -218,7 +218,7 @@ describe("Database", () => {
             assert.strictEqual(run.outputs.databaseSource, "newest snapshot copied into this region from pilotlight-db");
         });
 
-        it("looks the copy up by its pilotlight:source tag, newest manual snapshot", async () => {
+        it("looks the copy up by the source's identifier and pilotlight:source tag, newest manual snapshot", async () => {
             const { RecordingMocks } = await import("./mocks");
             const calls: any[] = [];
             const original = RecordingMocks.prototype.call;
@@ -233,7 +233,7 @@ describe("Database", () => {
             }
             const lookups = calls.filter((c) => c.token === "aws:rds/getSnapshot:getSnapshot");
             assert.strictEqual(lookups.length, 1);
-            assert.deepStrictEqual(lookups[0].inputs, { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: "pilotlight-db" } });
+            assert.deepStrictEqual(lookups[0].inputs, { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: "pilotlight-db" }, dbInstanceIdentifier: "pilotlight-db" });
         });
 
         it("restores a named snapshot", async () => {

@@ -2,6 +2,7 @@
 // and the SECONDARY record, and changes nothing that exists without it.
 import * as assert from "assert";
 import { ProgramResource, ProgramRun, runProgram } from "./program";
+import { summary } from "./synth";
 
 const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns"];
 const SERVING_TYPES = [
@@ -90,6 +91,20 @@ describe("failover switch", () => {
             [on.outputs.failover, on.outputs.databaseSource, on.outputs.databaseRestoredFrom, on.outputs.dnsFailoverRole],
             [true, "newest snapshot copied into this region from pilotlight-db", "pilotlight-db-copy-latest", "SECONDARY"],
         );
+    });
+
+    it("the synthesized summary shows the failover plan (npm run synth -- --stack dr --set failover=true)", () => {
+        const plan = summary(on);
+        for (const line of [
+            "- failover: `true`",
+            '- databaseSource: `"newest snapshot copied into this region from pilotlight-db"`',
+            '- databaseRestoredFrom: `"pilotlight-db-copy-latest"`',
+            '- appUrl: `"https://app-alb-mock.us-west-2.elb.amazonaws.com"`',
+            '- dnsFailoverRole: `"SECONDARY"`',
+        ]) {
+            assert.ok(plan.includes(line), `summary lacks ${line}:\n${plan}`);
+        }
+        assert.ok(!summary(off).includes("databaseSource"), "the pilot light has no database to describe");
     });
 
     it("turning failover on changes nothing that exists; turning it off removes only what it added", () => {

@@ -19,6 +19,7 @@ import {
     StartExportTaskCommand,
 } from "@aws-sdk/client-rds";
 import { defaultRdsKey, FakeRds, rdsArn } from "./fakeRds";
+import { CreateDBInstanceCommand, DBSubnetGroupNotFoundFault, DescribeDBSubnetGroupsCommand, FailoverDBClusterCommand, InvalidDBInstanceStateFault } from "@aws-sdk/client-rds";
 
 describe("FakeRds", () => {
     let fake: FakeRds;
@@ -146,6 +147,61 @@ describe("FakeRds", () => {
             statuses.push(out.ExportTasks![0].Status!);
         }
         assert.deepStrictEqual(statuses, ["STARTING", "IN_PROGRESS", "IN_PROGRESS", "COMPLETE"]);
+    });
+
+    describe("Aurora failover", () => {
+        const writerOf = async (cluster: string) =>
+            (await rds().send(new DescribeDBClustersCommand({ DBClusterIdentifier: cluster }))).DBClusters![0];
+
+        beforeEach(() => {
+            fake.addSubnetGroup("sg", ["us-east-1a", "us-east-1b"]);
+            fake.addCluster({
+                identifier: "c",
+                info: { DBSubnetGroup: "sg" },
+                members: [
+                    { identifier: "c-1", writer: true, info: { DBInstanceClass: "db.r6g.2xlarge", PromotionTier: 0 } },
+                    { identifier: "c-2", info: { DBInstanceClass: "db.r6g.large", PromotionTier: 1 } },
+                ],
+            });
+        });
+
+        it("describes subnet groups with their AZs, and fails for unknown ones", async () => {
+            const out = await rds().send(new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: "sg" }));
+            assert.deepStrictEqual(out.DBSubnetGroups![0].Subnets!.map((s) => s.SubnetAvailabilityZone!.Name), ["us-east-1a", "us-east-1b"]);
+            await assert.rejects(rds().send(new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: "nope" })), (e) => e instanceof DBSubnetGroupNotFoundFault);
+        });
+
+        it("adds a member to a cluster as a reader with its tier, class and AZ", async () => {
+            await rds().send(new CreateDBInstanceCommand({ DBInstanceIdentifier: "c-3", DBClusterIdentifier: "c", Engine: "aurora-postgresql", DBInstanceClass: "db.r6g.4xlarge", PromotionTier: 0, AvailabilityZone: "us-east-1b" }));
+            const member = (await writerOf("c")).DBClusterMembers!.find((m) => m.DBInstanceIdentifier === "c-3")!;
+            assert.deepStrictEqual([member.IsClusterWriter, member.PromotionTier], [false, 0]);
+            const inst = fake.instances.get("c-3")!.info;
+            assert.deepStrictEqual([inst.DBInstanceClass, inst.AvailabilityZone], ["db.r6g.4xlarge", "us-east-1b"]);
+        });
+
+        it("moves the writer to the target over polls, and refuses targets that cannot take it", async () => {
+            await assert.rejects(rds().send(new FailoverDBClusterCommand({ DBClusterIdentifier: "c", TargetDBInstanceIdentifier: "c-1" })), /already the writer/);
+            fake.instances.get("c-2")!.status = "modifying";
+            await assert.rejects(rds().send(new FailoverDBClusterCommand({ DBClusterIdentifier: "c", TargetDBInstanceIdentifier: "c-2" })), (e) => e instanceof InvalidDBInstanceStateFault);
+            fake.instances.get("c-2")!.status = "available";
+            await rds().send(new FailoverDBClusterCommand({ DBClusterIdentifier: "c", TargetDBInstanceIdentifier: "c-2" }));
+            const seen: [string, string][] = [];
+            for (let i = 0; i < 4; i++) {
+                const c = await writerOf("c");
+                seen.push([c.Status!, c.DBClusterMembers!.find((m) => m.IsClusterWriter)!.DBInstanceIdentifier!]);
+            }
+            assert.deepStrictEqual(seen, [["failing-over", "c-1"], ["failing-over", "c-1"], ["available", "c-2"], ["available", "c-2"]]);
+        });
+
+        it("can fail over without switching, and picks the best tier when no target is given", async () => {
+            fake.nextFailoverDoesNotSwitch();
+            await rds().send(new FailoverDBClusterCommand({ DBClusterIdentifier: "c", TargetDBInstanceIdentifier: "c-2" }));
+            for (let i = 0; i < 3; i++) await writerOf("c");
+            assert.strictEqual((await writerOf("c")).DBClusterMembers!.find((m) => m.IsClusterWriter)!.DBInstanceIdentifier, "c-1");
+            await rds().send(new FailoverDBClusterCommand({ DBClusterIdentifier: "c" }));
+            for (let i = 0; i < 3; i++) await writerOf("c");
+            assert.strictEqual((await writerOf("c")).DBClusterMembers!.find((m) => m.IsClusterWriter)!.DBInstanceIdentifier, "c-2");
+        });
     });
 });
 

@@ -28,10 +28,10 @@ describe("config: restore and alerts", () => {
     it("reads the prod stack file's restore machine with its schedules, disabled unless enabled", () => {
         const { config } = readStackConfig("prod");
         const cfg = parseStackConfig("prod", rawFromConfigMap(config), config["aws:region"]);
-        assert.deepStrictEqual(cfg.restore?.databases, ["wordpress"]);
+        assert.deepStrictEqual(cfg.restore?.databases, ["pilotlight-db"]);
         assert.strictEqual(cfg.restore?.exportPrefix, "rds-exports");
         assert.deepStrictEqual(cfg.restore?.schedules.map((s) => [s.name, s.enabled]), [["nightly-snapshot", false], ["weekly-refresh", false]]);
-        assert.deepStrictEqual(cfg.restore?.schedules[0].input, { identifier: "wordpress", task: "create_snapshot_only", isCluster: false, snapshotIdentifier: undefined });
+        assert.deepStrictEqual(cfg.restore?.schedules[0].input, { identifier: "pilotlight-db", task: "create_snapshot_only", isCluster: false, snapshotIdentifier: undefined });
         assert.strictEqual(cfg.alerts.emailSender, "dr-alerts@example.com");
     });
 

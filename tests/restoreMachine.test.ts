@@ -4,7 +4,7 @@
  * RDS, fake Step Functions listing and fake alert channels.
  */
 import * as assert from "assert";
-import { InsufficientDBInstanceCapacityFault } from "@aws-sdk/client-rds";
+import { InsufficientDBInstanceCapacityFault, InvalidDBClusterStateFault } from "@aws-sdk/client-rds";
 import { FakeRds, rdsArn } from "./fakeRds";
 import { FakeSfn } from "./fakeSfn";
 import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
@@ -402,16 +402,18 @@ describe("restore machine (end to end)", function () {
             ["isCluster wrong for an instance", { identifier: INSTANCE_ID, task: "db_restore", isCluster: true }, "InvalidInputError"],
             ["isCluster wrong for a cluster", { identifier: CLUSTER_ID, task: "db_restore", isCluster: false }, "InvalidInputError"],
             ["database does not exist", { identifier: "ghost", task: "db_restore", isCluster: false }, "DatabaseNotFoundError"],
-            ["snapshot of another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "otherdb-snap" }, "SnapshotMismatchError"],
-            ["cluster snapshot of another cluster", { identifier: CLUSTER_ID, task: "db_restore", isCluster: true, snapshotIdentifier: "other-cluster-snap" }, "SnapshotMismatchError"],
+            ["snapshot of another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-blog-snap" }, "SnapshotMismatchError"],
+            ["snapshot named after another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "otherdb-snap" }, "InvalidInputError"],
+            ["cluster snapshot of another cluster", { identifier: CLUSTER_ID, task: "db_restore", isCluster: true, snapshotIdentifier: "shop-old-snap" }, "SnapshotMismatchError"],
             // Not an object: the machine wraps the input before anything can add a field to it.
             ["input that is a bare string", "wordpress", "InvalidInputError"],
             ["input that is a list", [INSTANCE_ID, "db_restore"], "InvalidInputError"],
         ];
         for (const [label, input, errorName] of cases) {
             it(label, async () => {
-                rds.addClusterSnapshot("other-cluster-snap", "other-cluster");
+                rds.addClusterSnapshot("shop-old-snap", "shop-old");
                 rds.addSnapshot("otherdb-snap", "otherdb");
+                rds.addSnapshot("wordpress-blog-snap", "wordpress-blog");
                 const result = await run(input);
                 assert.strictEqual(result.status, "FAILED");
                 assert.strictEqual(result.error, errorName);
@@ -443,6 +445,17 @@ describe("restore machine (end to end)", function () {
             assert.strictEqual(result.error, "InsufficientDBInstanceCapacityFault");
             assertOriginalIntact(false, before);
             assert.match(alerts.published[0].message, /no r6g.large/);
+        });
+
+        it("a cluster rename refused half-way (members renamed, cluster not) is undone member by member", async () => {
+            const before = snapshotOriginal(true);
+            rds.failAlways("ModifyDBCluster", () => new InvalidDBClusterStateFault({ $metadata: {}, message: "cluster is busy" }));
+            const result = await run({ identifier: CLUSTER_ID, task: "db_restore", isCluster: true });
+            assert.strictEqual(result.error, "InvalidDBClusterStateFault");
+            assert.ok(rds.callsOf("ModifyDBInstance").some((c) => String(c.input.NewDBInstanceIdentifier).includes("-pl-old-")), "members were renamed first");
+            assert.ok(!result.path.includes("RestoreFromSnapshot"));
+            assertOriginalIntact(true, before);
+            assert.match(alerts.published[0].message, /Rollback: original-restored/);
         });
 
         it("throttling is retried and the restore completes", async () => {

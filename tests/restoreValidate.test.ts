@@ -30,6 +30,8 @@ describe("restore-validate handler", () => {
         // Newer, but not pilotlight's: never picked by default.
         rds.addSnapshot("wordpress-manual", INSTANCE_ID, { created: "2026-02-15T00:00:00Z" });
         rds.addSnapshot("other-db-snap", "otherdb", { created: "2026-02-15T00:00:00Z" });
+        // Named like wordpress's, taken from another managed database whose name shares the prefix.
+        rds.addSnapshot("wordpress-blog-snap", "wordpress-blog", { created: "2026-02-15T00:00:00Z" });
         rds.addClusterSnapshot("shop-20260201000000", CLUSTER_ID, { data: "carts-v1", tags: PILOTLIGHT_TAGS, created: "2026-02-01T00:00:00Z" });
     });
 
@@ -92,10 +94,11 @@ describe("restore-validate handler", () => {
         ["cluster called an instance", { identifier: CLUSTER_ID, task: "db_restore", isCluster: false }, "InvalidInputError", /"isCluster": true/],
         ["missing database", { identifier: "ghost", task: "db_restore", isCluster: false }, "DatabaseNotFoundError", /no DB instance 'ghost'/],
         ["missing cluster", { identifier: "ghost", task: "create_snapshot", isCluster: true }, "DatabaseNotFoundError", /no Aurora cluster 'ghost'/],
-        ["missing snapshot", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "nope" }, "SnapshotNotFoundError", /does not exist/],
-        ["snapshot of another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "other-db-snap" }, "SnapshotMismatchError", /taken from 'otherdb'/],
+        ["missing snapshot", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-nope" }, "SnapshotNotFoundError", /does not exist/],
+        ["snapshot named after another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "other-db-snap" }, "InvalidInputError", /must start with 'wordpress-'/],
+        ["snapshot of another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-blog-snap" }, "SnapshotMismatchError", /taken from 'wordpress-blog'/],
         ["snapshot with create_snapshot", { identifier: INSTANCE_ID, task: "create_snapshot", isCluster: false, snapshotIdentifier: "wordpress-manual" }, "InvalidInputError", /only accepted with/],
-        ["cluster with no pilotlight snapshot", { identifier: CLUSTER_ID, task: "db_restore", isCluster: true, snapshotIdentifier: "wordpress-manual" }, "SnapshotNotFoundError", /cluster snapshot/],
+        ["cluster snapshot that does not exist", { identifier: CLUSTER_ID, task: "db_restore", isCluster: true, snapshotIdentifier: "shop-manual" }, "SnapshotNotFoundError", /cluster snapshot 'shop-manual' does not exist/],
     ];
     for (const [label, request, errorName, message] of badInputs) {
         it(`rejects ${label} with ${errorName} and no mutating call`, async () => {

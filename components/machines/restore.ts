@@ -17,14 +17,10 @@
  * an exhausted loop is a failure like any other.
  */
 
-/** Error names every Task retries with backoff. Kept in step with functions/lib/errors.ts `RETRYABLE_ERRORS`. */
-export const RETRYABLE_ERRORS = [
-    "TransientError",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-];
+import { RETRYABLE_ERRORS } from "../../functions/lib/errors";
+
+/** Error names every Task retries with backoff: the handlers' TransientError and the Lambda service's own. */
+export { RETRYABLE_ERRORS };
 
 /** ARNs of the restore machine's Lambdas, one per job under functions/. */
 export interface RestoreFunctionArns {
@@ -96,7 +92,7 @@ export function resolveRestoreOptions(options: RestoreMachineOptions = {}) {
 }
 
 const RETRY = [
-    { ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL" },
+    { ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL" },
 ];
 
 /** Rollback and alerts are idempotent and too important to give up on one surprise: they also retry any error a few times. */

@@ -32,6 +32,8 @@ export interface AlertEvent {
     input?: unknown;
     /** Anything else worth showing, as key/value lines. */
     details?: Record<string, unknown>;
+    /** Subject line to use instead of the generated one (at most 100 characters are kept). */
+    subject?: string;
 }
 
 export interface AlertMessage {
@@ -77,12 +79,31 @@ function fromInput(input: unknown, key: string): string | undefined {
     return typeof v === "string" ? v : undefined;
 }
 
+/**
+ * Reads an alert event. Besides the fields of AlertEvent it accepts the
+ * shorthand some machines send: `outcome` ("failed"/"failure" = failure,
+ * anything else success) or `severity: "error"` instead of `kind`,
+ * `clusterIdentifier`/`identifier` for `database`, `execution` for
+ * `executionArn`, and a ready-made `subject`.
+ */
 export function parseAlertEvent(event: unknown): AlertEvent {
-    const e = event as Partial<AlertEvent> | undefined;
-    if (!e || (e.kind !== "failure" && e.kind !== "success") || typeof e.source !== "string") {
+    const e = (event && typeof event === "object" ? event : {}) as Partial<AlertEvent> & Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    let kind = e.kind;
+    if (kind === undefined && (typeof e.outcome === "string" || typeof e.severity === "string")) {
+        kind = ["failed", "failure"].includes(String(e.outcome)) || e.severity === "error" ? "failure" : "success";
+    }
+    if ((kind !== "failure" && kind !== "success") || typeof e.source !== "string") {
         throw new InvalidInputError(`alert event needs kind ("failure"|"success") and source; got ${JSON.stringify(event)?.slice(0, 300)}`);
     }
-    return e as AlertEvent;
+    return {
+        ...e,
+        kind,
+        source: e.source,
+        database: e.database ?? str(e.clusterIdentifier) ?? str(e.identifier),
+        executionArn: e.executionArn ?? str(e.execution),
+        subject: str(e.subject),
+    } as AlertEvent;
 }
 
 /** The one message every channel sends. */
@@ -90,7 +111,7 @@ export function formatAlert(e: AlertEvent): AlertMessage {
     const database = e.database ?? fromInput(e.input, "identifier") ?? "(unknown database)";
     const task = e.task ?? fromInput(e.input, "task") ?? "(unknown task)";
     const verb = e.kind === "failure" ? "FAILED" : "succeeded";
-    const subject = `pilotlight ${e.source}: ${task} on ${database} ${verb}`.slice(0, 100);
+    const subject = (e.subject ?? `pilotlight ${e.source}: ${task} on ${database} ${verb}`).slice(0, 100);
     const lines = [`${subject}.`, "", `Database: ${database}`, `Task: ${task}`];
     if (e.kind === "failure") {
         lines.push(`Failed step: ${e.failedStep ?? "(unknown)"}`);

@@ -214,7 +214,8 @@ function carriedTags(tags: Tag[]): Tag[] {
 
 /**
  * CreateDBInstance parameters for the recovery reader: the intended class at
- * promotion tier 0, every other setting copied from the template member.
+ * promotion tier 0, the instance-level settings copied from the template
+ * member (the rest, such as storage, backups and snapshot tags, belong to the cluster).
  * Enhanced monitoring is kept only with the configured role (the only role
  * the Lambda may pass); otherwise it is left off and a warning says so.
  */
@@ -241,7 +242,6 @@ export function readerParameters(args: {
         PubliclyAccessible: template.PubliclyAccessible,
         CACertificateIdentifier: template.CACertificateIdentifier,
         PreferredMaintenanceWindow: template.PreferredMaintenanceWindow,
-        CopyTagsToSnapshot: template.CopyTagsToSnapshot,
         Tags: [
             ...carriedTags(args.templateTags),
             { Key: MANAGED_TAG, Value: "true" },

@@ -144,6 +144,12 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
     if (task === "create_snapshot" || task === "create_snapshot_only") {
         snapshotIdentifier = names.newSnapshot;
     } else if (request.snapshotIdentifier) {
+        // The machine's permissions cover `<identifier>-*` snapshots only; say so rather than fail with AccessDenied.
+        if (!request.snapshotIdentifier.startsWith(`${identifier}-`)) {
+            throw new InvalidInputError(
+                `snapshotIdentifier '${request.snapshotIdentifier}' must start with '${identifier}-' (the snapshots this machine may use are named after their database); copy the snapshot to such a name first`,
+            );
+        }
         const snap = await findSnapshot(deps.rds, request.snapshotIdentifier, isCluster);
         if (!snap) {
             throw new SnapshotNotFoundError(`${isCluster ? "cluster snapshot" : "snapshot"} '${request.snapshotIdentifier}' does not exist`);
