@@ -215,6 +215,7 @@ const alerts = new Alerts("alerts", {
     emailSender: cfg.alerts.emailSender,
     emailRecipients: cfg.alerts.emailRecipients,
     slackWebhookUrls: slackWebhooks?.apply(parseWebhookList),
+    vpc: network.lambdaVpc,
     tags,
 });
 
@@ -233,6 +234,7 @@ const restore =
               notifyOnSuccess: cfg.restore.notifyOnSuccess,
               export: cfg.restore.exportPrefix ? { bucketName: media.bucketName, kmsKeyArn: key.keyArn, prefix: cfg.restore.exportPrefix } : undefined,
               schedules: cfg.restore.schedules,
+              vpc: network.lambdaVpc,
               tags,
           })
         : undefined;
@@ -254,6 +256,7 @@ const backups =
               scheduleEnabled: cfg.backups.scheduleEnabled,
               keep: cfg.backups.keep,
               images: cfg.backups.images,
+              vpc: network.lambdaVpc,
               tags,
           })
         : undefined;
@@ -289,6 +292,7 @@ const copy = cfg.copy
               keep: cfg.copy.keep,
               schedule: cfg.copy.schedule,
               scheduleEnabled: cfg.copy.scheduleEnabled,
+              vpc: network.lambdaVpc,
               tags,
           })
         : new SnapshotCopy("copy", {
@@ -314,6 +318,7 @@ const copy = cfg.copy
                   tags: cfg.copy.restore.tags,
               },
               alertFunctionArn: alerts.functionArn,
+              vpc: network.lambdaVpc,
               tags,
           })
     : undefined;

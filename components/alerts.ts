@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PolicyStatement } from "./iam";
-import { BundledFunction } from "./lambdaFunction";
+import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { partitionOf } from "./naming";
 
 export interface AlertsArgs {
@@ -25,6 +25,8 @@ export interface AlertsArgs {
     slackWebhookUrls?: pulumi.Input<string[]>;
     /** Days to keep the alert Lambda's logs. Defaults to 30. */
     logRetentionDays?: number;
+    /** Run the alert Lambda in the VPC (the network's `lambdaVpc`). Defaults to outside. */
+    vpc?: LambdaVpcConfig;
     /** Tags for every resource. Defaults to none. */
     tags?: Record<string, string>;
 }
@@ -168,6 +170,7 @@ export class Alerts extends pulumi.ComponentResource {
                 environment,
                 timeoutSeconds: 30,
                 logRetentionDays: args.logRetentionDays,
+                vpc: args.vpc,
                 tags,
             },
             { parent: this },

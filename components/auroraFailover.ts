@@ -227,10 +227,10 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
         const statements = recoveryStatements(scope, { tableArn: this.table.arn, writerClass: args.writerClass, monitoringRoleArn: args.monitoringRoleArn, afterRecovery: after });
         const env: Record<string, pulumi.Input<string>> = { CLUSTER_IDENTIFIER: args.clusterIdentifier };
         if (args.writerClass) env.WRITER_CLASS = args.writerClass;
-        const jobs: { key: keyof typeof statements; job: string; description: string; environment: Record<string, pulumi.Input<string>>; dynamoOnly?: boolean }[] = [
+        const jobs: { key: keyof typeof statements; job: string; description: string; environment: Record<string, pulumi.Input<string>> }[] = [
             { key: "assess", job: "aurora-assess", description: "Aurora failover recovery: decide wait / nothing / recover", environment: env },
-            { key: "guard", job: "aurora-guard", description: "Aurora failover recovery: claim the once-per-window guard", environment: { ...env, TABLE_NAME: this.table.name, WINDOW_HOURS: String(windowHours) }, dynamoOnly: true },
-            { key: "record", job: "aurora-record", description: "Aurora failover recovery: record failover starts", environment: { ...env, TABLE_NAME: this.table.name }, dynamoOnly: true },
+            { key: "guard", job: "aurora-guard", description: "Aurora failover recovery: claim the once-per-window guard", environment: { ...env, TABLE_NAME: this.table.name, WINDOW_HOURS: String(windowHours) } },
+            { key: "record", job: "aurora-record", description: "Aurora failover recovery: record failover starts", environment: { ...env, TABLE_NAME: this.table.name } },
             {
                 key: "reader",
                 job: "aurora-reader",
@@ -250,7 +250,7 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
                     description: j.description,
                     statements: statements[j.key],
                     environment: j.environment,
-                    vpc: j.dynamoOnly ? undefined : args.vpc,
+                    vpc: args.vpc,
                     logRetentionDays: args.logRetentionDays,
                     accountId: args.accountId,
                     region: args.region,

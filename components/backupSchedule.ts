@@ -8,7 +8,7 @@ import { BACKUP_JOB, COPY_SOURCE_JOB, SnapshotJob } from "../functions/lib/backu
 import { IMAGE_JOB } from "../functions/lib/images";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from "./iam";
-import { BundledFunction } from "./lambdaFunction";
+import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
 import { jobName, partitionOf, rdsArn } from "./naming";
 
@@ -260,6 +260,8 @@ export interface BackupScheduleArgs {
     maxAttempts?: number;
     /** Days to keep the Lambda's logs. Defaults to 30. */
     logRetentionDays?: number;
+    /** Run the Lambdas in the VPC (the network's `lambdaVpc`). Defaults to outside. */
+    vpc?: LambdaVpcConfig;
     /** Tags for every resource. Defaults to none. */
     tags?: Record<string, string>;
 }
@@ -314,6 +316,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
                         KEEP: String(keep),
                     },
                     logRetentionDays: args.logRetentionDays,
+                    vpc: args.vpc,
                     tags,
                 },
                 { parent: this },
@@ -356,6 +359,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
                         KEEP: String(imageKeep),
                     },
                     logRetentionDays: args.logRetentionDays,
+                    vpc: args.vpc,
                     tags,
                 },
                 { parent: this },

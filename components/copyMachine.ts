@@ -11,7 +11,7 @@ import { COPY_SOURCE_JOB, COPY_TARGET_JOB } from "../functions/lib/backup";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { machineWithSchedule, SnapshotPolicyContext, snapshotJobStatements } from "./backupSchedule";
 import { PolicyDocument, policyDocument, PolicyStatement } from "./iam";
-import { BundledFunction } from "./lambdaFunction";
+import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { copyTargetDefinition } from "./machines/copyTarget";
 import { MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
 import { accountRoot, copyTopicName, jobName, keysInRegion, partitionOf, rdsArn, topicArn } from "./naming";
@@ -150,6 +150,8 @@ export interface SnapshotCopySourceArgs {
     pollIntervalSeconds?: number;
     /** Polls per wait. Defaults to 180. */
     maxAttempts?: number;
+    /** Run the Lambdas in the VPC (the network's `lambdaVpc`). Defaults to outside. */
+    vpc?: LambdaVpcConfig;
     /** Tags. Defaults to none. */
     tags?: Record<string, string>;
 }
@@ -198,6 +200,8 @@ export interface SnapshotCopyTargetArgs {
     pollIntervalSeconds?: number;
     /** Polls per wait. Defaults to 180. */
     maxAttempts?: number;
+    /** Run the Lambdas in the VPC (the network's `lambdaVpc`). Defaults to outside. */
+    vpc?: LambdaVpcConfig;
     /** Tags. Defaults to none. */
     tags?: Record<string, string>;
 }
@@ -267,6 +271,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                         PEER_ACCOUNT_ID: sameAccount ? "" : args.peerAccountId,
                         TOPIC_ARN: t.arn,
                     },
+                    vpc: args.vpc,
                     tags,
                 },
                 { parent: this },
@@ -336,6 +341,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                         MULTI_AZ: String(args.restore.multiAz ?? false),
                         COPY_TAGS: JSON.stringify(args.restore.tags ?? {}),
                     },
+                    vpc: args.vpc,
                     tags,
                 },
                 { parent: this },
@@ -358,6 +364,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                     region: args.region,
                     statements: [{ Sid: "StartCopyTarget", Effect: "Allow", Action: ["states:StartExecution"], Resource: [machineArn] }],
                     environment: { STATE_MACHINE_ARN: machineArn, SOURCE_ACCOUNT_ID: args.sourceAccountId, SOURCE_IDENTIFIER: args.sourceIdentifier, TARGET_REGION: args.region },
+                    vpc: args.vpc,
                     tags,
                 },
                 { parent: this },

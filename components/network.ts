@@ -40,6 +40,9 @@ export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
 /** AWS services the Lambdas call, reached through interface endpoints when they run in the VPC. */
 export const DEFAULT_ENDPOINT_SERVICES = ["rds", "states", "sns", "secretsmanager", "email", "ec2", "kms", "sts"];
 
+/** Services reached through gateway endpoints (free, routed) when Lambdas run in the VPC. */
+export const GATEWAY_ENDPOINT_SERVICES = ["s3", "dynamodb"];
+
 export interface NetworkArgs {
     /** VPC CIDR (/16 to /20). */
     vpcCidr: string;
@@ -208,6 +211,23 @@ export class Network extends pulumi.ComponentResource {
                     },
                     { parent: this },
                 );
+            }
+            // S3 and DynamoDB are reached through free gateway endpoints on the app tier's
+            // route tables (the Lambdas' security group allows 443 to their prefix lists).
+            const appRouteTables = azs.map((_, i) => aws.ec2.getRouteTableOutput({ subnetId: this.appSubnetIds.apply((ids) => ids[i]) }, { parent: this }).id);
+            for (const service of GATEWAY_ENDPOINT_SERVICES) {
+                const endpoint = new aws.ec2.VpcEndpoint(
+                    `${name}-endpoint-${service}`,
+                    {
+                        vpcId: this.vpcId,
+                        serviceName: `com.amazonaws.${args.region}.${service}`,
+                        vpcEndpointType: "Gateway",
+                        routeTableIds: appRouteTables,
+                        tags: { ...tags, Name: `${args.namePrefix}-${service}` },
+                    },
+                    { parent: this },
+                );
+                egress(`lambda-out-${service}`, lambdaSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, prefixListId: endpoint.prefixListId, description: `To ${service} through its gateway endpoint` });
             }
             this.lambdaVpc = { subnetIds: this.appSubnetIds, securityGroupIds: [lambdaSg.id] };
         }

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from "./iam";
-import { BundledFunction } from "./lambdaFunction";
+import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { keysInRegion, partitionOf } from "./naming";
 import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineDefinition, RestoreMachineOptions, resolveRestoreOptions } from "./machines/restore";
 import { parseRequest, RestoreRequest } from "../functions/lib/restoreJob";
@@ -63,6 +63,8 @@ export interface RestoreMachineArgs {
     schedules?: RestoreSchedule[];
     /** Days to keep the machine's and Lambdas' logs. Defaults to 30. */
     logRetentionDays?: number;
+    /** Run the Lambdas in the VPC (the network's `lambdaVpc`). Defaults to outside. */
+    vpc?: LambdaVpcConfig;
     /** Tags for every resource. Defaults to none. */
     tags?: Record<string, string>;
 }
@@ -401,6 +403,7 @@ export class RestoreMachine extends pulumi.ComponentResource {
                     statements: ctx.apply((c) => restoreLambdaStatements(key, c)),
                     environment: environment[key],
                     logRetentionDays: args.logRetentionDays,
+                    vpc: args.vpc,
                     tags,
                 },
                 { parent: this },

@@ -215,11 +215,11 @@ describe("aurora failover recovery component", () => {
             assert.strictEqual(dr.resources.filter((r) => r.type === TOKEN).length, 0);
         });
 
-        it("keeps the guard Lambdas outside the VPC (DynamoDB has no endpoint there) and the RDS ones inside when asked", async () => {
+        it("puts every Lambda in the VPC when asked (DynamoDB through the network's gateway endpoint)", async () => {
             const run = await runProgram("prod", { sets: ["network.lambdasInVpc=true"] });
             const fns = ofType(children(run, component(run, "orders-aurora")!), "aws:lambda/function:Function");
             const inVpc = fns.filter((f) => f.inputs.vpcConfig).map((f) => f.inputs.name.split("-").pop()).sort();
-            assert.deepStrictEqual(inVpc, ["assess", "reader", "switch"]);
+            assert.deepStrictEqual(inVpc, ["assess", "guard", "reader", "record", "switch"]);
         });
     });
 

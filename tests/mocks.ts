@@ -129,6 +129,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 state.name = inputs.name ?? args.name;
                 state.arn = `arn:aws:iam::${this.accountId}:instance-profile/${state.name}`;
                 break;
+            case "aws:ec2/vpcEndpoint:VpcEndpoint":
+                state.prefixListId = `pl-${args.name}`;
+                break;
             default:
                 if (state.name === undefined) state.name = args.name;
         }

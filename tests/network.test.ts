@@ -144,19 +144,28 @@ describe("network", () => {
         for (let i = 0; i < off.length; i++) assert.deepStrictEqual(on[i].inputs, off[i].inputs, `${off[i].urn} changed`);
     });
 
-    it("keeps Lambdas outside the VPC by default and adds endpoints for them on request", async () => {
+    it("keeps Lambdas outside the VPC by default; on request every Lambda of the stack runs in the app tier with the endpoints it needs", async () => {
         assert.ok(!prod.resources.some((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint"));
         const run = await runProgram("prod", { sets: ["network.lambdasInVpc=true"] });
-        const endpoints = run.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint");
+        const all = run.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint");
+        const endpoints = all.filter((e) => e.inputs.vpcEndpointType === "Interface");
         assert.ok(endpoints.length >= 5);
         for (const e of endpoints) {
             assert.match(e.inputs.serviceName, /^com\.amazonaws\.us-east-1\.[a-z0-9]+$/);
-            assert.strictEqual(e.inputs.vpcEndpointType, "Interface");
             assert.strictEqual(e.inputs.privateDnsEnabled, true);
             assert.deepStrictEqual(e.inputs.subnetIds, ["subnet-network-vpc-app-1", "subnet-network-vpc-app-2", "subnet-network-vpc-app-3"]);
             assert.deepStrictEqual(e.inputs.securityGroupIds, ["network-endpoints-id"]);
         }
+        const gateways = all.filter((e) => e.inputs.vpcEndpointType === "Gateway");
+        assert.deepStrictEqual(gateways.map((g) => g.inputs.serviceName).sort(), ["com.amazonaws.us-east-1.dynamodb", "com.amazonaws.us-east-1.s3"]);
+        for (const g of gateways) assert.deepStrictEqual(g.inputs.routeTableIds, ["rtb-for-subnet-network-vpc-app-1", "rtb-for-subnet-network-vpc-app-2", "rtb-for-subnet-network-vpc-app-3"]);
+        const lambdaOut = run.resources.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.inputs.securityGroupId === "network-lambda-id");
+        assert.deepStrictEqual(lambdaOut.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId).sort(), ["network-endpoints-id", "pl-network-endpoint-dynamodb", "pl-network-endpoint-s3"]);
         assert.ok(endpoints.some((e) => e.inputs.serviceName.endsWith(".rds")));
         assert.ok(endpoints.some((e) => e.inputs.serviceName.endsWith(".states")));
+        const fns = run.resources.filter((r) => r.type === "aws:lambda/function:Function");
+        assert.ok(fns.length >= 10);
+        for (const f of fns) assert.deepStrictEqual(f.inputs.vpcConfig, { subnetIds: ["subnet-network-vpc-app-1", "subnet-network-vpc-app-2", "subnet-network-vpc-app-3"], securityGroupIds: ["network-lambda-id"] }, `${f.name} is outside the VPC`);
+        assert.ok(prod.resources.filter((r) => r.type === "aws:lambda/function:Function").every((f) => f.inputs.vpcConfig === undefined));
     });
 });
