@@ -13,6 +13,7 @@ import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from 
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { auroraFailoverDefinition, RecoveryWaits } from "./machines/auroraFailover";
 import { partitionOf } from "./naming";
+import { LambdaStateMachine } from "./stateMachine";
 
 /** RDS event that starts a recovery: "completed failover to DB instance". */
 export const FAILOVER_COMPLETED = "RDS-EVENT-0071";
@@ -278,57 +279,20 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
             );
 
         const machineName = `${base}-recovery`;
-        const logGroup = new aws.cloudwatch.LogGroup(
-            `${name}-logs`,
-            { name: `/aws/vendedlogs/states/${machineName}`, retentionInDays: args.logRetentionDays ?? 30, tags },
-            { parent: this },
-        );
-        const machineRole = new aws.iam.Role(
-            `${name}-role`,
-            { name: `${base}-machine`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("states.amazonaws.com", args.accountId)), tags },
-            { parent: this },
-        );
-        const invoked = [fns.assess.arn, fns.guard.arn, fns.reader.arn, fns.switch.arn, ...(fns.demoted ? [fns.demoted.arn] : []), pulumi.output(args.alertFunctionArn)];
-        const machinePolicy = new aws.iam.RolePolicy(
-            `${name}-policy`,
-            {
-                role: machineRole.id,
-                policy: renderPolicy(
-                    policyDocument([
-                        { Sid: "InvokeRecoveryLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: invoked },
-                        // Step Functions log delivery: these actions have no resource-level permissions, AWS requires "*".
-                        {
-                            Sid: "DeliverExecutionLogs",
-                            Effect: "Allow",
-                            Action: [
-                                "logs:CreateLogDelivery",
-                                "logs:GetLogDelivery",
-                                "logs:UpdateLogDelivery",
-                                "logs:DeleteLogDelivery",
-                                "logs:ListLogDeliveries",
-                                "logs:PutResourcePolicy",
-                                "logs:DescribeResourcePolicies",
-                                "logs:DescribeLogGroups",
-                            ],
-                            Resource: "*",
-                        },
-                    ]),
-                ),
-            },
-            { parent: this },
-        );
-        this.stateMachine = new aws.sfn.StateMachine(
+        this.stateMachine = new LambdaStateMachine(
             `${name}-machine`,
             {
-                name: machineName,
-                type: "STANDARD",
-                roleArn: machineRole.arn,
-                definition: this.definition.apply((d) => JSON.stringify(d)),
-                loggingConfiguration: { level: "ERROR", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+                machineName,
+                roleName: `${base}-machine`,
+                accountId: args.accountId,
+                definition: this.definition,
+                functionArns: [fns.assess.arn, fns.guard.arn, fns.reader.arn, fns.switch.arn, ...(fns.demoted ? [fns.demoted.arn] : []), pulumi.output(args.alertFunctionArn)],
+                invokeSid: "InvokeRecoveryLambdas",
+                logRetentionDays: args.logRetentionDays ?? 30,
                 tags,
             },
-            { parent: this, dependsOn: [machinePolicy] },
-        );
+            { parent: this },
+        ).stateMachine;
         this.stateMachineArn = this.stateMachine.arn;
 
         // "Failover completed" starts the machine.

@@ -7,10 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_JOB, COPY_SOURCE_JOB, SnapshotJob } from "../functions/lib/backup";
 import { IMAGE_JOB } from "../functions/lib/images";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
-import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from "./iam";
+import { assumeRolePolicy, policyDocument, PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
 import { jobName, partitionOf, rdsArn } from "./naming";
+import { LambdaStateMachine } from "./stateMachine";
 
 /** A database the backups cover. */
 export interface BackupDatabaseArgs {
@@ -158,11 +159,6 @@ export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
     ];
 }
 
-/** Role statements of a state machine that only invokes its own Lambdas. */
-export function invokeStatements(functionArns: string[]): PolicyStatement[] {
-    return [{ Sid: "InvokeOwnLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: functionArns }];
-}
-
 /** A state machine with its own role, and optionally a schedule rule (disabled by default) that starts it. */
 export interface MachineWithScheduleArgs {
     /** Physical name of the machine (and of its role and rule). */
@@ -180,16 +176,10 @@ export interface MachineWithScheduleArgs {
 
 /** Creates the machine, its role and the schedule rule under `parent`; returns the machine and rule. */
 export function machineWithSchedule(name: string, args: MachineWithScheduleArgs, parent: pulumi.Resource): { machine: aws.sfn.StateMachine; rule?: aws.cloudwatch.EventRule } {
-    const role = new aws.iam.Role(`${name}-machine-role`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("states.amazonaws.com", args.accountId)), tags: args.tags }, { parent });
-    const rolePolicy = new aws.iam.RolePolicy(
-        `${name}-machine-policy`,
-        { role: role.id, policy: renderPolicy(pulumi.all(args.functionArns).apply((arns) => policyDocument(invokeStatements(arns)))) },
-        { parent },
-    );
-    const machine = new aws.sfn.StateMachine(
+    const { stateMachine: machine } = new LambdaStateMachine(
         `${name}-machine`,
-        { name: args.machineName, roleArn: role.arn, definition: pulumi.output(args.definition).apply((d) => JSON.stringify(d)), tags: args.tags },
-        { parent, dependsOn: [rolePolicy] },
+        { machineName: args.machineName, accountId: args.accountId, definition: args.definition, functionArns: args.functionArns, tags: args.tags },
+        { parent },
     );
     if (!args.schedule) return { machine };
     const p = partitionOf(args.region);

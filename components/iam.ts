@@ -45,3 +45,25 @@ export function wildcardActions(doc: PolicyDocument): string[] {
     }
     return found;
 }
+
+/**
+ * Lets Step Functions deliver a machine's execution logs to CloudWatch Logs. These
+ * actions have no resource-level permissions: AWS requires Resource "*".
+ */
+export function deliverExecutionLogsStatement(): PolicyStatement {
+    return {
+        Sid: "DeliverExecutionLogs",
+        Effect: "Allow",
+        Action: [
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ],
+        Resource: "*",
+    };
+}

@@ -8,6 +8,7 @@ import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from 
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { keysInRegion, partitionOf } from "./naming";
 import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineDefinition, RestoreMachineOptions, resolveRestoreOptions } from "./machines/restore";
+import { LambdaStateMachine } from "./stateMachine";
 import { parseRequest, RestoreRequest } from "../functions/lib/restoreJob";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
@@ -428,60 +429,19 @@ export class RestoreMachine extends pulumi.ComponentResource {
             .apply((a) => a as unknown as RestoreFunctionArns);
         this.definition = arns.apply((a) => restoreMachineDefinition(a, machineOptions));
 
-        const logGroup = new aws.cloudwatch.LogGroup(
-            `${name}-logs`,
-            { name: `/aws/vendedlogs/states/${machineName}`, retentionInDays: args.logRetentionDays ?? 30, tags },
-            { parent: this },
-        );
-
-        const machineRole = new aws.iam.Role(
-            `${name}-role`,
-            { name: `${base}-machine`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("states.amazonaws.com", args.accountId)), tags },
-            { parent: this },
-        );
-        const machinePolicy = new aws.iam.RolePolicy(
-            `${name}-policy`,
-            {
-                role: machineRole.id,
-                policy: renderPolicy(
-                    arns.apply((a) =>
-                        policyDocument([
-                            { Sid: "InvokeOwnLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: Object.values(a) },
-                            // Step Functions log delivery: these actions have no resource-level permissions, AWS requires "*".
-                            {
-                                Sid: "DeliverExecutionLogs",
-                                Effect: "Allow",
-                                Action: [
-                                    "logs:CreateLogDelivery",
-                                    "logs:GetLogDelivery",
-                                    "logs:UpdateLogDelivery",
-                                    "logs:DeleteLogDelivery",
-                                    "logs:ListLogDeliveries",
-                                    "logs:PutResourcePolicy",
-                                    "logs:DescribeResourcePolicies",
-                                    "logs:DescribeLogGroups",
-                                ],
-                                Resource: "*",
-                            },
-                        ]),
-                    ),
-                ),
-            },
-            { parent: this },
-        );
-
-        this.stateMachine = new aws.sfn.StateMachine(
+        this.stateMachine = new LambdaStateMachine(
             `${name}-machine`,
             {
-                name: machineName,
-                type: "STANDARD",
-                roleArn: machineRole.arn,
-                definition: this.definition.apply((d) => JSON.stringify(d)),
-                loggingConfiguration: { level: "ERROR", includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+                machineName,
+                roleName: `${base}-machine`,
+                accountId: args.accountId,
+                definition: this.definition,
+                functionArns: arns.apply((a) => Object.values(a)),
+                logRetentionDays: args.logRetentionDays ?? 30,
                 tags,
             },
-            { parent: this, dependsOn: [machinePolicy] },
-        );
+            { parent: this },
+        ).stateMachine;
         this.stateMachineArn = this.stateMachine.arn;
 
         // Schedules: one rule each, DISABLED unless enabled in config.

@@ -183,7 +183,7 @@ describe("aurora failover recovery component", () => {
             const used = new Set(taskStates(def).map((n) => def.States[n].Resource));
             for (const arn of used) assert.ok(own.includes(arn) || arn === alert.state.arn, `unexpected Task resource ${arn}`);
             assert.ok(used.has(alert.state.arn), "alerts go through the shared alert Lambda");
-            const machinePolicy: PolicyDocument = JSON.parse(rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "aurora-orders-aurora-policy")!.inputs.policy);
+            const machinePolicy: PolicyDocument = JSON.parse(rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "aurora-orders-aurora-machine-policy")!.inputs.policy);
             assert.deepStrictEqual([...(machinePolicy.Statement[0].Resource as string[])].sort(), [...used].sort());
         });
 

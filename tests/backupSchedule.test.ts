@@ -35,7 +35,8 @@ describe("BackupSchedule component", () => {
         const component = one(prod, "pilotlight:backup:BackupSchedule", "backup");
         const machine = one(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine");
         assert.strictEqual(machine.inputs.name, "pilotlight-backup");
-        assert.strictEqual(machine.parent, component.urn);
+        assert.strictEqual(one(prod, "pilotlight:sfn:LambdaStateMachine", "backup-machine").parent, component.urn);
+        assert.strictEqual(machine.parent, one(prod, "pilotlight:sfn:LambdaStateMachine", "backup-machine").urn);
         assert.strictEqual(one(prod, "aws:lambda/function:Function", "backup-fn").inputs.name, "pilotlight-backup");
         assert.strictEqual(dr.resources.filter((r) => r.type === "pilotlight:backup:BackupSchedule").length, 0);
     });

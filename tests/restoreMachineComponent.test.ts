@@ -230,7 +230,7 @@ describe("RestoreMachine component", () => {
     });
 
     it("lets the machine invoke only its own Lambdas and the alert Lambda; log delivery alone is on *", () => {
-        const policy = JSON.parse(resource("aws:iam/rolePolicy:RolePolicy", "restore-policy").inputs.policy) as PolicyDocument;
+        const policy = JSON.parse(resource("aws:iam/rolePolicy:RolePolicy", "restore-machine-policy").inputs.policy) as PolicyDocument;
         const invoke = policy.Statement.find((s) => s.Sid === "InvokeOwnLambdas")!;
         assert.deepStrictEqual(([] as string[]).concat(invoke.Resource as string).sort(), [...Object.values(arns), ALERT_ARN].sort());
         for (const s of policy.Statement) {

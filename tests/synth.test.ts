@@ -63,7 +63,7 @@ describe("synth", () => {
             assert.ok(files.includes(f), `${f} missing from ${files.join(", ")}`);
         }
         assert.strictEqual(new Set(files).size, files.length);
-        for (const f of ["restore-validate-policy.role-policy.json", "restore-policy.role-policy.json"]) assert.ok(files.includes(f), `${f} missing`);
+        for (const f of ["restore-validate-policy.role-policy.json", "restore-machine-policy.role-policy.json"]) assert.ok(files.includes(f), `${f} missing`);
     });
 
     it("renders stable JSON and state machine diagrams", () => {
