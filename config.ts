@@ -252,6 +252,12 @@ export interface DnsConfig {
      * (`<namePrefix>-dns-failover` in the peer account).
      */
     roleArn?: string;
+    /**
+     * Primary only: keep traffic on dr after a failover, even once the primary's health check
+     * passes again (it inverts the check), so a recovered region never serves its stale data.
+     * Set it when failing over, clear it as the last step of failback. Defaults to false.
+     */
+    holdOnDr: boolean;
 }
 
 const SNAPSHOT_ID_RE = /^([a-zA-Z][a-zA-Z0-9-]{0,254}|arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:(snapshot|cluster-snapshot):[a-zA-Z][a-zA-Z0-9:-]{0,254})$/;
@@ -397,7 +403,7 @@ function parseApp(c: Checker, region: string): AppConfig {
 }
 
 /** `pilotlight:dns`: optional; without it no records are managed. */
-function parseDns(c: Checker): DnsConfig | undefined {
+function parseDns(c: Checker, role: StackRole): DnsConfig | undefined {
     const raw = c.get("dns");
     if (raw === undefined) return undefined;
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -407,7 +413,11 @@ function parseDns(c: Checker): DnsConfig | undefined {
     const dns: DnsConfig = {
         hostedZoneId: c.string("dns.hostedZoneId", "expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ", (s) => /^Z[A-Z0-9]{1,31}$/.test(s)),
         recordName: c.string("dns.recordName", "expected the application's fully qualified name such as app.example.com", (s) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(s)),
+        holdOnDr: false,
     };
+    const holdOnDr = c.bool("dns.holdOnDr", false);
+    dns.holdOnDr = holdOnDr;
+    if (holdOnDr && role !== "primary") c.fail("dns.holdOnDr", true, "holdOnDr applies only to the primary stack, whose PRIMARY record it holds off; set it there");
     if (c.get("dns.roleArn") !== undefined) dns.roleArn = c.string("dns.roleArn", "expected an IAM role ARN such as arn:aws:iam::111111111111:role/pilotlight-dns", (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/.test(s));
     return dns;
 }
@@ -676,7 +686,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const copy = parseCopy(c, namePrefix);
     const failoverDatabase = parseFailoverDatabase(c, role, failover, engine, region, namePrefix, copy?.secretName);
     const app = parseApp(c, region);
-    const dns = parseDns(c);
+    const dns = parseDns(c, role);
 
     const auroraFailover = parseAuroraFailover(c, role, accountId);
 

@@ -196,6 +196,7 @@ const dns =
               targetZoneId: app.zoneId,
               https: app.https,
               healthCheckPath: cfg.app.healthCheckPath,
+              holdOnDr: cfg.dns.holdOnDr,
               // dr in another account reaches the zone through the role prod creates for it.
               roleArn: cfg.dns.roleArn ?? (!primary && !isSameAccount(cfg) ? roleArn(peer.accountId, dnsFailoverRoleName(cfg.namePrefix), cfg.region) : undefined),
               peer: primary && !cfg.dns.roleArn && !isSameAccount(cfg) ? { accountId: cfg.peer.accountId, roleName: dnsFailoverRoleName(cfg.namePrefix) } : undefined,

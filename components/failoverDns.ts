@@ -68,6 +68,11 @@ export interface FailoverDnsArgs {
     https?: boolean;
     /** PRIMARY: path to check. Defaults to `/health`. */
     healthCheckPath?: string;
+    /**
+     * PRIMARY: invert the health check so Route 53 treats the primary as down and keeps answering
+     * with the SECONDARY (held on dr after a failover, until failback). Defaults to false.
+     */
+    holdOnDr?: boolean;
     /** Role to assume when the zone lives in another account. Defaults to none. */
     roleArn?: string;
     /**
@@ -103,7 +108,7 @@ export class FailoverDns extends pulumi.ComponentResource {
         if (args.role === "PRIMARY") {
             healthCheck = new aws.route53.HealthCheck(
                 `${name}-health`,
-                { fqdn: args.targetDnsName, ...healthCheckSettings(!!args.https, args.healthCheckPath ?? "/health"), tags: { ...tags, Name: `${args.recordName} primary` } },
+                { fqdn: args.targetDnsName, ...healthCheckSettings(!!args.https, args.healthCheckPath ?? "/health"), invertHealthcheck: args.holdOnDr ?? false, tags: { ...tags, Name: `${args.recordName} primary` } },
                 childOpts,
             );
             this.healthCheckId = healthCheck.id;

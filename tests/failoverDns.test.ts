@@ -56,7 +56,7 @@ describe("FailoverDns", () => {
             const health = one(run, HEALTH, "dns-health");
             assert.deepStrictEqual(
                 { ...health.inputs, tags: undefined },
-                { fqdn: alb.dnsName, type: "HTTPS", port: 443, resourcePath: "/health", failureThreshold: 3, requestInterval: 30, enableSni: true, tags: undefined },
+                { fqdn: alb.dnsName, type: "HTTPS", port: 443, resourcePath: "/health", failureThreshold: 3, requestInterval: 30, enableSni: true, invertHealthcheck: false, tags: undefined },
             );
             const record = one(run, RECORD, "dns-record").inputs;
             assert.deepStrictEqual(record, {
@@ -117,5 +117,16 @@ describe("FailoverDns", () => {
         const run = await runProgram("prod", { config });
         assert.strictEqual(run.resources.filter((r) => r.type.startsWith("aws:route53/") || r.type === "pilotlight:dns:FailoverDns").length, 0);
         assert.strictEqual(run.outputs.dnsRecord, undefined);
+    });
+    it("holds traffic on dr after a failover: holdOnDr inverts the primary's health check, nothing else", async () => {
+        const normal = await runProgram("prod");
+        assert.strictEqual(one(normal, HEALTH, "dns-health").inputs.invertHealthcheck, false);
+        const held = await runProgram("prod", { sets: ["dns.holdOnDr=true"] });
+        assert.strictEqual(one(held, HEALTH, "dns-health").inputs.invertHealthcheck, true);
+        const { invertHealthcheck: _a, ...heldRest } = one(held, HEALTH, "dns-health").inputs;
+        const { invertHealthcheck: _b, ...normalRest } = one(normal, HEALTH, "dns-health").inputs;
+        assert.deepStrictEqual(heldRest, normalRest);
+        assert.deepStrictEqual(one(held, RECORD, "dns-record").inputs, one(normal, RECORD, "dns-record").inputs);
+        await assert.rejects(runProgram("dr", { sets: ["failover=true", "dns.holdOnDr=true"] }), /pilotlight:dns\.holdOnDr is true; holdOnDr applies only to the primary stack/);
     });
 });
