@@ -6,7 +6,7 @@ import { handler } from "../functions/backup";
 import { BACKUP_JOB } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { ACCOUNT, defaultRdsKey, FakeRds, throttling } from "./fakeRds";
-import { runMachine, taskStates } from "./machineHarness";
+import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
 import { handler as alertHandler } from "../functions/alert";
 
@@ -29,21 +29,8 @@ describe("backup machine", () => {
     let faultStep: string | undefined;
     const jobCalls: string[] = [];
 
-    const handlers = () => ({
-        [JOB_FN]: async (event: any) => {
-            jobCalls.push(event.step);
-            if (event.step === faultStep) {
-                const e = new Error(`injected fault at ${event.step}`);
-                e.name = "InjectedFault";
-                throw e;
-            }
-            return handler(event);
-        },
-        [ALERT_FN]: async (event: any) => {
-            alerts.push(event);
-            return { delivered: 1 };
-        },
-    });
+    const handlers = () =>
+        jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => faultStep, alert: (e) => alerts.push(e), call: (step) => jobCalls.push(step) });
 
     function run(input: unknown = {}) {
         return runMachine(definition, input, { handlers: handlers(), machineName: "pilotlight-backup" });

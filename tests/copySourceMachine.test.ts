@@ -7,7 +7,7 @@ import { handler } from "../functions/copy-source";
 import { COPY_SOURCE_JOB, CopyMessage } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { ACCOUNT, FakeRds } from "./fakeRds";
-import { runMachine, taskStates } from "./machineHarness";
+import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const HOME = "us-east-1";
 const DR = "us-west-2";
@@ -41,20 +41,7 @@ describe("copy source machine", () => {
     function run(definition: object, input: unknown = {}) {
         return runMachine(definition, input, {
             machineName: "pilotlight-copy-source",
-            handlers: {
-                [JOB_FN]: async (event: any) => {
-                    if (event.step === faultStep) {
-                        const e = new Error(`injected fault at ${event.step}`);
-                        e.name = "InjectedFault";
-                        throw e;
-                    }
-                    return handler(event);
-                },
-                [ALERT_FN]: async (event: any) => {
-                    alerts.push(event);
-                    return { delivered: 1 };
-                },
-            },
+            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
         });
     }
 

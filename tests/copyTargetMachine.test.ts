@@ -7,7 +7,7 @@ import { COPY_TARGET_JOB, SOURCE_SNAPSHOT_TAG } from "../functions/lib/backup";
 import { CREATED_BY_TAG, MANAGED_TAG } from "../functions/lib/tags";
 import { FakeRds } from "./fakeRds";
 import { FakeSecrets } from "./fakeSecrets";
-import { runMachine, taskStates } from "./machineHarness";
+import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const REGION = "us-west-2";
 const SOURCE_ACCOUNT = "111111111111";
@@ -41,20 +41,7 @@ describe("copy target machine", () => {
     function run(input: unknown) {
         return runMachine(definition, input, {
             machineName: "pilotlight-copy-target",
-            handlers: {
-                [JOB_FN]: async (event: any) => {
-                    if (event.step === faultStep) {
-                        const e = new Error(`injected fault at ${event.step}`);
-                        e.name = "InjectedFault";
-                        throw e;
-                    }
-                    return handler(event);
-                },
-                [ALERT_FN]: async (event: any) => {
-                    alerts.push(event);
-                    return { delivered: 1 };
-                },
-            },
+            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
         });
     }
 

@@ -4,7 +4,7 @@ import { handler } from "../functions/image-backup";
 import { IMAGE_JOB, ImageInfo, selectImagesToPrune } from "../functions/lib/images";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeEc2 } from "./fakeEc2";
-import { runMachine, taskStates } from "./machineHarness";
+import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const HOME = "us-east-1";
 const DR = "us-west-2";
@@ -26,20 +26,7 @@ describe("image backup machine", () => {
     function run() {
         return runMachine(definition, {}, {
             machineName: "pilotlight-image-backup",
-            handlers: {
-                [JOB_FN]: async (event: any) => {
-                    if (event.step === faultStep) {
-                        const e = new Error(`injected fault at ${event.step}`);
-                        e.name = "InjectedFault";
-                        throw e;
-                    }
-                    return handler(event);
-                },
-                [ALERT_FN]: async (event: any) => {
-                    alerts.push(event);
-                    return { delivered: 1 };
-                },
-            },
+            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
         });
     }
 

@@ -32,6 +32,38 @@ export interface RunOptions {
     executionName?: string;
 }
 
+/** What `jobMachineHandlers` reads and records while a machine runs. */
+export interface JobMachineHooks {
+    /** The job step that fails with an `InjectedFault` error (read at each call); none when undefined. */
+    faultStep: () => string | undefined;
+    /** Receives every event the machine sends to its alert Lambda. */
+    alert: (event: any) => void;
+    /** Receives the step of every job call, faulted ones included. Defaults to ignoring them. */
+    call?: (step: string) => void;
+}
+
+/**
+ * Handlers of a machine with one job Lambda (every Task passes `{ step }`) and the alert
+ * Lambda: the job runs `job` unless its step is the faulted one; the alert reports delivery.
+ */
+export function jobMachineHandlers(arns: { job: string; alert: string }, job: Handler, hooks: JobMachineHooks): Record<string, Handler> {
+    return {
+        [arns.job]: async (event: any) => {
+            hooks.call?.(event.step);
+            if (event.step === hooks.faultStep()) {
+                const e = new Error(`injected fault at ${event.step}`);
+                e.name = "InjectedFault";
+                throw e;
+            }
+            return job(event);
+        },
+        [arns.alert]: async (event: any) => {
+            hooks.alert(event);
+            return { delivered: 1 };
+        },
+    };
+}
+
 export interface RunResult {
     status: "SUCCEEDED" | "FAILED" | "TIMED_OUT";
     /** Final output when the execution succeeded. */
