@@ -617,9 +617,13 @@ function checkVpcCidr(c: Checker, key: string): string {
  * Validates a stack's raw config. Pure: tests call it table-driven.
  * @param raw keys of the `pilotlight:` namespace, plus `aws:region` under `region` when not set.
  */
-export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: string | undefined, project = "pilotlight"): StackConfig {
+export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: string | undefined, project = "pilotlight", isSecret: (key: string) => boolean = () => false): StackConfig {
     const file = `Pulumi.${stack}.yaml`;
     const c = new Checker(raw);
+    // Webhook URLs are credentials: refuse them in plaintext, without echoing them.
+    if (raw.slackWebhookUrls !== undefined && !isSecret("slackWebhookUrls")) {
+        c.problems.push(`pilotlight:slackWebhookUrls is stored in plaintext (value not shown); store it encrypted: pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/services/..."]' -s ${stack}`);
+    }
 
     const role = c.oneOf<StackRole>("role", STACK_ROLES);
     const namePrefix = c.string("namePrefix", "expected 3-20 lowercase letters, digits or hyphens, starting with a letter", (s) => PREFIX_RE.test(s), "pilotlight");
@@ -894,7 +898,10 @@ export function loadConfig(): StackConfig {
     const project = pulumi.getProject();
     const raw = rawFromConfigMap(pulumi.runtime.allConfig(), project);
     const region = pulumi.runtime.allConfig()["aws:region"];
-    return parseStackConfig(pulumi.getStack(), raw, region, project);
+    // The engine lists which keys are secrets; the runtime only exposes that internally.
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
+    const isSecret = (key: string) => runtimeConfig.isConfigSecret?.(`${project}:${key}`) ?? false;
+    return parseStackConfig(pulumi.getStack(), raw, region, project, isSecret);
 }
 
 // ---------------------------------------------------------------- restore machine

@@ -7,6 +7,7 @@ import { Alerts, alertStatements, parseWebhookList } from "../components/alerts"
 import { PolicyDocument, wildcardActions } from "../components/iam";
 import { FakeAlerts, SLACK_SECRET_ARN, TOPIC_ARN } from "./fakeAlerts";
 import { RecordingMocks } from "./mocks";
+import { readStackConfig, runProgram } from "./program";
 
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:pl-restore:run-42";
 const FAILURE = {
@@ -168,5 +169,28 @@ describe("Alerts component", () => {
     it("reads webhook lists as JSON or comma-separated", () => {
         assert.deepStrictEqual(parseWebhookList('["https://a", "https://b"]'), ["https://a", "https://b"]);
         assert.deepStrictEqual(parseWebhookList("https://a, https://b"), ["https://a", "https://b"]);
+    });
+});
+
+describe("alerts config", () => {
+    const URL = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX";
+
+    it("refuses Slack webhooks stored in plaintext, without echoing them", async () => {
+        const { config } = readStackConfig("prod");
+        config["pilotlight:slackWebhookUrls"] = JSON.stringify([URL]);
+        await assert.rejects(runProgram("prod", { config }), (e: Error) => {
+            assert.match(e.message, /pilotlight:slackWebhookUrls is stored in plaintext \(value not shown\); store it encrypted: pulumi config set --secret slackWebhookUrls/);
+            assert.ok(!e.message.includes("XXXXSECRETXXXX"), "the secret must not be echoed");
+            return true;
+        });
+    });
+
+    it("accepts them as a secret and keeps them out of the program's plain inputs", async () => {
+        const { config } = readStackConfig("prod");
+        config["pilotlight:slackWebhookUrls"] = JSON.stringify([URL]);
+        const run = await runProgram("prod", { config, secretKeys: ["pilotlight:slackWebhookUrls"] });
+        const holders = run.resources.filter((r) => JSON.stringify(r.inputs).includes("XXXXSECRETXXXX")).map((r) => r.type);
+        assert.deepStrictEqual(holders, ["aws:secretsmanager/secretVersion:SecretVersion"], "only the secret's version holds the webhook");
+        assert.ok(run.resources.some((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion"), "stored in Secrets Manager");
     });
 });
