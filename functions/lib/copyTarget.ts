@@ -32,6 +32,7 @@ import {
 import { ConcurrentRunError, DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
 import { FAILED_DB_STATUSES, FAILED_SNAPSHOT_STATUSES, findInstance, findSnapshot } from "./rds";
 import { CREATED_BY_TAG, MANAGED_TAG, SOURCE_TAG } from "./tags";
+import { requireEnv, requirePositiveIntEnv } from "./env";
 
 /** The target's configuration (the Lambda's environment). */
 export interface CopyTargetSettings {
@@ -290,13 +291,8 @@ export const TARGET_STEPS = { copy, status, restore, point, prune } as const;
 
 /** Reads the target's settings from the Lambda environment. */
 export function targetSettingsFromEnv(env: NodeJS.ProcessEnv): CopyTargetSettings {
-    const need = (k: string) => {
-        const v = env[k];
-        if (!v) throw new Error(`environment variable ${k} is not set`);
-        return v;
-    };
-    const keep = Number(need("KEEP"));
-    if (!Number.isInteger(keep) || keep < 1) throw new Error(`environment variable KEEP must be a positive integer, got ${env.KEEP}`);
+    const need = (k: string) => requireEnv(k, env);
+    const keep = requirePositiveIntEnv("KEEP", env);
     return {
         name: need("TARGET_NAME"),
         region: need("TARGET_REGION"),

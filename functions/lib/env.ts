@@ -1,9 +1,17 @@
 /** Reading a Lambda's configuration from its environment, failing loudly when it is missing. */
 
-export function requireEnv(name: string): string {
-    const value = process.env[name];
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+    const value = env[name];
     if (value === undefined || value === "") throw new Error(`environment variable ${name} is not set`);
     return value;
+}
+
+/** A required positive integer. */
+export function requirePositiveIntEnv(name: string, env: NodeJS.ProcessEnv = process.env): number {
+    const raw = requireEnv(name, env);
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`environment variable ${name} must be a positive integer, got ${raw}`);
+    return n;
 }
 
 /** A comma-separated list; empty entries dropped. */

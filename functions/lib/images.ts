@@ -18,6 +18,7 @@ import { BackupFailedError } from "./backup";
 import { compactTimestamp } from "./naming";
 import { InvalidInputError, ResourceFailedError } from "./errors";
 import { CREATED_BY_TAG, SOURCE_TAG } from "./tags";
+import { requireEnv, requirePositiveIntEnv } from "./env";
 
 /** `pilotlight:created-by` of the images this job creates; retention only touches these. */
 export const IMAGE_JOB = "image-backup";
@@ -207,13 +208,8 @@ export const IMAGE_STEPS = { create, status, copy, prune } as const;
 
 /** Reads the settings from the Lambda environment. */
 export function imageSettingsFromEnv(env: NodeJS.ProcessEnv): ImageSettings {
-    const need = (k: string) => {
-        const v = env[k];
-        if (!v) throw new Error(`environment variable ${k} is not set`);
-        return v;
-    };
-    const keep = Number(need("KEEP"));
-    if (!Number.isInteger(keep) || keep < 1) throw new Error(`environment variable KEEP must be a positive integer, got ${env.KEEP}`);
+    const need = (k: string) => requireEnv(k, env);
+    const keep = requirePositiveIntEnv("KEEP", env);
     return {
         homeRegion: need("HOME_REGION"),
         drRegion: need("DR_REGION"),

@@ -18,6 +18,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { BACKUP_JOB, BackupFailedError, CopyMessage, jobTags, runSnapshotName, sharedKeyCopyName, SnapshotJob } from "./backup";
 import { DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
 import { FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, listSnapshots, selectSnapshotsToPrune } from "./rds";
+import { requireEnv, requirePositiveIntEnv } from "./env";
 
 /** A database the job may work on. */
 export interface JobDatabase {
@@ -280,14 +281,9 @@ export type SnapshotStep = keyof typeof SNAPSHOT_STEPS | "plan" | "report";
 
 /** Reads a job's settings from the Lambda environment. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv, job: SnapshotJob): SnapshotJobSettings {
-    const need = (k: string) => {
-        const v = env[k];
-        if (!v) throw new Error(`environment variable ${k} is not set`);
-        return v;
-    };
+    const need = (k: string) => requireEnv(k, env);
     const databases = JSON.parse(need("DATABASES")) as JobDatabase[];
-    const keep = Number(need("KEEP"));
-    if (!Number.isInteger(keep) || keep < 1) throw new Error(`environment variable KEEP must be a positive integer, got ${env.KEEP}`);
+    const keep = requirePositiveIntEnv("KEEP", env);
     return {
         job,
         homeRegion: need("HOME_REGION"),
