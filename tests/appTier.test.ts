@@ -2,13 +2,7 @@ import * as assert from "assert";
 import { amiLookup, AppSettings, autoScalingServiceRoleArn, instancePolicy, renderUserData } from "../components/appTier";
 import { wildcardActions } from "../components/iam";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
-import { ProgramResource, ProgramRun, readStackConfig, runProgram } from "./program";
-
-function one(run: ProgramRun, type: string, name: string): ProgramResource {
-    const found = run.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected one ${type} ${name}, found ${found.length}`);
-    return found[0];
-}
+import { oneResource, ProgramRun, readStackConfig, runProgram } from "./program";
 
 const runs = new Map<string, ProgramRun>();
 async function run(stack: string, sets: string[] = []): Promise<ProgramRun> {
@@ -107,8 +101,8 @@ describe("AppTier", () => {
 
         it("is wired to the dr stack's replica bucket, restored database secret and DR key", async () => {
             const r = await run("dr", ["failover=true"]);
-            const policy = JSON.parse(one(r, "aws:iam/rolePolicy:RolePolicy", "app-instance").inputs.policy);
-            const key = one(r, "aws:kms/key:Key", "dr-key").state.arn;
+            const policy = JSON.parse(oneResource(r, "aws:iam/rolePolicy:RolePolicy", "app-instance").inputs.policy);
+            const key = oneResource(r, "aws:kms/key:Key", "dr-key").state.arn;
             assert.deepStrictEqual(
                 policy,
                 instancePolicy({
@@ -118,9 +112,9 @@ describe("AppTier", () => {
                     region: "us-west-2",
                 }),
             );
-            const role = one(r, "aws:iam/role:Role", "app-instance");
+            const role = oneResource(r, "aws:iam/role:Role", "app-instance");
             assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement, [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
-            assert.strictEqual(one(r, "aws:iam/instanceProfile:InstanceProfile", "app-instance").inputs.role, role.state.name);
+            assert.strictEqual(oneResource(r, "aws:iam/instanceProfile:InstanceProfile", "app-instance").inputs.role, role.state.name);
             assert.strictEqual(r.resources.filter((x) => x.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment" && x.urn.includes("AppTier")).length, 0, "no managed policies on the instance role");
         });
     });
@@ -128,14 +122,14 @@ describe("AppTier", () => {
     describe("under the program", () => {
         it("launch template: IMDSv2 required, encrypted volume with the stack key, app SG, profile, user-data", async () => {
             const r = await run("prod");
-            const lt = one(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs;
-            const key = one(r, "aws:kms/key:Key", "shared-key").state.arn;
+            const lt = oneResource(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs;
+            const key = oneResource(r, "aws:kms/key:Key", "shared-key").state.arn;
             assert.deepStrictEqual(lt.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" });
             assert.deepStrictEqual(lt.blockDeviceMappings, [
                 { deviceName: "/dev/xvda", ebs: { encrypted: "true", kmsKeyId: key, volumeSize: 20, volumeType: "gp3", deleteOnTermination: "true" } },
             ]);
-            assert.deepStrictEqual(lt.vpcSecurityGroupIds, [one(r, "aws:ec2/securityGroup:SecurityGroup", "network-app").id]);
-            assert.strictEqual(lt.iamInstanceProfile.arn, one(r, "aws:iam/instanceProfile:InstanceProfile", "app-instance").state.arn);
+            assert.deepStrictEqual(lt.vpcSecurityGroupIds, [oneResource(r, "aws:ec2/securityGroup:SecurityGroup", "network-app").id]);
+            assert.strictEqual(lt.iamInstanceProfile.arn, oneResource(r, "aws:iam/instanceProfile:InstanceProfile", "app-instance").state.arn);
             assert.strictEqual(lt.instanceType, "t3.small");
             assert.strictEqual(lt.imageId, "ami-0123456789abcdef0", "the newest pilotlight AMI when none is configured");
             const userData = Buffer.from(lt.userData, "base64").toString("utf8");
@@ -147,10 +141,10 @@ describe("AppTier", () => {
 
         it("tags prod's instances for the image backups (whose copies dr boots from), dr's not", async () => {
             const tagsOf = async (stack: string, sets: string[]) =>
-                (one(await run(stack, sets), "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.tagSpecifications as any[]).find((t) => t.resourceType === "instance").tags;
+                (oneResource(await run(stack, sets), "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.tagSpecifications as any[]).find((t) => t.resourceType === "instance").tags;
             const prod = await tagsOf("prod", []);
             assert.deepStrictEqual([prod["pilotlight:backup"], prod.Name], ["true", "pilotlight-app"]);
-            const asg = one(await run("prod"), "aws:autoscaling/group:Group", "app-asg").inputs.tags as any[];
+            const asg = oneResource(await run("prod"), "aws:autoscaling/group:Group", "app-asg").inputs.tags as any[];
             assert.deepStrictEqual(asg.find((t) => t.key === "pilotlight:backup"), { key: "pilotlight:backup", value: "true", propagateAtLaunch: true });
             assert.strictEqual((await tagsOf("dr", ["failover=true"]))["pilotlight:backup"], undefined);
         });
@@ -165,34 +159,34 @@ describe("AppTier", () => {
                 ],
             });
             const r = await run("prod", ["app.amiId=ami-0fedcba9876543210"]);
-            assert.strictEqual(one(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.imageId, "ami-0fedcba9876543210");
+            assert.strictEqual(oneResource(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.imageId, "ami-0fedcba9876543210");
         });
 
         it("Auto Scaling group: app subnets, sizes from config, ELB health checks, the target group, after the volume grant", async () => {
             const r = await run("prod", ["app.minSize=3", "app.maxSize=6", "app.desiredCapacity=4"]);
-            const asg = one(r, "aws:autoscaling/group:Group", "app-asg").inputs;
+            const asg = oneResource(r, "aws:autoscaling/group:Group", "app-asg").inputs;
             assert.deepStrictEqual(asg.vpcZoneIdentifiers, ["subnet-network-vpc-app-1", "subnet-network-vpc-app-2", "subnet-network-vpc-app-3"]);
             assert.deepStrictEqual([asg.minSize, asg.maxSize, asg.desiredCapacity, asg.healthCheckType], [3, 6, 4, "ELB"]);
-            assert.deepStrictEqual(asg.targetGroupArns, [one(r, "aws:lb/targetGroup:TargetGroup", "app-tg").state.arn]);
-            assert.deepStrictEqual(asg.launchTemplate, { id: one(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").id, version: "1" });
-            const grant = one(r, "aws:kms/grant:Grant", "app-asg-volumes").inputs;
+            assert.deepStrictEqual(asg.targetGroupArns, [oneResource(r, "aws:lb/targetGroup:TargetGroup", "app-tg").state.arn]);
+            assert.deepStrictEqual(asg.launchTemplate, { id: oneResource(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").id, version: "1" });
+            const grant = oneResource(r, "aws:kms/grant:Grant", "app-asg-volumes").inputs;
             assert.strictEqual(grant.granteePrincipal, autoScalingServiceRoleArn("111111111111", "us-east-1"));
             assert.strictEqual(grant.granteePrincipal, "arn:aws:iam::111111111111:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling");
-            assert.strictEqual(grant.keyId, one(r, "aws:kms/key:Key", "shared-key").state.arn);
+            assert.strictEqual(grant.keyId, oneResource(r, "aws:kms/key:Key", "shared-key").state.arn);
             assert.ok(!grant.operations.includes("RetireGrant"));
         });
 
         it("ALB: public subnets, lb SG; HTTPS with the certificate and HTTP redirected to it", async () => {
             const r = await run("prod");
-            const alb = one(r, "aws:lb/loadBalancer:LoadBalancer", "app-alb").inputs;
+            const alb = oneResource(r, "aws:lb/loadBalancer:LoadBalancer", "app-alb").inputs;
             assert.deepStrictEqual([alb.internal, alb.loadBalancerType, alb.dropInvalidHeaderFields], [false, "application", true]);
             assert.deepStrictEqual(alb.subnets, ["subnet-network-vpc-public-1", "subnet-network-vpc-public-2", "subnet-network-vpc-public-3"]);
-            assert.deepStrictEqual(alb.securityGroups, [one(r, "aws:ec2/securityGroup:SecurityGroup", "network-lb").id]);
-            const https = one(r, "aws:lb/listener:Listener", "app-https").inputs;
-            const tg = one(r, "aws:lb/targetGroup:TargetGroup", "app-tg");
+            assert.deepStrictEqual(alb.securityGroups, [oneResource(r, "aws:ec2/securityGroup:SecurityGroup", "network-lb").id]);
+            const https = oneResource(r, "aws:lb/listener:Listener", "app-https").inputs;
+            const tg = oneResource(r, "aws:lb/targetGroup:TargetGroup", "app-tg");
             assert.deepStrictEqual([https.port, https.protocol, https.certificateArn, https.sslPolicy], [443, "HTTPS", "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "ELBSecurityPolicy-TLS13-1-2-2021-06"]);
             assert.deepStrictEqual(https.defaultActions, [{ type: "forward", targetGroupArn: tg.state.arn }]);
-            const http = one(r, "aws:lb/listener:Listener", "app-http").inputs;
+            const http = oneResource(r, "aws:lb/listener:Listener", "app-http").inputs;
             assert.deepStrictEqual(http.defaultActions, [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
             assert.deepStrictEqual([tg.inputs.port, tg.inputs.protocol, tg.inputs.healthCheck.path, tg.inputs.vpcId], [80, "HTTP", "/health", "vpc-network-vpc"]);
             assert.strictEqual(r.outputs.appUrl, "https://app-alb-mock.us-east-1.elb.amazonaws.com");
@@ -201,22 +195,22 @@ describe("AppTier", () => {
         it("ALB without a certificate: one plain HTTP listener forwarding to the app", async () => {
             const r = await runProgram("prod", { config: prodWithoutCertificate(), sets: ["app.healthCheckPath=/ready"] });
             assert.strictEqual(r.resources.filter((x) => x.type === "aws:lb/listener:Listener").length, 1);
-            const http = one(r, "aws:lb/listener:Listener", "app-http").inputs;
+            const http = oneResource(r, "aws:lb/listener:Listener", "app-http").inputs;
             assert.deepStrictEqual([http.port, http.protocol, http.defaultActions[0].type], [80, "HTTP", "forward"]);
-            assert.strictEqual(one(r, "aws:lb/targetGroup:TargetGroup", "app-tg").inputs.healthCheck.path, "/ready");
+            assert.strictEqual(oneResource(r, "aws:lb/targetGroup:TargetGroup", "app-tg").inputs.healthCheck.path, "/ready");
             assert.strictEqual(r.outputs.appUrl, "http://app-alb-mock.us-east-1.elb.amazonaws.com");
         });
 
         it("Redis: encrypted in transit and at rest with the stack key, cache subnets, db SG, failover with 2 nodes", async () => {
             const r = await run("prod");
-            const redis = one(r, "aws:elasticache/replicationGroup:ReplicationGroup", "app-redis").inputs;
+            const redis = oneResource(r, "aws:elasticache/replicationGroup:ReplicationGroup", "app-redis").inputs;
             assert.deepStrictEqual(
                 [redis.replicationGroupId, redis.engine, redis.transitEncryptionEnabled, redis.atRestEncryptionEnabled, redis.kmsKeyId],
-                ["pilotlight-redis", "redis", true, true, one(r, "aws:kms/key:Key", "shared-key").state.arn],
+                ["pilotlight-redis", "redis", true, true, oneResource(r, "aws:kms/key:Key", "shared-key").state.arn],
             );
             assert.deepStrictEqual([redis.numCacheClusters, redis.automaticFailoverEnabled, redis.multiAzEnabled, redis.port], [2, true, true, 6379]);
             assert.strictEqual(redis.subnetGroupName, "pilotlight-cache");
-            assert.deepStrictEqual(redis.securityGroupIds, [one(r, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]);
+            assert.deepStrictEqual(redis.securityGroupIds, [oneResource(r, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]);
         });
 
         it("security group rules are exactly: internet -> lb -> app -> db/redis", async () => {
@@ -244,10 +238,10 @@ describe("AppTier", () => {
                 "lb out tcp 80-80 sg:app",
             ]);
             // The tier each failover resource sits behind.
-            assert.deepStrictEqual(one(r, "aws:lb/loadBalancer:LoadBalancer", "app-alb").inputs.securityGroups.map((id: string) => sgName.get(id)), ["lb"]);
-            assert.deepStrictEqual(one(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.vpcSecurityGroupIds.map((id: string) => sgName.get(id)), ["app"]);
-            assert.deepStrictEqual(one(r, "aws:elasticache/replicationGroup:ReplicationGroup", "app-redis").inputs.securityGroupIds.map((id: string) => sgName.get(id)), ["db"]);
-            assert.deepStrictEqual(one(r, "aws:rds/instance:Instance", "database-instance").inputs.vpcSecurityGroupIds.map((id: string) => sgName.get(id)), ["db"]);
+            assert.deepStrictEqual(oneResource(r, "aws:lb/loadBalancer:LoadBalancer", "app-alb").inputs.securityGroups.map((id: string) => sgName.get(id)), ["lb"]);
+            assert.deepStrictEqual(oneResource(r, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.vpcSecurityGroupIds.map((id: string) => sgName.get(id)), ["app"]);
+            assert.deepStrictEqual(oneResource(r, "aws:elasticache/replicationGroup:ReplicationGroup", "app-redis").inputs.securityGroupIds.map((id: string) => sgName.get(id)), ["db"]);
+            assert.deepStrictEqual(oneResource(r, "aws:rds/instance:Instance", "database-instance").inputs.vpcSecurityGroupIds.map((id: string) => sgName.get(id)), ["db"]);
         });
     });
 });

@@ -2,19 +2,9 @@ import * as assert from "assert";
 import { wildcardActions } from "../components/iam";
 import { snapshotJobStatements } from "../components/backupSchedule";
 import { assertValidAsl, taskStates } from "./machineHarness";
-import { ProgramResource, ProgramRun, runProgram } from "./program";
+import { oneResource, ProgramRun, rolePolicyOf, runProgram } from "./program";
 
 const BACKUPS = 'backups={"databases":[{"identifier":"wordpress"},{"identifier":"shop","isCluster":true}]}';
-
-function one(run: ProgramRun, type: string, name: string): ProgramResource {
-    const found = run.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `${type} ${name} in ${run.stack}: ${run.resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
-    return found[0];
-}
-
-function policyOf(run: ProgramRun, name: string): any {
-    return JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy", name).inputs.policy);
-}
 
 describe("BackupSchedule component", () => {
     let prod: ProgramRun;
@@ -32,43 +22,43 @@ describe("BackupSchedule component", () => {
     });
 
     it("deploys on the primary only: a machine, its Lambda and a schedule rule under the component", () => {
-        const component = one(prod, "pilotlight:backup:BackupSchedule", "backup");
-        const machine = one(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine");
+        const component = oneResource(prod, "pilotlight:backup:BackupSchedule", "backup");
+        const machine = oneResource(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine");
         assert.strictEqual(machine.inputs.name, "pilotlight-backup");
-        assert.strictEqual(one(prod, "pilotlight:sfn:LambdaStateMachine", "backup-machine").parent, component.urn);
-        assert.strictEqual(machine.parent, one(prod, "pilotlight:sfn:LambdaStateMachine", "backup-machine").urn);
-        assert.strictEqual(one(prod, "aws:lambda/function:Function", "backup-fn").inputs.name, "pilotlight-backup");
+        assert.strictEqual(oneResource(prod, "pilotlight:sfn:LambdaStateMachine", "backup-machine").parent, component.urn);
+        assert.strictEqual(machine.parent, oneResource(prod, "pilotlight:sfn:LambdaStateMachine", "backup-machine").urn);
+        assert.strictEqual(oneResource(prod, "aws:lambda/function:Function", "backup-fn").inputs.name, "pilotlight-backup");
         assert.strictEqual(dr.resources.filter((r) => r.type === "pilotlight:backup:BackupSchedule").length, 0);
     });
 
     it("deploys a valid definition whose Tasks call the backup and alert Lambdas", () => {
-        const def = JSON.parse(one(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine").inputs.definition);
+        const def = JSON.parse(oneResource(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine").inputs.definition);
         assertValidAsl(def);
-        const fn = one(prod, "aws:lambda/function:Function", "backup-fn").state.arn;
+        const fn = oneResource(prod, "aws:lambda/function:Function", "backup-fn").state.arn;
         const resources = new Set(JSON.stringify(def).match(/arn:aws:lambda:[^"]+/g));
         assert.deepStrictEqual([...resources].sort(), [fn, "arn:aws:lambda:us-east-1:111111111111:function:pilotlight-alerts"].sort());
         assert.ok(taskStates(def).includes("CopyToDr"));
     });
 
     it("schedules rate(2 hours) disabled by default, with the configured databases as input; enabled on request", () => {
-        const rule = one(prod, "aws:cloudwatch/eventRule:EventRule", "backup-schedule");
+        const rule = oneResource(prod, "aws:cloudwatch/eventRule:EventRule", "backup-schedule");
         assert.deepStrictEqual([rule.inputs.scheduleExpression, rule.inputs.state], ["rate(2 hours)", "DISABLED"]);
-        const target = one(prod, "aws:cloudwatch/eventTarget:EventTarget", "backup-schedule-target");
+        const target = oneResource(prod, "aws:cloudwatch/eventTarget:EventTarget", "backup-schedule-target");
         assert.deepStrictEqual(JSON.parse(target.inputs.input), { databases: [{ identifier: "wordpress", isCluster: false }, { identifier: "shop", isCluster: true }] });
-        const on = one(enabled, "aws:cloudwatch/eventRule:EventRule", "backup-schedule");
+        const on = oneResource(enabled, "aws:cloudwatch/eventRule:EventRule", "backup-schedule");
         assert.deepStrictEqual([on.inputs.scheduleExpression, on.inputs.state], ["rate(6 hours)", "ENABLED"]);
     });
 
     it("encrypts DR copies with the shared key's replica and keeps 12 by default", () => {
-        const env = one(prod, "aws:lambda/function:Function", "backup-fn").inputs.environment.variables;
-        const replica = one(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn;
-        const key = one(prod, "aws:kms/key:Key", "shared-key").state.arn;
+        const env = oneResource(prod, "aws:lambda/function:Function", "backup-fn").inputs.environment.variables;
+        const replica = oneResource(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn;
+        const key = oneResource(prod, "aws:kms/key:Key", "shared-key").state.arn;
         assert.deepStrictEqual([env.HOME_REGION, env.DR_REGION, env.SHARED_KEY_ARN, env.DR_KEY_ARN, env.KEEP], ["us-east-1", "us-west-2", key, replica, "12"]);
         assert.match(replica, /^arn:aws:kms:us-west-2:/);
     });
 
     it("gives the Lambda rights in both regions, deletes only its own snapshots, keys only through RDS", () => {
-        const doc = policyOf(prod, "backup-fn-policy");
+        const doc = rolePolicyOf(prod, "backup-fn-policy");
         assert.deepStrictEqual(wildcardActions(doc), []);
         const byId = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
         assert.deepStrictEqual(byId.CopyTheirSnapshots.Resource, [
@@ -81,9 +71,9 @@ describe("BackupSchedule component", () => {
         assert.deepStrictEqual(byId.UseSharedKeyAndReplicaThroughRds.Condition.StringEquals["kms:ViaService"], ["rds.us-east-1.amazonaws.com", "rds.us-west-2.amazonaws.com"]);
         assert.ok(!JSON.stringify(doc).includes('"Resource":"*"'));
         assert.ok(!doc.Statement.some((s: any) => [].concat(s.Action).some((a: string) => /ModifyDBSnapshotAttribute|sns:Publish/.test(a))), "backups share and publish nothing");
-        const machine = policyOf(prod, "backup-machine-policy");
+        const machine = rolePolicyOf(prod, "backup-machine-policy");
         assert.deepStrictEqual(machine.Statement.map((s: any) => s.Action), [["lambda:InvokeFunction"]]);
-        const events = policyOf(prod, "backup-schedule-policy");
+        const events = rolePolicyOf(prod, "backup-schedule-policy");
         assert.deepStrictEqual(events.Statement[0].Resource, ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-backup"]);
     });
 
@@ -97,28 +87,28 @@ describe("BackupSchedule component", () => {
 
     it("replicates automated backups of the instances into the DR region on a same-account dr stack, with the dr key", () => {
         assert.strictEqual(dr.resources.filter((r) => r.type === "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication").length, 0);
-        const rep = one(drSameAccount, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "backup-replication-wordpress");
+        const rep = oneResource(drSameAccount, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "backup-replication-wordpress");
         assert.strictEqual(rep.inputs.sourceDbInstanceArn, "arn:aws:rds:us-east-1:111111111111:db:wordpress");
-        assert.strictEqual(rep.inputs.kmsKeyId, one(drSameAccount, "aws:kms/key:Key", "dr-key").state.arn);
+        assert.strictEqual(rep.inputs.kmsKeyId, oneResource(drSameAccount, "aws:kms/key:Key", "dr-key").state.arn);
         assert.strictEqual(rep.inputs.retentionPeriod, 14);
         assert.strictEqual(drSameAccount.resources.filter((r) => r.type.endsWith("InstanceAutomatedBackupsReplication")).length, 1, "clusters are not replicated this way");
     });
 
     it("images: a valid machine on the same schedule, disabled, and EC2 rights scoped by tag", async () => {
         const run = await runProgram("prod");
-        const def = JSON.parse(one(run, "aws:sfn/stateMachine:StateMachine", "backup-images-machine").inputs.definition);
+        const def = JSON.parse(oneResource(run, "aws:sfn/stateMachine:StateMachine", "backup-images-machine").inputs.definition);
         assertValidAsl(def);
-        assert.strictEqual(one(run, "aws:sfn/stateMachine:StateMachine", "backup-images-machine").inputs.name, "pilotlight-image-backup");
-        const rule = one(run, "aws:cloudwatch/eventRule:EventRule", "backup-images-schedule");
+        assert.strictEqual(oneResource(run, "aws:sfn/stateMachine:StateMachine", "backup-images-machine").inputs.name, "pilotlight-image-backup");
+        const rule = oneResource(run, "aws:cloudwatch/eventRule:EventRule", "backup-images-schedule");
         assert.deepStrictEqual([rule.inputs.scheduleExpression, rule.inputs.state], ["rate(2 hours)", "DISABLED"]);
-        const doc = policyOf(run, "backup-image-fn-policy");
+        const doc = rolePolicyOf(run, "backup-image-fn-policy");
         assert.deepStrictEqual(wildcardActions(doc), []);
         const byId = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
         assert.deepStrictEqual(byId.ImageOnlyTaggedInstances.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:backup": "true" } });
         assert.deepStrictEqual(byId.DeregisterOnlyOwnImages.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:created-by": "image-backup" } });
         assert.deepStrictEqual(byId.FindInstancesAndImages.Resource, "*");
         assert.deepStrictEqual(byId.FindInstancesAndImages.Action, ["ec2:DescribeInstances", "ec2:DescribeImages"]);
-        const env = one(run, "aws:lambda/function:Function", "backup-image-fn").inputs.environment.variables;
-        assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN], ["true", "7", one(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn]);
+        const env = oneResource(run, "aws:lambda/function:Function", "backup-image-fn").inputs.environment.variables;
+        assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN], ["true", "7", oneResource(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn]);
     });
 });

@@ -10,13 +10,7 @@ import {
 } from "../components/database";
 import { DatabaseEngine } from "../config";
 import { MANAGED_TAG, SOURCE_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
-import { ProgramResource, ProgramRun, runProgram } from "./program";
-
-function one(run: ProgramRun, type: string, name: string): ProgramResource {
-    const found = run.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected one ${type} ${name}, found ${found.length}`);
-    return found[0];
-}
+import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
 
 function ofType(run: ProgramRun, type: string): ProgramResource[] {
     return run.resources.filter((r) => r.type === type);
@@ -95,9 +89,9 @@ describe("Database", () => {
         before(async () => (run = await runProgram("prod")));
 
         it("is encrypted with the shared key, RDS-managed password, protected, backed up, in the db tier", () => {
-            const db = one(run, "aws:rds/instance:Instance", "database-instance");
-            const key = one(run, "aws:kms/key:Key", "shared-key");
-            const params = one(run, "aws:rds/parameterGroup:ParameterGroup", "database-params");
+            const db = oneResource(run, "aws:rds/instance:Instance", "database-instance");
+            const key = oneResource(run, "aws:kms/key:Key", "shared-key");
+            const params = oneResource(run, "aws:rds/parameterGroup:ParameterGroup", "database-params");
             const i = db.inputs;
             assert.strictEqual(i.identifier, "pilotlight-db");
             assert.deepStrictEqual([i.engine, i.engineVersion, i.instanceClass, i.port], ["postgres", "16.8", "db.t4g.medium", 5432]);
@@ -117,7 +111,7 @@ describe("Database", () => {
             assert.strictEqual(i.publiclyAccessible, false);
             assert.strictEqual(i.multiAz, true, "Pulumi.prod.yaml asks for Multi-AZ");
             assert.strictEqual(i.dbSubnetGroupName, "pilotlight-db");
-            assert.deepStrictEqual(i.vpcSecurityGroupIds, [one(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]);
+            assert.deepStrictEqual(i.vpcSecurityGroupIds, [oneResource(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]);
             assert.strictEqual(i.parameterGroupName, params.state.name);
             assert.deepStrictEqual([i.performanceInsightsEnabled, i.performanceInsightsKmsKeyId, i.performanceInsightsRetentionPeriod], [true, key.state.arn, 7]);
             assert.strictEqual(i.monitoringInterval, 0);
@@ -158,9 +152,9 @@ describe("Database", () => {
         it("adds Enhanced Monitoring with AWS's service role policy only when asked", async () => {
             assert.strictEqual(ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0);
             const monitored = await runProgram("prod", { sets: ["database.monitoringIntervalSeconds=30"] });
-            const db = one(monitored, "aws:rds/instance:Instance", "database-instance");
-            const role = one(monitored, "aws:iam/role:Role", "database-monitoring");
-            const attach = one(monitored, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring");
+            const db = oneResource(monitored, "aws:rds/instance:Instance", "database-instance");
+            const role = oneResource(monitored, "aws:iam/role:Role", "database-monitoring");
+            const attach = oneResource(monitored, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring");
             assert.deepStrictEqual([db.inputs.monitoringInterval, db.inputs.monitoringRoleArn], [30, role.state.arn]);
             assert.strictEqual(attach.inputs.policyArn, "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole");
             assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal, { Service: "monitoring.rds.amazonaws.com" });
@@ -172,9 +166,9 @@ describe("Database", () => {
         before(async () => (run = await runProgram("prod", { sets: ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "database.instanceClass=db.r7g.large", "database.readerClass=db.r7g.medium", "database.instanceCount=3"] })));
 
         it("is a cluster with its own cluster parameter group, writer class tag and writer first", () => {
-            const cluster = one(run, "aws:rds/cluster:Cluster", "database-cluster");
-            const key = one(run, "aws:kms/key:Key", "shared-key");
-            const params = one(run, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "database-cluster-params");
+            const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
+            const key = oneResource(run, "aws:kms/key:Key", "shared-key");
+            const params = oneResource(run, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "database-cluster-params");
             const c = cluster.inputs;
             assert.strictEqual(c.clusterIdentifier, "pilotlight-db");
             assert.deepStrictEqual([c.engine, c.engineVersion, c.storageEncrypted, c.kmsKeyId], ["aurora-postgresql", "16.6", true, key.state.arn]);
@@ -183,7 +177,7 @@ describe("Database", () => {
             assert.strictEqual(c.dbClusterParameterGroupName, params.state.name);
             assert.deepStrictEqual([params.inputs.family, params.inputs.parameters[0].name], ["aurora-postgresql16", "rds.force_ssl"]);
             assert.strictEqual(c.dbSubnetGroupName, "pilotlight-db");
-            assert.deepStrictEqual(c.vpcSecurityGroupIds, [one(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]);
+            assert.deepStrictEqual(c.vpcSecurityGroupIds, [oneResource(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]);
             assert.deepStrictEqual([c.tags[MANAGED_TAG], c.tags[WRITER_CLASS_TAG]], ["true", "db.r7g.large"]);
             const members = ofType(run, "aws:rds/clusterInstance:ClusterInstance").sort((a, b) => a.name.localeCompare(b.name));
             assert.deepStrictEqual(
@@ -204,13 +198,13 @@ describe("Database", () => {
     describe("dr failover", () => {
         it("restores the newest copy tagged with the primary's identifier, with the DR key, subnet group and SG", async () => {
             const run = await runProgram("dr", { sets: ["failover=true"] });
-            const db = one(run, "aws:rds/instance:Instance", "database-instance");
-            const key = one(run, "aws:kms/key:Key", "dr-key");
+            const db = oneResource(run, "aws:rds/instance:Instance", "database-instance");
+            const key = oneResource(run, "aws:kms/key:Key", "dr-key");
             const i = db.inputs;
             assert.strictEqual(i.snapshotIdentifier, "pilotlight-db-copy-latest");
             // The instance keeps the copy's key (the DR key); its new managed secret uses the DR key.
             assert.deepStrictEqual([i.identifier, i.kmsKeyId, i.masterUserSecretKmsKeyId, i.storageEncrypted, i.manageMasterUserPassword], ["pilotlight-db", undefined, key.state.arn, true, true]);
-            assert.deepStrictEqual([i.dbSubnetGroupName, i.vpcSecurityGroupIds], ["pilotlight-db", [one(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]]);
+            assert.deepStrictEqual([i.dbSubnetGroupName, i.vpcSecurityGroupIds], ["pilotlight-db", [oneResource(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]]);
             assert.deepStrictEqual([i.username, i.dbName], [undefined, undefined], "a restore keeps the snapshot's user and database");
             assert.deepStrictEqual([i.deletionProtection, i.skipFinalSnapshot, i.finalSnapshotIdentifier], [true, false, "pilotlight-db-final"]);
             assert.strictEqual(i.tags[MANAGED_TAG], "true");
@@ -238,14 +232,14 @@ describe("Database", () => {
 
         it("restores a named snapshot", async () => {
             const run = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=snapshot", "failoverDatabase.snapshotIdentifier=pilotlight-db-2026-11-20"] });
-            assert.strictEqual(one(run, "aws:rds/instance:Instance", "database-instance").inputs.snapshotIdentifier, "pilotlight-db-2026-11-20");
+            assert.strictEqual(oneResource(run, "aws:rds/instance:Instance", "database-instance").inputs.snapshotIdentifier, "pilotlight-db-2026-11-20");
         });
 
         it("restores a cluster from the newest cluster snapshot copy", async () => {
             const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2"] });
-            const cluster = one(run, "aws:rds/cluster:Cluster", "database-cluster");
+            const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
             assert.strictEqual(cluster.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
-            assert.strictEqual(cluster.inputs.kmsKeyId, one(run, "aws:kms/key:Key", "dr-key").state.arn, "a cluster restore re-encrypts with the DR key");
+            assert.strictEqual(cluster.inputs.kmsKeyId, oneResource(run, "aws:kms/key:Key", "dr-key").state.arn, "a cluster restore re-encrypts with the DR key");
             assert.deepStrictEqual([cluster.inputs.databaseName, cluster.inputs.masterUsername], [undefined, undefined]);
             assert.strictEqual(cluster.inputs.tags[WRITER_CLASS_TAG], "db.t4g.medium");
             assert.strictEqual(ofType(run, "aws:rds/clusterInstance:ClusterInstance").length, 2);
@@ -254,11 +248,11 @@ describe("Database", () => {
         it("restores to a point in time from replicated automated backups", async () => {
             const arn = "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123";
             const latest = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=pointInTime", `failoverDatabase.automatedBackupsArn=${arn}`] });
-            const db = one(latest, "aws:rds/instance:Instance", "database-instance");
+            const db = oneResource(latest, "aws:rds/instance:Instance", "database-instance");
             assert.deepStrictEqual(db.inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, useLatestRestorableTime: true });
             assert.strictEqual(db.inputs.snapshotIdentifier, undefined);
             const at = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=pointInTime", `failoverDatabase.automatedBackupsArn=${arn}`, "failoverDatabase.restoreTime=2026-11-20T10:00:00Z"] });
-            assert.deepStrictEqual(one(at, "aws:rds/instance:Instance", "database-instance").inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, restoreTime: "2026-11-20T10:00:00Z" });
+            assert.deepStrictEqual(oneResource(at, "aws:rds/instance:Instance", "database-instance").inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, restoreTime: "2026-11-20T10:00:00Z" });
         });
 
         it("adopts the copy target's instance from its secret without a second restore", async () => {
@@ -276,9 +270,9 @@ describe("Database", () => {
                 ],
             );
             // The app reads the adopted instance's secret, whose key is the copy target's.
-            const policy = JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy", "app-instance").inputs.policy);
+            const policy = JSON.parse(oneResource(run, "aws:iam/rolePolicy:RolePolicy", "app-instance").inputs.policy);
             const kms = policy.Statement.find((s: any) => s.Sid === "UseKeyThroughS3AndSecretsManager");
-            assert.deepStrictEqual(kms.Resource, [one(run, "aws:kms/key:Key", "dr-key").state.arn, "arn:aws:kms:us-west-2:222222222222:key/copy-target"]);
+            assert.deepStrictEqual(kms.Resource, [oneResource(run, "aws:kms/key:Key", "dr-key").state.arn, "arn:aws:kms:us-west-2:222222222222:key/copy-target"]);
         });
     });
 });

@@ -1,7 +1,7 @@
 // The dr stack's config switch: `failover: true` adds the database, the app tier, NAT
 // and the SECONDARY record, and changes nothing that exists without it.
 import * as assert from "assert";
-import { ProgramResource, ProgramRun, runProgram } from "./program";
+import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
 import { summary } from "./synth";
 
 const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns"];
@@ -17,12 +17,6 @@ const SERVING_TYPES = [
 ];
 // NAT is the Network's own child, switched by the same flag.
 const NAT_TYPES = ["aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"];
-
-function one(run: ProgramRun, type: string, name: string): ProgramResource {
-    const found = run.resources.filter((r) => r.type === type && r.name === name);
-    assert.strictEqual(found.length, 1, `expected one ${type} ${name}, found ${found.length}`);
-    return found[0];
-}
 
 function count(run: ProgramRun, type: string): number {
     return run.resources.filter((r) => r.type === type).length;
@@ -78,15 +72,15 @@ describe("failover switch", () => {
     it("dr with failover has all of them, wired to the restored database", () => {
         for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(on, c), 1, c);
         for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(on, t), 1, t);
-        const db = one(on, "aws:rds/instance:Instance", "database-instance");
+        const db = oneResource(on, "aws:rds/instance:Instance", "database-instance");
         assert.strictEqual(db.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
-        const userData = Buffer.from(one(on, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.userData, "base64").toString("utf8");
+        const userData = Buffer.from(oneResource(on, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.userData, "base64").toString("utf8");
         assert.ok(userData.includes(`DB_HOST=${db.state.address}\n`), userData);
         assert.ok(userData.includes(`DB_SECRET_ARN=${db.state.masterUserSecrets[0].secretArn}\n`));
         assert.ok(userData.includes("AWS_REGION=us-west-2\n"));
         assert.ok(userData.includes("MEDIA_BUCKET=pilotlight-media-222222222222-us-west-2\n"), "the DR app serves the replica bucket");
-        const alb = one(on, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
-        assert.deepStrictEqual(one(on, "aws:route53/record:Record", "dns-record").inputs.aliases, [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }]);
+        const alb = oneResource(on, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
+        assert.deepStrictEqual(oneResource(on, "aws:route53/record:Record", "dns-record").inputs.aliases, [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }]);
         assert.deepStrictEqual(
             [on.outputs.failover, on.outputs.databaseSource, on.outputs.databaseRestoredFrom, on.outputs.dnsFailoverRole],
             [true, "newest snapshot copied into this region from pilotlight-db", "pilotlight-db-copy-latest", "SECONDARY"],
@@ -119,7 +113,7 @@ describe("failover switch", () => {
 
     it("the database's protection is explicit: failback first lifts deletion protection, still with a final snapshot", async () => {
         const lifting = await runProgram("dr", { sets: ["failover=true", "database.deletionProtection=false"] });
-        const db = one(lifting, "aws:rds/instance:Instance", "database-instance").inputs;
+        const db = oneResource(lifting, "aws:rds/instance:Instance", "database-instance").inputs;
         assert.deepStrictEqual([db.deletionProtection, db.skipFinalSnapshot, db.finalSnapshotIdentifier], [false, false, "pilotlight-db-final"]);
     });
 });

@@ -1,5 +1,6 @@
 // Runs the real program (index.ts) under Pulumi mocks with a stack's config, and
 // returns everything it registered. Used by the component tests and `npm run synth`.
+import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -25,6 +26,18 @@ export interface ProgramRun {
     outputs: Record<string, unknown>;
     /** Config keys (project-qualified) that are secrets. */
     secretKeys: string[];
+}
+
+/** The one resource of `type` named `name`; fails naming the resources of that type otherwise. */
+export function oneResource(run: ProgramRun, type: string, name: string): ProgramResource {
+    const found = run.resources.filter((r) => r.type === type && r.name === name);
+    assert.strictEqual(found.length, 1, `${type} ${name} in ${run.stack}: ${run.resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+    return found[0];
+}
+
+/** The document of the inline role policy named `name`. */
+export function rolePolicyOf(run: ProgramRun, name: string): any {
+    return JSON.parse(oneResource(run, "aws:iam/rolePolicy:RolePolicy", name).inputs.policy);
 }
 
 /** Names of the stacks that have a Pulumi.<name>.yaml. */
