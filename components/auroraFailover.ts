@@ -9,11 +9,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AfterRecovery, recoveryInstancePrefix } from "../functions/lib/auroraFailover";
 import { GUARD_KEY } from "../functions/lib/recoveryGuard";
-import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from "./iam";
+import { PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { auroraFailoverDefinition, RecoveryWaits } from "./machines/auroraFailover";
 import { partitionOf } from "./naming";
-import { LambdaStateMachine } from "./stateMachine";
+import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
 
 /** RDS event that starts a recovery: "completed failover to DB instance". */
 export const FAILOVER_COMPLETED = "RDS-EVENT-0071";
@@ -306,19 +306,7 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const eventsRole = new aws.iam.Role(
-            `${name}-events-role`,
-            { name: `${base}-events`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com", args.accountId)), tags },
-            { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${name}-events-policy`,
-            {
-                role: eventsRole.id,
-                policy: renderPolicy(policyDocument([{ Sid: "StartRecovery", Effect: "Allow", Action: ["states:StartExecution"], Resource: [this.stateMachine.arn] }])),
-            },
-            { parent: this },
-        );
+        const eventsRole = startExecutionRole(`${name}-events`, { roleName: `${base}-events`, accountId: args.accountId, sid: "StartRecovery", machineArn: this.stateMachine.arn, tags }, this);
         new aws.cloudwatch.EventTarget(
             `${name}-completed-target`,
             {

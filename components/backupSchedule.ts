@@ -7,11 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_JOB, COPY_SOURCE_JOB, SnapshotJob } from "../functions/lib/backup";
 import { IMAGE_JOB } from "../functions/lib/images";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
-import { assumeRolePolicy, policyDocument, PolicyStatement } from "./iam";
+import { PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
 import { jobName, partitionOf, rdsArn } from "./naming";
-import { LambdaStateMachine } from "./stateMachine";
+import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
 
 /** A database the backups cover. */
 export interface BackupDatabaseArgs {
@@ -183,18 +183,10 @@ export function machineWithSchedule(name: string, args: MachineWithScheduleArgs,
     );
     if (!args.schedule) return { machine };
     const p = partitionOf(args.region);
-    const eventsRole = new aws.iam.Role(`${name}-schedule-role`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com", args.accountId)), tags: args.tags }, { parent });
-    new aws.iam.RolePolicy(
-        `${name}-schedule-policy`,
-        {
-            role: eventsRole.id,
-            policy: JSON.stringify(
-                policyDocument([
-                    { Sid: "StartOwnMachine", Effect: "Allow", Action: ["states:StartExecution"], Resource: [`arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${args.machineName}`] },
-                ]),
-            ),
-        },
-        { parent },
+    const eventsRole = startExecutionRole(
+        `${name}-schedule`,
+        { accountId: args.accountId, sid: "StartOwnMachine", machineArn: `arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${args.machineName}`, tags: args.tags },
+        parent,
     );
     const rule = new aws.cloudwatch.EventRule(
         `${name}-schedule`,

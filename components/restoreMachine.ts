@@ -8,7 +8,7 @@ import { assumeRolePolicy, policyDocument, PolicyStatement, renderPolicy } from 
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { keysInRegion, partitionOf } from "./naming";
 import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineDefinition, RestoreMachineOptions, resolveRestoreOptions } from "./machines/restore";
-import { LambdaStateMachine } from "./stateMachine";
+import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
 import { parseRequest, RestoreRequest } from "../functions/lib/restoreJob";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
@@ -447,27 +447,16 @@ export class RestoreMachine extends pulumi.ComponentResource {
         // Schedules: one rule each, DISABLED unless enabled in config.
         this.rules = {};
         if (schedules.length > 0) {
-            const eventsRole = new aws.iam.Role(
-                `${name}-schedule-role`,
-                { name: `${base}-schedules`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com", args.accountId)), tags },
-                { parent: this },
-            );
-            new aws.iam.RolePolicy(
-                `${name}-schedule-policy`,
+            const eventsRole = startExecutionRole(
+                `${name}-schedule`,
                 {
-                    role: eventsRole.id,
-                    policy: renderPolicy(
-                        policyDocument([
-                            {
-                                Sid: "StartRestoreMachine",
-                                Effect: "Allow",
-                                Action: ["states:StartExecution"],
-                                Resource: [`arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${machineName}`],
-                            },
-                        ]),
-                    ),
+                    roleName: `${base}-schedules`,
+                    accountId: args.accountId,
+                    sid: "StartRestoreMachine",
+                    machineArn: `arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${machineName}`,
+                    tags,
                 },
-                { parent: this },
+                this,
             );
             for (const s of schedules) {
                 const rule = new aws.cloudwatch.EventRule(

@@ -83,3 +83,32 @@ export class LambdaStateMachine extends pulumi.ComponentResource {
         this.registerOutputs({ arn: this.arn });
     }
 }
+
+/** What `startExecutionRole` makes. */
+export interface StartExecutionRoleArgs {
+    /** Physical name of the role. Defaults to a name Pulumi generates. */
+    roleName?: string;
+    /** Account whose EventBridge rules alone may assume the role (`aws:SourceAccount`). */
+    accountId: string;
+    /** Sid of the policy's only statement. */
+    sid: string;
+    /** ARN of the one machine the role may start. */
+    machineArn: pulumi.Input<string>;
+    /** Tags of the role. Defaults to none. */
+    tags?: Record<string, string>;
+}
+
+/** A role EventBridge assumes to start one state machine, and its policy: `<name>-role` and `<name>-policy` under `parent`. */
+export function startExecutionRole(name: string, args: StartExecutionRoleArgs, parent: pulumi.Resource): aws.iam.Role {
+    const role = new aws.iam.Role(
+        `${name}-role`,
+        { name: args.roleName, assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com", args.accountId)), tags: args.tags ?? {} },
+        { parent },
+    );
+    new aws.iam.RolePolicy(
+        `${name}-policy`,
+        { role: role.id, policy: renderPolicy(policyDocument([{ Sid: args.sid, Effect: "Allow", Action: ["states:StartExecution"], Resource: [args.machineArn] }])) },
+        { parent },
+    );
+    return role;
+}
