@@ -1,26 +1,7 @@
 import * as assert from "assert";
 import { cidrsOverlap, ConfigError, isScheduleExpression, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
+import { drRawConfig, prodRawConfig } from "./fixtures";
 import { readStackConfig } from "./program";
-
-function prodRaw(): RawConfig {
-    return {
-        role: "primary",
-        accountId: "111111111111",
-        vpcCidr: "10.10.0.0/16",
-        availabilityZones: ["us-east-1a", "us-east-1b"],
-        peer: { stack: "dr", accountId: "222222222222", region: "us-west-2", vpcCidr: "10.20.0.0/16" },
-    };
-}
-
-function drRaw(): RawConfig {
-    return {
-        role: "dr",
-        accountId: "222222222222",
-        vpcCidr: "10.20.0.0/16",
-        availabilityZones: ["us-west-2a", "us-west-2b"],
-        peer: { stack: "prod", accountId: "111111111111", region: "us-east-1", vpcCidr: "10.10.0.0/16" },
-    };
-}
 
 function problemsOf(stack: string, raw: RawConfig, region: string | undefined): string[] {
     try {
@@ -53,7 +34,7 @@ describe("config", () => {
     });
 
     it("applies documented defaults", () => {
-        const cfg = parseStackConfig("prod", prodRaw(), "us-east-1");
+        const cfg = parseStackConfig("prod", prodRawConfig(), "us-east-1");
         assert.strictEqual(cfg.namePrefix, "pilotlight");
         assert.strictEqual(cfg.failover, false);
         assert.deepStrictEqual(cfg.network, { vpcCidr: "10.10.0.0/16", availabilityZones: ["us-east-1a", "us-east-1b"], natGateways: "single", lambdasInVpc: false, appPort: 80 });
@@ -90,15 +71,15 @@ describe("config", () => {
         });
         assert.strictEqual(cfg.failoverDatabase, undefined);
         assert.strictEqual(cfg.dns, undefined);
-        const aurora = parseStackConfig("prod", { ...prodRaw(), database: { engine: "aurora-mysql", instanceClass: "db.r7g.large" } }, "us-east-1").database;
+        const aurora = parseStackConfig("prod", { ...prodRawConfig(), database: { engine: "aurora-mysql", instanceClass: "db.r7g.large" } }, "us-east-1").database;
         assert.deepStrictEqual([aurora.engineVersion, aurora.instanceClass, aurora.readerClass], ["8.0.mysql_aurora.3.08.2", "db.r7g.large", "db.r7g.large"]);
-        const dr = parseStackConfig("dr", { ...drRaw(), failover: true, failoverDatabase: { source: "latestCopy" } }, "us-west-2");
+        const dr = parseStackConfig("dr", { ...drRawConfig(), failover: true, failoverDatabase: { source: "latestCopy" } }, "us-west-2");
         assert.deepStrictEqual(dr.failoverDatabase, { source: "latestCopy", sourceIdentifier: "pilotlight-db" });
-        const pitr = parseStackConfig("dr", { ...drRaw(), failoverDatabase: { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" } }, "us-west-2");
+        const pitr = parseStackConfig("dr", { ...drRawConfig(), failoverDatabase: { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" } }, "us-west-2");
         assert.deepStrictEqual(pitr.failoverDatabase, { source: "pointInTime", sourceIdentifier: "pilotlight-db", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" });
-        const https = parseStackConfig("dr", { ...drRaw(), app: { certificateArn: "arn:aws:acm:us-west-2:222222222222:certificate/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9" } }, "us-west-2");
+        const https = parseStackConfig("dr", { ...drRawConfig(), app: { certificateArn: "arn:aws:acm:us-west-2:222222222222:certificate/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9" } }, "us-west-2");
         assert.strictEqual(https.app.certificateArn, "arn:aws:acm:us-west-2:222222222222:certificate/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9");
-        assert.strictEqual(parseStackConfig("prod", { ...prodRaw(), database: { engine: "aurora-mysql" } }, "us-east-1").database.port, 3306);
+        assert.strictEqual(parseStackConfig("prod", { ...prodRawConfig(), database: { engine: "aurora-mysql" } }, "us-east-1").database.port, 3306);
     });
 
     // Each rule: the change, the stack, and fragments the message must contain (key, bad value, what is right).
@@ -189,7 +170,7 @@ describe("config", () => {
 
     for (const t of rules) {
         it(`rejects ${t.rule}`, () => {
-            const raw = t.stack === "prod" ? prodRaw() : drRaw();
+            const raw = t.stack === "prod" ? prodRawConfig() : drRawConfig();
             t.change(raw);
             const problems = problemsOf(t.stack, raw, t.region ?? (t.stack === "prod" ? "us-east-1" : "us-west-2"));
             assert.ok(problems.length > 0, "expected the config to be rejected");
@@ -199,18 +180,18 @@ describe("config", () => {
     }
 
     it("failover adoption defaults to the copy target's secret, and a missing key is reported once", () => {
-        const adopt = parseStackConfig("dr", { ...drRaw(), failover: true, failoverDatabase: { source: "adopt" }, copy: { source: "pilotlight-db" } }, "us-west-2");
+        const adopt = parseStackConfig("dr", { ...drRawConfig(), failover: true, failoverDatabase: { source: "adopt" }, copy: { source: "pilotlight-db" } }, "us-west-2");
         assert.strictEqual(adopt.failoverDatabase?.secretName, "pilotlight/copy/pilotlight-db");
-        const named = parseStackConfig("dr", { ...drRaw(), failoverDatabase: { source: "adopt", secretName: "ops/db" }, copy: { source: "pilotlight-db" } }, "us-west-2");
+        const named = parseStackConfig("dr", { ...drRawConfig(), failoverDatabase: { source: "adopt", secretName: "ops/db" }, copy: { source: "pilotlight-db" } }, "us-west-2");
         assert.strictEqual(named.failoverDatabase?.secretName, "ops/db");
         for (const source of ["snapshot", "pointInTime", "adopt"]) {
-            assert.strictEqual(problemsOf("dr", { ...drRaw(), failover: true, failoverDatabase: { source } }, "us-west-2").length, 1, source);
+            assert.strictEqual(problemsOf("dr", { ...drRawConfig(), failover: true, failoverDatabase: { source } }, "us-west-2").length, 1, source);
         }
     });
 
     it("parses the Aurora failover section with its defaults", () => {
-        assert.deepStrictEqual(parseStackConfig("prod", prodRaw(), "us-east-1").auroraFailover, { clusters: [], windowHours: 24, afterRecovery: "keep", notifyOnSuccess: true });
-        const raw = prodRaw();
+        assert.deepStrictEqual(parseStackConfig("prod", prodRawConfig(), "us-east-1").auroraFailover, { clusters: [], windowHours: 24, afterRecovery: "keep", notifyOnSuccess: true });
+        const raw = prodRawConfig();
         raw.auroraFailover = {
             clusters: [{ identifier: "orders-aurora", writerClass: "db.r6g.2xlarge", monitoringRoleArn: "arn:aws:iam::111111111111:role/rds-monitoring" }, { identifier: "billing" }],
             windowHours: "6",
@@ -223,11 +204,11 @@ describe("config", () => {
             afterRecovery: "resize",
             notifyOnSuccess: false,
         });
-        assert.deepStrictEqual(parseStackConfig("dr", { ...drRaw(), auroraFailover: { clusters: [] } }, "us-west-2").auroraFailover.clusters, []);
+        assert.deepStrictEqual(parseStackConfig("dr", { ...drRawConfig(), auroraFailover: { clusters: [] } }, "us-west-2").auroraFailover.clusters, []);
     });
 
     it("reports every problem at once", () => {
-        const raw = prodRaw();
+        const raw = prodRawConfig();
         raw.role = "boss";
         raw.accountId = "1";
         (raw.peer as any).region = "us-east-1";
@@ -235,7 +216,7 @@ describe("config", () => {
     });
 
     it("accepts a same-account setup", () => {
-        const raw = prodRaw();
+        const raw = prodRawConfig();
         (raw.peer as any).accountId = "111111111111";
         assert.strictEqual(parseStackConfig("prod", raw, "us-east-1").peer.accountId, "111111111111");
     });
@@ -254,10 +235,10 @@ describe("config", () => {
     });
 
     it("reads backups and copy sections with their documented defaults", () => {
-        const none = parseStackConfig("prod", prodRaw(), "us-east-1");
+        const none = parseStackConfig("prod", prodRawConfig(), "us-east-1");
         assert.strictEqual(none.backups, undefined);
         assert.strictEqual(none.copy, undefined);
-        const cfg = parseStackConfig("prod", { ...prodRaw(), backups: { databases: [{ identifier: "app-db" }, { identifier: "aurora", isCluster: "true" }] }, copy: { source: "app-db" } }, "us-east-1");
+        const cfg = parseStackConfig("prod", { ...prodRawConfig(), backups: { databases: [{ identifier: "app-db" }, { identifier: "aurora", isCluster: "true" }] }, copy: { source: "app-db" } }, "us-east-1");
         assert.deepStrictEqual(cfg.backups, {
             databases: [
                 { identifier: "app-db", isCluster: false },
@@ -270,7 +251,7 @@ describe("config", () => {
             replicationRetentionDays: 7,
             images: undefined,
         });
-        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRaw(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7 });
+        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRawConfig(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7 });
         assert.deepStrictEqual(cfg.copy, {
             source: "app-db",
             schedule: "rate(1 day)",

@@ -1,7 +1,9 @@
 /**
  * Databases the restore tests start from: an instance and an Aurora cluster
  * with non-default settings everywhere, so a restore that forgets one shows.
+ * And the smallest valid stack configs the config tests add sections to.
  */
+import { RawConfig } from "../config";
 import { FakeRds } from "./fakeRds";
 import { SNAPSHOT_TAG_KEY, SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
 
@@ -107,4 +109,27 @@ export function seedCluster(rds: FakeRds, data = "carts-v2"): void {
             },
         ],
     });
+}
+
+/** The smallest valid config of the prod stack, with `extra` sections. */
+export function prodRawConfig(extra: RawConfig = {}): RawConfig {
+    return {
+        role: "primary",
+        accountId: "111111111111",
+        vpcCidr: "10.10.0.0/16",
+        availabilityZones: ["us-east-1a", "us-east-1b"],
+        peer: { stack: "dr", accountId: "222222222222", region: "us-west-2", vpcCidr: "10.20.0.0/16" },
+        ...extra,
+    };
+}
+
+/** The smallest valid config of the dr stack. */
+export function drRawConfig(): RawConfig {
+    return {
+        role: "dr",
+        accountId: "222222222222",
+        vpcCidr: "10.20.0.0/16",
+        availabilityZones: ["us-west-2a", "us-west-2b"],
+        peer: { stack: "prod", accountId: "111111111111", region: "us-east-1", vpcCidr: "10.10.0.0/16" },
+    };
 }

@@ -1,18 +1,8 @@
 /** The restore and alerts sections of the stack config. */
 import * as assert from "assert";
 import { ConfigError, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
+import { prodRawConfig } from "./fixtures";
 import { readStackConfig } from "./program";
-
-function prod(extra: RawConfig = {}): RawConfig {
-    return {
-        role: "primary",
-        accountId: "111111111111",
-        vpcCidr: "10.10.0.0/16",
-        availabilityZones: ["us-east-1a", "us-east-1b"],
-        peer: { stack: "dr", accountId: "222222222222", region: "us-west-2", vpcCidr: "10.20.0.0/16" },
-        ...extra,
-    };
-}
 
 function problems(raw: RawConfig, stack = "prod", region = "us-east-1"): string[] {
     try {
@@ -36,7 +26,7 @@ describe("config: restore and alerts", () => {
     });
 
     it("applies defaults", () => {
-        const cfg = parseStackConfig("prod", prod({ restore: { databases: ["db1"] } }), "us-east-1");
+        const cfg = parseStackConfig("prod", prodRawConfig({ restore: { databases: ["db1"] } }), "us-east-1");
         assert.deepStrictEqual(cfg.restore, {
             databases: ["db1"],
             pollIntervalSeconds: 60,
@@ -46,7 +36,7 @@ describe("config: restore and alerts", () => {
             exportPrefix: undefined,
             schedules: [],
         });
-        assert.deepStrictEqual(parseStackConfig("prod", prod(), "us-east-1").alerts, { emailSender: undefined, emailRecipients: [] });
+        assert.deepStrictEqual(parseStackConfig("prod", prodRawConfig(), "us-east-1").alerts, { emailSender: undefined, emailRecipients: [] });
     });
 
     const bad: [string, RawConfig, RegExp][] = [
@@ -63,7 +53,7 @@ describe("config: restore and alerts", () => {
     ];
     for (const [label, extra, expected] of bad) {
         it(`names the key, the value and the fix for ${label}`, () => {
-            const found = problems(prod(extra));
+            const found = problems(prodRawConfig(extra));
             assert.ok(found.some((p) => expected.test(p)), `no problem matched ${expected}: ${JSON.stringify(found)}`);
         });
     }
