@@ -171,6 +171,8 @@ export interface MachineWithScheduleArgs {
     functionArns: pulumi.Input<string>[];
     /** EventBridge schedule; no rule when undefined. */
     schedule?: { expression: string; enabled: boolean; input: unknown };
+    /** Days to keep the machine's execution logs (errors, with their data). Defaults to 30. */
+    logRetentionDays?: number;
     tags: Record<string, string>;
 }
 
@@ -178,7 +180,7 @@ export interface MachineWithScheduleArgs {
 export function machineWithSchedule(name: string, args: MachineWithScheduleArgs, parent: pulumi.Resource): { machine: aws.sfn.StateMachine; rule?: aws.cloudwatch.EventRule } {
     const { stateMachine: machine } = new LambdaStateMachine(
         `${name}-machine`,
-        { machineName: args.machineName, accountId: args.accountId, definition: args.definition, functionArns: args.functionArns, tags: args.tags },
+        { machineName: args.machineName, accountId: args.accountId, definition: args.definition, functionArns: args.functionArns, logRetentionDays: args.logRetentionDays ?? 30, tags: args.tags },
         { parent },
     );
     if (!args.schedule) return { machine };

@@ -72,7 +72,11 @@ describe("BackupSchedule component", () => {
         assert.ok(!JSON.stringify(doc).includes('"Resource":"*"'));
         assert.ok(!doc.Statement.some((s: any) => [].concat(s.Action).some((a: string) => /ModifyDBSnapshotAttribute|sns:Publish/.test(a))), "backups share and publish nothing");
         const machine = rolePolicyOf(prod, "backup-machine-policy");
-        assert.deepStrictEqual(machine.Statement.map((s: any) => s.Action), [["lambda:InvokeFunction"]]);
+        assert.deepStrictEqual(machine.Statement.map((s: any) => s.Sid), ["InvokeOwnLambdas", "DeliverExecutionLogs"]);
+        assert.deepStrictEqual(machine.Statement[0].Action, ["lambda:InvokeFunction"]);
+        const sm = prod.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine" && r.inputs.name === "pilotlight-backup")!;
+        assert.strictEqual(sm.inputs.loggingConfiguration.level, "ERROR");
+        assert.ok(prod.resources.some((r) => r.type === "aws:cloudwatch/logGroup:LogGroup" && r.inputs.name === "/aws/vendedlogs/states/pilotlight-backup" && r.inputs.retentionInDays === 30));
         const events = rolePolicyOf(prod, "backup-schedule-policy");
         assert.deepStrictEqual(events.Statement[0].Resource, ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-backup"]);
     });
