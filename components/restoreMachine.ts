@@ -337,14 +337,15 @@ export class RestoreMachine extends pulumi.ComponentResource {
         let exportRole: aws.iam.Role | undefined;
         const exportPrefix = args.export?.prefix ?? "rds-exports";
         if (args.export) {
+            // `rds-export`: the export Lambda's own role and policy are `${name}-export-role`/`-policy`.
             exportRole = new aws.iam.Role(
-                `${name}-export-role`,
+                `${name}-rds-export-role`,
                 { name: `${base}-export`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("export.rds.amazonaws.com", args.accountId)), tags },
                 { parent: this },
             );
             const exp = args.export;
             new aws.iam.RolePolicy(
-                `${name}-export-policy`,
+                `${name}-rds-export-policy`,
                 {
                     role: exportRole.id,
                     policy: renderPolicy(

@@ -239,10 +239,10 @@ describe("RestoreMachine component", () => {
     });
 
     it("gives the export role write access to its prefix only", () => {
-        const policy = JSON.parse(resource("aws:iam/rolePolicy:RolePolicy", "restore-export-policy").inputs.policy) as PolicyDocument;
+        const policy = JSON.parse(resource("aws:iam/rolePolicy:RolePolicy", "restore-rds-export-policy").inputs.policy) as PolicyDocument;
         const write = policy.Statement.find((s) => s.Sid === "WriteExport")!;
         assert.deepStrictEqual(write.Resource, ["arn:aws:s3:::pilotlight-media-111111111111-us-east-1/rds-exports/*"]);
-        const trust = JSON.parse(resource("aws:iam/role:Role", "restore-export-role").inputs.assumeRolePolicy) as PolicyDocument;
+        const trust = JSON.parse(resource("aws:iam/role:Role", "restore-rds-export-role").inputs.assumeRolePolicy) as PolicyDocument;
         assert.deepStrictEqual(trust.Statement[0].Principal, { Service: "export.rds.amazonaws.com" });
     });
 
