@@ -11,7 +11,7 @@ import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineDefinition
 import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
 import { parseRequest, RestoreRequest } from "../functions/lib/restoreJob";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
-import { SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
+import { FINAL_INFIX, OLD_INFIX, SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
 
 /** A scheduled run: an EventBridge rule that starts the machine with `input`. */
 export interface RestoreSchedule {
@@ -43,7 +43,8 @@ export interface RestoreMachineArgs {
     region: string;
     /**
      * Identifiers of the databases (instances or Aurora clusters) the machine may touch. IAM scopes
-     * every Lambda to `<identifier>*` databases and `<identifier>-*` snapshots; anything else is refused.
+     * every Lambda to `<identifier>` itself, the names the machine gives (`<identifier>-pl-old-<ts>`,
+     * Aurora members `<identifier>-<suffix>`) and `<identifier>-*` snapshots; anything else is refused.
      */
     databases: string[];
     /** ARN of the alert Lambda (the Alerts component's `functionArn`). */
@@ -124,7 +125,14 @@ export function validateSchedules(schedules: RestoreSchedule[], databases: strin
 export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyContext): PolicyStatement[] {
     const p = partitionOf(ctx.region);
     const rds = (type: string, suffix: string) => ctx.databases.map((d) => `arn:${p}:rds:${ctx.region}:${ctx.accountId}:${type}:${d}${suffix}`);
-    const dbs = [...rds("db", "*"), ...rds("cluster", "*")];
+    // The managed databases under their own names, never `<id>*`: that would match other databases (`<id>2`).
+    const live = [...rds("db", ""), ...rds("cluster", "")];
+    // An Aurora cluster's members, which validation requires to be `<id>` or `<id>-<suffix>`, under their
+    // own names and renamed (`<member>-pl-old-<ts>`); this also covers a renamed instance `<id>-pl-old-<ts>`.
+    const members = rds("db", "-*");
+    // The renamed original (runNames().old, oldMembers): all that delete-old may touch.
+    const renamed = [...rds("db", `${OLD_INFIX}*`), ...rds("db", `-*${OLD_INFIX}*`), ...rds("cluster", `${OLD_INFIX}*`)];
+    const dbs = [...live, ...members, ...rds("cluster", `${OLD_INFIX}*`)];
     const snapshots = [...rds("snapshot", "-*"), ...rds("cluster-snapshot", "-*")];
     // Settings a restore or modify applies name these groups; RDS authorizes each one.
     const groups = ["pg", "cluster-pg", "og", "subgrp", "secgrp"].map((t) => `arn:${p}:rds:${ctx.region}:${ctx.accountId}:${t}:*`);
@@ -138,7 +146,7 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
         Sid: "DescribeManagedSnapshots",
         Effect: "Allow",
         Action: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"],
-        Resource: [...dbs, ...snapshots],
+        Resource: [...live, ...snapshots],
     };
     // RDS-managed master passwords: RDS creates or deletes the `rds!` secret on the caller's behalf.
     const managedSecret = (actions: string[]): PolicyStatement => ({
@@ -171,7 +179,7 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
             return [
                 describe,
                 describeSnapshots,
-                { Sid: "ReadManagedTags", Effect: "Allow", Action: ["rds:ListTagsForResource"], Resource: [...dbs, ...snapshots] },
+                { Sid: "ReadManagedTags", Effect: "Allow", Action: ["rds:ListTagsForResource"], Resource: [...live, ...members, ...snapshots] },
                 { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [machineArn] },
                 { Sid: "ReadOwnExecutions", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [executions] },
             ];
@@ -182,7 +190,7 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
                     Sid: "SnapshotManagedDatabases",
                     Effect: "Allow",
                     Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"],
-                    Resource: [...dbs, ...snapshots],
+                    Resource: [...live, ...snapshots],
                 },
             ];
         case "prune":
@@ -219,7 +227,7 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
                     Sid: "RestoreManagedDatabases",
                     Effect: "Allow",
                     Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance", "rds:AddTagsToResource"],
-                    Resource: [...dbs, ...snapshots, ...groups],
+                    Resource: [...live, ...members, ...snapshots, ...groups],
                 },
                 keysViaRds,
                 passMonitoringRole,
@@ -227,26 +235,26 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
             ];
         case "applySettings":
             return [
-                { Sid: "ModifyManagedDatabases", Effect: "Allow", Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster"], Resource: [...dbs, ...groups] },
+                { Sid: "ModifyManagedDatabases", Effect: "Allow", Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster"], Resource: [...live, ...groups] },
                 keysViaRds,
                 passMonitoringRole,
                 managedSecret(["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"]),
             ];
         case "deleteOld":
             return [
-                describe,
+                { ...describe, Sid: "DescribeRenamedOriginal", Resource: renamed },
                 {
                     Sid: "DeleteRenamedOriginal",
                     Effect: "Allow",
                     Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster"],
-                    Resource: dbs,
+                    Resource: renamed,
                 },
                 // The final snapshot is created by the delete call, on the caller's authority.
                 {
                     Sid: "TakeFinalSnapshot",
                     Effect: "Allow",
                     Action: ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot"],
-                    Resource: [...dbs, ...rds("snapshot", "-pl-final-*"), ...rds("cluster-snapshot", "-pl-final-*")],
+                    Resource: [...renamed, ...rds("snapshot", `${FINAL_INFIX}*`), ...rds("cluster-snapshot", `${FINAL_INFIX}*`)],
                 },
                 managedSecret(["secretsmanager:DeleteSecret"]),
             ];
@@ -337,14 +345,15 @@ export class RestoreMachine extends pulumi.ComponentResource {
         let exportRole: aws.iam.Role | undefined;
         const exportPrefix = args.export?.prefix ?? "rds-exports";
         if (args.export) {
+            // `rds-export`: the export Lambda's own role and policy are `${name}-export-role`/`-policy`.
             exportRole = new aws.iam.Role(
-                `${name}-export-role`,
+                `${name}-rds-export-role`,
                 { name: `${base}-export`, assumeRolePolicy: JSON.stringify(assumeRolePolicy("export.rds.amazonaws.com", args.accountId)), tags },
                 { parent: this },
             );
             const exp = args.export;
             new aws.iam.RolePolicy(
-                `${name}-export-policy`,
+                `${name}-rds-export-policy`,
                 {
                     role: exportRole.id,
                     policy: renderPolicy(

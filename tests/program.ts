@@ -117,6 +117,30 @@ function outputValue(o: unknown): Promise<unknown> {
 }
 
 /**
+ * The mocks' records keyed by `type::name`, the only key both they and the registered
+ * resources carry. Pulumi accepts two resources of one type and name under different
+ * parents (their URNs differ), but then the records cannot be told apart: refuse.
+ * Exported for testing.
+ */
+export function recordsByTypeAndName(created: { type: string; name: string }[], records: MockedResource[]): Map<string, MockedResource> {
+    const registered = new Set<string>();
+    const duplicates = new Set<string>();
+    for (const c of created) {
+        const key = `${c.type}::${c.name}`;
+        if (registered.has(key)) duplicates.add(key);
+        registered.add(key);
+    }
+    if (duplicates.size > 0) {
+        throw new Error(
+            `two or more resources share a type and logical name, so their inputs cannot be told apart: ${[...duplicates].sort().join(", ")}; give each a distinct name`,
+        );
+    }
+    const byKey = new Map<string, MockedResource>();
+    for (const r of records) byKey.set(`${r.type}::${r.name}`, r);
+    return byKey;
+}
+
+/**
  * Runs index.ts for `stack` with `config` (defaults to the stack file) under mocks.
  * Pulumi records a stack trace for every promise it makes, and source-map support
  * makes each one expensive; stack traces are off while the program runs (error
@@ -178,8 +202,7 @@ async function runProgramTraced(stack: string, opts: { config?: Record<string, s
         if (value !== undefined) outputs[k] = value;
     }
 
-    const byKey = new Map<string, MockedResource>();
-    for (const r of mocks.resources) byKey.set(`${r.type}::${r.name}`, r);
+    const byKey = recordsByTypeAndName(created, mocks.resources);
     const resources: ProgramResource[] = created.map((c) => {
         const mocked = byKey.get(`${c.type}::${c.name}`);
         return {

@@ -10,7 +10,10 @@ import { FakeSfn } from "./fakeSfn";
 import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
 import { CLUSTER_ID, INSTANCE_ID, PILOTLIGHT_TAGS, seedCluster, seedInstance } from "./fixtures";
 import { Handler, HARNESS_ACCOUNT, HARNESS_REGION, RunResult, runMachine, taskStates } from "./machineHarness";
+import * as pulumi from "@pulumi/pulumi";
 import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineOptions } from "../components/machines/restore";
+import { RestoreMachine } from "../components/restoreMachine";
+import { RecordingMocks } from "./mocks";
 import { handler as validate } from "../functions/restore-validate";
 import { handler as snapshot } from "../functions/restore-snapshot";
 import { handler as prune } from "../functions/restore-prune";
@@ -213,6 +216,26 @@ describe("restore machine (end to end)", function () {
             ? { resourceId: rds.clusters.get(CLUSTER_ID)!.info.DbClusterResourceId!, data: "carts-v2", settings: clusterSettings(CLUSTER_ID) }
             : { resourceId: rds.instances.get(INSTANCE_ID)!.info.DbiResourceId!, data: "orders-v2", settings: instanceSettings(INSTANCE_ID) };
     }
+
+    it("runs exactly the definition the RestoreMachine component deploys with these Lambda ARNs and options", async () => {
+        const mocks = new RecordingMocks(HARNESS_REGION, HARNESS_ACCOUNT);
+        await pulumi.runtime.setMocks(mocks, "pilotlight", "unit", false);
+        const machine = new RestoreMachine("restore", {
+            namePrefix: "pl",
+            accountId: HARNESS_ACCOUNT,
+            region: HARNESS_REGION,
+            databases: [INSTANCE_ID, CLUSTER_ID, "ghost"],
+            alertFunctionArn: ARNS.alert,
+            ...OPTIONS,
+        });
+        const exposed = await new Promise((resolve) => machine.definition.apply(resolve));
+        await new Promise((resolve) => machine.stateMachineArn.apply(resolve));
+        const deployed = mocks.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine" && r.name === "restore-machine");
+        assert.ok(deployed, "the component created no state machine");
+        assert.strictEqual(deployed!.inputs.name, MACHINE_NAME);
+        assert.deepStrictEqual(JSON.parse(deployed!.inputs.definition), definition);
+        assert.deepStrictEqual(exposed, definition);
+    });
 
     it("passes asl-validator and has a Retry and a Catch on every Task, and a timeout", () => {
         for (const name of taskStates(definition)) {

@@ -44,6 +44,123 @@ const REAL_HANDLERS: Record<RestoreJobKey, Handler> = {
     export: exportSnapshot,
 };
 
+const RDS_ARN = `arn:aws:rds:${REGION}:${ACCOUNT}:`;
+
+/** Whether an IAM resource pattern (`*` any run of characters, `?` one) matches `arn`. */
+function iamMatches(pattern: string, arn: string): boolean {
+    const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    return new RegExp(`^${re}$`).test(arn);
+}
+
+/**
+ * The action/resource pairs RDS authorizes for one call: the resource acted on, any resource
+ * it is created from or renamed to, the tags a create applies and the final snapshot a delete takes.
+ */
+function authorizedPairs(command: string, input: Record<string, any>): { action: string; resource: string }[] {
+    const pairs: { action: string; resource: string }[] = [];
+    const add = (action: string, type: string, name: unknown) => {
+        if (typeof name === "string") pairs.push({ action: `rds:${action}`, resource: `${RDS_ARN}${type}:${name}` });
+    };
+    const tagged = (type: string, name: unknown) => {
+        if (Array.isArray(input.Tags) && input.Tags.length > 0) add("AddTagsToResource", type, name);
+    };
+    const byArn = (action: string, arn: string) => pairs.push({ action: `rds:${action}`, resource: arn.replace(/^arn:aws:rds:[^:]*:[^:]*:/, RDS_ARN) });
+    switch (command) {
+        case "DescribeDBInstances":
+        case "ModifyDBInstance":
+            add(command, "db", input.DBInstanceIdentifier ?? "*");
+            add(command, "db", input.NewDBInstanceIdentifier);
+            break;
+        case "DescribeDBClusters":
+        case "ModifyDBCluster":
+            add(command, "cluster", input.DBClusterIdentifier ?? "*");
+            add(command, "cluster", input.NewDBClusterIdentifier);
+            break;
+        case "DescribeDBSnapshots":
+            add(command, "db", input.DBInstanceIdentifier);
+            add(command, "snapshot", input.DBSnapshotIdentifier);
+            if (!input.DBInstanceIdentifier && !input.DBSnapshotIdentifier) add(command, "snapshot", "*");
+            break;
+        case "DescribeDBClusterSnapshots":
+            add(command, "cluster", input.DBClusterIdentifier);
+            add(command, "cluster-snapshot", input.DBClusterSnapshotIdentifier);
+            if (!input.DBClusterIdentifier && !input.DBClusterSnapshotIdentifier) add(command, "cluster-snapshot", "*");
+            break;
+        case "ListTagsForResource":
+        case "AddTagsToResource":
+            byArn(command, input.ResourceName);
+            break;
+        case "CreateDBSnapshot":
+            add(command, "db", input.DBInstanceIdentifier);
+            add(command, "snapshot", input.DBSnapshotIdentifier);
+            tagged("snapshot", input.DBSnapshotIdentifier);
+            break;
+        case "CreateDBClusterSnapshot":
+            add(command, "cluster", input.DBClusterIdentifier);
+            add(command, "cluster-snapshot", input.DBClusterSnapshotIdentifier);
+            tagged("cluster-snapshot", input.DBClusterSnapshotIdentifier);
+            break;
+        case "DeleteDBSnapshot":
+            add(command, "snapshot", input.DBSnapshotIdentifier);
+            break;
+        case "DeleteDBClusterSnapshot":
+            add(command, "cluster-snapshot", input.DBClusterSnapshotIdentifier);
+            break;
+        case "DeleteDBInstance":
+            add(command, "db", input.DBInstanceIdentifier);
+            if (input.FinalDBSnapshotIdentifier) {
+                add("CreateDBSnapshot", "db", input.DBInstanceIdentifier);
+                add("CreateDBSnapshot", "snapshot", input.FinalDBSnapshotIdentifier);
+            }
+            break;
+        case "DeleteDBCluster":
+            add(command, "cluster", input.DBClusterIdentifier);
+            if (input.FinalDBSnapshotIdentifier) {
+                add("CreateDBClusterSnapshot", "cluster", input.DBClusterIdentifier);
+                add("CreateDBClusterSnapshot", "cluster-snapshot", input.FinalDBSnapshotIdentifier);
+            }
+            break;
+        case "RestoreDBInstanceFromDBSnapshot":
+            add(command, "db", input.DBInstanceIdentifier);
+            add(command, "snapshot", input.DBSnapshotIdentifier);
+            add(command, "pg", input.DBParameterGroupName);
+            add(command, "og", input.OptionGroupName);
+            add(command, "subgrp", input.DBSubnetGroupName);
+            tagged("db", input.DBInstanceIdentifier);
+            break;
+        case "RestoreDBClusterFromSnapshot":
+            add(command, "cluster", input.DBClusterIdentifier);
+            add(command, "cluster-snapshot", input.SnapshotIdentifier);
+            add(command, "cluster-pg", input.DBClusterParameterGroupName);
+            add(command, "subgrp", input.DBSubnetGroupName);
+            tagged("cluster", input.DBClusterIdentifier);
+            break;
+        case "CreateDBInstance":
+            add(command, "db", input.DBInstanceIdentifier);
+            add(command, "cluster", input.DBClusterIdentifier);
+            add(command, "pg", input.DBParameterGroupName);
+            tagged("db", input.DBInstanceIdentifier);
+            break;
+        case "DescribeExportTasks":
+        case "StartExportTask":
+            pairs.push({ action: `rds:${command}`, resource: "*" });
+            break;
+        default:
+            throw new Error(`no authorization model for rds:${command}; add one`);
+    }
+    return pairs;
+}
+
+/** Whether `doc` allows `action` on `resource` (conditions are taken as met). */
+function allows(doc: PolicyDocument, action: string, resource: string): boolean {
+    return doc.Statement.some(
+        (s) =>
+            s.Effect === "Allow" &&
+            ([] as string[]).concat(s.Action).includes(action) &&
+            ([] as string[]).concat(s.Resource as string).some((r) => r === "*" || iamMatches(r, resource)),
+    );
+}
+
 describe("RestoreMachine component", () => {
     let mocks: RecordingMocks;
     let machine: RestoreMachine;
@@ -136,11 +253,43 @@ describe("RestoreMachine component", () => {
                     const m = /^arn:aws:rds:us-east-1:111111111111:(db|cluster|snapshot|cluster-snapshot|pg|cluster-pg|og|subgrp|secgrp):(.*)$/.exec(r);
                     assert.ok(m, `${key}: unexpected resource ${r}`);
                     if (["db", "cluster", "snapshot", "cluster-snapshot"].includes(m![1])) {
-                        assert.ok([INSTANCE_ID, CLUSTER_ID].some((d) => m![2].startsWith(d)), `${key}: ${r} is not a managed database's`);
+                        // `<id>` itself or `<id>-...`: never `<id>*`, which would match `<id>2` too.
+                        assert.ok([INSTANCE_ID, CLUSTER_ID].some((d) => m![2] === d || m![2].startsWith(`${d}-`)), `${key}: ${r} is not exactly a managed database or one of its names`);
                     }
                 }
             }
         }
+    });
+
+    it("allows no RDS action on databases or snapshots whose names merely begin with a managed identifier", () => {
+        const neighbours = ["wordpress2", "wordpressx-1", "shop2", "shopping", "shop2-pl-old-20260101000000"];
+        for (const key of Object.keys(RESTORE_JOBS) as RestoreJobKey[]) {
+            const actions = [...new Set(policies[key].Statement.flatMap((s) => ([] as string[]).concat(s.Action)))].filter((a) => a.startsWith("rds:"));
+            for (const action of actions) {
+                for (const type of ["db", "cluster", "snapshot", "cluster-snapshot"]) {
+                    for (const n of neighbours) {
+                        for (const name of [n, `${n}-20260101000000`]) {
+                            const arn = `${RDS_ARN}${type}:${name}`;
+                            const onStar = policies[key].Statement.some((s) => s.Resource === "*" && ([] as string[]).concat(s.Action).includes(action));
+                            if (!onStar) assert.ok(!allows(policies[key], action, arn), `${key} allows ${action} on ${arn}`);
+                        }
+                    }
+                }
+            }
+        }
+    });
+
+    it("lets delete-old delete and modify only the renamed original and its members, and snapshot only into its final snapshot", () => {
+        const doc = policies.deleteOld;
+        for (const action of ["rds:DeleteDBInstance", "rds:DeleteDBCluster", "rds:ModifyDBInstance", "rds:ModifyDBCluster"]) {
+            const type = action.endsWith("Cluster") ? "cluster" : "db";
+            assert.ok(allows(doc, action, `${RDS_ARN}${type}:${type === "db" ? INSTANCE_ID : CLUSTER_ID}-pl-old-20260101000000`), action);
+            for (const live of [INSTANCE_ID, CLUSTER_ID, "shop-1", "shop-2"]) assert.ok(!allows(doc, action, `${RDS_ARN}${type}:${live}`), `${action} on ${live}`);
+        }
+        assert.ok(allows(doc, "rds:DeleteDBInstance", `${RDS_ARN}db:shop-1-pl-old-20260101000000`));
+        assert.ok(allows(doc, "rds:CreateDBSnapshot", `${RDS_ARN}snapshot:wordpress-pl-final-20260101000000`));
+        assert.ok(!allows(doc, "rds:CreateDBSnapshot", `${RDS_ARN}snapshot:wordpress-20260101000000`));
+        assert.ok(!allows(doc, "rds:CreateDBSnapshot", `${RDS_ARN}db:wordpress`));
     });
 
     it("lets validation and polling only read, and retention delete only pilotlight-tagged snapshots", () => {
@@ -172,6 +321,7 @@ describe("RestoreMachine component", () => {
         };
         Object.assign(process.env, env);
         const used = {} as Record<RestoreJobKey, Set<string>>;
+        const pairs = {} as Record<RestoreJobKey, Map<string, { action: string; resource: string }>>;
         try {
             seedInstance(rds);
             seedCluster(rds);
@@ -180,12 +330,16 @@ describe("RestoreMachine component", () => {
             const handlers: Record<string, Handler> = { [ALERT_ARN]: alert };
             for (const key of Object.keys(RESTORE_JOBS) as RestoreJobKey[]) {
                 used[key] = new Set();
+                pairs[key] = new Map();
                 handlers[arns[key]] = async (event) => {
                     const before = rds.calls.length;
                     try {
                         return await REAL_HANDLERS[key](event);
                     } finally {
-                        for (const c of rds.calls.slice(before)) used[key].add(`rds:${c.command}`);
+                        for (const c of rds.calls.slice(before)) {
+                            used[key].add(`rds:${c.command}`);
+                            for (const p of authorizedPairs(c.command, c.input)) pairs[key].set(`${p.action} ${p.resource}`, p);
+                        }
                     }
                 };
             }
@@ -208,6 +362,8 @@ describe("RestoreMachine component", () => {
             const allowed = new Set(policies[key].Statement.flatMap((s) => ([] as string[]).concat(s.Action)));
             const missing = [...used[key]].filter((a) => !allowed.has(a));
             assert.deepStrictEqual(missing, [], `${key} calls actions its role does not allow`);
+            const denied = [...pairs[key].keys()].filter((k) => !allows(policies[key], pairs[key].get(k)!.action, pairs[key].get(k)!.resource));
+            assert.deepStrictEqual(denied, [], `${key} acts on resources its role does not allow`);
             // And nothing RDS-wise beyond what it calls, except what RDS authorizes on the caller during those calls.
             // (tags on create, final snapshots on delete, tags read only when a describe lacks them, a snapshot read only on a retried create)
             const implied = new Set(["rds:AddTagsToResource", "rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:ListTagsForResource"]);
@@ -239,10 +395,10 @@ describe("RestoreMachine component", () => {
     });
 
     it("gives the export role write access to its prefix only", () => {
-        const policy = JSON.parse(resource("aws:iam/rolePolicy:RolePolicy", "restore-export-policy").inputs.policy) as PolicyDocument;
+        const policy = JSON.parse(resource("aws:iam/rolePolicy:RolePolicy", "restore-rds-export-policy").inputs.policy) as PolicyDocument;
         const write = policy.Statement.find((s) => s.Sid === "WriteExport")!;
         assert.deepStrictEqual(write.Resource, ["arn:aws:s3:::pilotlight-media-111111111111-us-east-1/rds-exports/*"]);
-        const trust = JSON.parse(resource("aws:iam/role:Role", "restore-export-role").inputs.assumeRolePolicy) as PolicyDocument;
+        const trust = JSON.parse(resource("aws:iam/role:Role", "restore-rds-export-role").inputs.assumeRolePolicy) as PolicyDocument;
         assert.deepStrictEqual(trust.Statement[0].Principal, { Service: "export.rds.amazonaws.com" });
     });
 

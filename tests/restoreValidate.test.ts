@@ -111,6 +111,20 @@ describe("restore-validate handler", () => {
         });
     }
 
+    it("accepts cluster members named after the cluster with a hyphen, and refuses a member that merely shares its first letters", async () => {
+        process.env.MANAGED_IDENTIFIERS = "cart,cart2";
+        rds.addCluster({ identifier: "cart", members: [{ identifier: "cart", writer: true }, { identifier: "cart-reader", writer: false }] });
+        rds.addCluster({ identifier: "cart2", members: [{ identifier: "cart2-1", writer: true }, { identifier: "cart2x", writer: false }] });
+        const job = await handler(event({ identifier: "cart", task: "create_snapshot_only", isCluster: true }));
+        assert.deepStrictEqual(job.restoredMembers, ["cart", "cart-reader"]);
+        await assert.rejects(handler(event({ identifier: "cart2", task: "create_snapshot_only", isCluster: true })), (err: Error) => {
+            assert.strictEqual(err.name, "InvalidInputError");
+            assert.match(err.message, /member 'cart2x' of cluster 'cart2' is not named 'cart2' or 'cart2-<suffix>'/);
+            return true;
+        });
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+    });
+
     it("rejects a database that is not available", async () => {
         rds.instances.get(INSTANCE_ID)!.status = "modifying";
         await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false })), { name: "DatabaseNotReadyError" });

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { aslDiagram, maskSecrets, parseArgs, policyFiles, stableJson, synth } from "./synth";
-import { applyOverrides, runProgram } from "./program";
+import { applyOverrides, recordsByTypeAndName, runProgram } from "./program";
 
 function readTree(dir: string): Record<string, string> {
     const out: Record<string, string> = {};
@@ -50,6 +50,39 @@ describe("synth", () => {
         const out = applyOverrides({ "pilotlight:network": '{"appPort":80}' }, ["network.lambdasInVpc=true", "peer.accountId=111111111111"]);
         assert.deepStrictEqual(JSON.parse(out["pilotlight:network"]), { appPort: 80, lambdasInVpc: true });
         assert.deepStrictEqual(JSON.parse(out["pilotlight:peer"]), { accountId: "111111111111" });
+    });
+
+    it("refuses to join records when two registered resources share a type and name", () => {
+        const role = { type: "aws:iam/role:Role", name: "restore-export-role", inputs: {}, id: "x", state: {} };
+        assert.throws(
+            () => recordsByTypeAndName([role, { type: "aws:s3/bucket:Bucket", name: "b" }, role], [role, role]),
+            /share a type and logical name.*aws:iam\/role:Role::restore-export-role; give each a distinct name/,
+        );
+        assert.strictEqual(recordsByTypeAndName([role], [role]).get("aws:iam/role:Role::restore-export-role"), role);
+    });
+
+    it("shows each restore export role with its own trust: the export Lambda's and the one RDS assumes", async () => {
+        const run = await runProgram("prod");
+        const trust = (name: string) => {
+            const r = run.resources.find((x) => x.type === "aws:iam/role:Role" && x.name === name);
+            assert.ok(r, `${name} missing`);
+            return JSON.parse(r!.inputs.assumeRolePolicy).Statement[0].Principal.Service;
+        };
+        assert.strictEqual(trust("restore-export-role"), "lambda.amazonaws.com");
+        assert.strictEqual(trust("restore-rds-export-role"), "export.rds.amazonaws.com");
+        const policy = run.resources.find((x) => x.type === "aws:iam/rolePolicy:RolePolicy" && x.name === "restore-rds-export-policy");
+        assert.ok(JSON.parse(policy!.inputs.policy).Statement.some((s: any) => s.Sid === "WriteExport"));
+    });
+
+    for (const sets of [[], ["network.lambdasInVpc=true"]]) {
+        for (const stack of ["prod", "dr"]) {
+            it(`registers no two resources with one type and name: ${stack} ${sets.join(" ")}`, async () => {
+                await runProgram(stack, { sets });
+            });
+        }
+    }
+    it("registers no two resources with one type and name: dr failover=true", async () => {
+        await runProgram("dr", { sets: ["failover=true"] });
     });
 
     it("masks secret values wherever they appear", () => {

@@ -12,6 +12,8 @@ export const SNAPSHOT_TAG_VALUE = "restore-machine";
 
 /** Suffix of a renamed original: `<identifier>-pl-old-<timestamp>`. */
 export const OLD_INFIX = "-pl-old-";
+/** Infix of the final snapshot of a deleted original: `<identifier>-pl-final-<timestamp>`. */
+export const FINAL_INFIX = "-pl-final-";
 const MAX_DB_IDENTIFIER = 63;
 /** Length of `OLD_INFIX` plus a 14-digit timestamp. */
 export const RENAME_SUFFIX_LENGTH = OLD_INFIX.length + 14;
@@ -71,7 +73,7 @@ export function runNames(identifier: string, startedAt: string, members: string[
         newSnapshot: `${identifier}-${ts}`,
         old: `${identifier}${OLD_INFIX}${ts}`,
         oldMembers,
-        finalSnapshot: `${identifier}-pl-final-${ts}`,
+        finalSnapshot: `${identifier}${FINAL_INFIX}${ts}`,
         // Export task identifiers are limited to 60 characters: 41 + 5 + 14.
         exportTask: `${identifier}-exp-${ts}`,
     };

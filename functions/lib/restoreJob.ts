@@ -130,9 +130,9 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
         ? await inspectCluster(deps.rds, identifier, requireAvailable)
         : await inspectInstance(deps.rds, identifier, requireAvailable);
     for (const m of memberIds) {
-        if (!m.startsWith(identifier)) {
+        if (m !== identifier && !m.startsWith(`${identifier}-`)) {
             throw new InvalidInputError(
-                `member '${m}' of cluster '${identifier}' does not start with the cluster identifier; the machine's permissions cover only '${identifier}*'`,
+                `member '${m}' of cluster '${identifier}' is not named '${identifier}' or '${identifier}-<suffix>'; the machine's permissions cover only those member names`,
             );
         }
         const problem = identifierProblem(m);
