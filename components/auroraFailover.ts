@@ -146,7 +146,8 @@ export function recoveryStatements(
     return {
         assess: [{ ...readCluster, Action: ["rds:DescribeDBClusters", "rds:ListTagsForResource"] }, readInstances],
         guard: [claim("ClaimRecoveryWindow")],
-        record: [claim("RecordFailoverStart")],
+        // Reads only: which member is the writer as the failover starts, and its AZ.
+        record: [claim("RecordFailoverStart"), readCluster, readInstances],
         reader,
         switch: [
             readCluster,

@@ -240,6 +240,8 @@ describe("aurora failover recovery component", () => {
             const st = recoveryStatements(scope, { tableArn: table, afterRecovery: "keep" });
             assert.deepStrictEqual(actions(st.assess), ["rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:ListTagsForResource"]);
             assert.deepStrictEqual(actions(st.guard), ["dynamodb:UpdateItem"]);
+            // Recording a failover start reads which member is the writer; it changes nothing in RDS.
+            assert.deepStrictEqual(actions(st.record), ["dynamodb:UpdateItem", "rds:DescribeDBClusters", "rds:DescribeDBInstances"]);
             assert.deepStrictEqual(st.guard[0].Condition, { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["orders-aurora"] } });
             assert.deepStrictEqual(actions(st.switch), ["rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:FailoverDBCluster"]);
             assert.deepStrictEqual(st.demoted, [], "keep: no Lambda may touch the demoted instance");

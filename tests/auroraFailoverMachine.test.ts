@@ -3,7 +3,7 @@ import { InvalidDBClusterStateFault, InvalidDBInstanceStateFault } from "@aws-sd
 import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
 import { FakeDynamo } from "./fakeDynamo";
 import { FakeRds } from "./fakeRds";
-import { Handler, runMachine, RunResult } from "./machineHarness";
+import { Handler, runMachine, RunResult, taskStates } from "./machineHarness";
 import { auroraFailoverDefinition, AuroraFailoverMachineArgs, machineTimeoutSeconds, RecoveryWaits, S, DEFAULT_RECOVERY_WAITS } from "../components/machines/auroraFailover";
 import { RECOVERY_STATUS_TAG } from "../functions/lib/auroraFailover";
 import { CREATED_BY_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
@@ -12,6 +12,7 @@ import { handler as guard } from "../functions/aurora-guard";
 import { handler as reader } from "../functions/aurora-reader";
 import { handler as switcher } from "../functions/aurora-switch";
 import { handler as demoted } from "../functions/aurora-demoted";
+import { handler as record } from "../functions/aurora-record";
 import { handler as alert } from "../functions/alert";
 
 const CLUSTER = "orders-aurora";
@@ -77,10 +78,10 @@ describe("aurora failover recovery machine", () => {
         };
     }
 
-    function run(overrides: Partial<AuroraFailoverMachineArgs> = {}, input: unknown = EVENT_INPUT): Promise<RunResult> {
+    function run(overrides: Partial<AuroraFailoverMachineArgs> = {}, input: unknown = EVENT_INPUT, stateHandlers: Record<string, Handler> = {}): Promise<RunResult> {
         const definition = auroraFailoverDefinition({ ...ARNS, waits: WAITS, ...overrides });
         executions += 1;
-        return runMachine(definition, input, { handlers: handlers(), machineName: "aurora-failover", executionName: `exec-${executions}` });
+        return runMachine(definition, input, { handlers: handlers(), stateHandlers, machineName: "aurora-failover", executionName: `exec-${executions}` });
     }
 
     const writerOf = () => rds.membersOf(CLUSTER).find((m) => m.writer)!.info.DBInstanceIdentifier;
@@ -108,7 +109,15 @@ describe("aurora failover recovery machine", () => {
         for (const k of ["CLUSTER_IDENTIFIER", "WRITER_CLASS", "MONITORING_ROLE_ARN", "TABLE_NAME", "WINDOW_HOURS", "TOPIC_ARN"]) delete process.env[k];
     });
 
+    /** More small readers, so that after the failover the failed writer's AZ (a: 1 member) is the least busy (b: 2, c: 2). */
+    function crowdOtherAzs(): void {
+        for (const [id, az] of [["orders-aurora-reader-2", "us-east-1b"], ["orders-aurora-reader-3", "us-east-1c"], ["orders-aurora-reader-4", "us-east-1c"]]) {
+            rds.addInstance({ identifier: id, info: { DBClusterIdentifier: CLUSTER, Engine: "aurora-postgresql", DBInstanceClass: SMALL, PromotionTier: 2, AvailabilityZone: az } }).writer = false;
+        }
+    }
+
     it("recovers once: a reader of the intended class at tier 0 in another AZ becomes the writer, and says so", async () => {
+        crowdOtherAzs();
         rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
         const result = await run();
         assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
@@ -120,8 +129,8 @@ describe("aurora failover recovery machine", () => {
         assert.match(params.DBInstanceIdentifier, /^orders-aurora-pl-writer-\d{14}$/);
         assert.deepStrictEqual(
             [params.DBClusterIdentifier, params.DBInstanceClass, params.PromotionTier, params.AvailabilityZone, params.DBParameterGroupName, params.MonitoringRoleArn, params.MonitoringInterval],
-            [CLUSTER, BIG, 0, "us-east-1c", "orders-instance-pg", MONITORING_ROLE, 30],
-            "intended class, tier 0, neither the failed writer's AZ (a) nor the busy one (b), settings of the big member",
+            [CLUSTER, BIG, 0, "us-east-1b", "orders-instance-pg", MONITORING_ROLE, 30],
+            "intended class, tier 0, not the failed writer's AZ (a) though it is the least busy, then the least busy other (b, tied with c), settings of the big member",
         );
         assert.ok(params.Tags.some((t: any) => t.Key === "team") && !params.Tags.some((t: any) => t.Key.startsWith("aws:")));
 
@@ -147,6 +156,24 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(again.path.at(-1), S.nothingToDo);
         assert.strictEqual(rds.mutatingCalls().length, before);
         assert.strictEqual(alerts.length, 1);
+    });
+
+    it("avoids the failed writer's AZ recorded when the failover started, even when that writer is gone and its AZ is the least busy", async () => {
+        // RDS-EVENT-0073 arrives while orders-aurora-writer-1 (us-east-1a) is still the writer.
+        const started = new Date(Date.now() - 60_000).toISOString();
+        const recorded = await record({
+            detail: { EventID: "RDS-EVENT-0073", SourceIdentifier: `rds:${CLUSTER}`, Date: started, Message: "Started cross AZ failover to DB instance: orders-aurora-reader-1" },
+        });
+        assert.deepStrictEqual(recorded.fromWriter, { identifier: "orders-aurora-writer-1", availabilityZone: "us-east-1a" });
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        // The failed writer did not come back as a reader: the topology no longer tells where it was.
+        rds.instances.delete("orders-aurora-writer-1");
+        const result = await run();
+        assert.strictEqual(result.path.at(-1), S.recovered, `${result.error}: ${result.cause}`);
+        const params = rds.callsOf("CreateDBInstance")[0].input as any;
+        assert.strictEqual(params.AvailabilityZone, "us-east-1c", "not us-east-1a (empty, the least busy), not us-east-1b (the new small writer's)");
+        assert.deepStrictEqual([alerts[0].details.reader.failedWriterSource, alerts[0].details.reader.avoidedAvailabilityZones], ["recorded", ["us-east-1a"]]);
+        assert.strictEqual(alerts[0].details.guard.failedWriter.identifier, "orders-aurora-writer-1");
     });
 
     it("does nothing when the writer already has the intended class (no guard claimed, nothing created)", async () => {
@@ -410,5 +437,121 @@ describe("aurora failover recovery machine", () => {
         const lean = auroraFailoverDefinition({ ...ARNS, demotedArn: undefined, notifyOnSuccess: false }) as any;
         assert.ok(!(S.demoted in lean.States) && !(S.notifySuccess in lean.States));
         assert.strictEqual(lean.States[S.markRecovered].Next, S.recovered);
+    });
+    describe("a non-retryable fault injected at every Task state in turn", () => {
+        // The deployed definition with every optional state present (resize deletes nothing, so any delete is the recovery's own).
+        const DEPLOYED: Partial<AuroraFailoverMachineArgs> = { afterRecovery: "resize", notifyOnSuccess: true };
+        const definition = auroraFailoverDefinition({ ...ARNS, waits: WAITS, ...DEPLOYED }) as { States: Record<string, { Resource?: string }> };
+        const ALERT_STATES: string[] = [S.notifyFailure, S.notifySuccess, S.notifyAftercare];
+        // States that run only after an earlier failure: the fault that leads there, and the step the alert must then name.
+        const LEAD_UP: Record<string, { faults: string[]; failedStep: string }> = {
+            [S.discard]: { faults: [S.checkReader], failedStep: S.checkReader },
+            [S.markAbandoned]: { faults: [S.checkReader, S.discard], failedStep: S.checkReader },
+            [S.markFailoverFailed]: { faults: [S.failover], failedStep: S.failover },
+            [S.notifyFailure]: { faults: [S.checkReader], failedStep: S.checkReader },
+            [S.notifyAftercare]: { faults: [S.markRecovered], failedStep: S.markRecovered },
+        };
+        // After the new writer is in place, a failed step is a follow-up: the recovery still succeeded.
+        const FOLLOW_UP: string[] = [S.markRecovered, S.demoted];
+        const TERMINAL = ["abandoned", "failover-failed", "completed"];
+        // Faults that leave no step able to tag the reader: the tagging itself, or both cleanups.
+        const UNTAGGABLE: string[] = [S.markRecovered, S.notifyAftercare, S.markAbandoned];
+
+        /** Fails every call (or only the first, for alerts, which retry any error) with an error no Retry matches. */
+        const faulty = (state: string, real: Handler, once: boolean): Handler => {
+            let calls = 0;
+            return async (event) => {
+                calls += 1;
+                if (!once || calls === 1) {
+                    const err = new Error(`injected fault at ${state}`);
+                    err.name = "InjectedFault";
+                    throw err;
+                }
+                return real(event);
+            };
+        };
+        const realHandler = (state: string) => handlers()[definition.States[state].Resource!];
+
+        it("covers every Task state of the deployed definition", () => {
+            const tasks = taskStates(definition);
+            assert.deepStrictEqual(
+                [...tasks].sort(),
+                [S.assess, S.claim, S.create, S.checkReader, S.discard, S.failover, S.checkWriter, S.markFailoverFailed, S.markAbandoned, S.markRecovered, S.demoted, S.notifyFailure, S.notifyAftercare, S.notifySuccess].sort(),
+            );
+        });
+
+        for (const state of taskStates(definition)) {
+            it(state, async () => {
+                rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+                const before = new Set(rds.instances.keys());
+                const lead = LEAD_UP[state];
+                const faults: Record<string, Handler> = {};
+                for (const s of lead?.faults ?? []) faults[s] = faulty(s, realHandler(s), false);
+                faults[state] = faulty(state, realHandler(state), ALERT_STATES.includes(state));
+                const result = await run(DEPLOYED, EVENT_INPUT, faults);
+
+                assert.ok(result.taskFailures.some((f) => f.state === state && f.error === "InjectedFault"), `the fault was injected: ${result.path.join(" > ")}`);
+
+                // The cluster still has exactly one writer.
+                const writers = rds.membersOf(CLUSTER).filter((m) => m.writer);
+                assert.strictEqual(writers.length, 1, "one writer");
+
+                // Every reader this run created is gone or says how it ended; nothing else was deleted.
+                const created = rds.callsOf("CreateDBInstance").map((c) => c.input.DBInstanceIdentifier as string);
+                const deleted = rds.callsOf("DeleteDBInstance").map((c) => c.input.DBInstanceIdentifier as string);
+                for (const id of created) {
+                    if (deleted.includes(id)) continue;
+                    const tag = statusTag(id);
+                    if (UNTAGGABLE.includes(state)) {
+                        // Every step that could have tagged it failed: the alert names it and says what to do (below).
+                        assert.strictEqual(tag, "in-progress");
+                        assert.match(channels.published.at(-1)!.message, new RegExp(id));
+                    } else {
+                        assert.ok(TERMINAL.includes(tag ?? ""), `${id} is tagged ${tag ?? "nothing"}`);
+                    }
+                }
+                assert.ok(deleted.every((id) => created.includes(id)), `deleted only its own reader: ${deleted.join(", ")}`);
+                assert.deepStrictEqual(rds.callsOf("DeleteDBCluster"), []);
+                for (const id of before) assert.ok(rds.instances.has(id) && rds.instances.get(id)!.status !== "deleting", `${id} kept`);
+
+                const failures = alerts.filter((a) => a.kind === "failure");
+                const published = channels.published.filter((p) => /FAILED/.test(p.subject));
+                if (state === S.notifySuccess) {
+                    // The success alert retried past the fault: the recovery is reported once, as a success.
+                    assert.strictEqual(result.status, "SUCCEEDED");
+                    assert.strictEqual(result.path.at(-1), S.recovered);
+                    assert.deepStrictEqual([failures.length, channels.published.length], [0, 1]);
+                    assert.match(channels.published[0].subject, /succeeded$/);
+                    return;
+                }
+                assert.strictEqual(failures.length, 1, "exactly one failure alert");
+                assert.strictEqual(published.length, 1, "exactly one failure message sent");
+                const failedStep = lead?.failedStep ?? state;
+                assert.strictEqual(failures[0].failedStep, failedStep);
+                assert.match(published[0].message, new RegExp(`Failed step: ${failedStep}\n`));
+
+                if (FOLLOW_UP.includes(state) || state === S.notifyAftercare) {
+                    // The swap worked: reported as a success with a failed follow-up, never as a failed recovery.
+                    const newWriter = created[0];
+                    assert.strictEqual(result.status, "SUCCEEDED");
+                    assert.strictEqual(result.path.at(-1), S.recoveredWithProblems);
+                    assert.strictEqual(writers[0].info.DBInstanceIdentifier, newWriter);
+                    assert.strictEqual(published[0].subject, "pilotlight aurora-failover: writer recovery on orders-aurora succeeded; only a follow-up step FAILED");
+                    assert.match(published[0].message, new RegExp(`The recovery SUCCEEDED: ${newWriter} \\(the intended ${BIG}\\) is the writer now`));
+                    assert.match(published[0].message, new RegExp(`Only the follow-up step ${failedStep} failed`));
+                    assert.match(published[0].message, new RegExp(`set ${RECOVERY_STATUS_TAG}=completed on ${newWriter} by hand`));
+                    assert.ok(!/recovery on orders-aurora FAILED/.test(published[0].subject));
+                    if (!UNTAGGABLE.includes(state)) assert.strictEqual(statusTag(newWriter), "completed");
+                    return;
+                }
+                assert.strictEqual(result.status, "FAILED");
+                assert.strictEqual(result.error, "InjectedFault");
+                assert.match(published[0].subject, /writer recovery on orders-aurora FAILED/);
+                if (state === S.markAbandoned) assert.match(published[0].message, /discardError: .*InjectedFault[\s\S]*abandonError: .*InjectedFault/);
+                // No failed run leaves the small writer demoted without a confirmed replacement.
+                const writerId = writers[0].info.DBInstanceIdentifier!;
+                if (writerId !== "orders-aurora-reader-1") assert.strictEqual(statusTag(writerId), "completed", "a reader that became the writer anyway says so");
+            });
+        }
     });
 });

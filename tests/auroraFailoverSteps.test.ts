@@ -8,6 +8,10 @@ import {
     clusterIdentifierProblem,
     createReader,
     eventClusterIdentifier,
+    failedWriterAzs,
+    failoverTarget,
+    markReader,
+    writerBeforeFailover,
     handleDemoted,
     intendedWriterClass,
     readerParameters,
@@ -69,6 +73,30 @@ describe("aurora failover recovery steps", () => {
         ];
         for (const [azs, avoid, members, want] of rows) assert.strictEqual(chooseAvailabilityZone(azs, avoid, members), want, JSON.stringify([azs, avoid, members]));
         assert.throws(() => chooseAvailabilityZone([], [], []), /subnet group has no availability zones/);
+    });
+
+    it("takes the failed writer's AZ from the record of the failover start, else infers it from the topology", () => {
+        const members = [
+            member("c-1", "db.r6g.large", "us-east-1b", true),
+            member("c-2", "db.r6g.2xlarge", "us-east-1c"),
+            member("c-3", "db.r6g.2xlarge", "us-east-1a"),
+        ];
+        const recorded = { identifier: "c-3", availabilityZone: "us-east-1a", failoverStartedAt: "2026-03-14T09:26:13.882Z" };
+        assert.deepStrictEqual(failedWriterAzs(members, "db.r6g.2xlarge", "c-1", recorded), { avoid: ["us-east-1a"], source: "recorded" });
+        // The heuristic avoids every non-writer of the intended class: both AZs.
+        assert.deepStrictEqual(failedWriterAzs(members, "db.r6g.2xlarge", "c-1", null), { avoid: ["us-east-1c", "us-east-1a"], source: "inferred" });
+        // A record naming the current writer is about some other failover: not used.
+        assert.strictEqual(failedWriterAzs(members, "db.r6g.2xlarge", "c-3", recorded).source, "inferred");
+        assert.strictEqual(failedWriterAzs(members, "db.r6g.2xlarge", "c-1", { identifier: "c-3", availabilityZone: "" }).source, "inferred");
+        assert.deepStrictEqual(failedWriterAzs([members[0]], "db.r6g.2xlarge", "c-1", undefined), { avoid: [], source: "unknown" });
+    });
+
+    it("reads the failover's target from the event message", () => {
+        assert.strictEqual(failoverTarget("Started cross AZ failover to DB instance: orders-aurora-reader-1"), "orders-aurora-reader-1");
+        assert.strictEqual(failoverTarget("Started same AZ failover to DB instance: orders-aurora-reader-1"), "orders-aurora-reader-1");
+        assert.strictEqual(failoverTarget("Completed failover to DB instance: x-1"), "x-1");
+        assert.strictEqual(failoverTarget("A failover started"), undefined);
+        assert.strictEqual(failoverTarget(undefined), undefined);
     });
 
     it("copies settings from an available member of the intended class, else the writer", () => {
@@ -173,6 +201,48 @@ describe("aurora failover recovery steps", () => {
             assert.strictEqual(again.identifier, first.identifier);
             assert.match(again.warnings.join(), /already existed/);
             assert.strictEqual(rds.callsOf("CreateDBInstance").length, 1);
+        });
+
+        it("create avoids the recorded failed writer's AZ, even when that instance is gone and the AZ is the least busy", async () => {
+            rds.addSubnetGroup("sg3", ["us-east-1a", "us-east-1b", "us-east-1c"]);
+            rds.clusters.get("c")!.info.DBSubnetGroup = "sg3";
+            // The failed big writer (in us-east-1a) is gone; the only big member left is a reader in us-east-1c.
+            rds.instances.get("c-big")!.info.AvailabilityZone = "us-east-1c";
+            const base = { clusterIdentifier: "c", intendedClass: "db.r6g.2xlarge", currentWriter: "c-small" };
+            // Without a record the heuristic takes c-big for the failed writer and lands in the failed, now empty, AZ.
+            const inferred = await createReader(client(), settings, { ...base, startedAt: "2026-03-14T09:26:13Z", failedWriter: null });
+            assert.deepStrictEqual([inferred.availabilityZone, inferred.avoidedAvailabilityZones, inferred.failedWriterSource], ["us-east-1a", ["us-east-1c"], "inferred"]);
+            // With the record: us-east-1a (empty again, the least busy) is avoided.
+            rds.instances.get(inferred.identifier)!.info.AvailabilityZone = "us-east-1c";
+            const recorded = await createReader(client(), settings, {
+                ...base,
+                startedAt: "2026-03-14T10:26:13Z",
+                failedWriter: { identifier: "c-old", availabilityZone: "us-east-1a", failoverStartedAt: "2026-03-14T10:20:00Z" },
+            });
+            assert.deepStrictEqual([recorded.availabilityZone, recorded.avoidedAvailabilityZones, recorded.failedWriterSource], ["us-east-1b", ["us-east-1a"], "recorded"]);
+        });
+
+        it("the failed writer is the writer when a failover starts, unless the failover already finished", async () => {
+            assert.deepStrictEqual(await writerBeforeFailover(client(), "c", "Started cross AZ failover to DB instance: c-big"), { identifier: "c-small", availabilityZone: "us-east-1b" });
+            assert.strictEqual(await writerBeforeFailover(client(), "c", "Started cross AZ failover to DB instance: c-small"), undefined, "already switched");
+            assert.strictEqual(await writerBeforeFailover(client(), "c", "failover started"), undefined, "no target in the message");
+            assert.deepStrictEqual(rds.mutatingCalls(), []);
+        });
+
+        it("mark names the reader by the claim's start, keeps tags truthful, and tags nothing that was never created", async () => {
+            const startedAt = "2026-03-14T09:26:13Z";
+            const created = await createReader(client(), settings, { clusterIdentifier: "c", intendedClass: "db.r6g.2xlarge", startedAt, currentWriter: "c-small" });
+            const tag = () => rds.instances.get(created.identifier)!.tags.find((t) => t.Key === "pilotlight:recovery-status")?.Value;
+            assert.strictEqual(tag(), "in-progress");
+            assert.deepStrictEqual(await markReader(client(), settings, { clusterIdentifier: "c", startedAt, status: "abandoned" }), { readerIdentifier: created.identifier, status: "abandoned" });
+            assert.strictEqual(tag(), "abandoned");
+            // Asked to say failover-failed about a reader that is the writer: it says completed.
+            rds.simulateFailover("c", created.identifier);
+            const marked = await markReader(client(), settings, { clusterIdentifier: "c", readerIdentifier: created.identifier, status: "failover-failed" });
+            assert.deepStrictEqual([marked.status, tag()], ["completed", "completed"]);
+            const none = await markReader(client(), settings, { clusterIdentifier: "c", startedAt: "2026-03-15T00:00:00Z", status: "abandoned" });
+            assert.deepStrictEqual([none.readerIdentifier, none.status], ["c-pl-writer-20260315000000", "not-found"]);
+            await assert.rejects(markReader(client(), settings, { clusterIdentifier: "c", startedAt: "2026-03-15T00:00:00Z", status: "completed" }), /does not exist/);
         });
 
         it("refuses to adopt an instance of the recovery name that is not its own", async () => {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FakeDynamo } from "./fakeDynamo";
+import { FakeRds } from "./fakeRds";
 import { acquireGuard, recordFailoverStart } from "../functions/lib/recoveryGuard";
 import { handler as guardHandler } from "../functions/aurora-guard";
 import { handler as recordHandler } from "../functions/aurora-record";
@@ -73,18 +74,44 @@ describe("recovery guard", () => {
         assert.deepStrictEqual([next.acquired, next.lastFailoverStartedAt], [true, "2026-03-14T09:26:13.882Z"]);
     });
 
+    it("hands the claim the writer the failover started from, only when that start belongs to this failover", async () => {
+        const rec = (time: string, fromWriter?: { identifier: string; availabilityZone: string }) =>
+            recordFailoverStart(client(), { table: TABLE, cluster: CLUSTER, eventId: "RDS-EVENT-0073", time, message: "m", fromWriter });
+        assert.strictEqual((await claim("none-yet", "2026-03-10T00:00:00Z")).failedWriter, null);
+        await rec("2026-03-14T09:26:13.882Z", { identifier: "orders-aurora-writer-1", availabilityZone: "us-east-1a" });
+        const fresh = await claim("exec-1", "2026-03-14T09:30:00Z");
+        assert.deepStrictEqual(fresh.failedWriter, { identifier: "orders-aurora-writer-1", availabilityZone: "us-east-1a", failoverStartedAt: "2026-03-14T09:26:13.882Z" });
+        assert.deepStrictEqual((await claim("exec-1", "2026-03-14T09:31:00Z")).failedWriter, fresh.failedWriter, "a retry sees the same");
+        // A start recorded long before the claim is some earlier failover's.
+        const stale = await claim("exec-2", "2026-03-15T09:30:00Z");
+        assert.deepStrictEqual([stale.acquired, stale.failedWriter], [true, null]);
+        // A newer start whose writer could not be told clears the older one's.
+        await rec("2026-03-16T09:29:00Z");
+        assert.strictEqual((await claim("exec-3", "2026-03-16T09:30:00Z")).failedWriter, null);
+    });
+
     it("surfaces throttling to the caller (the machine retries it)", async () => {
         ddb.throttleNext("UpdateItem");
         await assert.rejects(claim("exec-1", "2026-03-14T09:26:13Z"), (e: Error) => e.name === "ProvisionedThroughputExceededException");
     });
 
     describe("handlers", () => {
+        let rds: FakeRds;
         beforeEach(() => {
+            rds = new FakeRds();
+            rds.addCluster({
+                identifier: CLUSTER,
+                members: [
+                    { identifier: "orders-aurora-writer-1", writer: true, info: { DBInstanceClass: "db.r6g.2xlarge", AvailabilityZone: "us-east-1a" } },
+                    { identifier: "orders-aurora-reader-1", writer: false, info: { DBInstanceClass: "db.r6g.large", AvailabilityZone: "us-east-1b" } },
+                ],
+            });
             process.env.CLUSTER_IDENTIFIER = CLUSTER;
             process.env.TABLE_NAME = TABLE;
             process.env.WINDOW_HOURS = "24";
         });
         afterEach(() => {
+            rds.restore();
             delete process.env.CLUSTER_IDENTIFIER;
             delete process.env.TABLE_NAME;
             delete process.env.WINDOW_HOURS;
@@ -111,6 +138,21 @@ describe("recovery guard", () => {
             const item = ddb.item(TABLE, { clusterIdentifier: { S: CLUSTER } })!;
             assert.strictEqual(item.failoverEventId.S, "RDS-EVENT-0072");
             assert.strictEqual(item.lockExpiresAt, undefined, "recording never claims the window");
+            // The failover to reader-1 had not switched yet: writer-1 is the one it moves away from.
+            assert.deepStrictEqual([item.failoverFromWriter.S, item.failoverFromAz.S], ["orders-aurora-writer-1", "us-east-1a"]);
+            assert.deepStrictEqual(rds.mutatingCalls(), []);
+        });
+
+        it("aurora-record records the start without a writer when the failover already switched, or RDS cannot be read", async () => {
+            rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+            const switched = await recordHandler(sample("cluster-failover-started-cross-az.json"));
+            assert.deepStrictEqual([switched.recorded, switched.fromWriter], [true, undefined]);
+            const later = sample("cluster-failover-started-cross-az.json");
+            later.detail.Date = "2026-03-14T10:00:00Z";
+            rds.failAlways("DescribeDBClusters", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
+            assert.strictEqual((await recordHandler(later)).recorded, true);
+            const item = ddb.item(TABLE, { clusterIdentifier: { S: CLUSTER } })!;
+            assert.deepStrictEqual([item.failoverStartedAt.S, item.failoverFromWriter.S], ["2026-03-14T10:00:00.000Z", ""]);
         });
 
         it("aurora-record rejects other events and other clusters before writing", async () => {

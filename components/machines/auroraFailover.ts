@@ -2,7 +2,7 @@
 // and settings in, Amazon States Language out. Every polling loop is a Wait +
 // Choice with an attempt counter, so every wait is bounded well inside the
 // machine's own timeout, and every way out after a failure sends an alert.
-import type { AfterRecovery } from "../../functions/lib/auroraFailover";
+import { RECOVERY_STATUS_TAG, type AfterRecovery } from "../../functions/lib/auroraFailover";
 import { RETRYABLE_ERRORS } from "../../functions/lib/errors";
 
 /** One bounded polling loop: how long to wait between polls and how many polls at most. */
@@ -119,18 +119,32 @@ export const S = {
     countWriter: "Count failover poll",
     failoverNeverCompleted: "Failover never completed",
     markFailoverFailed: "Tag reader failover-failed",
+    markAbandoned: "Tag reader abandoned",
     markRecovered: "Tag reader completed",
     demoted: "Handle demoted instance",
     notifySuccess: "Alert recovered",
     notifyFailure: "Alert failure",
+    aftercareNote: "Note recovery succeeded",
+    notifyAftercare: "Alert recovered, follow-up failed",
     recovered: "Recovered",
+    recoveredWithProblems: "Recovered, follow-up failed",
     failed: "Recovery failed",
 } as const;
+
+/** The Pass state that records, for the alert, which Task failed. */
+export function failedStepState(task: string): string {
+    return `${task}: failed`;
+}
 
 function task(resource: string, parameters: State, resultPath: string | null, next: string, catchTo?: { next: string; resultPath: string }): State {
     const state: State = { Type: "Task", Resource: resource, Parameters: parameters, ResultPath: resultPath, TimeoutSeconds: TASK_TIMEOUT_SECONDS, Retry: retry(), Next: next };
     if (catchTo) state.Catch = [{ ErrorEquals: ["States.ALL"], ResultPath: catchTo.resultPath, Next: catchTo.next }];
     return state;
+}
+
+/** Names the failed step in `$.failedStep`, then goes on to `next`. */
+function recordStep(step: string, next: string): State {
+    return { Type: "Pass", Result: step, ResultPath: "$.failedStep", Next: next };
 }
 
 function count(loop: "cluster" | "reader" | "writer", next: string): State {
@@ -160,7 +174,15 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
     const notifyOnSuccess = args.notifyOnSuccess ?? true;
     const cluster = { "clusterIdentifier.$": "$.clusterIdentifier" };
     const reader = { ...cluster, "readerIdentifier.$": "$.reader.identifier" };
-    const failure = (resultPath = "$.error") => ({ next: S.notifyFailure, resultPath });
+    const states: Record<string, State> = {};
+    /**
+     * A Task whose failure is caught into `$.error`, named in `$.failedStep`
+     * by a Pass state, and handled at `onError` (default: the failure alert).
+     */
+    const step = (name: string, resource: string, parameters: State, resultPath: string | null, next: string, onError: string = S.notifyFailure): State => {
+        states[failedStepState(name)] = recordStep(name, onError);
+        return task(resource, parameters, resultPath, next, { next: failedStepState(name), resultPath: "$.error" });
+    };
     const afterMark = after !== "keep" ? S.demoted : notifyOnSuccess ? S.notifySuccess : S.recovered;
     const afterDemoted = notifyOnSuccess ? S.notifySuccess : S.recovered;
     // The shared alert Lambda's event (functions/lib/alert.ts); details carry the whole run: assessment, claim, reader, cleanup.
@@ -169,14 +191,14 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         source: "aurora-failover",
         "database.$": "$.clusterIdentifier",
         task: "writer recovery",
-        ...(kind === "failure" ? { "error.$": "$.error.Error", "cause.$": "$.error.Cause" } : {}),
+        ...(kind === "failure" ? { "failedStep.$": "$.failedStep", "error.$": "$.error.Error", "cause.$": "$.error.Cause" } : {}),
         "executionArn.$": "$$.Execution.Id",
         "details.$": "$",
     });
 
-    const states: Record<string, State> = {
+    Object.assign(states, {
         [S.start]: { Type: "Pass", Result: { cluster: 0, reader: 0, writer: 0 }, ResultPath: "$.attempts", Next: S.assess },
-        [S.assess]: task(args.assessArn, cluster, "$.assessment", S.decide, failure()),
+        [S.assess]: step(S.assess, args.assessArn, cluster, "$.assessment", S.decide),
         [S.decide]: {
             Type: "Choice",
             Choices: [
@@ -188,16 +210,18 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         },
         [S.waitCluster]: { Type: "Wait", Seconds: waits.cluster.seconds, Next: S.countCluster },
         [S.countCluster]: count("cluster", S.assess),
-        [S.clusterNeverSettled]: error("ClusterNotSettled", "cluster {} did not settle after the failover: {}", ["$.clusterIdentifier", "$.assessment.reason"], S.notifyFailure),
+        [S.clusterNeverSettled]: error("ClusterNotSettled", "cluster {} did not settle after the failover: {}", ["$.clusterIdentifier", "$.assessment.reason"], failedStepState(S.clusterNeverSettled)),
+        [failedStepState(S.clusterNeverSettled)]: recordStep(S.waitCluster, S.notifyFailure),
         [S.nothingToDo]: { Type: "Succeed" },
-        [S.claim]: task(args.guardArn, { ...cluster, "executionName.$": "$$.Execution.Name" }, "$.guard", S.claimed, failure()),
+        [S.claim]: step(S.claim, args.guardArn, { ...cluster, "executionName.$": "$$.Execution.Name" }, "$.guard", S.claimed),
         [S.claimed]: {
             Type: "Choice",
             Choices: [{ Variable: "$.guard.acquired", BooleanEquals: true, Next: S.create }],
             Default: S.alreadyHandled,
         },
         [S.alreadyHandled]: { Type: "Succeed" },
-        [S.create]: task(
+        [S.create]: step(
+            S.create,
             args.readerArn,
             {
                 op: "create",
@@ -205,13 +229,14 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
                 "intendedClass.$": "$.assessment.intendedClass",
                 "startedAt.$": "$.guard.startedAt",
                 "currentWriter.$": "$.assessment.writer.identifier",
+                "failedWriter.$": "$.guard.failedWriter",
             },
             "$.reader",
             S.waitReader,
-            { next: S.discard, resultPath: "$.error" },
+            S.discard,
         ),
         [S.waitReader]: { Type: "Wait", Seconds: waits.reader.seconds, Next: S.checkReader },
-        [S.checkReader]: task(args.readerArn, { op: "check", ...reader }, "$.readerStatus", S.readerReady, { next: S.discard, resultPath: "$.error" }),
+        [S.checkReader]: step(S.checkReader, args.readerArn, { op: "check", ...reader }, "$.readerStatus", S.readerReady, S.discard),
         [S.readerReady]: {
             Type: "Choice",
             Choices: [
@@ -221,12 +246,14 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
             Default: S.countReader,
         },
         [S.countReader]: count("reader", S.waitReader),
-        [S.readerNeverAvailable]: error("ReaderNotAvailable", "reader {} was still {} after the last poll", ["$.reader.identifier", "$.readerStatus.status"], S.discard),
+        [S.readerNeverAvailable]: error("ReaderNotAvailable", "reader {} was still {} after the last poll", ["$.reader.identifier", "$.readerStatus.status"], failedStepState(S.readerNeverAvailable)),
+        [failedStepState(S.readerNeverAvailable)]: recordStep(S.waitReader, S.discard),
         // The identifier follows from the claim's start time, so this works even when the create itself failed.
-        [S.discard]: task(args.readerArn, { op: "discard", ...cluster, "startedAt.$": "$.guard.startedAt" }, "$.discard", S.notifyFailure, failure("$.discardError")),
-        [S.failover]: task(args.switchArn, { op: "failover", ...reader }, "$.failover", S.waitWriter, { next: S.markFailoverFailed, resultPath: "$.error" }),
+        // A reader that could not be discarded is tagged abandoned instead, so it is never taken for a recovery under way.
+        [S.discard]: task(args.readerArn, { op: "discard", ...cluster, "startedAt.$": "$.guard.startedAt" }, "$.discard", S.notifyFailure, { next: S.markAbandoned, resultPath: "$.discardError" }),
+        [S.failover]: step(S.failover, args.switchArn, { op: "failover", ...reader }, "$.failover", S.waitWriter, S.markFailoverFailed),
         [S.waitWriter]: { Type: "Wait", Seconds: waits.writer.seconds, Next: S.checkWriter },
-        [S.checkWriter]: task(args.switchArn, { op: "check", ...reader }, "$.writerStatus", S.writerSwitched, { next: S.markFailoverFailed, resultPath: "$.error" }),
+        [S.checkWriter]: step(S.checkWriter, args.switchArn, { op: "check", ...reader }, "$.writerStatus", S.writerSwitched, S.markFailoverFailed),
         [S.writerSwitched]: {
             Type: "Choice",
             Choices: [
@@ -240,22 +267,56 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
             "FailoverNotCompleted",
             "after the failover to {} the writer is {} (cluster {})",
             ["$.reader.identifier", "$.writerStatus.writer", "$.writerStatus.clusterStatus"],
-            S.markFailoverFailed,
+            failedStepState(S.failoverNeverCompleted),
         ),
-        [S.markFailoverFailed]: task(args.readerArn, { op: "mark", status: "failover-failed", ...reader }, "$.mark", S.notifyFailure, failure("$.markError")),
-        [S.markRecovered]: task(args.readerArn, { op: "mark", status: "completed", ...reader }, "$.mark", afterMark, failure()),
+        [failedStepState(S.failoverNeverCompleted)]: recordStep(S.waitWriter, S.markFailoverFailed),
+        // The reader Lambda tags `completed` instead when the reader turns out to be the writer after all.
+        [S.markFailoverFailed]: task(args.readerArn, { op: "mark", status: "failover-failed", ...reader }, "$.mark", S.notifyFailure, { next: S.markAbandoned, resultPath: "$.markError" }),
+        // Last resort of the cleanup: whatever is left of this run's reader is tagged abandoned (a missing reader is fine).
+        [S.markAbandoned]: {
+            ...task(args.readerArn, { op: "mark", status: "abandoned", ...cluster, "startedAt.$": "$.guard.startedAt" }, "$.abandon", S.notifyFailure, { next: S.notifyFailure, resultPath: "$.abandonError" }),
+            Retry: alertRetry(),
+        },
+        // The new writer is in place: a failure from here on is bookkeeping or follow-up, never a failed recovery.
+        [S.markRecovered]: {
+            ...step(S.markRecovered, args.readerArn, { op: "mark", status: "completed", ...reader }, "$.mark", afterMark, S.aftercareNote),
+            Retry: alertRetry(),
+        },
         // A failed alert must not hide the original failure: end Failed either way.
         [S.notifyFailure]: { ...task(args.alertArn, alert("failure"), "$.alert", S.failed, { next: S.failed, resultPath: "$.alertError" }), Retry: alertRetry() },
+        [S.aftercareNote]: {
+            Type: "Pass",
+            Parameters: {
+                "text.$":
+                    "States.Format('The recovery SUCCEEDED: {} (the intended {}) is the writer now, so nothing needs recovering again. Only the follow-up step {} failed. If that was the tagging, set {}=completed on {} by hand.', $.reader.identifier, $.assessment.intendedClass, $.failedStep, '" +
+                    RECOVERY_STATUS_TAG +
+                    "', $.reader.identifier)",
+            },
+            ResultPath: "$.outcome",
+            Next: S.notifyAftercare,
+        },
+        [S.notifyAftercare]: {
+            ...task(
+                args.alertArn,
+                { ...alert("failure"), "subject.$": "States.Format('pilotlight aurora-failover: writer recovery on {} succeeded; only a follow-up step FAILED', $.clusterIdentifier)" },
+                "$.alert",
+                S.recoveredWithProblems,
+                { next: S.recoveredWithProblems, resultPath: "$.alertError" },
+            ),
+            Retry: alertRetry(),
+        },
+        [S.recoveredWithProblems]: { Type: "Succeed" },
         [S.failed]: { Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" },
         [S.recovered]: { Type: "Succeed" },
-    };
+    });
     if (after !== "keep") {
-        states[S.demoted] = task(
+        states[S.demoted] = step(
+            S.demoted,
             args.demotedArn!,
             { ...cluster, "demotedIdentifier.$": "$.assessment.writer.identifier", "intendedClass.$": "$.assessment.intendedClass", action: after },
             "$.demoted",
             afterDemoted,
-            failure(),
+            S.aftercareNote,
         );
     }
     if (notifyOnSuccess) {

@@ -292,6 +292,12 @@ export interface CreatedReader {
     availabilityZone: string;
     /** AZs avoided because the failed writer was there. */
     avoidedAvailabilityZones: string[];
+    /**
+     * How the failed writer was told: `recorded` at the "failover started"
+     * event (the writer then), `inferred` from the topology (a non-writer of
+     * the intended class), `unknown` when neither worked.
+     */
+    failedWriterSource: "recorded" | "inferred" | "unknown";
     /** Settings copied from this member. */
     template: string;
     warnings: string[];
@@ -321,7 +327,7 @@ async function requireRecoveryReader(rds: RDSClient, cluster: string, identifier
 export async function createReader(
     rds: RDSClient,
     settings: RecoverySettings,
-    input: { clusterIdentifier?: unknown; intendedClass?: unknown; startedAt?: unknown; currentWriter?: unknown },
+    input: { clusterIdentifier?: unknown; intendedClass?: unknown; startedAt?: unknown; currentWriter?: unknown; failedWriter?: unknown },
 ): Promise<CreatedReader> {
     const id = requireSameCluster(settings, input.clusterIdentifier);
     if (!isInstanceClass(input.intendedClass)) throw new InvalidInputError(`intendedClass ${JSON.stringify(input.intendedClass)} is not an instance class such as db.r6g.2xlarge`);
@@ -341,6 +347,7 @@ export async function createReader(
             instanceClass: existing.DBInstanceClass ?? intendedClass,
             availabilityZone: existing.AvailabilityZone ?? "",
             avoidedAvailabilityZones: [],
+            failedWriterSource: "unknown",
             template: "",
             warnings: ["the reader already existed (a retried create); reused it"],
         };
@@ -352,8 +359,7 @@ export async function createReader(
     if (!template) throw new DatabaseNotReadyError(`Aurora cluster '${id}' has no available member to copy settings from`);
     const templateInstance = instances.find((i) => i.DBInstanceIdentifier === template.identifier)!;
 
-    // The failed writer: a non-writer of the intended class (a demoted writer rejoins as a reader).
-    const avoid = members.filter((m) => !m.isWriter && m.instanceClass === intendedClass && m.identifier !== input.currentWriter).map((m) => m.availabilityZone);
+    const { avoid, source } = failedWriterAzs(members, intendedClass, input.currentWriter, input.failedWriter);
     const azs = await subnetGroupAzs(rds, cluster.DBSubnetGroup!);
     const availabilityZone = chooseAvailabilityZone(azs, avoid, members.map((m) => m.availabilityZone));
     const { params, warnings } = readerParameters({
@@ -366,7 +372,53 @@ export async function createReader(
         monitoringRoleArn: settings.monitoringRoleArn,
     });
     await rds.send(new CreateDBInstanceCommand(params));
-    return { identifier, instanceClass: intendedClass, availabilityZone, avoidedAvailabilityZones: [...new Set(avoid)], template: template.identifier, warnings };
+    return { identifier, instanceClass: intendedClass, availabilityZone, avoidedAvailabilityZones: [...new Set(avoid)], failedWriterSource: source, template: template.identifier, warnings };
+}
+
+/**
+ * The AZs of the failed writer. First the writer recorded when the failover
+ * started (the guard's `failedWriter`), unless it is the writer again; else
+ * the old heuristic: every non-writer of the intended class (a demoted writer
+ * rejoins as a reader), which may over-avoid when there are several.
+ */
+export function failedWriterAzs(
+    members: MemberView[],
+    intendedClass: string,
+    currentWriter: unknown,
+    recorded: unknown,
+): { avoid: string[]; source: CreatedReader["failedWriterSource"] } {
+    const r = recorded as { identifier?: unknown; availabilityZone?: unknown } | null | undefined;
+    if (r && typeof r.identifier === "string" && typeof r.availabilityZone === "string" && r.availabilityZone !== "" && r.identifier !== currentWriter) {
+        return { avoid: [r.availabilityZone], source: "recorded" };
+    }
+    const avoid = members.filter((m) => !m.isWriter && m.instanceClass === intendedClass && m.identifier !== currentWriter).map((m) => m.availabilityZone);
+    return { avoid, source: avoid.length > 0 ? "inferred" : "unknown" };
+}
+
+/** Target of a failover from an RDS-EVENT-0071/0072/0073 message ("... failover to DB instance: <id>"). */
+export function failoverTarget(message: unknown): string | undefined {
+    return typeof message === "string" ? /failover to DB instance:\s*([A-Za-z][A-Za-z0-9-]*)/i.exec(message)?.[1] : undefined;
+}
+
+/**
+ * The writer a starting failover moves away from: the cluster's writer when
+ * the "failover started" event is handled, provided it is not the failover's
+ * target (then the failover already finished and the old writer can no longer
+ * be told). Undefined when it cannot be told for sure.
+ */
+export async function writerBeforeFailover(
+    rds: RDSClient,
+    clusterIdentifier: string,
+    message: unknown,
+): Promise<{ identifier: string; availabilityZone: string } | undefined> {
+    const target = failoverTarget(message);
+    if (!target) return undefined;
+    const cluster = await findCluster(rds, clusterIdentifier);
+    const writer = cluster?.DBClusterMembers?.find((m) => m.IsClusterWriter)?.DBInstanceIdentifier;
+    if (!writer || writer === target) return undefined;
+    const inst = await findInstance(rds, writer);
+    if (!inst?.AvailabilityZone) return undefined;
+    return { identifier: writer, availabilityZone: inst.AvailabilityZone };
 }
 
 /** Where the new reader stands. */
@@ -418,20 +470,45 @@ async function tagStatus(rds: RDSClient, inst: DBInstance, status: RecoveryStatu
     await rds.send(new AddTagsToResourceCommand({ ResourceName: inst.DBInstanceArn!, Tags: [{ Key: RECOVERY_STATUS_TAG, Value: status }] }));
 }
 
-/** Records where the recovery stands on the reader itself. */
+/**
+ * Records where the recovery stands on the reader itself. The reader is named
+ * by `readerIdentifier`, or by the claim's `startedAt` (for the cleanup's last
+ * resort, which may run before the create returned). Two corrections keep the
+ * tag truthful: `failover-failed` on a reader that is in fact the writer now
+ * becomes `completed`; `abandoned` for a reader that was never created tags nothing.
+ */
 export async function markReader(
     rds: RDSClient,
     settings: RecoverySettings,
-    input: { clusterIdentifier?: unknown; readerIdentifier?: unknown; status?: unknown },
-): Promise<{ readerIdentifier: string; status: RecoveryStatus }> {
+    input: { clusterIdentifier?: unknown; readerIdentifier?: unknown; startedAt?: unknown; status?: unknown },
+): Promise<{ readerIdentifier: string; status: RecoveryStatus | "not-found"; detail?: string }> {
     const id = requireSameCluster(settings, input.clusterIdentifier);
     if (!RECOVERY_STATUSES.includes(input.status as RecoveryStatus)) {
         throw new InvalidInputError(`status ${JSON.stringify(input.status)} is not one of ${RECOVERY_STATUSES.join(", ")}`);
     }
-    const inst = await requireRecoveryReader(rds, id, input.readerIdentifier);
-    if (!inst) throw new ResourceFailedError(`recovery reader '${input.readerIdentifier}' does not exist`);
-    await tagStatus(rds, inst, input.status as RecoveryStatus);
-    return { readerIdentifier: input.readerIdentifier as string, status: input.status as RecoveryStatus };
+    let readerId = input.readerIdentifier;
+    if (readerId === undefined && input.startedAt !== undefined) {
+        if (typeof input.startedAt !== "string") throw new InvalidInputError(`startedAt ${JSON.stringify(input.startedAt)} is not an ISO timestamp`);
+        readerId = recoveryInstanceId(id, input.startedAt);
+    }
+    const inst = await requireRecoveryReader(rds, id, readerId);
+    const status = input.status as RecoveryStatus;
+    if (!inst) {
+        if (status === "abandoned") return { readerIdentifier: readerId as string, status: "not-found", detail: "nothing was created" };
+        throw new ResourceFailedError(`recovery reader '${readerId}' does not exist`);
+    }
+    if (!(inst.TagList ?? []).some((t) => t.Key === CREATED_BY_TAG && t.Value === RECOVERY_CREATED_BY)) {
+        throw new InvalidInputError(`instance '${readerId}' is not tagged ${CREATED_BY_TAG}=${RECOVERY_CREATED_BY}; left alone`);
+    }
+    if (status === "failover-failed") {
+        const cluster = await findCluster(rds, id);
+        if (cluster?.DBClusterMembers?.some((m) => m.DBInstanceIdentifier === readerId && m.IsClusterWriter)) {
+            await tagStatus(rds, inst, "completed");
+            return { readerIdentifier: readerId as string, status: "completed", detail: "it is the writer: the failover went through" };
+        }
+    }
+    await tagStatus(rds, inst, status);
+    return { readerIdentifier: readerId as string, status };
 }
 
 /** Asks Aurora to make the recovery reader the writer; checks first that it is an available reader of the cluster. */

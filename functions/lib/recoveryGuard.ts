@@ -28,7 +28,25 @@ export interface GuardDecision {
     /** The last recorded failover start, if any. */
     lastFailoverStartedAt?: string;
     lastFailoverEventId?: string;
+    /**
+     * The writer the cluster failed over from, as recorded at the last
+     * "failover started" event; null when none was recorded, or when that
+     * start was more than `FAILED_WRITER_MAX_AGE_SECONDS` before the claim
+     * (then it belongs to some earlier failover).
+     */
+    failedWriter: FailedWriter | null;
 }
+
+/** The writer a failover started from, and its AZ (the one to avoid). */
+export interface FailedWriter {
+    identifier: string;
+    availabilityZone: string;
+    /** When its failover started (ISO). */
+    failoverStartedAt: string;
+}
+
+/** How long before a claim a recorded failover start still counts as the one being recovered from. */
+export const FAILED_WRITER_MAX_AGE_SECONDS = 3600;
 
 function s(item: Record<string, AttributeValue> | undefined, key: string): string | undefined {
     return item?.[key]?.S;
@@ -97,14 +115,31 @@ function decision(acquired: boolean, cluster: string, item: Record<string, Attri
         expiresAt: new Date(expires * 1000).toISOString(),
         lastFailoverStartedAt: s(item, "failoverStartedAt"),
         lastFailoverEventId: s(item, "failoverEventId"),
+        failedWriter: failedWriterOf(item),
     };
 }
 
-/** Records that a failover started, unless a newer start is already recorded. Never touches the claim. */
+function failedWriterOf(item: Record<string, AttributeValue> | undefined): FailedWriter | null {
+    const identifier = s(item, "failoverFromWriter");
+    const availabilityZone = s(item, "failoverFromAz");
+    const started = s(item, "failoverStartedAt");
+    const claimed = s(item, "lockStartedAt");
+    if (!identifier || !availabilityZone || !started || !claimed) return null;
+    const age = (Date.parse(claimed) - Date.parse(started)) / 1000;
+    if (!(age >= 0 && age <= FAILED_WRITER_MAX_AGE_SECONDS)) return null;
+    return { identifier, availabilityZone, failoverStartedAt: started };
+}
+
+/**
+ * Records that a failover started, unless a newer start is already recorded.
+ * Never touches the claim. `fromWriter` is the writer the failover starts
+ * from, when it could be told (the recovery avoids its AZ); a start without
+ * one clears the previous start's.
+ */
 export async function recordFailoverStart(
     ddb: DynamoDBClient,
-    args: { table: string; cluster: string; eventId: string; time: string; message: string },
-): Promise<{ recorded: boolean; clusterIdentifier: string; time: string; eventId: string }> {
+    args: { table: string; cluster: string; eventId: string; time: string; message: string; fromWriter?: { identifier: string; availabilityZone: string } },
+): Promise<{ recorded: boolean; clusterIdentifier: string; time: string; eventId: string; fromWriter?: { identifier: string; availabilityZone: string } }> {
     const t = Date.parse(args.time);
     if (Number.isNaN(t)) throw new InvalidInputError(`event time ${JSON.stringify(args.time)} is not an ISO timestamp`);
     const time = new Date(t).toISOString();
@@ -113,12 +148,18 @@ export async function recordFailoverStart(
             new UpdateItemCommand({
                 TableName: args.table,
                 Key: { [GUARD_KEY]: { S: args.cluster } },
-                UpdateExpression: "SET failoverStartedAt = :time, failoverEventId = :id, failoverMessage = :msg",
+                UpdateExpression: "SET failoverStartedAt = :time, failoverEventId = :id, failoverMessage = :msg, failoverFromWriter = :writer, failoverFromAz = :az",
                 ConditionExpression: "attribute_not_exists(failoverStartedAt) OR failoverStartedAt < :time",
-                ExpressionAttributeValues: { ":time": { S: time }, ":id": { S: args.eventId }, ":msg": { S: args.message.slice(0, 1000) } },
+                ExpressionAttributeValues: {
+                    ":time": { S: time },
+                    ":id": { S: args.eventId },
+                    ":msg": { S: args.message.slice(0, 1000) },
+                    ":writer": { S: args.fromWriter?.identifier ?? "" },
+                    ":az": { S: args.fromWriter?.availabilityZone ?? "" },
+                },
             }),
         );
-        return { recorded: true, clusterIdentifier: args.cluster, time, eventId: args.eventId };
+        return { recorded: true, clusterIdentifier: args.cluster, time, eventId: args.eventId, ...(args.fromWriter ? { fromWriter: args.fromWriter } : {}) };
     } catch (err) {
         if (!isConditionFailure(err)) throw err;
         return { recorded: false, clusterIdentifier: args.cluster, time, eventId: args.eventId };
