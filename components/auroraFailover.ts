@@ -178,7 +178,7 @@ export interface AuroraFailoverRecoveryArgs {
     /** Account and region of the cluster. */
     accountId: string;
     region: string;
-    /** Run the Lambdas that call RDS in the VPC (through its RDS endpoint). Defaults to outside (they only call AWS APIs). The guard Lambdas call only DynamoDB, which the VPC has no endpoint for, so they always run outside. */
+    /** Run the Lambdas in the VPC (the network's `lambdaVpc`: RDS through its interface endpoint, DynamoDB through its gateway endpoint). Defaults to outside (they only call AWS APIs). */
     vpc?: LambdaVpcConfig;
     /** Polling limits of the machine. Defaults to `DEFAULT_RECOVERY_WAITS`. */
     waits?: RecoveryWaits;
