@@ -106,6 +106,7 @@ export function replicaBucketPolicy(bucketArn: string, replicationRoleArn: strin
             Resource: `${bucketArn}/*`,
             Condition: fromRole,
         },
+        // The bucket-level set AWS documents for a cross-account replication destination.
         {
             Sid: "ReplicationRoleReadsBucketVersioning",
             Effect: "Allow",

@@ -106,6 +106,9 @@ describe("replicatedBucket", () => {
             assert.deepStrictEqual(s.Condition, { ArnEquals: { "aws:PrincipalArn": ROLE_ARN } });
         }
         assert.deepStrictEqual(allows[0].Resource, `arn:aws:s3:::${DR_BUCKET}/*`);
+        assert.deepStrictEqual(allows[0].Action, ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"]);
+        assert.deepStrictEqual(allows[1].Resource, `arn:aws:s3:::${DR_BUCKET}`);
+        assert.deepStrictEqual(allows[1].Action, ["s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:List*"]);
         assert.ok(!dr.resources.some((r) => r.type === "aws:s3/bucketReplicationConfig:BucketReplicationConfig"));
     });
 
