@@ -153,7 +153,7 @@ describe("aurora failover recovery machine", () => {
         const before = rds.mutatingCalls().length;
         const again = await run();
         assert.strictEqual(again.status, "SUCCEEDED");
-        assert.strictEqual(again.path.at(-1), S.nothingToDo);
+        assert.strictEqual(again.path.at(-1), S.alreadyRight);
         assert.strictEqual(rds.mutatingCalls().length, before);
         assert.strictEqual(alerts.length, 1);
     });
@@ -179,7 +179,7 @@ describe("aurora failover recovery machine", () => {
     it("does nothing when the writer already has the intended class (no guard claimed, nothing created)", async () => {
         const result = await run();
         assert.strictEqual(result.status, "SUCCEEDED");
-        assert.deepStrictEqual(result.path, [S.start, S.assess, S.decide, S.nothingToDo]);
+        assert.deepStrictEqual(result.path, [S.start, S.assess, S.decide, S.alreadyRight]);
         assert.deepStrictEqual(rds.mutatingCalls(), []);
         assert.strictEqual(ddb.calls.length, 0, "a failover to a big reader must not use up the window");
         assert.strictEqual(alerts.length, 0);
@@ -189,7 +189,7 @@ describe("aurora failover recovery machine", () => {
         rds.instances.get("orders-aurora-reader-1")!.info.DBInstanceClass = "db.r6g.4xlarge";
         rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
         const result = await run();
-        assert.strictEqual(result.path.at(-1), S.nothingToDo);
+        assert.strictEqual(result.path.at(-1), S.alreadyRight);
         assert.deepStrictEqual(rds.mutatingCalls(), []);
     });
 
@@ -200,7 +200,7 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(rds.callsOf("CreateDBInstance").length, 1);
         assert.strictEqual(rds.callsOf("FailoverDBCluster").length, 1);
         assert.strictEqual(results.filter((r) => r.path.at(-1) === S.recovered).length, 1);
-        assert.strictEqual(results.filter((r) => r.path.includes(S.alreadyHandled) || r.path.at(-1) === S.nothingToDo).length, 2);
+        assert.strictEqual(results.filter((r) => r.path.includes(S.alreadyHandled) || r.path.at(-1) === S.alreadyRight).length, 2);
         assert.strictEqual(recoveryReaders().length, 1);
         assert.strictEqual(alerts.length, 1);
     });
@@ -236,7 +236,7 @@ describe("aurora failover recovery machine", () => {
         const before = rds.mutatingCalls().length;
         // The completion event of the original failover arrives again, late.
         const late = await run(undefined, { ...EVENT_INPUT, event: { ...EVENT_INPUT.event, time: "2026-03-14T09:00:00Z" } });
-        assert.strictEqual(late.path.at(-1), S.nothingToDo);
+        assert.strictEqual(late.path.at(-1), S.alreadyRight);
         assert.strictEqual(rds.mutatingCalls().length, before);
     });
 

@@ -101,7 +101,7 @@ export const S = {
     waitCluster: "Wait for cluster to settle",
     countCluster: "Count cluster poll",
     clusterNeverSettled: "Cluster never settled",
-    nothingToDo: "Writer already right",
+    alreadyRight: "Writer already right",
     claim: "Claim recovery window",
     claimed: "Window claimed?",
     alreadyHandled: "Recovery already ran in window",
@@ -202,7 +202,7 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         [S.decide]: {
             Type: "Choice",
             Choices: [
-                { Variable: "$.assessment.action", StringEquals: "none", Next: S.nothingToDo },
+                { Variable: "$.assessment.action", StringEquals: "none", Next: S.alreadyRight },
                 { Variable: "$.assessment.action", StringEquals: "recover", Next: S.claim },
                 { Variable: "$.attempts.cluster", NumericGreaterThanEquals: waits.cluster.attempts, Next: S.clusterNeverSettled },
             ],
@@ -212,7 +212,7 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         [S.countCluster]: count("cluster", S.assess),
         [S.clusterNeverSettled]: error("ClusterNotSettled", "cluster {} did not settle after the failover: {}", ["$.clusterIdentifier", "$.assessment.reason"], failedStepState(S.clusterNeverSettled)),
         [failedStepState(S.clusterNeverSettled)]: recordStep(S.waitCluster, S.notifyFailure),
-        [S.nothingToDo]: { Type: "Succeed" },
+        [S.alreadyRight]: { Type: "Succeed" },
         [S.claim]: step(S.claim, args.guardArn, { ...cluster, "executionName.$": "$$.Execution.Name" }, "$.guard", S.claimed),
         [S.claimed]: {
             Type: "Choice",
