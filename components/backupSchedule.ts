@@ -122,8 +122,8 @@ export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
     const snapshots = regions.map((r) => `arn:${p}:ec2:${r}::snapshot/*`);
     const ours = { [`aws:ResourceTag/${CREATED_BY_TAG}`]: IMAGE_JOB };
     return [
-        // DescribeInstances and DescribeImages support no resource-level permissions: AWS requires "*".
-        { Sid: "FindInstancesAndImages", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeImages"], Resource: "*" },
+        // DescribeInstances, DescribeImages and DescribeSnapshots support no resource-level permissions: AWS requires "*".
+        { Sid: "FindInstancesAndImages", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSnapshots"], Resource: "*" },
         {
             Sid: "ImageOnlyTaggedInstances",
             Effect: "Allow",
@@ -147,8 +147,8 @@ export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
         },
         { Sid: "CopyImagesToDr", Effect: "Allow", Action: ["ec2:CopyImage"], Resource: images },
         { Sid: "DeregisterOnlyOwnImages", Effect: "Allow", Action: ["ec2:DeregisterImage"], Resource: images, Condition: { StringEquals: ours } },
-        // Snapshots of a copied image do not carry its tags; the handler deletes only the snapshots of images it just deregistered.
-        { Sid: "DeleteSnapshotsOfDeregisteredImages", Effect: "Allow", Action: ["ec2:DeleteSnapshot"], Resource: snapshots },
+        // CreateImage and CopyImage tag the snapshots they make: only those may be deleted.
+        { Sid: "DeleteSnapshotsOfDeregisteredImages", Effect: "Allow", Action: ["ec2:DeleteSnapshot"], Resource: snapshots, Condition: { StringEquals: ours } },
         {
             Sid: "EncryptCopiesThroughEc2",
             Effect: "Allow",
