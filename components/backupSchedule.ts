@@ -84,7 +84,14 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
     ];
     if (ctx.job === COPY_SOURCE_JOB) {
         if (ctx.peerAccountId) {
-            statements.push({ Sid: "ShareDrCopyWithPeer", Effect: "Allow", Action: ["rds:ModifyDBSnapshotAttribute"], Resource: snaps(ctx.drRegion).filter((a) => a.includes(":snapshot:")) });
+            // Only the job's own DR copies (tagged when copied) can be shared, never another `<identifier>-*` snapshot.
+            statements.push({
+                Sid: "ShareDrCopyWithPeer",
+                Effect: "Allow",
+                Action: ["rds:ModifyDBSnapshotAttribute"],
+                Resource: snaps(ctx.drRegion).filter((a) => a.includes(":snapshot:")),
+                Condition: { StringEquals: { [`rds:snapshot-tag/${CREATED_BY_TAG}`]: ctx.job } },
+            });
         }
         if (ctx.topicArn) {
             statements.push(

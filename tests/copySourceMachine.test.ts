@@ -161,5 +161,12 @@ describe("copy source machine", () => {
             assert.ok(allowed(action, region), `${action} in ${region} is not allowed`);
         }
         assert.ok(allowed("sns:Publish", HOME));
+        // Sharing is allowed only on snapshots tagged as the copy source's: every snapshot it shared carries that tag.
+        const share = statements.find((st) => st.Sid === "ShareDrCopyWithPeer")!;
+        const [[key, value]] = Object.entries(share.Condition!.StringEquals) as [string, string][];
+        assert.strictEqual(key, `rds:snapshot-tag/${CREATED_BY_TAG}`);
+        const shared = rds.callsOf("ModifyDBSnapshotAttribute").map((c) => c.input.DBSnapshotIdentifier as string);
+        assert.ok(shared.length > 0);
+        for (const id of shared) assert.ok(rds.inRegion(DR).snapshots.get(id)!.tags.some((t) => t.Key === CREATED_BY_TAG && t.Value === value), `${id} carries ${CREATED_BY_TAG}=${value}`);
     });
 });
