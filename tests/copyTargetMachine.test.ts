@@ -3,8 +3,8 @@ import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
 import { copyTargetDefinition } from "../components/machines/copyTarget";
 import { copyTargetStatements } from "../components/copyMachine";
 import { handler } from "../functions/copy-target";
-import { COPY_TARGET_JOB, SOURCE_SNAPSHOT_TAG } from "../functions/lib/backup";
-import { CREATED_BY_TAG, MANAGED_TAG } from "../functions/lib/tags";
+import { COPY_SOURCE_JOB, COPY_TARGET_JOB, SOURCE_SNAPSHOT_TAG } from "../functions/lib/backup";
+import { CREATED_BY_TAG, MANAGED_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeRds } from "./fakeRds";
 import { FakeSecrets } from "./fakeSecrets";
 import { allows, rdsAuthorizations } from "./iamCheck";
@@ -221,6 +221,35 @@ describe("copy target machine", () => {
         assert.strictEqual(result.visits.PollRestore, 10);
         assert.strictEqual(alerts[0].error, "WaitExhausted");
         assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v1");
+    });
+
+    it("same-account mode: copies the source's own (unshared) DR-region snapshot, restores, points the secret and keeps the source's snapshots", async () => {
+        // prod and dr in one account: the source's copy is an ordinary snapshot of this account.
+        process.env.SOURCE_ACCOUNT_ID = DR_ACCOUNT;
+        const sourceTags = [
+            { Key: CREATED_BY_TAG, Value: COPY_SOURCE_JOB },
+            { Key: SOURCE_TAG, Value: "wordpress" },
+        ];
+        const ownArn = (day: string) => `arn:aws:rds:${REGION}:${DR_ACCOUNT}:snapshot:wordpress-cp-202601${day}000000`;
+        const SOURCE_KEY = `arn:aws:kms:${REGION}:${DR_ACCOUNT}:key/mrk-shared`;
+        for (const day of ["01", "02", "03"]) {
+            rds.addSnapshot(`wordpress-cp-202601${day}000000`, "wordpress", { data: `posts-of-${day}`, created: `2026-01-${day}T00:00:00Z`, tags: sourceTags, kmsKeyId: SOURCE_KEY });
+            const result = await run({ ...message(day), snapshotArn: ownArn(day) });
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause} ${JSON.stringify(alerts)}`);
+        }
+        assert.deepStrictEqual(live(), ["wordpress-v2", "wordpress-v3"]);
+        assert.strictEqual(rds.instances.get("wordpress-v3")!.data, "posts-of-03");
+        assert.strictEqual(rds.snapshots.get("wordpress-v3")!.info.KmsKeyId, DR_KEY);
+        assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v3");
+        assert.deepStrictEqual(rds.callsOf("ModifyDBSnapshotAttribute"), [], "nothing is shared");
+        for (const day of ["01", "02", "03"]) assert.strictEqual(rds.snapshots.get(`wordpress-cp-202601${day}000000`)?.status, "available", `the source's snapshot of day ${day} is not the target's to delete`);
+        const again = await run({ ...message("03"), snapshotArn: ownArn("03") });
+        assert.strictEqual(again.status, "SUCCEEDED");
+        assert.strictEqual(rds.callsOf("RestoreDBInstanceFromDBSnapshot").length, 3, "a duplicate delivery restores nothing");
+        assert.deepStrictEqual(alerts, []);
+        const statements = copyTargetStatements({ namePrefix: "pilotlight", accountId: DR_ACCOUNT, region: REGION, sourceAccountId: DR_ACCOUNT, sourceIdentifier: "wordpress", targetName: "wordpress", drKeyArn: DR_KEY, secretArn: SECRET });
+        const denied = rds.calls.flatMap((c) => rdsAuthorizations(c, { account: DR_ACCOUNT, region: REGION })).filter((a) => !allows(statements, a));
+        assert.deepStrictEqual(denied, []);
     });
 
     it("the Lambda's policy allows every RDS and Secrets Manager call the machine made, on the resources it made it on", async () => {
