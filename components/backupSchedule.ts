@@ -84,7 +84,14 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
     ];
     if (ctx.job === COPY_SOURCE_JOB) {
         if (ctx.peerAccountId) {
-            statements.push({ Sid: "ShareDrCopyWithPeer", Effect: "Allow", Action: ["rds:ModifyDBSnapshotAttribute"], Resource: snaps(ctx.drRegion).filter((a) => a.includes(":snapshot:")) });
+            // Only the job's own DR copies (tagged when copied) can be shared, never another `<identifier>-*` snapshot.
+            statements.push({
+                Sid: "ShareDrCopyWithPeer",
+                Effect: "Allow",
+                Action: ["rds:ModifyDBSnapshotAttribute"],
+                Resource: snaps(ctx.drRegion).filter((a) => a.includes(":snapshot:")),
+                Condition: { StringEquals: { [`rds:snapshot-tag/${CREATED_BY_TAG}`]: ctx.job } },
+            });
         }
         if (ctx.topicArn) {
             statements.push(
@@ -122,8 +129,8 @@ export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
     const snapshots = regions.map((r) => `arn:${p}:ec2:${r}::snapshot/*`);
     const ours = { [`aws:ResourceTag/${CREATED_BY_TAG}`]: IMAGE_JOB };
     return [
-        // DescribeInstances and DescribeImages support no resource-level permissions: AWS requires "*".
-        { Sid: "FindInstancesAndImages", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeImages"], Resource: "*" },
+        // DescribeInstances, DescribeImages and DescribeSnapshots support no resource-level permissions: AWS requires "*".
+        { Sid: "FindInstancesAndImages", Effect: "Allow", Action: ["ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSnapshots"], Resource: "*" },
         {
             Sid: "ImageOnlyTaggedInstances",
             Effect: "Allow",
@@ -147,8 +154,8 @@ export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
         },
         { Sid: "CopyImagesToDr", Effect: "Allow", Action: ["ec2:CopyImage"], Resource: images },
         { Sid: "DeregisterOnlyOwnImages", Effect: "Allow", Action: ["ec2:DeregisterImage"], Resource: images, Condition: { StringEquals: ours } },
-        // Snapshots of a copied image do not carry its tags; the handler deletes only the snapshots of images it just deregistered.
-        { Sid: "DeleteSnapshotsOfDeregisteredImages", Effect: "Allow", Action: ["ec2:DeleteSnapshot"], Resource: snapshots },
+        // CreateImage and CopyImage tag the snapshots they make: only those may be deleted.
+        { Sid: "DeleteSnapshotsOfDeregisteredImages", Effect: "Allow", Action: ["ec2:DeleteSnapshot"], Resource: snapshots, Condition: { StringEquals: ours } },
         {
             Sid: "EncryptCopiesThroughEc2",
             Effect: "Allow",

@@ -229,6 +229,34 @@ describe("backup machine", () => {
         assert.deepStrictEqual(rds.mutatingCalls(), []);
     });
 
+    const overlaps: { name: string; add: (rds: FakeRds) => void }[] = [
+        { name: "its snapshot still being taken", add: (r) => r.addSnapshot("wordpress-bk-20260101000000", "wordpress", { status: "creating", tags: BACKUP_TAGS("wordpress"), kmsKeyId: SHARED_KEY }) },
+        { name: "its DR copy still being made", add: (r) => r.inRegion(DR).addSnapshot("wordpress-bk-20260101000000", "wordpress", { status: "creating", tags: BACKUP_TAGS("wordpress"), kmsKeyId: DR_KEY }) },
+        { name: "its cluster snapshot still being taken", add: (r) => r.addClusterSnapshot("shop-bk-20260101000000", "shop", { status: "creating", tags: BACKUP_TAGS("shop"), kmsKeyId: SHARED_KEY }) },
+    ];
+    for (const t of overlaps) {
+        it(`rejects a run that overlaps an unfinished one (${t.name}) before any change, and alerts`, async () => {
+            seed();
+            t.add(rds);
+            const result = await run();
+            assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(alerts.length, 1);
+            assert.match(alerts[0].error, /ConcurrentRunError/);
+            assert.match(alerts[0].cause, /another backup-schedule run is in progress on (wordpress|shop)/);
+            assert.deepStrictEqual(rds.mutatingCalls(), []);
+            assert.deepStrictEqual(rds.inRegion(DR).mutatingCalls(), []);
+            assert.deepStrictEqual(jobCalls, ["plan"]);
+        });
+    }
+
+    it("a snapshot being taken by someone else (manual, restore machine) does not block a run", async () => {
+        seed();
+        rds.addSnapshot("wordpress-manual", "wordpress", { status: "creating" });
+        rds.addSnapshot("wordpress-restore", "wordpress", { status: "creating", tags: [{ Key: CREATED_BY_TAG, Value: "restore-machine" }] });
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+    });
+
     it("a failure reaches the alert topic through the shared alert Lambda, naming the database and the error", async () => {
         seed();
         const channels = new FakeAlerts();

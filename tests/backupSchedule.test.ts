@@ -111,7 +111,8 @@ describe("BackupSchedule component", () => {
         assert.deepStrictEqual(byId.ImageOnlyTaggedInstances.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:backup": "true" } });
         assert.deepStrictEqual(byId.DeregisterOnlyOwnImages.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:created-by": "image-backup" } });
         assert.deepStrictEqual(byId.FindInstancesAndImages.Resource, "*");
-        assert.deepStrictEqual(byId.FindInstancesAndImages.Action, ["ec2:DescribeInstances", "ec2:DescribeImages"]);
+        assert.deepStrictEqual(byId.FindInstancesAndImages.Action, ["ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSnapshots"]);
+        assert.deepStrictEqual(byId.DeleteSnapshotsOfDeregisteredImages.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:created-by": "image-backup" } });
         const env = oneResource(run, "aws:lambda/function:Function", "backup-image-fn").inputs.environment.variables;
         assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN], ["true", "7", oneResource(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn]);
     });

@@ -42,6 +42,7 @@ describe("SnapshotCopy component", () => {
         const doc = rolePolicyOf(prod, "copy-fn-policy");
         assert.deepStrictEqual(wildcardActions(doc), []);
         assert.deepStrictEqual(statement(doc, "ShareDrCopyWithPeer").Resource, ["arn:aws:rds:us-west-2:111111111111:snapshot:wordpress-*"]);
+        assert.deepStrictEqual(statement(doc, "ShareDrCopyWithPeer").Condition, { StringEquals: { "rds:snapshot-tag/pilotlight:created-by": "copy-source" } });
         assert.deepStrictEqual(statement(doc, "AnnounceSharedSnapshots").Resource, ["arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy"]);
         assert.deepStrictEqual(statement(doc, "EncryptAnnouncementsThroughSns").Condition, { StringEquals: { "kms:ViaService": "sns.us-east-1.amazonaws.com" } });
         const env = oneResource(prod, "aws:lambda/function:Function", "copy-fn").inputs.environment.variables;

@@ -113,24 +113,47 @@ describe("copy source machine", () => {
         assert.strictEqual(published.length, 1);
     });
 
-    it("keeps the newest 2 shared snapshots in each region", async () => {
-        env(PEER);
-        const tags = [
-            { Key: CREATED_BY_TAG, Value: COPY_SOURCE_JOB },
-            { Key: SOURCE_TAG, Value: "wordpress" },
-        ];
-        for (const day of ["01", "02", "03"]) {
-            rds.addSnapshot(`wordpress-cp-202512${day}000000`, "wordpress", { created: `2025-12-${day}T00:00:00Z`, tags, kmsKeyId: SHARED_KEY });
-            rds.inRegion(DR).addSnapshot(`wordpress-cp-202512${day}000000`, "wordpress", { created: `2025-12-${day}T00:00:00Z`, tags, kmsKeyId: DR_KEY });
-        }
-        const result = await run(crossAccount);
-        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
-        for (const fake of [rds, rds.inRegion(DR)]) {
-            const live = [...fake.snapshots.values()].filter((s) => s.status !== "deleting").map((s) => s.info.DBSnapshotIdentifier!);
-            assert.strictEqual(live.length, 2, fake.region);
-            assert.ok(live.includes("wordpress-cp-20251203000000"), fake.region);
-        }
-    });
+    const retention: { name: string; keep: number; existing: number }[] = [
+        { name: "keeps the newest 2 of 3 + the new one", keep: 2, existing: 3 },
+        { name: "keeps everything under the limit", keep: 5, existing: 2 },
+        { name: "keep 1 leaves only the new snapshot", keep: 1, existing: 4 },
+    ];
+    for (const t of retention) {
+        it(`retention ${t.name}, in each region, never touching manual, restore-machine, other jobs' or other databases' snapshots`, async () => {
+            env(PEER);
+            process.env.KEEP = String(t.keep);
+            rds.addInstance({ identifier: "billing", data: "invoices", info: { KmsKeyId: SHARED_KEY } });
+            const ours = (db: string) => [
+                { Key: CREATED_BY_TAG, Value: COPY_SOURCE_JOB },
+                { Key: SOURCE_TAG, Value: db },
+            ];
+            const untouchable = ["wordpress-manual", "wordpress-restore", "wordpress-bk-20250101000000", "billing-cp-20250101000000"];
+            for (const fake of [rds, rds.inRegion(DR)]) {
+                const kmsKeyId = fake === rds ? SHARED_KEY : DR_KEY;
+                for (let i = 1; i <= t.existing; i++) {
+                    const day = String(i).padStart(2, "0");
+                    fake.addSnapshot(`wordpress-cp-202512${day}000000`, "wordpress", { created: `2025-12-${day}T00:00:00Z`, tags: ours("wordpress"), kmsKeyId });
+                }
+                // Older than every copy: age alone would make them the first to go.
+                fake.addSnapshot("wordpress-manual", "wordpress", { created: "2025-01-01T00:00:00Z", kmsKeyId });
+                fake.addSnapshot("wordpress-restore", "wordpress", { created: "2025-01-01T00:00:00Z", tags: [{ Key: CREATED_BY_TAG, Value: "restore-machine" }], kmsKeyId });
+                fake.addSnapshot("wordpress-bk-20250101000000", "wordpress", { created: "2025-01-01T00:00:00Z", tags: [{ Key: CREATED_BY_TAG, Value: "backup-schedule" }, { Key: SOURCE_TAG, Value: "wordpress" }], kmsKeyId });
+                fake.addSnapshot("billing-cp-20250101000000", "billing", { created: "2025-01-01T00:00:00Z", tags: ours("billing"), kmsKeyId });
+            }
+            const result = await run(crossAccount);
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+            const expected = Array.from({ length: t.existing }, (_, i) => `wordpress-cp-202512${String(i + 1).padStart(2, "0")}000000`).slice(Math.max(0, t.existing - (t.keep - 1)));
+            for (const fake of [rds, rds.inRegion(DR)]) {
+                const live = [...fake.snapshots.values()].filter((x) => x.status !== "deleting").map((x) => x.info.DBSnapshotIdentifier!);
+                const fresh = live.filter((id) => /^wordpress-cp-\d{14}$/.test(id) && !id.startsWith("wordpress-cp-202512"));
+                assert.strictEqual(fresh.length, 1, `the new snapshot survives in ${fake.region}`);
+                assert.deepStrictEqual(live.filter((id) => id.startsWith("wordpress-cp-202512")).sort(), expected, fake.region);
+                for (const kept of untouchable) assert.ok(live.includes(kept), `${kept} in ${fake.region}`);
+                const deleted = fake.calls.filter((c) => c.command === "DeleteDBSnapshot" && (c.region ?? HOME) === fake.region).map((c) => c.input.DBSnapshotIdentifier);
+                for (const kept of untouchable) assert.ok(!deleted.includes(kept), `${kept} is never deleted in ${fake.region}`);
+            }
+        });
+    }
 
     for (const step of ["plan", "snapshot", "status", "ensure_shared_key", "copy_to_dr", "share", "publish", "prune", "report"]) {
         it(`a fault at ${step} loses nothing and alerts`, async () => {
@@ -161,5 +184,12 @@ describe("copy source machine", () => {
             assert.ok(allowed(action, region), `${action} in ${region} is not allowed`);
         }
         assert.ok(allowed("sns:Publish", HOME));
+        // Sharing is allowed only on snapshots tagged as the copy source's: every snapshot it shared carries that tag.
+        const share = statements.find((st) => st.Sid === "ShareDrCopyWithPeer")!;
+        const [[key, value]] = Object.entries(share.Condition!.StringEquals) as [string, string][];
+        assert.strictEqual(key, `rds:snapshot-tag/${CREATED_BY_TAG}`);
+        const shared = rds.callsOf("ModifyDBSnapshotAttribute").map((c) => c.input.DBSnapshotIdentifier as string);
+        assert.ok(shared.length > 0);
+        for (const id of shared) assert.ok(rds.inRegion(DR).snapshots.get(id)!.tags.some((t) => t.Key === CREATED_BY_TAG && t.Value === value), `${id} carries ${CREATED_BY_TAG}=${value}`);
     });
 });

@@ -3,10 +3,11 @@ import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
 import { copyTargetDefinition } from "../components/machines/copyTarget";
 import { copyTargetStatements } from "../components/copyMachine";
 import { handler } from "../functions/copy-target";
-import { COPY_TARGET_JOB, SOURCE_SNAPSHOT_TAG } from "../functions/lib/backup";
-import { CREATED_BY_TAG, MANAGED_TAG } from "../functions/lib/tags";
+import { COPY_SOURCE_JOB, COPY_TARGET_JOB, SOURCE_SNAPSHOT_TAG } from "../functions/lib/backup";
+import { CREATED_BY_TAG, MANAGED_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeRds } from "./fakeRds";
 import { FakeSecrets } from "./fakeSecrets";
+import { allows, rdsAuthorizations } from "./iamCheck";
 import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const REGION = "us-west-2";
@@ -14,7 +15,8 @@ const SOURCE_ACCOUNT = "111111111111";
 const DR_ACCOUNT = "222222222222";
 const DR_KEY = `arn:aws:kms:${REGION}:${DR_ACCOUNT}:key/dr`;
 const SOURCE_REPLICA_KEY = `arn:aws:kms:${REGION}:${SOURCE_ACCOUNT}:key/mrk-shared`;
-const SECRET = "pilotlight/copy/wordpress";
+// The deployed Lambda gets the secret's full ARN (with its random suffix).
+const SECRET = `arn:aws:secretsmanager:${REGION}:${DR_ACCOUNT}:secret:pilotlight/copy/wordpress-Ab12Cd`;
 const JOB_FN = `arn:aws:lambda:${REGION}:${DR_ACCOUNT}:function:pilotlight-copy-target`;
 const ALERT_FN = `arn:aws:lambda:${REGION}:${DR_ACCOUNT}:function:pilotlight-alert`;
 
@@ -221,11 +223,44 @@ describe("copy target machine", () => {
         assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v1");
     });
 
-    it("the Lambda's policy allows every RDS and Secrets Manager call the machine made", async () => {
+    it("same-account mode: copies the source's own (unshared) DR-region snapshot, restores, points the secret and keeps the source's snapshots", async () => {
+        // prod and dr in one account: the source's copy is an ordinary snapshot of this account.
+        process.env.SOURCE_ACCOUNT_ID = DR_ACCOUNT;
+        const sourceTags = [
+            { Key: CREATED_BY_TAG, Value: COPY_SOURCE_JOB },
+            { Key: SOURCE_TAG, Value: "wordpress" },
+        ];
+        const ownArn = (day: string) => `arn:aws:rds:${REGION}:${DR_ACCOUNT}:snapshot:wordpress-cp-202601${day}000000`;
+        const SOURCE_KEY = `arn:aws:kms:${REGION}:${DR_ACCOUNT}:key/mrk-shared`;
+        for (const day of ["01", "02", "03"]) {
+            rds.addSnapshot(`wordpress-cp-202601${day}000000`, "wordpress", { data: `posts-of-${day}`, created: `2026-01-${day}T00:00:00Z`, tags: sourceTags, kmsKeyId: SOURCE_KEY });
+            const result = await run({ ...message(day), snapshotArn: ownArn(day) });
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause} ${JSON.stringify(alerts)}`);
+        }
+        assert.deepStrictEqual(live(), ["wordpress-v2", "wordpress-v3"]);
+        assert.strictEqual(rds.instances.get("wordpress-v3")!.data, "posts-of-03");
+        assert.strictEqual(rds.snapshots.get("wordpress-v3")!.info.KmsKeyId, DR_KEY);
+        assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v3");
+        assert.deepStrictEqual(rds.callsOf("ModifyDBSnapshotAttribute"), [], "nothing is shared");
+        for (const day of ["01", "02", "03"]) assert.strictEqual(rds.snapshots.get(`wordpress-cp-202601${day}000000`)?.status, "available", `the source's snapshot of day ${day} is not the target's to delete`);
+        const again = await run({ ...message("03"), snapshotArn: ownArn("03") });
+        assert.strictEqual(again.status, "SUCCEEDED");
+        assert.strictEqual(rds.callsOf("RestoreDBInstanceFromDBSnapshot").length, 3, "a duplicate delivery restores nothing");
+        assert.deepStrictEqual(alerts, []);
+        const statements = copyTargetStatements({ namePrefix: "pilotlight", accountId: DR_ACCOUNT, region: REGION, sourceAccountId: DR_ACCOUNT, sourceIdentifier: "wordpress", targetName: "wordpress", drKeyArn: DR_KEY, secretArn: SECRET });
+        const denied = rds.calls.flatMap((c) => rdsAuthorizations(c, { account: DR_ACCOUNT, region: REGION })).filter((a) => !allows(statements, a));
+        assert.deepStrictEqual(denied, []);
+    });
+
+    it("the Lambda's policy allows every RDS and Secrets Manager call the machine made, on the resources it made it on", async () => {
         await copyOk("01");
         await copyOk("02");
         await copyOk("03");
-        await run({ task: "rollback", version: 2 });
+        // The deletion of v1 completes; the next run prunes its snapshots.
+        for (let i = 0; i < 3; i++) await new RDSClient({}).send(new DescribeDBInstancesCommand({}));
+        await copyOk("04");
+        const rollback = await run({ task: "rollback", version: 3 });
+        assert.strictEqual(rollback.status, "SUCCEEDED", `${rollback.error}: ${rollback.cause}`);
         const statements = copyTargetStatements({
             namePrefix: "pilotlight",
             accountId: DR_ACCOUNT,
@@ -236,9 +271,28 @@ describe("copy target machine", () => {
             drKeyArn: DR_KEY,
             secretArn: SECRET,
         });
-        const actions = new Set(statements.flatMap((st) => ([] as string[]).concat(st.Action)));
-        const used = new Set([...rds.calls.map((c) => `rds:${c.command}`), "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]);
-        assert.ok(used.has("rds:DeleteDBInstance") && used.has("rds:RestoreDBInstanceFromDBSnapshot"));
-        for (const a of used) assert.ok(actions.has(a), `${a} is not allowed`);
+        const needed = [
+            ...rds.calls.filter((c) => !c.region || c.region === REGION).flatMap((c) => rdsAuthorizations(c, { account: DR_ACCOUNT, region: REGION })),
+            ...secrets.calls.map((c) => ({ action: `secretsmanager:${c.command}`, resource: c.input.SecretId })),
+        ];
+        const kinds = new Set(needed.map((n) => n.action));
+        for (const a of ["rds:CopyDBSnapshot", "rds:RestoreDBInstanceFromDBSnapshot", "rds:DeleteDBInstance", "rds:CreateDBSnapshot", "rds:DeleteDBSnapshot", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]) {
+            assert.ok(kinds.has(a), `the runs made no ${a} call: ${[...kinds].join(", ")}`);
+        }
+        assert.ok(needed.some((n) => n.resource === sharedArn("01")), "the source account's shared snapshot is checked by its own ARN");
+        const denied = needed.filter((n) => !allows(statements, n));
+        assert.deepStrictEqual([...new Set(denied.map((n) => `${n.action} on ${n.resource}`))], []);
+    });
+
+    it("the policy check refuses calls outside the copies' names and the secret", () => {
+        const statements = copyTargetStatements({ namePrefix: "pilotlight", accountId: DR_ACCOUNT, region: REGION, sourceAccountId: SOURCE_ACCOUNT, sourceIdentifier: "wordpress", targetName: "wordpress", drKeyArn: DR_KEY, secretArn: SECRET });
+        const scope = { account: DR_ACCOUNT, region: REGION };
+        const refused = [
+            ...rdsAuthorizations({ command: "DeleteDBInstance", input: { DBInstanceIdentifier: "billing", SkipFinalSnapshot: true } }, scope),
+            ...rdsAuthorizations({ command: "RestoreDBInstanceFromDBSnapshot", input: { DBInstanceIdentifier: "billing-v1", DBSnapshotIdentifier: "wordpress-v1" } }, scope).slice(0, 1),
+            ...rdsAuthorizations({ command: "CopyDBSnapshot", input: { SourceDBSnapshotIdentifier: `arn:aws:rds:${REGION}:${SOURCE_ACCOUNT}:snapshot:billing-cp-1`, TargetDBSnapshotIdentifier: "wordpress-v9" } }, scope).slice(0, 1),
+            { action: "secretsmanager:PutSecretValue", resource: `arn:aws:secretsmanager:${REGION}:${DR_ACCOUNT}:secret:other-Ab12Cd` },
+        ];
+        for (const a of refused) assert.ok(!allows(statements, a), `${a.action} on ${a.resource} should not be allowed`);
     });
 });

@@ -6,8 +6,10 @@
  * Models: instances with tags (DescribeInstances with tag and state filters), images
  * per region with their EBS snapshots (CreateImage with TagSpecifications and NoReboot,
  * CopyImage across regions with KmsKeyId and CopyImageTags, DescribeImages by id or by
- * name/tag filters, DeregisterImage), snapshots (DeleteSnapshot refuses one still used
- * by a registered image, like EC2).
+ * name/tag filters, DeregisterImage), snapshots with their tags (CreateImage and CopyImage
+ * tag them from TagSpecifications, DescribeSnapshots by id; DeleteSnapshot refuses one
+ * still used by a registered image, like EC2, and, like the image job's role, one that does
+ * not carry `pilotlight:created-by=image-backup`).
  */
 import {
     CopyImageCommand,
@@ -16,12 +18,15 @@ import {
     DeregisterImageCommand,
     DescribeImagesCommand,
     DescribeInstancesCommand,
+    DescribeSnapshotsCommand,
     EC2Client,
     EC2ServiceException,
     Filter,
     Tag,
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
+import { IMAGE_JOB } from "../functions/lib/images";
+import { CREATED_BY_TAG } from "../functions/lib/tags";
 
 export const EC2_HOME = "us-east-1";
 
@@ -75,6 +80,7 @@ export class FakeEc2 {
             [DescribeImagesCommand, "DescribeImages", (i, r) => this.describeImages(i, r)],
             [DeregisterImageCommand, "DeregisterImage", (i, r) => this.deregisterImage(i, r)],
             [DeleteSnapshotCommand, "DeleteSnapshot", (i, r) => this.deleteSnapshot(i, r)],
+            [DescribeSnapshotsCommand, "DescribeSnapshots", (i, r) => this.describeSnapshots(i, r)],
         ];
         this.mock.onAnyCommand().rejects(new Error("FakeEc2: unsupported command"));
         for (const [command, name, fn] of handlers) {
@@ -109,9 +115,10 @@ export class FakeEc2 {
         this.instances.set(instanceId, { instanceId, state, tags });
     }
 
-    /** Adds an available image with one snapshot. */
-    addImage(region: string, name: string, opts: { source: string; tags?: Tag[]; created: string; state?: string }): FakeImage {
+    /** Adds an available image with one snapshot, tagged like the image unless `snapshotTags` says otherwise. */
+    addImage(region: string, name: string, opts: { source: string; tags?: Tag[]; snapshotTags?: Tag[]; created: string; state?: string }): FakeImage {
         const image = this.newImage(region, name, opts.source, opts.tags ?? [], opts.created);
+        for (const s of image.snapshotIds) this.snapshots.get(s)!.tags = structuredClone(opts.snapshotTags ?? opts.tags ?? []);
         image.state = opts.state ?? "available";
         image.timeline = [];
         return image;
@@ -169,13 +176,22 @@ export class FakeEc2 {
         return { ImageId: image.imageId };
     }
 
-    private copyImage(input: { SourceImageId: string; SourceRegion: string; Name: string; Encrypted?: boolean; KmsKeyId?: string; CopyImageTags?: boolean }, region: string) {
+    private copyImage(
+        input: { SourceImageId: string; SourceRegion: string; Name: string; Encrypted?: boolean; KmsKeyId?: string; CopyImageTags?: boolean; TagSpecifications?: { ResourceType?: string; Tags?: Tag[] }[] },
+        region: string,
+    ) {
         const source = this.images.get(input.SourceImageId);
         if (!source || source.region !== input.SourceRegion) throw ec2Error("InvalidAMIID.NotFound", `The image id '[${input.SourceImageId}]' does not exist in ${input.SourceRegion}`);
         if (source.state !== "available") throw ec2Error("IncorrectState", `Image ${input.SourceImageId} is ${source.state}`);
         if (input.KmsKeyId && !input.KmsKeyId.includes(`:${region}:`)) throw ec2Error("InvalidParameter", `KMS key ${input.KmsKeyId} is not in ${region}`);
         if (this.imagesIn(region).some((i) => i.name === input.Name)) throw ec2Error("InvalidAMIName.Duplicate", `AMI name ${input.Name} is already in use by AMI`);
-        const image = this.newImage(region, input.Name, input.SourceImageId, input.CopyImageTags ? source.tags : []);
+        const bad = (input.TagSpecifications ?? []).find((t) => t.ResourceType !== "image" && t.ResourceType !== "snapshot");
+        if (bad) throw ec2Error("InvalidParameterValue", `CopyImage cannot tag resource type ${bad.ResourceType}`);
+        const specTags = (type: string) => input.TagSpecifications?.find((t) => t.ResourceType === type)?.Tags ?? [];
+        const imageTags = [...(input.CopyImageTags ? source.tags : []).filter((t) => !specTags("image").some((x) => x.Key === t.Key)), ...specTags("image")];
+        const image = this.newImage(region, input.Name, input.SourceImageId, imageTags);
+        // A copy's snapshots carry only the tags asked for on them, never the image's.
+        for (const s of image.snapshotIds) this.snapshots.get(s)!.tags = structuredClone(specTags("snapshot"));
         image.kmsKeyId = input.Encrypted ? input.KmsKeyId : undefined;
         return { ImageId: image.imageId };
     }
@@ -217,7 +233,19 @@ export class FakeEc2 {
         if (!snap || snap.region !== region) throw ec2Error("InvalidSnapshot.NotFound", `The snapshot '${input.SnapshotId}' does not exist.`);
         const user = [...this.images.values()].find((i) => i.state !== "deregistered" && i.snapshotIds.includes(input.SnapshotId));
         if (user) throw ec2Error("InvalidSnapshot.InUse", `The snapshot ${input.SnapshotId} is currently in use by ${user.imageId}`);
+        if (!snap.tags.some((t) => t.Key === CREATED_BY_TAG && t.Value === IMAGE_JOB)) {
+            throw ec2Error("UnauthorizedOperation", `You are not authorized to perform this operation: ec2:DeleteSnapshot on ${input.SnapshotId} (no ${CREATED_BY_TAG}=${IMAGE_JOB} tag)`);
+        }
         this.snapshots.delete(input.SnapshotId);
         return {};
+    }
+
+    private describeSnapshots(input: { SnapshotIds?: string[] }, region: string) {
+        const ids = input.SnapshotIds ?? [...this.snapshots.keys()];
+        const missing = ids.find((id) => this.snapshots.get(id)?.region !== region);
+        if (input.SnapshotIds && missing) throw ec2Error("InvalidSnapshot.NotFound", `The snapshot '${missing}' does not exist.`);
+        return {
+            Snapshots: ids.filter((id) => this.snapshots.get(id)?.region === region).map((id) => ({ SnapshotId: id, State: "completed", Tags: structuredClone(this.snapshots.get(id)!.tags) })),
+        };
     }
 }

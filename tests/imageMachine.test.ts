@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { imageJobStatements } from "../components/backupSchedule";
 import { imageMachineDefinition } from "../components/machines/snapshotMachine";
 import { handler } from "../functions/image-backup";
 import { IMAGE_JOB, ImageInfo, selectImagesToPrune } from "../functions/lib/images";
@@ -60,6 +61,9 @@ describe("image backup machine", () => {
             const src = ec2.images.get(copy.source)!;
             assert.strictEqual(copy.name, src.name);
             assert.deepStrictEqual(copy.tags, OURS(src.source));
+            for (const snap of copy.snapshotIds) assert.deepStrictEqual(ec2.snapshots.get(snap)!.tags, OURS(src.source), `snapshot ${snap} of the DR copy is tagged`);
+            const call = ec2.calls.find((c) => c.command === "CopyImage" && c.input.Name === copy.name)!;
+            assert.deepStrictEqual(call.input.TagSpecifications.map((t: any) => t.ResourceType), ["image", "snapshot"]);
         }
         for (const image of home) assert.deepStrictEqual(ec2.snapshots.get(image.snapshotIds[0])!.tags, OURS(image.source));
     });
@@ -80,6 +84,39 @@ describe("image backup machine", () => {
         }
         const order = ec2.mutatingCalls().filter((c) => c.command === "DeregisterImage" || c.command === "DeleteSnapshot").map((c) => c.command);
         assert.deepStrictEqual(order, ["DeregisterImage", "DeleteSnapshot", "DeregisterImage", "DeleteSnapshot", "DeregisterImage", "DeleteSnapshot", "DeregisterImage", "DeleteSnapshot"]);
+    });
+
+    it("never deletes a snapshot without the job's tag, and the role may delete only tagged ones", async () => {
+        for (const region of [HOME, DR]) {
+            for (const day of ["01", "02"]) ec2.addImage(region, `pilotlight-i-app1-202512${day}000000`, { source: "i-app1", tags: OURS("i-app1"), created: `2025-12-${day}T00:00:00.000Z` });
+            // An old copy made before copies tagged their snapshots: the image is the job's, its snapshot is not tagged.
+            ec2.addImage(region, "pilotlight-i-app1-20251130000000", { source: "i-app1", tags: OURS("i-app1"), snapshotTags: [], created: "2025-11-30T00:00:00.000Z" });
+        }
+        const untagged = [...ec2.images.values()].filter((i) => i.name === "pilotlight-i-app1-20251130000000").flatMap((i) => i.snapshotIds);
+        process.env.KEEP = "1";
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        const deleted = ec2.calls.filter((c) => c.command === "DeleteSnapshot").map((c) => c.input.SnapshotId);
+        assert.strictEqual(deleted.length, 4, "the tagged snapshots of the two pruned dated images per region");
+        for (const snap of untagged) {
+            assert.ok(!deleted.includes(snap), `${snap} has no tag and is not deleted`);
+            assert.ok(ec2.snapshots.has(snap));
+        }
+        for (const snap of deleted) assert.ok(!ec2.snapshots.has(snap));
+        assert.ok([...ec2.images.values()].filter((i) => i.name === "pilotlight-i-app1-20251130000000").every((i) => i.state === "deregistered"));
+
+        const statements = imageJobStatements({ accountId: "123456789012", homeRegion: HOME, drRegion: DR, tagKey: "pilotlight:backup", tagValue: "true", sharedKeyArn: DR_KEY.replace(DR, HOME), drKeyArn: DR_KEY });
+        const deletes = statements.filter((st) => ([] as string[]).concat(st.Action).includes("ec2:DeleteSnapshot"));
+        assert.strictEqual(deletes.length, 1);
+        assert.deepStrictEqual(deletes[0].Condition, { StringEquals: { [`aws:ResourceTag/${CREATED_BY_TAG}`]: IMAGE_JOB } });
+    });
+
+    it("the fake refuses, like the role, to delete a snapshot without the job's tag", async () => {
+        const image = ec2.addImage(HOME, "golden-image", { source: "i-app1", tags: [], created: "2025-01-01T00:00:00.000Z" });
+        image.state = "deregistered";
+        const { DeleteSnapshotCommand, EC2Client } = await import("@aws-sdk/client-ec2");
+        await assert.rejects(new EC2Client({ region: HOME }).send(new DeleteSnapshotCommand({ SnapshotId: image.snapshotIds[0] })), { name: "UnauthorizedOperation" });
+        assert.ok(ec2.snapshots.has(image.snapshotIds[0]));
     });
 
     it("has a Retry and a Catch on every Task", () => {

@@ -11,6 +11,7 @@ import {
     DeregisterImageCommand,
     DescribeImagesCommand,
     DescribeInstancesCommand,
+    DescribeSnapshotsCommand,
     EC2Client,
     Image,
 } from "@aws-sdk/client-ec2";
@@ -52,6 +53,8 @@ export interface ImageItem {
     status?: string;
     attempt: number;
     pruned?: Record<string, string[]>;
+    /** Snapshots of pruned images left in place because they do not carry the job's tag, by region. */
+    untaggedSnapshots?: Record<string, string[]>;
     error?: { Error?: string; Cause?: string };
 }
 
@@ -158,7 +161,7 @@ export async function status(c: ImageClients, _s: ImageSettings, item: ImageItem
     return { ...item, status: image.State, attempt: item.attempt + 1 };
 }
 
-/** Copies the image to the DR region, encrypted with the DR-region key, tags included. */
+/** Copies the image to the DR region, encrypted with the DR-region key; the copy and its snapshots carry the job's tags. */
 export async function copy(c: ImageClients, s: ImageSettings, item: ImageItem): Promise<ImageItem> {
     if (!item.homeImageId) throw new InvalidInputError(`${item.imageName} has no image yet`);
     const dr = c.ec2(s.drRegion);
@@ -172,7 +175,11 @@ export async function copy(c: ImageClients, s: ImageSettings, item: ImageItem): 
                 Description: `pilotlight backup of ${item.instanceId} from ${s.homeRegion}`,
                 Encrypted: true,
                 KmsKeyId: s.drKeyArn,
-                CopyImageTags: true,
+                // The copy's snapshots are tagged too: retention may delete only snapshots carrying the tag.
+                TagSpecifications: [
+                    { ResourceType: "image", Tags: tagsFor(item.instanceId) },
+                    { ResourceType: "snapshot", Tags: tagsFor(item.instanceId) },
+                ],
             }),
         );
         imageId = out.ImageId!;
@@ -180,9 +187,21 @@ export async function copy(c: ImageClients, s: ImageSettings, item: ImageItem): 
     return { ...item, drImageId: imageId, current: { region: s.drRegion, imageId }, status: "pending", attempt: 0 };
 }
 
-/** Retention in both regions: deregisters this job's images beyond the newest `keep`, then deletes their snapshots. */
+/** Of `snapshotIds`, those tagged as this job's (the only ones the role may delete). */
+async function ownSnapshots(ec2: EC2Client, snapshotIds: string[]): Promise<Set<string>> {
+    if (snapshotIds.length === 0) return new Set();
+    const out = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"], SnapshotIds: snapshotIds }));
+    return new Set((out.Snapshots ?? []).filter((sn) => sn.Tags?.some((t) => t.Key === CREATED_BY_TAG && t.Value === IMAGE_JOB)).map((sn) => sn.SnapshotId!));
+}
+
+/**
+ * Retention in both regions: deregisters this job's images beyond the newest `keep`, then
+ * deletes their snapshots that carry the job's tag. A snapshot without it (an image copied
+ * before copies tagged their snapshots) is left in place and reported.
+ */
 export async function prune(c: ImageClients, s: ImageSettings, item: ImageItem): Promise<ImageItem> {
     const pruned: Record<string, string[]> = {};
+    const untaggedSnapshots: Record<string, string[]> = {};
     for (const region of [s.homeRegion, s.drRegion]) {
         const ec2 = c.ec2(region);
         const out = await ec2.send(
@@ -195,13 +214,19 @@ export async function prune(c: ImageClients, s: ImageSettings, item: ImageItem):
             }),
         );
         const doomed = selectImagesToPrune((out.Images ?? []).map(info), s.keep).filter((i) => i.name !== item.imageName);
+        const left: string[] = [];
         for (const image of doomed) {
+            const ours = await ownSnapshots(ec2, image.snapshotIds);
             await ec2.send(new DeregisterImageCommand({ ImageId: image.imageId }));
-            for (const snap of image.snapshotIds) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snap }));
+            for (const snap of image.snapshotIds) {
+                if (ours.has(snap)) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snap }));
+                else left.push(snap);
+            }
         }
         pruned[region] = doomed.map((i) => i.imageId);
+        if (left.length > 0) untaggedSnapshots[region] = left;
     }
-    return { ...item, pruned };
+    return { ...item, pruned, ...(Object.keys(untaggedSnapshots).length > 0 ? { untaggedSnapshots } : {}) };
 }
 
 export const IMAGE_STEPS = { create, status, copy, prune } as const;

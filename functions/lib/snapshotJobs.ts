@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-rds";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { BACKUP_JOB, BackupFailedError, CopyMessage, jobTags, runSnapshotName, sharedKeyCopyName, SnapshotJob } from "./backup";
-import { DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
+import { ConcurrentRunError, DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
 import { FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, listSnapshots, selectSnapshotsToPrune } from "./rds";
 import { requireEnv, requirePositiveIntEnv } from "./env";
 
@@ -95,7 +95,32 @@ export interface PlanEvent {
     startedAt: string;
 }
 
-/** Validates the request and checks every database exists and is available; reads only. */
+/** Statuses of a snapshot that is still being taken or copied. */
+const IN_PROGRESS_SNAPSHOT_STATUSES = new Set(["creating", "pending", "copying"]);
+
+/**
+ * Refuses to start while another run of this job works on one of the databases: a
+ * snapshot of the database tagged as this job's and still being taken or copied, in
+ * either region, belongs to a run that has not finished (a run waits on its snapshot
+ * and on its DR copy for most of its time). The run's own snapshots are not counted.
+ * Reads only.
+ */
+export async function assertNoRunInProgress(c: JobClients, s: SnapshotJobSettings, databases: JobDatabase[], startedAt: string): Promise<void> {
+    for (const db of databases) {
+        const own = runSnapshotName(s.job, db.identifier, startedAt);
+        for (const region of [s.homeRegion, s.drRegion]) {
+            const busy = (await listSnapshots(c.rds(region), db.identifier, db.isCluster)).filter(
+                (x) => isPilotlightSnapshot(x, s.job) && IN_PROGRESS_SNAPSHOT_STATUSES.has(x.status) && x.identifier !== own && x.identifier !== sharedKeyCopyName(own),
+            );
+            if (busy.length > 0) {
+                const what = busy.map((x) => `${x.identifier} (${x.status})`).join(", ");
+                throw new ConcurrentRunError(`another ${s.job} run is in progress on ${db.identifier}: its snapshot ${what} in ${region} is not finished; this run changes nothing`);
+            }
+        }
+    }
+}
+
+/** Validates the request, checks every database exists and is available and that no other run works on it; reads only. */
 export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEvent): Promise<SnapshotPlan> {
     if (typeof event.startedAt !== "string" || Number.isNaN(Date.parse(event.startedAt))) {
         throw new InvalidInputError(`startedAt ${JSON.stringify(event.startedAt)} is not a timestamp`);
@@ -137,6 +162,7 @@ export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEve
         if (status !== "available" && status !== "backing-up") throw new DatabaseNotReadyError(`${db.identifier} is ${status}; snapshots start from available`);
         items.push({ ...db, engine, snapshotId: runSnapshotName(s.job, db.identifier, event.startedAt), attempt: 0 });
     }
+    await assertNoRunInProgress(c, s, wanted, event.startedAt);
     return { startedAt: event.startedAt, items };
 }
 
