@@ -30,6 +30,8 @@ export interface SnapshotPolicyContext {
     databases: BackupDatabaseArgs[];
     sharedKeyArn: string;
     drKeyArn: string;
+    /** Physical name of the job's state machine (its running executions are read by the plan step). */
+    machineName: string;
     /** copy-source: the account the DR copy is shared with (undefined when same account). */
     peerAccountId?: string;
     /** copy-source: the topic announcing shared snapshots. */
@@ -82,6 +84,12 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
             Condition: { StringEquals: { "kms:ViaService": regions.map((r) => `rds.${r}.amazonaws.com`) } },
         },
     ];
+    // The plan step refuses to start while another execution of the machine covers the same database.
+    const states = (kind: string, name: string) => `arn:${partitionOf(ctx.homeRegion)}:states:${ctx.homeRegion}:${ctx.accountId}:${kind}:${name}`;
+    statements.push(
+        { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [states("stateMachine", ctx.machineName)] },
+        { Sid: "ReadOwnExecutions", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [states("execution", `${ctx.machineName}:*`)] },
+    );
     if (ctx.job === COPY_SOURCE_JOB) {
         if (ctx.peerAccountId) {
             // Only the job's own DR copies (tagged when copied) can be shared, never another `<identifier>-*` snapshot.
@@ -287,7 +295,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
         if (databases.length > 0) {
             const base = jobName(args.namePrefix, "backup");
             const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
-                ([sharedKeyArn, drKeyArn]): SnapshotPolicyContext => ({ job: BACKUP_JOB, accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, databases, sharedKeyArn, drKeyArn }),
+                ([sharedKeyArn, drKeyArn]): SnapshotPolicyContext => ({ job: BACKUP_JOB, machineName: base, accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, databases, sharedKeyArn, drKeyArn }),
             );
             const fn = new BundledFunction(
                 `${name}-fn`,

@@ -242,6 +242,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
             const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
                 ([sharedKeyArn, drKeyArn]): SnapshotPolicyContext => ({
                     job: COPY_SOURCE_JOB,
+                    machineName: base,
                     accountId: args.accountId,
                     homeRegion: args.region,
                     drRegion: args.peerRegion,

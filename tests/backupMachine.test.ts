@@ -6,8 +6,10 @@ import { handler } from "../functions/backup";
 import { BACKUP_JOB } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { ACCOUNT, defaultRdsKey, FakeRds, throttling } from "./fakeRds";
-import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
+import { HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
+import { FakeSfn } from "./fakeSfn";
+import { allows } from "./iamCheck";
 import { handler as alertHandler } from "../functions/alert";
 
 const HOME = "us-east-1";
@@ -25,6 +27,7 @@ const definition = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, {
 
 describe("backup machine", () => {
     let rds: FakeRds;
+    let sfn: FakeSfn;
     let alerts: any[];
     let faultStep: string | undefined;
     const jobCalls: string[] = [];
@@ -52,6 +55,7 @@ describe("backup machine", () => {
 
     beforeEach(() => {
         rds = new FakeRds();
+        sfn = new FakeSfn();
         alerts = [];
         faultStep = undefined;
         jobCalls.length = 0;
@@ -59,6 +63,7 @@ describe("backup machine", () => {
 
     afterEach(() => {
         rds.restore();
+        sfn.restore();
         for (const k of ["HOME_REGION", "DR_REGION", "SHARED_KEY_ARN", "DR_KEY_ARN", "KEEP", "DATABASES"]) delete process.env[k];
     });
 
@@ -249,6 +254,30 @@ describe("backup machine", () => {
         });
     }
 
+    const MACHINE_ARN = `arn:aws:states:${HARNESS_REGION}:${HARNESS_ACCOUNT}:stateMachine:pilotlight-backup`;
+
+    it("rejects a run while another execution of the machine covers the same database, before any change, and alerts", async () => {
+        seed();
+        sfn.addRunning(MACHINE_ARN, "scheduled-run", {});
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "FAILED");
+        assert.strictEqual(alerts.length, 1);
+        assert.match(alerts[0].error, /ConcurrentRunError/);
+        assert.match(alerts[0].cause, /execution 'scheduled-run' .* is already running on wordpress/);
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+        assert.deepStrictEqual(jobCalls, ["plan"]);
+        const list = sfn.calls.find((c) => c.command === "ListExecutions")!.input;
+        assert.deepStrictEqual([list.stateMachineArn, list.statusFilter], [MACHINE_ARN, "RUNNING"]);
+    });
+
+    it("another execution on other databases, or of another machine, does not block a run", async () => {
+        seed();
+        sfn.addRunning(MACHINE_ARN, "shop-only", { databases: [{ identifier: "shop" }] });
+        sfn.addRunning(MACHINE_ARN.replace("pilotlight-backup", "pilotlight-copy-source"), "copy", {});
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+    });
+
     it("a snapshot being taken by someone else (manual, restore machine) does not block a run", async () => {
         seed();
         rds.addSnapshot("wordpress-manual", "wordpress", { status: "creating" });
@@ -282,11 +311,15 @@ describe("backup machine", () => {
         process.env.KEEP = "1";
         const result = await run();
         assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
-        const statements = snapshotJobStatements({ job: BACKUP_JOB, accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: JSON.parse(process.env.DATABASES!), sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY });
+        const statements = snapshotJobStatements({ job: BACKUP_JOB, machineName: "pilotlight-backup", accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: JSON.parse(process.env.DATABASES!), sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY });
         const allowed = (action: string, region: string) =>
             statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r.includes(`:${region}:`)));
         const used = new Set(rds.calls.map((c) => `rds:${c.command}@${c.region ?? HOME}`));
         assert.ok(used.has(`rds:DeleteDBSnapshot@${DR}`) && used.has(`rds:CopyDBSnapshot@${HOME}`), [...used].join(", "));
+        for (const c of sfn.calls) {
+            const resource = c.command === "ListExecutions" ? (c.input.stateMachineArn as string) : (c.input.executionArn as string);
+            assert.ok(allows(statements, { action: `states:${c.command}`, resource }), `states:${c.command} on ${resource} is not allowed`);
+        }
         for (const u of used) {
             const [action, region] = u.split("@");
             assert.ok(allowed(action, region), `${action} in ${region} is not allowed`);

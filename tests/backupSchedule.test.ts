@@ -82,7 +82,7 @@ describe("BackupSchedule component", () => {
     });
 
     it("statement builder: a copy-source in a same-account setup gets no sharing right", () => {
-        const base = { accountId: "111111111111", homeRegion: "us-east-1", drRegion: "us-west-2", databases: [{ identifier: "db", isCluster: false }], sharedKeyArn: "k1", drKeyArn: "k2" };
+        const base = { machineName: "pilotlight-copy-source", accountId: "111111111111", homeRegion: "us-east-1", drRegion: "us-west-2", databases: [{ identifier: "db", isCluster: false }], sharedKeyArn: "k1", drKeyArn: "k2" };
         const sids = (ctx: any) => snapshotJobStatements(ctx).map((s) => s.Sid);
         assert.ok(sids({ ...base, job: "copy-source", peerAccountId: "222222222222", topicArn: "t" }).includes("ShareDrCopyWithPeer"));
         assert.ok(!sids({ ...base, job: "copy-source", topicArn: "t" }).includes("ShareDrCopyWithPeer"));

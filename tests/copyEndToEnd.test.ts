@@ -12,6 +12,7 @@ import { handler as targetHandler } from "../functions/copy-target";
 import { handler as triggerHandler } from "../functions/copy-trigger";
 import { ACCOUNT, FakeRds } from "./fakeRds";
 import { FakeSecrets } from "./fakeSecrets";
+import { FakeSfn } from "./fakeSfn";
 import { runMachine } from "./machineHarness";
 
 const SOURCE_ACCOUNT = ACCOUNT;
@@ -35,6 +36,7 @@ describe("cross-account copy, source to target", () => {
         const source = new FakeRds();
         source.addInstance({ identifier: "wordpress", data: "posts-v42", info: { KmsKeyId: SHARED_KEY } });
         const sns = mockClient(SNSClient);
+        const sourceSfn = new FakeSfn();
         const published: string[] = [];
         sns.on(PublishCommand).callsFake(async (input: { Message: string }) => {
             published.push(input.Message);
@@ -59,6 +61,7 @@ describe("cross-account copy, source to target", () => {
         const shared = [...source.inRegion("us-west-2").snapshots.values()].find((s) => s.info.DBSnapshotArn === message.snapshotArn)!;
         source.restore();
         sns.restore();
+        sourceSfn.restore();
 
         // ---- what crosses: the message, and the snapshot only if it was shared with the target account
         assert.ok(shared.restoreAccounts?.includes(TARGET_ACCOUNT));

@@ -7,6 +7,7 @@ import { handler } from "../functions/copy-source";
 import { COPY_SOURCE_JOB, CopyMessage } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { ACCOUNT, FakeRds } from "./fakeRds";
+import { FakeSfn } from "./fakeSfn";
 import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const HOME = "us-east-1";
@@ -20,6 +21,7 @@ const ALERT_FN = `arn:aws:lambda:${HOME}:${ACCOUNT}:function:pilotlight-alert`;
 
 describe("copy source machine", () => {
     let rds: FakeRds;
+    let sfn: FakeSfn;
     let sns: ReturnType<typeof mockClient>;
     let published: { TopicArn?: string; Message?: string }[];
     let alerts: any[];
@@ -47,6 +49,7 @@ describe("copy source machine", () => {
 
     beforeEach(() => {
         rds = new FakeRds();
+        sfn = new FakeSfn();
         rds.addInstance({ identifier: "wordpress", data: "posts-v7", info: { KmsKeyId: SHARED_KEY } });
         sns = mockClient(SNSClient);
         published = [];
@@ -60,6 +63,7 @@ describe("copy source machine", () => {
 
     afterEach(() => {
         rds.restore();
+        sfn.restore();
         sns.restore();
         for (const k of ["HOME_REGION", "DR_REGION", "SHARED_KEY_ARN", "DR_KEY_ARN", "KEEP", "DATABASES", "PEER_ACCOUNT_ID", "TOPIC_ARN"]) delete process.env[k];
     });
@@ -174,7 +178,7 @@ describe("copy source machine", () => {
         rds.instances.get("wordpress")!.info.KmsKeyId = undefined;
         const result = await run(crossAccount);
         assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
-        const statements = snapshotJobStatements({ job: COPY_SOURCE_JOB, accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: [{ identifier: "wordpress", isCluster: false }], sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY, peerAccountId: PEER, topicArn: TOPIC });
+        const statements = snapshotJobStatements({ job: COPY_SOURCE_JOB, machineName: "pilotlight-copy-source", accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: [{ identifier: "wordpress", isCluster: false }], sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY, peerAccountId: PEER, topicArn: TOPIC });
         const allowed = (action: string, region: string) =>
             statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r.includes(`:${region}:`)));
         const used = new Set(rds.calls.map((c) => `rds:${c.command}@${c.region ?? HOME}`));

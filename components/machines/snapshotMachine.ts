@@ -175,7 +175,12 @@ export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: Sn
         StartAt: "Plan",
         TimeoutSeconds: timeoutSeconds,
         States: {
-            Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$", "startedAt.$": "$$.Execution.StartTime" }, "Databases", "NotifyFailure"),
+            Plan: lambdaTask(
+                arns.job,
+                { step: "plan", "input.$": "$", "startedAt.$": "$$.Execution.StartTime", "executionArn.$": "$$.Execution.Id", "stateMachineArn.$": "$$.StateMachine.Id" },
+                "Databases",
+                "NotifyFailure",
+            ),
             Databases: {
                 Type: "Map",
                 ItemsPath: "$.items",

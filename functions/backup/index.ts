@@ -6,13 +6,15 @@
  * {identifier, isCluster}), KEEP.
  */
 import { RDSClient } from "@aws-sdk/client-rds";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { BACKUP_JOB } from "../lib/backup";
 import { asTask } from "../lib/errors";
 import { runStep, settingsFromEnv } from "../lib/snapshotJobs";
 
 const clients = new Map<string, RDSClient>();
 const rds = (region: string) => clients.get(region) ?? clients.set(region, new RDSClient({ region })).get(region)!;
+const sfn = new SFNClient({});
 
 export async function handler(event: Parameters<typeof runStep>[2]): Promise<unknown> {
-    return asTask(() => runStep({ rds }, settingsFromEnv(process.env, BACKUP_JOB), event));
+    return asTask(() => runStep({ rds, sfn }, settingsFromEnv(process.env, BACKUP_JOB), event));
 }

@@ -6,6 +6,7 @@
  * source instance), KEEP, PEER_ACCOUNT_ID (empty in a same-account setup), TOPIC_ARN.
  */
 import { RDSClient } from "@aws-sdk/client-rds";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { COPY_SOURCE_JOB } from "../lib/backup";
 import { asTask } from "../lib/errors";
@@ -13,8 +14,9 @@ import { runStep, settingsFromEnv } from "../lib/snapshotJobs";
 
 const clients = new Map<string, RDSClient>();
 const rds = (region: string) => clients.get(region) ?? clients.set(region, new RDSClient({ region })).get(region)!;
+const sfn = new SFNClient({});
 const sns = new SNSClient({});
 
 export async function handler(event: Parameters<typeof runStep>[2]): Promise<unknown> {
-    return asTask(() => runStep({ rds, sns }, settingsFromEnv(process.env, COPY_SOURCE_JOB), event));
+    return asTask(() => runStep({ rds, sfn, sns }, settingsFromEnv(process.env, COPY_SOURCE_JOB), event));
 }

@@ -14,6 +14,7 @@ import {
     ModifyDBSnapshotAttributeCommand,
     RDSClient,
 } from "@aws-sdk/client-rds";
+import { DescribeExecutionCommand, ExecutionListItem, ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { BACKUP_JOB, BackupFailedError, CopyMessage, jobTags, runSnapshotName, sharedKeyCopyName, SnapshotJob } from "./backup";
 import { ConcurrentRunError, DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
@@ -47,9 +48,10 @@ export interface SnapshotJobSettings {
     topicArn?: string;
 }
 
-/** Clients by region, and SNS for the copy source. */
+/** Clients by region, Step Functions (the concurrent-run check) and SNS for the copy source. */
 export interface JobClients {
     rds(region: string): RDSClient;
+    sfn: SFNClient;
     sns?: SNSClient;
 }
 
@@ -93,6 +95,10 @@ export interface PlanEvent {
     databases?: unknown;
     /** `$$.Execution.StartTime`. */
     startedAt: string;
+    /** `$$.Execution.Id`: this run. */
+    executionArn: string;
+    /** `$$.StateMachine.Id`: the machine whose other running executions are checked. */
+    stateMachineArn: string;
 }
 
 /** Statuses of a snapshot that is still being taken or copied. */
@@ -120,11 +126,43 @@ export async function assertNoRunInProgress(c: JobClients, s: SnapshotJobSetting
     }
 }
 
+/**
+ * Refuses to start while another running execution of this machine covers one of the
+ * databases (its input's `databases`, or every configured one). Two executions started
+ * at the same moment see each other and both stop: it fails closed. Reads only.
+ */
+export async function assertNoOtherExecution(c: JobClients, s: SnapshotJobSettings, databases: JobDatabase[], event: PlanEvent): Promise<void> {
+    const running: ExecutionListItem[] = [];
+    let nextToken: string | undefined;
+    do {
+        const page = await c.sfn.send(new ListExecutionsCommand({ stateMachineArn: event.stateMachineArn, statusFilter: "RUNNING", nextToken }));
+        running.push(...(page.executions ?? []));
+        nextToken = page.nextToken;
+    } while (nextToken);
+    const mine = new Set(databases.map((d) => d.identifier));
+    for (const other of running) {
+        if (other.executionArn === event.executionArn) continue;
+        const described = await c.sfn.send(new DescribeExecutionCommand({ executionArn: other.executionArn }));
+        let requested: unknown;
+        try {
+            requested = (JSON.parse(described.input ?? "{}") as { databases?: unknown }).databases;
+        } catch {
+            continue; // not a valid request: that execution fails its own plan
+        }
+        const covers = Array.isArray(requested) ? requested.map((d) => (d as { identifier?: unknown } | null)?.identifier).filter((id): id is string => typeof id === "string") : s.databases.map((d) => d.identifier);
+        const overlap = covers.filter((id) => mine.has(id));
+        if (overlap.length > 0) {
+            throw new ConcurrentRunError(`execution '${other.name}' (${other.executionArn}) of this ${s.job} machine is already running on ${overlap.join(", ")}; this run changes nothing`);
+        }
+    }
+}
+
 /** Validates the request, checks every database exists and is available and that no other run works on it; reads only. */
 export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEvent): Promise<SnapshotPlan> {
     if (typeof event.startedAt !== "string" || Number.isNaN(Date.parse(event.startedAt))) {
         throw new InvalidInputError(`startedAt ${JSON.stringify(event.startedAt)} is not a timestamp`);
     }
+    if (!event.executionArn || !event.stateMachineArn) throw new InvalidInputError("plan needs executionArn and stateMachineArn (the machine passes $$.Execution.Id and $$.StateMachine.Id)");
     let wanted: JobDatabase[] = s.databases;
     if (event.databases !== undefined) {
         if (!Array.isArray(event.databases) || event.databases.length === 0) {
@@ -162,6 +200,7 @@ export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEve
         if (status !== "available" && status !== "backing-up") throw new DatabaseNotReadyError(`${db.identifier} is ${status}; snapshots start from available`);
         items.push({ ...db, engine, snapshotId: runSnapshotName(s.job, db.identifier, event.startedAt), attempt: 0 });
     }
+    await assertNoOtherExecution(c, s, wanted, event);
     await assertNoRunInProgress(c, s, wanted, event.startedAt);
     return { startedAt: event.startedAt, items };
 }
@@ -324,11 +363,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, job: SnapshotJob): Snaps
 }
 
 /** Runs one step of a job; the handlers of both machines are this with their own settings. */
-export async function runStep(c: JobClients, s: SnapshotJobSettings, event: { step?: unknown; item?: SnapshotItem; items?: SnapshotItem[]; input?: unknown; startedAt?: string }): Promise<unknown> {
+export async function runStep(c: JobClients, s: SnapshotJobSettings, event: { step?: unknown; item?: SnapshotItem; items?: SnapshotItem[]; input?: unknown; startedAt?: string; executionArn?: string; stateMachineArn?: string }): Promise<unknown> {
     const step = event.step;
     if (step === "plan") {
         const input = (event.input && typeof event.input === "object" ? event.input : {}) as Record<string, unknown>;
-        return plan(c, s, { databases: input.databases, startedAt: event.startedAt ?? "" });
+        return plan(c, s, { databases: input.databases, startedAt: event.startedAt ?? "", executionArn: event.executionArn ?? "", stateMachineArn: event.stateMachineArn ?? "" });
     }
     if (step === "report") return report(s, event.items ?? []);
     if (typeof step !== "string" || !(step in SNAPSHOT_STEPS)) {
