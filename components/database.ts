@@ -5,6 +5,7 @@
 // given snapshot, point in time) or adopts the instance the copy target restored.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { DatabaseEngine, isAuroraEngine, FailoverDatabaseConfig } from "../config";
 import { MANAGED_TAG, SOURCE_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
 import { assumeRolePolicy, renderPolicy } from "./iam";
@@ -84,9 +85,57 @@ export function engineParameters(engine: DatabaseEngine): { name: string; value:
     return engine.includes("postgres") ? [{ name: "rds.force_ssl", value: "1" }] : [{ name: "require_secure_transport", value: "1" }];
 }
 
-/** Name of the snapshot RDS takes when the database is deleted. Exported for testing. */
-export function finalSnapshotName(identifier: string): string {
-    return `${identifier}-final`;
+/** RDS's longest DB (cluster) snapshot identifier. */
+const MAX_SNAPSHOT_IDENTIFIER = 255;
+
+/** Eight hex digits of a SHA-256: a short, stable stand-in for a longer string. */
+function shortHash(s: string): string {
+    return createHash("sha256").update(s).digest("hex").slice(0, 8);
+}
+
+/** Lower case letters, digits and single hyphens, no hyphen at either end. */
+function identifierPart(s: string): string {
+    return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+}
+
+/**
+ * What a restored database's final snapshot is named after, so each failover cycle's final
+ * snapshot gets its own name: the snapshot restored (its identifier, also from an ARN), or for a
+ * point-in-time restore the restore time (or `latest`) and a hash of the automated backups' ARN.
+ * Undefined for a new database. Exported for testing.
+ */
+export function finalSnapshotOrigin(source: DatabaseSource, snapshotIdentifier?: string): string | undefined {
+    switch (source.kind) {
+        case "new":
+        case "adopt":
+            return undefined;
+        case "latestCopy":
+        case "snapshot": {
+            const snapshot = snapshotIdentifier ?? (source.kind === "snapshot" ? source.snapshotIdentifier : undefined);
+            if (!snapshot) throw new Error(`the final snapshot name of a restore from ${describeSource(source)} needs the snapshot's identifier`);
+            return snapshot.slice(snapshot.lastIndexOf(":") + 1);
+        }
+        case "pointInTime":
+            return `pit-${source.restoreTime ?? "latest"}-${shortHash(source.automatedBackupsArn)}`;
+    }
+}
+
+/**
+ * Name of the snapshot RDS takes when the database is deleted: `<identifier>-final`, or for a
+ * restored database `<identifier>-final-<origin>` (see `finalSnapshotOrigin`), so a second failover
+ * cycle or drill does not collide with the first one's final snapshot. Always a valid snapshot
+ * identifier: letters, digits and single hyphens, at most 255 characters; an origin too long to fit
+ * is cut and ends in a hash of the whole origin. Exported for testing.
+ */
+export function finalSnapshotName(identifier: string, origin?: string): string {
+    const base = `${identifier}-final`;
+    if (origin === undefined) return base;
+    const part = identifierPart(origin);
+    const room = MAX_SNAPSHOT_IDENTIFIER - base.length - 1;
+    if (part.length <= room && part !== "") return `${base}-${part}`;
+    const hash = shortHash(origin);
+    const cut = identifierPart(part.slice(0, Math.max(0, room - hash.length - 1)));
+    return cut ? `${base}-${cut}-${hash}` : `${base}-${hash}`;
 }
 
 /** Tags of every database resource; the cluster also records its intended writer class. Exported for testing. */
@@ -247,7 +296,12 @@ export class Database extends pulumi.ComponentResource {
             });
         }
         const restoring = source.kind !== "new";
-        const ignoreChanges = restoring ? ["snapshotIdentifier", "restoreToPointInTime"] : [];
+        // The final snapshot is named after what was restored; kept like the restore itself, so a
+        // newer copy found by a later `up` does not rename it. The name never replaces the database.
+        const ignoreChanges = restoring ? ["snapshotIdentifier", "restoreToPointInTime", "finalSnapshotIdentifier"] : [];
+        const finalSnapshotIdentifier = snapshotIdentifier
+            ? snapshotIdentifier.apply((s) => finalSnapshotName(id, finalSnapshotOrigin(source, s)))
+            : pulumi.output(finalSnapshotName(id, finalSnapshotOrigin(source)));
 
         const retention = args.backupRetentionDays ?? 7;
         if (retention < 7 || retention > 35) throw new Error(`backup retention ${retention} days: expected 7 to 35`);
@@ -276,7 +330,7 @@ export class Database extends pulumi.ComponentResource {
             copyTagsToSnapshot: true,
             deletionProtection: args.deletionProtection ?? true,
             skipFinalSnapshot: false,
-            finalSnapshotIdentifier: finalSnapshotName(id),
+            finalSnapshotIdentifier,
             snapshotIdentifier,
         };
 

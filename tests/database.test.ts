@@ -4,6 +4,7 @@ import {
     describeSource,
     engineParameters,
     finalSnapshotName,
+    finalSnapshotOrigin,
     parameterGroupFamily,
     parseAdoptedSecret,
     restoreSource,
@@ -45,7 +46,50 @@ describe("Database", () => {
         it("tags managed databases, and clusters with their writer class", () => {
             assert.deepStrictEqual(databaseTags({ owner: "x" }, "pilotlight-db"), { owner: "x", Name: "pilotlight-db", [MANAGED_TAG]: "true" });
             assert.deepStrictEqual(databaseTags({}, "pilotlight-db", "db.r7g.large"), { Name: "pilotlight-db", [MANAGED_TAG]: "true", [WRITER_CLASS_TAG]: "db.r7g.large" });
+        });
+
+        it("names a new database's final snapshot <identifier>-final and a restored one's after what it was restored from", () => {
             assert.strictEqual(finalSnapshotName("pilotlight-db"), "pilotlight-db-final");
+            assert.strictEqual(finalSnapshotName("pilotlight-db", finalSnapshotOrigin({ kind: "new" })), "pilotlight-db-final");
+            const latest = (s: string) => finalSnapshotName("pilotlight-db", finalSnapshotOrigin({ kind: "latestCopy", sourceIdentifier: "pilotlight-db" }, s));
+            const named = (s: string) => finalSnapshotName("pilotlight-db", finalSnapshotOrigin({ kind: "snapshot", snapshotIdentifier: s }));
+            assert.strictEqual(latest("pilotlight-db-bk-20261120030000"), "pilotlight-db-final-pilotlight-db-bk-20261120030000");
+            assert.notStrictEqual(latest("pilotlight-db-bk-20261120030000"), latest("pilotlight-db-bk-20261121030000"), "two restored snapshots, two final snapshots");
+            assert.strictEqual(latest("pilotlight-db-bk-20261120030000"), latest("pilotlight-db-bk-20261120030000"), "the same snapshot, the same name");
+            assert.strictEqual(named("s1"), "pilotlight-db-final-s1");
+            assert.strictEqual(named("arn:aws:rds:us-west-2:222222222222:snapshot:pilotlight-db-2026-11-20"), "pilotlight-db-final-pilotlight-db-2026-11-20", "an ARN is named by its identifier");
+            assert.strictEqual(named("rds:pilotlight-db-2026-11-20-03-05"), "pilotlight-db-final-pilotlight-db-2026-11-20-03-05");
+            assert.throws(() => finalSnapshotOrigin({ kind: "latestCopy", sourceIdentifier: "pilotlight-db" }), /needs the snapshot's identifier/);
+        });
+
+        it("names a point-in-time restore's final snapshot after the restore time or latest and the backups it came from", () => {
+            const pit = (arn: string, restoreTime?: string) => finalSnapshotName("pilotlight-db", finalSnapshotOrigin({ kind: "pointInTime", automatedBackupsArn: arn, restoreTime }));
+            const arn = "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123";
+            assert.match(pit(arn), /^pilotlight-db-final-pit-latest-[0-9a-f]{8}$/);
+            assert.match(pit(arn, "2026-11-20T10:00:00Z"), /^pilotlight-db-final-pit-2026-11-20t10-00-00z-[0-9a-f]{8}$/);
+            assert.strictEqual(pit(arn, "2026-11-20T10:00:00Z"), pit(arn, "2026-11-20T10:00:00Z"));
+            assert.notStrictEqual(pit(arn, "2026-11-20T10:00:00Z"), pit(arn, "2026-11-20T11:00:00Z"));
+            assert.notStrictEqual(pit(arn), pit("arn:aws:rds:us-west-2:222222222222:auto-backup:ab-def456"));
+        });
+
+        it("keeps every final snapshot name a valid snapshot identifier", () => {
+            const valid = (n: string) => /^[a-z][a-z0-9-]*$/.test(n) && n.length <= 255 && !n.endsWith("-") && !n.includes("--");
+            const longId = "a" + "b".repeat(39);
+            const origins = ["x".repeat(300), `${"y".repeat(213)}--z`, "-a--b-", "A_B.C", "---", "", "s".repeat(300) + "-", `${"q".repeat(200)}-${"r".repeat(100)}`];
+            for (const id of ["pilotlight-db", longId]) {
+                for (const origin of origins) {
+                    const n = finalSnapshotName(id, origin);
+                    assert.ok(valid(n), `${JSON.stringify(n)} from ${JSON.stringify(origin)}`);
+                    assert.ok(n.startsWith(`${id}-final-`), n);
+                }
+            }
+            assert.strictEqual(finalSnapshotName("pilotlight-db", "-a--b-"), "pilotlight-db-final-a-b");
+            assert.strictEqual(finalSnapshotName("pilotlight-db", "A_B.C"), "pilotlight-db-final-a-b-c");
+            const long1 = finalSnapshotName(longId, "x".repeat(300));
+            const long2 = finalSnapshotName(longId, "x".repeat(301));
+            assert.strictEqual(long1.length, 255);
+            assert.notStrictEqual(long1, long2, "a cut origin still differs by its hash");
+            assert.strictEqual(long1, finalSnapshotName(longId, "x".repeat(300)));
         });
 
         it("maps each restore source", () => {
@@ -206,7 +250,7 @@ describe("Database", () => {
             assert.deepStrictEqual([i.identifier, i.kmsKeyId, i.masterUserSecretKmsKeyId, i.storageEncrypted, i.manageMasterUserPassword], ["pilotlight-db", undefined, key.state.arn, true, true]);
             assert.deepStrictEqual([i.dbSubnetGroupName, i.vpcSecurityGroupIds], ["pilotlight-db", [oneResource(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]]);
             assert.deepStrictEqual([i.username, i.dbName], [undefined, undefined], "a restore keeps the snapshot's user and database");
-            assert.deepStrictEqual([i.deletionProtection, i.skipFinalSnapshot, i.finalSnapshotIdentifier], [true, false, "pilotlight-db-final"]);
+            assert.deepStrictEqual([i.deletionProtection, i.skipFinalSnapshot, i.finalSnapshotIdentifier], [true, false, "pilotlight-db-final-pilotlight-db-copy-latest"]);
             assert.strictEqual(i.tags[MANAGED_TAG], "true");
             assert.strictEqual(run.outputs.databaseRestoredFrom, "pilotlight-db-copy-latest");
             assert.strictEqual(run.outputs.databaseSource, "newest snapshot copied into this region from pilotlight-db");
@@ -232,13 +276,26 @@ describe("Database", () => {
 
         it("restores a named snapshot", async () => {
             const run = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=snapshot", "failoverDatabase.snapshotIdentifier=pilotlight-db-2026-11-20"] });
-            assert.strictEqual(oneResource(run, "aws:rds/instance:Instance", "database-instance").inputs.snapshotIdentifier, "pilotlight-db-2026-11-20");
+            const db = oneResource(run, "aws:rds/instance:Instance", "database-instance").inputs;
+            assert.strictEqual(db.snapshotIdentifier, "pilotlight-db-2026-11-20");
+            assert.strictEqual(db.finalSnapshotIdentifier, "pilotlight-db-final-pilotlight-db-2026-11-20");
+        });
+
+        it("gives each restored snapshot its own final snapshot name, the same snapshot the same name", async () => {
+            const finalOf = async (snapshot: string) =>
+                oneResource(await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=snapshot", `failoverDatabase.snapshotIdentifier=${snapshot}`] }), "aws:rds/instance:Instance", "database-instance").inputs
+                    .finalSnapshotIdentifier;
+            const first = await finalOf("pilotlight-db-2026-11-20");
+            const second = await finalOf("pilotlight-db-2026-11-21");
+            assert.notStrictEqual(first, second);
+            assert.strictEqual(await finalOf("pilotlight-db-2026-11-20"), first);
         });
 
         it("restores a cluster from the newest cluster snapshot copy", async () => {
             const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2"] });
             const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
             assert.strictEqual(cluster.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
+            assert.strictEqual(cluster.inputs.finalSnapshotIdentifier, "pilotlight-db-final-pilotlight-db-copy-latest");
             assert.strictEqual(cluster.inputs.kmsKeyId, oneResource(run, "aws:kms/key:Key", "dr-key").state.arn, "a cluster restore re-encrypts with the DR key");
             assert.deepStrictEqual([cluster.inputs.databaseName, cluster.inputs.masterUsername], [undefined, undefined]);
             assert.strictEqual(cluster.inputs.tags[WRITER_CLASS_TAG], "db.t4g.medium");
@@ -252,7 +309,10 @@ describe("Database", () => {
             assert.deepStrictEqual(db.inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, useLatestRestorableTime: true });
             assert.strictEqual(db.inputs.snapshotIdentifier, undefined);
             const at = await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=pointInTime", `failoverDatabase.automatedBackupsArn=${arn}`, "failoverDatabase.restoreTime=2026-11-20T10:00:00Z"] });
-            assert.deepStrictEqual(oneResource(at, "aws:rds/instance:Instance", "database-instance").inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, restoreTime: "2026-11-20T10:00:00Z" });
+            const atDb = oneResource(at, "aws:rds/instance:Instance", "database-instance");
+            assert.deepStrictEqual(atDb.inputs.restoreToPointInTime, { sourceDbInstanceAutomatedBackupsArn: arn, restoreTime: "2026-11-20T10:00:00Z" });
+            assert.match(db.inputs.finalSnapshotIdentifier, /^pilotlight-db-final-pit-latest-[0-9a-f]{8}$/);
+            assert.match(atDb.inputs.finalSnapshotIdentifier, /^pilotlight-db-final-pit-2026-11-20t10-00-00z-[0-9a-f]{8}$/);
         });
 
         it("adopts the copy target's instance from its secret without a second restore", async () => {

@@ -114,6 +114,16 @@ describe("failover switch", () => {
     it("the database's protection is explicit: failback first lifts deletion protection, still with a final snapshot", async () => {
         const lifting = await runProgram("dr", { sets: ["failover=true", "database.deletionProtection=false"] });
         const db = oneResource(lifting, "aws:rds/instance:Instance", "database-instance").inputs;
-        assert.deepStrictEqual([db.deletionProtection, db.skipFinalSnapshot, db.finalSnapshotIdentifier], [false, false, "pilotlight-db-final"]);
+        assert.deepStrictEqual([db.deletionProtection, db.skipFinalSnapshot, db.finalSnapshotIdentifier], [false, false, "pilotlight-db-final-pilotlight-db-copy-latest"]);
+    });
+
+    it("each failover cycle's final snapshot is named after the snapshot it restored, so a second cycle or drill does not collide", async () => {
+        const finalOf = async (snapshot: string) =>
+            oneResource(await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=snapshot", `failoverDatabase.snapshotIdentifier=${snapshot}`] }), "aws:rds/instance:Instance", "database-instance").inputs
+                .finalSnapshotIdentifier;
+        const [first, second, again] = [await finalOf("pilotlight-db-copy-1"), await finalOf("pilotlight-db-copy-2"), await finalOf("pilotlight-db-copy-1")];
+        assert.deepStrictEqual([first, second], ["pilotlight-db-final-pilotlight-db-copy-1", "pilotlight-db-final-pilotlight-db-copy-2"]);
+        assert.strictEqual(again, first, "deterministic from config");
+        assert.strictEqual(oneResource(prod, "aws:rds/instance:Instance", "database-instance").inputs.finalSnapshotIdentifier, "pilotlight-db-final", "prod keeps its name");
     });
 });
