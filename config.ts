@@ -920,8 +920,11 @@ export interface RestoreScheduleConfig {
 
 /** `pilotlight:restore`: the restore machine on the primary. */
 export interface RestoreConfig {
-    /** Identifiers of the instances/clusters the machine may restore (at least one). */
-    databases: string[];
+    /**
+     * The instances/clusters the machine may restore (at least one). Each entry of
+     * `pilotlight:restore.databases` is an identifier (an RDS instance) or {identifier, isCluster}.
+     */
+    databases: BackupDatabase[];
     /** Seconds between polls. Defaults to 60. */
     pollIntervalSeconds: number;
     /** Polls per wait before failing (and rolling back). Defaults to 180. */
@@ -946,6 +949,57 @@ export interface AlertsConfig {
 
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
+const RESTORE_DATABASE_RULE =
+    `expected a list of RDS instance or Aurora cluster identifiers (lowercase letters, digits, single hyphens, at most ${MAX_MANAGED_IDENTIFIER} characters): ` +
+    '"wordpress" for an instance or {"identifier": "shop", "isCluster": true} for a cluster, e.g. ["wordpress", {"identifier": "shop", "isCluster": true}]';
+
+/** `pilotlight:restore.databases`: each entry a string (an RDS instance) or {identifier, isCluster}. */
+function parseRestoreDatabases(c: Checker): BackupDatabase[] {
+    const key = "restore.databases";
+    const v = c.get(key);
+    if (v === undefined) {
+        c.fail(key, undefined, RESTORE_DATABASE_RULE);
+        return [];
+    }
+    if (!Array.isArray(v)) {
+        c.fail(key, v, RESTORE_DATABASE_RULE);
+        return [];
+    }
+    if (v.length === 0) {
+        c.fail(key, [], "expected at least one identifier");
+        return [];
+    }
+    const out: BackupDatabase[] = [];
+    v.forEach((entry, i) => {
+        const at = `${key}.${i}`;
+        let db: BackupDatabase | undefined;
+        if (typeof entry === "string") {
+            const problem = identifierProblem(entry);
+            if (problem !== undefined) c.fail(at, entry, `expected an RDS instance identifier: ${problem}`);
+            else db = { identifier: entry, isCluster: false };
+        } else if (entry !== null && typeof entry === "object" && !Array.isArray(entry)) {
+            const unknown = Object.keys(entry).filter((k) => k !== "identifier" && k !== "isCluster");
+            if (unknown.length > 0) c.fail(at, entry, `expected only the keys identifier and isCluster, not ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
+            const raw = (entry as Record<string, unknown>).identifier;
+            const problem = typeof raw === "string" ? identifierProblem(raw) : undefined;
+            if (typeof raw !== "string") c.fail(`${at}.identifier`, raw, 'expected an RDS instance or Aurora cluster identifier, e.g. "shop"');
+            else if (problem !== undefined) c.fail(`${at}.identifier`, raw, `expected an RDS instance or Aurora cluster identifier: ${problem}`);
+            // As in pilotlight:backups.databases, isCluster defaults to false (an RDS instance).
+            const rawCluster = (entry as Record<string, unknown>).isCluster;
+            const isCluster = rawCluster === true || rawCluster === "true";
+            if (rawCluster !== undefined && !isCluster && rawCluster !== false && rawCluster !== "false") {
+                c.fail(`${at}.isCluster`, rawCluster, "expected true (Aurora cluster) or false (RDS instance)");
+            } else if (typeof raw === "string" && problem === undefined) db = { identifier: raw, isCluster };
+        } else {
+            c.fail(at, entry, 'expected an RDS instance identifier such as "wordpress" or {"identifier": "shop", "isCluster": true}');
+        }
+        if (!db) return;
+        if (out.some((d) => d.identifier === db!.identifier)) c.fail(at, db.identifier, "expected each database once");
+        else out.push(db);
+    });
+    return out;
+}
+
 /** Validates `pilotlight:restore` (primary only). Exported for testing. */
 export function parseRestoreConfig(c: Checker, role: StackRole): RestoreConfig | undefined {
     const raw = c.get("restore");
@@ -958,12 +1012,8 @@ export function parseRestoreConfig(c: Checker, role: StackRole): RestoreConfig |
         c.fail("restore", raw, "the restore machine runs on the primary stack only; remove pilotlight:restore from this stack");
         return undefined;
     }
-    const databases = c.stringList(
-        "restore.databases",
-        `expected a list of RDS instance or Aurora cluster identifiers (lowercase letters, digits, single hyphens, at most ${MAX_MANAGED_IDENTIFIER} characters), e.g. ["wordpress"]`,
-        (s) => identifierProblem(s) === undefined,
-    );
-    if (Array.isArray(c.get("restore.databases")) && databases.length === 0) c.fail("restore.databases", [], "expected at least one identifier");
+    const databases = parseRestoreDatabases(c);
+    const identifiers = databases.map((d) => d.identifier);
     const exportPrefix = c.get("restore.exportPrefix") === undefined
         ? undefined
         : c.string("restore.exportPrefix", "expected an S3 key prefix of letters, digits, hyphens, underscores and slashes, e.g. rds-exports", (s) => /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(s));
@@ -980,8 +1030,11 @@ export function parseRestoreConfig(c: Checker, role: StackRole): RestoreConfig |
             let input: RestoreRequest | undefined;
             try {
                 input = parseRequest(c.get(`${key}.input`));
-                if (!databases.includes(input.identifier)) {
-                    c.fail(`${key}.input.identifier`, input.identifier, `expected one of pilotlight:restore.databases (${databases.join(", ")})`);
+                const db = databases.find((d) => d.identifier === input!.identifier);
+                if (!db) {
+                    c.fail(`${key}.input.identifier`, input.identifier, `expected one of pilotlight:restore.databases (${identifiers.join(", ")})`);
+                } else if (db.isCluster !== input.isCluster) {
+                    c.fail(`${key}.input.isCluster`, input.isCluster, `expected ${db.isCluster}: pilotlight:restore.databases lists '${db.identifier}' as ${db.isCluster ? "an Aurora cluster" : "an RDS instance"}`);
                 }
             } catch (err) {
                 c.fail(`${key}.input`, c.get(`${key}.input`), `expected a restore machine input: ${(err as Error).message}`);

@@ -9,7 +9,7 @@ import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { keysInRegion, partitionOf } from "./naming";
 import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineDefinition, RestoreMachineOptions, resolveRestoreOptions } from "./machines/restore";
 import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
-import { parseRequest, RestoreRequest } from "../functions/lib/restoreJob";
+import { formatManagedKinds, parseRequest, RestoreRequest } from "../functions/lib/restoreJob";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { FINAL_INFIX, OLD_INFIX, SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
 
@@ -35,6 +35,14 @@ export interface RestoreExportArgs {
     prefix?: string;
 }
 
+/** A database the machine may touch, and whether it is an Aurora cluster. */
+export interface RestoreDatabase {
+    /** RDS instance or Aurora cluster identifier. */
+    identifier: string;
+    /** True for an Aurora cluster, false for an RDS instance. */
+    isCluster: boolean;
+}
+
 export interface RestoreMachineArgs {
     /** Prefix of physical names: the machine is `<namePrefix>-<name>`, its Lambdas `<namePrefix>-<name>-<job>`. */
     namePrefix: string;
@@ -42,11 +50,12 @@ export interface RestoreMachineArgs {
     accountId: string;
     region: string;
     /**
-     * Identifiers of the databases (instances or Aurora clusters) the machine may touch. IAM scopes
-     * every Lambda to `<identifier>` itself, the names the machine gives (`<identifier>-pl-old-<ts>`,
-     * Aurora members `<identifier>-<suffix>`) and `<identifier>-*` snapshots; anything else is refused.
+     * The databases (instances or Aurora clusters) the machine may touch. IAM scopes every Lambda to
+     * `<identifier>` itself, the names the machine gives (`<identifier>-pl-old-<ts>`; for clusters only,
+     * members `<identifier>-<suffix>` and their renamed forms) and `<identifier>-*` snapshots; anything
+     * else is refused. The validate step refuses a run whose isCluster disagrees with the kind here.
      */
-    databases: string[];
+    databases: RestoreDatabase[];
     /** ARN of the alert Lambda (the Alerts component's `functionArn`). */
     alertFunctionArn: pulumi.Input<string>;
     /** Seconds between polls in every wait loop. Defaults to 60. */
@@ -90,7 +99,7 @@ export type RestoreJobKey = keyof typeof RESTORE_JOBS;
 export interface RestorePolicyContext {
     accountId: string;
     region: string;
-    databases: string[];
+    databases: RestoreDatabase[];
     machineName: string;
     /** export role and key, when export is configured. */
     exportRoleArn?: string;
@@ -100,7 +109,7 @@ export interface RestorePolicyContext {
 const SCHEDULE_NAME_RE = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
 /** Checks schedules at preview time: an invalid input or expression fails `pulumi up`, not 3 a.m. Exported for testing. */
-export function validateSchedules(schedules: RestoreSchedule[], databases: string[]): void {
+export function validateSchedules(schedules: RestoreSchedule[], databases: RestoreDatabase[]): void {
     const seen = new Set<string>();
     for (const s of schedules) {
         if (!SCHEDULE_NAME_RE.test(s.name)) throw new Error(`restore schedule name "${s.name}": expected 1-40 lowercase letters, digits or hyphens`);
@@ -115,8 +124,12 @@ export function validateSchedules(schedules: RestoreSchedule[], databases: strin
         } catch (err) {
             throw new Error(`restore schedule "${s.name}": input is invalid: ${(err as Error).message}`);
         }
-        if (!databases.includes(request.identifier)) {
-            throw new Error(`restore schedule "${s.name}": '${request.identifier}' is not one of the managed databases (${databases.join(", ")})`);
+        const db = databases.find((d) => d.identifier === request.identifier);
+        if (!db) {
+            throw new Error(`restore schedule "${s.name}": '${request.identifier}' is not one of the managed databases (${databases.map((d) => d.identifier).join(", ")})`);
+        }
+        if (db.isCluster !== request.isCluster) {
+            throw new Error(`restore schedule "${s.name}": input isCluster is ${request.isCluster} but '${db.identifier}' is configured as ${db.isCluster ? "an Aurora cluster" : "an RDS instance"}`);
         }
     }
 }
@@ -124,15 +137,23 @@ export function validateSchedules(schedules: RestoreSchedule[], databases: strin
 /** IAM statements for one restore Lambda: only the actions its handler calls, on managed databases. Exported for testing. */
 export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyContext): PolicyStatement[] {
     const p = partitionOf(ctx.region);
-    const rds = (type: string, suffix: string) => ctx.databases.map((d) => `arn:${p}:rds:${ctx.region}:${ctx.accountId}:${type}:${d}${suffix}`);
+    const arnsFor = (ids: string[], type: string, suffix: string) => ids.map((d) => `arn:${p}:rds:${ctx.region}:${ctx.accountId}:${type}:${d}${suffix}`);
+    const all = ctx.databases.map((d) => d.identifier);
+    const instances = ctx.databases.filter((d) => !d.isCluster).map((d) => d.identifier);
+    const clusters = ctx.databases.filter((d) => d.isCluster).map((d) => d.identifier);
+    const rds = (type: string, suffix: string) => arnsFor(all, type, suffix);
     // The managed databases under their own names, never `<id>*`: that would match other databases (`<id>2`).
     const live = [...rds("db", ""), ...rds("cluster", "")];
-    // An Aurora cluster's members, which validation requires to be `<id>` or `<id>-<suffix>`, under their
-    // own names and renamed (`<member>-pl-old-<ts>`); this also covers a renamed instance `<id>-pl-old-<ts>`.
-    const members = rds("db", "-*");
-    // The renamed original (runNames().old, oldMembers): all that delete-old may touch.
-    const renamed = [...rds("db", `${OLD_INFIX}*`), ...rds("db", `-*${OLD_INFIX}*`), ...rds("cluster", `${OLD_INFIX}*`)];
-    const dbs = [...live, ...members, ...rds("cluster", `${OLD_INFIX}*`)];
+    // Aurora clusters only: members, which validation requires to be `<id>` or `<id>-<suffix>`, under
+    // their own names and renamed (`<member>-pl-old-<ts>`). An instance gets no `<id>-*` pattern.
+    const members = arnsFor(clusters, "db", "-*");
+    // The renamed original (runNames().old, oldMembers): all that delete-old may touch. An instance is
+    // renamed `<id>-pl-old-<ts>`; a cluster `<id>-pl-old-<ts>` and its members `<member>-pl-old-<ts>`.
+    const renamedInstances = arnsFor(instances, "db", `${OLD_INFIX}*`);
+    const renamedClusters = arnsFor(clusters, "cluster", `${OLD_INFIX}*`);
+    const renamedMembers = [...arnsFor(clusters, "db", `${OLD_INFIX}*`), ...arnsFor(clusters, "db", `-*${OLD_INFIX}*`)];
+    const renamed = [...renamedInstances, ...renamedMembers, ...renamedClusters];
+    const dbs = [...live, ...members, ...renamedInstances, ...renamedClusters];
     const snapshots = [...rds("snapshot", "-*"), ...rds("cluster-snapshot", "-*")];
     // Settings a restore or modify applies name these groups; RDS authorizes each one.
     const groups = ["pg", "cluster-pg", "og", "subgrp", "secgrp"].map((t) => `arn:${p}:rds:${ctx.region}:${ctx.accountId}:${t}:*`);
@@ -330,6 +351,9 @@ export class RestoreMachine extends pulumi.ComponentResource {
         const p = partitionOf(args.region);
         if (args.databases.length === 0) throw new Error("RestoreMachine: databases must list at least one identifier");
         const schedules = args.schedules ?? [];
+        const ids = args.databases.map((d) => d.identifier);
+        const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+        if (duplicate !== undefined) throw new Error(`RestoreMachine: database '${duplicate}' is listed twice`);
         validateSchedules(schedules, args.databases);
         const machineOptions: RestoreMachineOptions = {
             pollIntervalSeconds: args.pollIntervalSeconds,
@@ -376,7 +400,11 @@ export class RestoreMachine extends pulumi.ComponentResource {
             }));
 
         const environment: Record<RestoreJobKey, Record<string, pulumi.Input<string>> | undefined> = {
-            validate: { MANAGED_IDENTIFIERS: args.databases.join(","), EXPORT_ENABLED: args.export ? "true" : "false" },
+            validate: {
+                MANAGED_IDENTIFIERS: ids.join(","),
+                MANAGED_KINDS: formatManagedKinds(args.databases),
+                EXPORT_ENABLED: args.export ? "true" : "false",
+            },
             snapshot: undefined,
             prune: { KEEP_SNAPSHOTS: String(args.keepSnapshots ?? 2) },
             status: undefined,

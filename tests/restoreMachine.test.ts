@@ -60,6 +60,7 @@ const HANDLERS: Record<string, Handler> = {
 const OPTIONS: RestoreMachineOptions = { pollIntervalSeconds: 30, maxAttempts: 12, notifyOnSuccess: true };
 const ENV: Record<string, string> = {
     MANAGED_IDENTIFIERS: `${INSTANCE_ID},${CLUSTER_ID},ghost`,
+    MANAGED_KINDS: `${INSTANCE_ID}=instance,${CLUSTER_ID}=cluster,ghost=instance`,
     EXPORT_ENABLED: "true",
     KEEP_SNAPSHOTS: "2",
     EXPORT_BUCKET: "pl-exports",
@@ -224,7 +225,11 @@ describe("restore machine (end to end)", function () {
             namePrefix: "pl",
             accountId: HARNESS_ACCOUNT,
             region: HARNESS_REGION,
-            databases: [INSTANCE_ID, CLUSTER_ID, "ghost"],
+            databases: [
+                { identifier: INSTANCE_ID, isCluster: false },
+                { identifier: CLUSTER_ID, isCluster: true },
+                { identifier: "ghost", isCluster: false },
+            ],
             alertFunctionArn: ARNS.alert,
             ...OPTIONS,
         });

@@ -175,7 +175,10 @@ describe("RestoreMachine component", () => {
             namePrefix: "pilotlight",
             accountId: ACCOUNT,
             region: REGION,
-            databases: [INSTANCE_ID, CLUSTER_ID],
+            databases: [
+                { identifier: INSTANCE_ID, isCluster: false },
+                { identifier: CLUSTER_ID, isCluster: true },
+            ],
             alertFunctionArn: ALERT_ARN,
             maxAttempts: 12,
             notifyOnSuccess: true,
@@ -199,6 +202,12 @@ describe("RestoreMachine component", () => {
         return r!;
     };
 
+    /** The managed databases and their kinds exactly as the validate Lambda is deployed with them. */
+    const deployedValidateEnv = () => {
+        const vars = resource("aws:lambda/function:Function", "restore-validate").inputs.environment.variables;
+        return { MANAGED_IDENTIFIERS: vars.MANAGED_IDENTIFIERS as string, MANAGED_KINDS: vars.MANAGED_KINDS as string };
+    };
+
     it("deploys exactly JSON.stringify of the definition object it exposes, with logging and a timeout", () => {
         const sm = resource("aws:sfn/stateMachine:StateMachine", "restore-machine");
         assert.strictEqual(sm.inputs.definition, JSON.stringify(definition));
@@ -213,7 +222,7 @@ describe("RestoreMachine component", () => {
         const rds = new FakeRds();
         const sfn = new FakeSfn();
         const alerts = new FakeAlerts();
-        const env = { MANAGED_IDENTIFIERS: `${INSTANCE_ID},${CLUSTER_ID}`, EXPORT_ENABLED: "true", KEEP_SNAPSHOTS: "2", TOPIC_ARN };
+        const env = { ...deployedValidateEnv(), EXPORT_ENABLED: "true", KEEP_SNAPSHOTS: "2", TOPIC_ARN };
         Object.assign(process.env, env);
         try {
             seedInstance(rds);
@@ -310,7 +319,7 @@ describe("RestoreMachine component", () => {
         const sfn = new FakeSfn();
         const alerts = new FakeAlerts();
         const env = {
-            MANAGED_IDENTIFIERS: `${INSTANCE_ID},${CLUSTER_ID}`,
+            ...deployedValidateEnv(),
             EXPORT_ENABLED: "true",
             KEEP_SNAPSHOTS: "1",
             TOPIC_ARN,
@@ -402,14 +411,45 @@ describe("RestoreMachine component", () => {
         assert.deepStrictEqual(trust.Statement[0].Principal, { Service: "export.rds.amazonaws.com" });
     });
 
-    it("refuses schedules with bad input or unknown databases, and export policies without export", () => {
+    it("refuses schedules with bad input, unknown databases or the wrong kind, and export policies without export", () => {
         const ok = { name: "n", expression: "rate(1 day)", input: { identifier: INSTANCE_ID, task: "db_restore", isCluster: false } as const };
-        assert.doesNotThrow(() => validateSchedules([ok], [INSTANCE_ID]));
-        assert.throws(() => validateSchedules([{ ...ok, input: { ...ok.input, task: "nuke" as never } }], [INSTANCE_ID]), /input is invalid: task must be one of/);
-        assert.throws(() => validateSchedules([ok], ["other"]), /not one of the managed databases/);
-        assert.throws(() => validateSchedules([{ ...ok, expression: "every day" }], [INSTANCE_ID]), /must be cron\(\.\.\.\) or rate\(\.\.\.\)/);
-        assert.throws(() => validateSchedules([ok, ok], [INSTANCE_ID]), /used twice/);
-        const exportStatements = restoreLambdaStatements("export", { accountId: ACCOUNT, region: REGION, databases: [INSTANCE_ID], machineName: "m" });
+        const instance = [{ identifier: INSTANCE_ID, isCluster: false }];
+        assert.doesNotThrow(() => validateSchedules([ok], instance));
+        assert.throws(() => validateSchedules([{ ...ok, input: { ...ok.input, task: "nuke" as never } }], instance), /input is invalid: task must be one of/);
+        assert.throws(() => validateSchedules([ok], [{ identifier: "other", isCluster: false }]), /not one of the managed databases/);
+        assert.throws(() => validateSchedules([{ ...ok, expression: "every day" }], instance), /must be cron\(\.\.\.\) or rate\(\.\.\.\)/);
+        assert.throws(() => validateSchedules([ok, ok], instance), /used twice/);
+        assert.throws(() => validateSchedules([{ ...ok, input: { ...ok.input, isCluster: true } }], instance), /input isCluster is true but 'wordpress' is configured as an RDS instance/);
+        const exportStatements = restoreLambdaStatements("export", { accountId: ACCOUNT, region: REGION, databases: instance, machineName: "m" });
         assert.ok(!exportStatements.some((s) => ([] as string[]).concat(s.Action).includes("rds:StartExportTask")));
+    });
+
+    it("grants cluster member names (`<id>-*`) only for identifiers configured as Aurora clusters", () => {
+        const resources = (doc: PolicyDocument) => doc.Statement.flatMap((s) => ([] as string[]).concat(s.Resource as string));
+        for (const key of Object.keys(RESTORE_JOBS) as RestoreJobKey[]) {
+            for (const r of resources(policies[key])) {
+                // The instance: itself, renamed `<id>-pl-old-*`, and its snapshots; never `db:<id>-*`.
+                assert.notStrictEqual(r, `${RDS_ARN}db:${INSTANCE_ID}-*`, `${key} grants the instance's member pattern`);
+                assert.notStrictEqual(r, `${RDS_ARN}db:${INSTANCE_ID}-*-pl-old-*`, `${key} grants the instance's renamed member pattern`);
+                assert.notStrictEqual(r, `${RDS_ARN}cluster:${INSTANCE_ID}-pl-old-*`, `${key} grants a renamed cluster under the instance's name`);
+            }
+        }
+        for (const action of ["rds:ModifyDBInstance", "rds:DeleteDBInstance"]) {
+            // Another instance named like a member of the instance's: out of reach.
+            assert.ok(!allows(policies.rollback, action, `${RDS_ARN}db:${INSTANCE_ID}-blog`), `rollback: ${action} on ${INSTANCE_ID}-blog`);
+            assert.ok(allows(policies.rollback, action, `${RDS_ARN}db:${INSTANCE_ID}-pl-old-20260101000000`), `rollback: ${action} on the renamed instance`);
+            assert.ok(allows(policies.rollback, action, `${RDS_ARN}db:${CLUSTER_ID}-1`), `rollback: ${action} on a cluster member`);
+        }
+        assert.ok(resources(policies.rename).includes(`${RDS_ARN}db:${CLUSTER_ID}-*`));
+        assert.ok(resources(policies.deleteOld).includes(`${RDS_ARN}db:${CLUSTER_ID}-*-pl-old-*`));
+        assert.ok(!allows(policies.deleteOld, "rds:DeleteDBInstance", `${RDS_ARN}db:${INSTANCE_ID}-blog-pl-old-20260101000000`));
+
+        const ctx = { accountId: ACCOUNT, region: REGION, machineName: "m" };
+        const onlyInstances = restoreLambdaStatements("rename", { ...ctx, databases: [{ identifier: "cart", isCluster: false }] });
+        const onlyClusters = restoreLambdaStatements("rename", { ...ctx, databases: [{ identifier: "cart", isCluster: true }] });
+        const flat = (ss: PolicyStatement[]) => ss.flatMap((s) => ([] as string[]).concat(s.Resource as string));
+        assert.ok(!flat(onlyInstances).some((r) => r.includes(":db:cart-*")), JSON.stringify(flat(onlyInstances)));
+        assert.ok(flat(onlyInstances).includes(`${RDS_ARN}db:cart-pl-old-*`));
+        assert.ok(flat(onlyClusters).includes(`${RDS_ARN}db:cart-*`));
     });
 });

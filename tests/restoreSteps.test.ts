@@ -29,7 +29,7 @@ describe("restore steps", () => {
                 stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:m",
                 startedAt: "2026-03-04T05:06:07Z",
             },
-            { managedIdentifiers: [INSTANCE_ID], exportEnabled: false },
+            { managedIdentifiers: [INSTANCE_ID], managedKinds: { [INSTANCE_ID]: "instance" }, exportEnabled: false },
         );
     });
     afterEach(() => {

@@ -21,7 +21,8 @@ describe("restore-validate handler", () => {
     beforeEach(() => {
         rds = new FakeRds();
         sfn = new FakeSfn();
-        process.env.MANAGED_IDENTIFIERS = `${INSTANCE_ID},${CLUSTER_ID},ghost`;
+        process.env.MANAGED_IDENTIFIERS = `${INSTANCE_ID},${CLUSTER_ID},ghost,phantom`;
+        process.env.MANAGED_KINDS = `${INSTANCE_ID}=instance,${CLUSTER_ID}=cluster,ghost=instance,phantom=cluster`;
         process.env.EXPORT_ENABLED = "true";
         seedInstance(rds);
         seedCluster(rds);
@@ -39,6 +40,7 @@ describe("restore-validate handler", () => {
         rds.restore();
         sfn.restore();
         delete process.env.MANAGED_IDENTIFIERS;
+        delete process.env.MANAGED_KINDS;
         delete process.env.EXPORT_ENABLED;
     });
 
@@ -90,10 +92,11 @@ describe("restore-validate handler", () => {
         ["isCluster missing", { identifier: INSTANCE_ID, task: "db_restore" }, "InvalidInputError", /isCluster must be/],
         ["unknown field", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, force: true }, "InvalidInputError", /unknown input field/],
         ["unmanaged database", { identifier: "payroll", task: "db_restore", isCluster: false }, "InvalidInputError", /not a database this machine manages/],
-        ["instance called a cluster", { identifier: INSTANCE_ID, task: "db_restore", isCluster: true }, "InvalidInputError", /"isCluster": false/],
-        ["cluster called an instance", { identifier: CLUSTER_ID, task: "db_restore", isCluster: false }, "InvalidInputError", /"isCluster": true/],
+        ["instance called a cluster", { identifier: INSTANCE_ID, task: "db_restore", isCluster: true }, "InvalidInputError", /"isCluster": false \(pilotlight:restore\.databases lists it as an instance\)/],
+        ["cluster called an instance", { identifier: CLUSTER_ID, task: "db_restore", isCluster: false }, "InvalidInputError", /"isCluster": true \(pilotlight:restore\.databases lists it as a cluster\)/],
+        ["configured instance called a cluster, even to snapshot", { identifier: "ghost", task: "create_snapshot_only", isCluster: true }, "InvalidInputError", /'ghost' is a DB instance, not an Aurora cluster; set "isCluster": false \(pilotlight:restore/],
         ["missing database", { identifier: "ghost", task: "db_restore", isCluster: false }, "DatabaseNotFoundError", /no DB instance 'ghost'/],
-        ["missing cluster", { identifier: "ghost", task: "create_snapshot", isCluster: true }, "DatabaseNotFoundError", /no Aurora cluster 'ghost'/],
+        ["missing cluster", { identifier: "phantom", task: "create_snapshot", isCluster: true }, "DatabaseNotFoundError", /no Aurora cluster 'phantom'/],
         ["missing snapshot", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-nope" }, "SnapshotNotFoundError", /does not exist/],
         ["snapshot named after another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "other-db-snap" }, "InvalidInputError", /must start with 'wordpress-'/],
         ["snapshot of another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-blog-snap" }, "SnapshotMismatchError", /taken from 'wordpress-blog'/],
@@ -113,6 +116,7 @@ describe("restore-validate handler", () => {
 
     it("accepts cluster members named after the cluster with a hyphen, and refuses a member that merely shares its first letters", async () => {
         process.env.MANAGED_IDENTIFIERS = "cart,cart2";
+        process.env.MANAGED_KINDS = "cart=cluster,cart2=cluster";
         rds.addCluster({ identifier: "cart", members: [{ identifier: "cart", writer: true }, { identifier: "cart-reader", writer: false }] });
         rds.addCluster({ identifier: "cart2", members: [{ identifier: "cart2-1", writer: true }, { identifier: "cart2x", writer: false }] });
         const job = await handler(event({ identifier: "cart", task: "create_snapshot_only", isCluster: true }));
@@ -155,6 +159,20 @@ describe("restore-validate handler", () => {
     it("maps throttling to TransientError so the machine retries it", async () => {
         rds.failNext("DescribeDBInstances");
         await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false })), { name: "TransientError" });
+    });
+
+    it("checks isCluster against the configured kind before calling RDS, and refuses a database whose kind is not configured", async () => {
+        await assert.rejects(handler(event({ identifier: CLUSTER_ID, task: "create_snapshot_only", isCluster: false })), { name: "InvalidInputError" });
+        assert.deepStrictEqual(rds.calls, []);
+        process.env.MANAGED_KINDS = `${CLUSTER_ID}=cluster`;
+        await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "create_snapshot_only", isCluster: false })), {
+            message: /does not say whether 'wordpress' is an instance or a cluster/,
+        });
+        process.env.MANAGED_KINDS = `${INSTANCE_ID}=db`;
+        await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "create_snapshot_only", isCluster: false })), {
+            message: /MANAGED_KINDS entry 'wordpress=db' is not <identifier>=instance or <identifier>=cluster/,
+        });
+        assert.deepStrictEqual(rds.calls, []);
     });
 
     it("refuses export_snapshot when no export is configured", async () => {

@@ -102,9 +102,30 @@ export interface ValidateEvent {
     startedAt: string;
 }
 
+/** Whether a managed identifier is an RDS instance or an Aurora cluster. */
+export type DatabaseKind = "instance" | "cluster";
+
+/** Renders the validate Lambda's MANAGED_KINDS variable: `<identifier>=instance|cluster`, comma-separated. */
+export function formatManagedKinds(databases: { identifier: string; isCluster: boolean }[]): string {
+    return databases.map((d) => `${d.identifier}=${d.isCluster ? "cluster" : "instance"}`).join(",");
+}
+
+/** Parses MANAGED_KINDS (see formatManagedKinds); a malformed entry is a deployment error. */
+export function parseManagedKinds(raw: string | undefined): Record<string, DatabaseKind> {
+    const kinds: Record<string, DatabaseKind> = {};
+    for (const entry of (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+        const m = /^([^=]+)=(instance|cluster)$/.exec(entry);
+        if (!m) throw new Error(`MANAGED_KINDS entry '${entry}' is not <identifier>=instance or <identifier>=cluster`);
+        kinds[m[1]] = m[2] as DatabaseKind;
+    }
+    return kinds;
+}
+
 export interface ValidateSettings {
     /** Identifiers the machine may touch; anything else is refused. */
     managedIdentifiers: string[];
+    /** Configured kind of each managed identifier: a request whose isCluster disagrees is refused. */
+    managedKinds: Record<string, DatabaseKind>;
     /** Whether export_snapshot is configured (bucket, key, role). */
     exportEnabled: boolean;
 }
@@ -119,6 +140,16 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
         throw new InvalidInputError(
             `'${identifier}' is not a database this machine manages; managed: ${settings.managedIdentifiers.join(", ") || "(none)"}`,
         );
+    }
+    const kind = Object.prototype.hasOwnProperty.call(settings.managedKinds, identifier) ? settings.managedKinds[identifier] : undefined;
+    if (kind === undefined) {
+        throw new Error(`the restore machine's configuration does not say whether '${identifier}' is an instance or a cluster (MANAGED_KINDS)`);
+    }
+    if (kind === "cluster" && !isCluster) {
+        throw new InvalidInputError(`'${identifier}' is an Aurora cluster; set "isCluster": true (pilotlight:restore.databases lists it as a cluster)`);
+    }
+    if (kind === "instance" && isCluster) {
+        throw new InvalidInputError(`'${identifier}' is a DB instance, not an Aurora cluster; set "isCluster": false (pilotlight:restore.databases lists it as an instance)`);
     }
     if (task === "export_snapshot" && !settings.exportEnabled) {
         throw new InvalidInputError("export_snapshot is not configured for this stack (no export bucket/key in the restore config)");

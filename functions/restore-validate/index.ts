@@ -3,13 +3,14 @@
  * machine's running executions, captures the database's configuration, and
  * returns the job every later step works from. Reads only.
  *
- * Environment: MANAGED_IDENTIFIERS (comma-separated), EXPORT_ENABLED ("true"/"false").
+ * Environment: MANAGED_IDENTIFIERS (comma-separated), MANAGED_KINDS (`<identifier>=instance|cluster`,
+ * comma-separated), EXPORT_ENABLED ("true"/"false").
  */
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { asTask } from "../lib/errors";
 import { listEnv } from "../lib/env";
-import { buildJob, RestoreJob, ValidateEvent } from "../lib/restoreJob";
+import { buildJob, parseManagedKinds, RestoreJob, ValidateEvent } from "../lib/restoreJob";
 
 const rds = new RDSClient({});
 const sfn = new SFNClient({});
@@ -18,6 +19,7 @@ export async function handler(event: ValidateEvent): Promise<RestoreJob> {
     return asTask(() =>
         buildJob({ rds, sfn }, event, {
             managedIdentifiers: listEnv("MANAGED_IDENTIFIERS"),
+            managedKinds: parseManagedKinds(process.env.MANAGED_KINDS),
             exportEnabled: process.env.EXPORT_ENABLED === "true",
         }),
     );
