@@ -1,4 +1,6 @@
 import * as assert from "assert";
+import { copyTargetDefinition } from "../components/machines/copyTarget";
+import { imageMachineDefinition, machineTimeout, snapshotMachineDefinition } from "../components/machines/snapshotMachine";
 import { BACKUP_JOB, copyExecutionName, nextVersion, runSnapshotName, selectCopiesToPrune, selectCopySnapshotsToPrune, versionOf } from "../functions/lib/backup";
 import { SnapshotInfo, selectSnapshotsToPrune } from "../functions/lib/rds";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
@@ -93,5 +95,22 @@ describe("backup and copy logic", () => {
         assert.strictEqual(runSnapshotName("copy-source", "app", "2026-03-04T05:06:07.890Z"), "app-cp-20260304050607");
         assert.strictEqual(copyExecutionName("arn:aws:rds:us-west-2:111111111111:snapshot:app-cp-20260304050607"), "copy-app-cp-20260304050607");
         assert.ok(copyExecutionName(`arn:aws:rds:us-west-2:111111111111:snapshot:${"a".repeat(200)}`).length <= 80);
+    });
+});
+
+describe("machineTimeout", () => {
+    const o = { pollIntervalSeconds: 60, maxAttempts: 10 };
+    it("defaults to the longest path through the waits plus an hour", () => {
+        assert.strictEqual(machineTimeout(o, 3, undefined), 3 * 600 + 3600);
+        assert.strictEqual(machineTimeout(o, 2, 5000), 5000);
+    });
+    it("refuses a timeout that would end the machine before a wait is exhausted", () => {
+        assert.throws(() => machineTimeout(o, 2, 1199), /timeoutSeconds 1199 is shorter than the longest path through the waits \(1200 s\)/);
+        assert.strictEqual(machineTimeout(o, 2, 1200), 1200);
+    });
+    it("every backup machine uses it", () => {
+        assert.throws(() => snapshotMachineDefinition({ job: "arn:job", alert: "arn:alert" }, { kind: "backup", timeoutSeconds: 60 }), /timeoutSeconds 60 is shorter/);
+        assert.throws(() => imageMachineDefinition({ job: "arn:job", alert: "arn:alert" }, { timeoutSeconds: 60 }), /timeoutSeconds 60 is shorter/);
+        assert.throws(() => copyTargetDefinition({ job: "arn:job", alert: "arn:alert" }, { timeoutSeconds: 60 }), /timeoutSeconds 60 is shorter/);
     });
 });

@@ -10,7 +10,7 @@
  * The secret moves only after the new copy is available; old copies are deleted
  * only after that, and never the one the secret points at.
  */
-import { failurePath, lambdaTask, MachineDefinition, PollOptions, resolvePoll, waitLoop } from "./snapshotMachine";
+import { failurePath, lambdaTask, machineTimeout, MachineDefinition, PollOptions, resolvePoll, waitLoop } from "./snapshotMachine";
 
 export interface CopyTargetArns {
     /** functions/copy-target. */
@@ -26,9 +26,7 @@ export interface CopyTargetOptions extends PollOptions {
 
 export function copyTargetDefinition(arns: CopyTargetArns, options: CopyTargetOptions = {}): MachineDefinition {
     const o = resolvePoll(options);
-    const longest = 2 * o.maxAttempts * o.pollIntervalSeconds;
-    const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
-    if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);
+    const timeoutSeconds = machineTimeout(o, 2, options.timeoutSeconds);
     const task = (name: string, next: string) => lambdaTask(arns.job, { step: name, "job.$": "$" }, next, "NotifyFailure");
     const poll = task("status", "unused");
     return {

@@ -43,6 +43,18 @@ export function resolvePoll(options: PollOptions): Required<PollOptions> {
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a whole number >= 1, got ${maxAttempts}`);
     return { pollIntervalSeconds, maxAttempts };
 }
+/**
+ * The machine's TimeoutSeconds: the given one, or the longest path through `loops`
+ * consecutive wait loops plus an hour. A timeout shorter than that path is refused,
+ * so an exhausted wait always reaches its failure path before the machine times out.
+ */
+export function machineTimeout(o: Required<PollOptions>, loops: number, timeoutSeconds?: number): number {
+    const longest = loops * o.maxAttempts * o.pollIntervalSeconds;
+    const timeout = timeoutSeconds ?? longest + 3600;
+    if (timeout < longest) throw new Error(`timeoutSeconds ${timeout} is shorter than the longest path through the waits (${longest} s)`);
+    return timeout;
+}
+
 /** Lambda tasks end within this; a hung call becomes States.Timeout and is retried. */
 export const TASK_TIMEOUT_SECONDS = 120;
 
@@ -141,9 +153,7 @@ const ITEM_LOOPS = 3;
 /** The machine definition. Exported for the component and the tests. */
 export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: SnapshotMachineOptions): MachineDefinition {
     const o = resolvePoll(options);
-    const longest = ITEM_LOOPS * o.maxAttempts * o.pollIntervalSeconds;
-    const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
-    if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);
+    const timeoutSeconds = machineTimeout(o, ITEM_LOOPS, options.timeoutSeconds);
     const copySource = options.kind === "copy-source";
     const share = copySource && (options.share ?? true);
 
@@ -210,9 +220,7 @@ export interface ImageMachineArns {
  */
 export function imageMachineDefinition(arns: ImageMachineArns, options: PollOptions & { timeoutSeconds?: number } = {}): MachineDefinition {
     const o = resolvePoll(options);
-    const longest = 2 * o.maxAttempts * o.pollIntervalSeconds;
-    const timeoutSeconds = options.timeoutSeconds ?? longest + 3600;
-    if (timeoutSeconds < longest) throw new Error(`timeoutSeconds ${timeoutSeconds} is shorter than the longest path through the waits (${longest} s)`);
+    const timeoutSeconds = machineTimeout(o, 2, options.timeoutSeconds);
     const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed");
     const poll = item("status", "unused");
     return {
