@@ -9,12 +9,10 @@ import { Database, restoreSource } from "./components/database";
 import { FailoverDns } from "./components/failoverDns";
 import {
     accountRoot,
-    aliasArn,
-    bucketArn,
     databaseIdentifier as workloadDatabaseIdentifier,
     dnsFailoverRoleName,
     drKeyAlias,
-    keysInRegion,
+    failbackReplicationRoleName,
     mediaBucketName,
     NameScope,
     replicationRoleName,
@@ -27,7 +25,7 @@ import { AutomatedBackupsReplication, BackupSchedule } from "./components/backup
 import { SnapshotCopy } from "./components/copyMachine";
 import { Network } from "./components/network";
 import { RestoreMachine } from "./components/restoreMachine";
-import { ReplicatedBucket } from "./components/replicatedBucket";
+import { peerBucketTarget, ReplicatedBucket } from "./components/replicatedBucket";
 import { SharedKey } from "./components/sharedKey";
 
 const cfg = loadConfig();
@@ -50,6 +48,11 @@ const network = new Network("network", {
     tags,
 });
 
+// The peer's role that replicates media into this stack's bucket: into dr's, the primary's
+// replication role; into the primary's, dr's failback role (admitted always, so either stack
+// may be deployed first and failing over changes nothing on the primary).
+const peerReplicationRoleArn = roleArn(peer.accountId, primary ? failbackReplicationRoleName(peer) : replicationRoleName(peer), cfg.region);
+
 // The primary also manages resources in the DR region of its own account (the key replica).
 const drRegion = primary
     ? new aws.Provider("dr-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] })
@@ -64,6 +67,7 @@ const key = primary
           peerAccountId: cfg.peer.accountId,
           peerRegion: cfg.peer.region,
           replicaProvider: drRegion,
+          replicationRoleArn: peerReplicationRoleArn,
           tags,
       })
     : new SharedKey("dr", {
@@ -73,43 +77,30 @@ const key = primary
           region: cfg.region,
           peerAccountId: cfg.peer.accountId,
           peerRegion: cfg.peer.region,
-          replicationRoleArn: roleArn(peer.accountId, replicationRoleName(peer), cfg.region),
+          replicationRoleArn: peerReplicationRoleArn,
           tags,
       });
 
-const replicaName = mediaBucketName(peer);
-const media = primary
-    ? new ReplicatedBucket("media", {
-          role: "primary",
-          bucketName: mediaBucketName(own),
-          accountId: cfg.accountId,
-          region: cfg.region,
-          kmsKeyArn: key.keyArn,
-          replicationRoleName: replicationRoleName(own),
-          replicationTimeControl: cfg.media.replicationTimeControl,
-          noncurrentVersionDays: cfg.media.noncurrentVersionDays,
-          replicateTo: {
-              bucketName: replicaName,
-              bucketArn: bucketArn(replicaName, peer.region),
-              accountId: peer.accountId,
-              region: peer.region,
-              keyAlias: drKeyAlias(cfg.namePrefix),
-              keyAliasArn: aliasArn(peer, drKeyAlias(cfg.namePrefix)),
-              keysPattern: keysInRegion(peer),
-          },
-          tags,
-      })
-    : new ReplicatedBucket("media", {
-          role: "dr",
-          bucketName: mediaBucketName(own),
-          accountId: cfg.accountId,
-          region: cfg.region,
-          kmsKeyArn: key.keyArn,
-          replicationRoleArn: roleArn(peer.accountId, replicationRoleName(peer), cfg.region),
-          sourceAccountRoot: accountRoot(peer.accountId, cfg.region),
-          noncurrentVersionDays: cfg.media.noncurrentVersionDays,
-          tags,
-      });
+// Media: the primary replicates to dr's replica bucket; dr, only while failed over, replicates
+// what the DR app writes back to the primary's bucket under the shared key (two-way replication).
+const media = new ReplicatedBucket("media", {
+    role: cfg.role,
+    bucketName: mediaBucketName(own),
+    accountId: cfg.accountId,
+    region: cfg.region,
+    kmsKeyArn: key.keyArn,
+    replicateTo: primary
+        ? peerBucketTarget(peer, drKeyAlias(cfg.namePrefix), "DrKey")
+        : cfg.failover
+            ? peerBucketTarget(peer, sharedKeyAlias(cfg.namePrefix), "SharedKey")
+            : undefined,
+    replicationRoleName: primary ? replicationRoleName(own) : failbackReplicationRoleName(own),
+    replicationTimeControl: cfg.media.replicationTimeControl,
+    peerReplicationRoleArn,
+    peerAccountRoot: accountRoot(peer.accountId, cfg.region),
+    noncurrentVersionDays: cfg.media.noncurrentVersionDays,
+    tags,
+});
 
 // The serving half: always on the primary; on dr only with `failover: true`, where it is
 // purely additive (nothing above depends on it, so switching never touches the pilot light).
@@ -357,7 +348,8 @@ export const cacheSubnetGroupName = network.cacheSubnetGroup.name;
 export const keyArn = key.keyArn;
 export const replicaKeyArn = key.replicaKeyArn;
 export const mediaBucket = media.bucketName;
-export const mediaReplicaBucket = primary ? replicaName : undefined;
+export const mediaReplicaBucket = primary ? mediaBucketName(peer) : undefined;
+export const mediaFailbackReplicationRoleArn = primary ? undefined : media.replicationRole?.arn;
 export const failover = cfg.failover;
 export const databaseSource = database?.sourceDescription;
 export const databaseIdentifier = database?.identifier;

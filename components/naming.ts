@@ -33,6 +33,11 @@ export function replicationRoleName(s: NameScope): string {
     return `${s.prefix}-media-replication-${s.region}`;
 }
 
+/** Name of the dr stack's S3 replication role back to the primary while failed over (prod's bucket admits it always). */
+export function failbackReplicationRoleName(s: NameScope): string {
+    return `${s.prefix}-media-failback-${s.region}`;
+}
+
 /** ARN of an IAM role in an account. */
 export function roleArn(accountId: string, roleName: string, region: string): string {
     return `arn:${partitionOf(region)}:iam::${accountId}:role/${roleName}`;

@@ -1,11 +1,13 @@
 // The media bucket. On the primary it replicates everything (objects, delete markers,
 // KMS-encrypted objects re-encrypted with the DR key) to the dr stack's replica bucket,
 // whose name and key alias are computed from the peer config. On dr, the replica
-// bucket admits exactly the primary's replication role.
+// bucket admits exactly the primary's replication role. While dr is failed over, its
+// bucket replicates what the app writes there back to the primary's bucket (S3's
+// two-way replication), which admits exactly dr's failback role at all times.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumeRolePolicy, PolicyDocument, policyDocument, PolicyStatement } from "./iam";
-import { bucketArn } from "./naming";
+import { aliasArn, bucketArn, keysInRegion, mediaBucketName, NameScope } from "./naming";
 
 /** Denies every request that is not over TLS. */
 export function tlsOnlyStatement(bucketArn: string): PolicyStatement {
@@ -19,22 +21,39 @@ export function tlsOnlyStatement(bucketArn: string): PolicyStatement {
     };
 }
 
-/** Where the primary replicates to: all computed from the peer config. */
+/** Where a bucket replicates to (dr's replica bucket, or the primary's for failback): all computed from the peer config. */
 export interface ReplicationTarget {
-    /** Replica bucket name. */
+    /** Destination bucket name. */
     bucketName: string;
-    /** Replica bucket ARN. */
+    /** Destination bucket ARN. */
     bucketArn: string;
-    /** Account owning the replica bucket. */
+    /** Account owning the destination bucket. */
     accountId: string;
-    /** Region of the replica bucket. */
+    /** Region of the destination bucket. */
     region: string;
-    /** ARN of the DR key's alias (S3 accepts an alias ARN as the replica key). */
+    /** ARN of the destination key's alias (S3 accepts an alias ARN as the replica key). */
     keyAliasArn: string;
-    /** The DR key's alias name (`alias/...`), for the role's KMS condition. */
+    /** The destination key's alias name (`alias/...`), for the role's KMS condition. */
     keyAlias: string;
-    /** Key ARN pattern of the DR account and region, narrowed by the alias condition. */
+    /** Key ARN pattern of the destination account and region, narrowed by the alias condition. */
     keysPattern: string;
+    /** Names the destination key in the role policy (`EncryptReplicasWith<keyLabel>`), e.g. `DrKey`. */
+    keyLabel: string;
+}
+
+/** The peer's media bucket as a replication destination, replicas encrypted under the peer's key `keyAlias`. */
+export function peerBucketTarget(peer: NameScope, keyAlias: string, keyLabel: string): ReplicationTarget {
+    const bucketName = mediaBucketName(peer);
+    return {
+        bucketName,
+        bucketArn: bucketArn(bucketName, peer.region),
+        accountId: peer.accountId,
+        region: peer.region,
+        keyAliasArn: aliasArn(peer, keyAlias),
+        keyAlias,
+        keysPattern: keysInRegion(peer),
+        keyLabel,
+    };
 }
 
 /** What the replication role policy needs. */
@@ -77,8 +96,8 @@ export function replicationRolePolicy(p: ReplicationPolicyInput): PolicyDocument
             },
         },
         {
-            // The DR key's ARN has a random id this stack cannot know; its alias is computed.
-            Sid: "EncryptReplicasWithDrKey",
+            // The destination key's ARN has a random id this stack cannot know; its alias is computed.
+            Sid: `EncryptReplicasWith${p.target.keyLabel}`,
             Effect: "Allow",
             Action: ["kms:Encrypt", "kms:GenerateDataKey"],
             Resource: p.target.keysPattern,
@@ -91,10 +110,13 @@ export function replicationRolePolicy(p: ReplicationPolicyInput): PolicyDocument
     ]);
 }
 
-/** The replica bucket's policy: TLS only, and the primary's replication role may replicate in. */
+/**
+ * A replication destination's policy (dr's replica bucket; the primary's, for failback):
+ * TLS only, and the peer's replication role may replicate in.
+ */
 export function replicaBucketPolicy(bucketArn: string, replicationRoleArn: string, sourceAccountRoot: string): PolicyDocument {
     // Principal is the source account narrowed to the role by aws:PrincipalArn: S3 rejects
-    // a policy naming a role that does not exist yet, and dr may be deployed first.
+    // a policy naming a role that does not exist yet, and either stack may be deployed first.
     const fromRole = { ArnEquals: { "aws:PrincipalArn": replicationRoleArn } };
     return policyDocument([
         tlsOnlyStatement(bucketArn),
@@ -118,10 +140,14 @@ export function replicaBucketPolicy(bucketArn: string, replicationRoleArn: strin
     ]);
 }
 
-/** The replication rule: the whole bucket, delete markers, KMS objects re-encrypted, optional RTC. */
-export function replicationRule(target: ReplicationTarget, crossAccount: boolean, timeControl: boolean): aws.types.input.s3.BucketReplicationConfigRule {
+/**
+ * A replication rule: the whole bucket, delete markers, KMS objects re-encrypted, metadata
+ * changes made to replicas synced back to their source (replica modification sync, which
+ * both directions of two-way replication carry), optional RTC.
+ */
+export function replicationRule(id: string, target: ReplicationTarget, crossAccount: boolean, timeControl: boolean): aws.types.input.s3.BucketReplicationConfigRule {
     return {
-        id: "media-to-dr",
+        id,
         status: "Enabled",
         priority: 1,
         filter: {},
@@ -143,7 +169,7 @@ export function replicationRule(target: ReplicationTarget, crossAccount: boolean
 }
 
 export interface ReplicatedBucketArgs {
-    /** `primary`: the media bucket, replicating to dr. `dr`: the replica bucket. */
+    /** `primary`: the media bucket, replicating to dr. `dr`: the replica bucket, replicating back while failed over. */
     role: "primary" | "dr";
     /** Physical bucket name (computed, see naming.ts). */
     bucketName: string;
@@ -153,16 +179,16 @@ export interface ReplicatedBucketArgs {
     region: string;
     /** ARN of the KMS key for SSE-KMS. */
     kmsKeyArn: pulumi.Input<string>;
-    /** primary: where to replicate. */
+    /** Where to replicate new objects: primary always (dr's replica bucket); dr only while failed over (back to the primary's bucket). Defaults to none. */
     replicateTo?: ReplicationTarget;
-    /** primary: physical name of the replication role (computed, so dr can name it). */
+    /** Physical name of the role replicating to `replicateTo` (computed, so the peer can admit it). Required with `replicateTo`. */
     replicationRoleName?: string;
-    /** primary: S3 Replication Time Control (15-minute SLA) and metrics. Defaults to false. */
+    /** S3 Replication Time Control (15-minute SLA) and metrics for `replicateTo`. Defaults to false. */
     replicationTimeControl?: boolean;
-    /** dr: ARN of the primary's replication role, admitted by the bucket policy. */
-    replicationRoleArn?: string;
-    /** dr: root principal of the primary's account. */
-    sourceAccountRoot?: string;
+    /** ARN of the peer's role replicating into this bucket (dr: the primary's replication role; primary: dr's failback role), admitted by the bucket policy. */
+    peerReplicationRoleArn: string;
+    /** Root principal of the peer's account. */
+    peerAccountRoot: string;
     /** Days to keep noncurrent versions. Defaults to 90. */
     noncurrentVersionDays?: number;
     /** Tags. Defaults to none. */
@@ -179,20 +205,20 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
     public readonly bucketArn: pulumi.Output<string>;
     /** The bucket policy document. */
     public readonly policy: PolicyDocument;
-    /** primary: the replication role. */
+    /** The role replicating to `replicateTo`: primary always; dr while failed over. */
     public readonly replicationRole?: aws.iam.Role;
-    /** primary: the replication role's policy document. */
+    /** That role's policy document. */
     public readonly replicationPolicy?: pulumi.Output<PolicyDocument>;
 
     constructor(name: string, args: ReplicatedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pilotlight:storage:ReplicatedBucket", name, {}, opts);
         const tags = args.tags ?? {};
         const arn = bucketArn(args.bucketName, args.region);
-        if (args.role === "primary" && (!args.replicateTo || !args.replicationRoleName)) {
-            throw new Error("ReplicatedBucket: the primary bucket needs replicateTo and replicationRoleName");
+        if (args.role === "primary" && !args.replicateTo) {
+            throw new Error("ReplicatedBucket: the primary bucket needs replicateTo");
         }
-        if (args.role === "dr" && (!args.replicationRoleArn || !args.sourceAccountRoot)) {
-            throw new Error("ReplicatedBucket: the replica bucket needs replicationRoleArn and sourceAccountRoot");
+        if (args.replicateTo && !args.replicationRoleName) {
+            throw new Error("ReplicatedBucket: replicateTo needs replicationRoleName");
         }
 
         this.bucket = new aws.s3.Bucket(`${name}`, { bucket: args.bucketName, forceDestroy: false, tags }, { parent: this });
@@ -229,19 +255,21 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
             { parent: this, dependsOn: [versioning] },
         );
 
-        this.policy =
-            args.role === "dr"
-                ? replicaBucketPolicy(arn, args.replicationRoleArn!, args.sourceAccountRoot!)
-                : policyDocument([tlsOnlyStatement(arn)]);
+        // Both buckets receive replicas: dr's always, the primary's from dr while it is failed over.
+        this.policy = replicaBucketPolicy(arn, args.peerReplicationRoleArn, args.peerAccountRoot);
         new aws.s3.BucketPolicy(`${name}-policy`, { bucket: this.bucket.id, policy: JSON.stringify(this.policy) }, { parent: this, dependsOn: [publicAccess] });
 
-        if (args.role === "primary") {
-            const target = args.replicateTo!;
+        if (args.replicateTo) {
+            const target = args.replicateTo;
+            // dr -> primary is S3's two-way pattern: S3 never replicates an object that is itself a
+            // replica (replica modification sync carries only metadata changes made to replicas), so
+            // what one direction writes is not sent back by the other and nothing loops.
+            const [resource, ruleId] = args.role === "primary" ? [`${name}-replication`, "media-to-dr"] : [`${name}-failback`, "media-to-primary"];
             this.replicationPolicy = pulumi
                 .output(args.kmsKeyArn)
                 .apply((keyArn) => replicationRolePolicy({ sourceBucketArn: arn, sourceKeyArn: keyArn, sourceRegion: args.region, target }));
             this.replicationRole = new aws.iam.Role(
-                `${name}-replication`,
+                resource,
                 {
                     name: args.replicationRoleName,
                     description: `S3 replication of ${args.bucketName} to ${target.bucketName}`,
@@ -250,13 +278,13 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
                 },
                 child,
             );
-            const inline = new aws.iam.RolePolicy(`${name}-replication`, { role: this.replicationRole.id, policy: this.replicationPolicy.apply((d) => JSON.stringify(d)) }, child);
+            const inline = new aws.iam.RolePolicy(resource, { role: this.replicationRole.id, policy: this.replicationPolicy.apply((d) => JSON.stringify(d)) }, child);
             new aws.s3.BucketReplicationConfig(
-                `${name}-replication`,
+                resource,
                 {
                     bucket: this.bucket.id,
                     role: this.replicationRole.arn,
-                    rules: [replicationRule(target, target.accountId !== args.accountId, args.replicationTimeControl ?? false)],
+                    rules: [replicationRule(ruleId, target, target.accountId !== args.accountId, args.replicationTimeControl ?? false)],
                 },
                 { parent: this, dependsOn: [versioning, inline] },
             );

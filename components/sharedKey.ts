@@ -1,8 +1,9 @@
 // KMS keys. On the primary: a multi-Region customer-managed key whose replica lives
 // in the DR region, usable (never administrable) by the peer account through RDS so
-// that snapshots can be shared and copied. On dr: the DR account's own key, which
-// re-encrypts copies and the replica bucket and which the primary's replication
-// role may encrypt with through S3.
+// that snapshots can be shared and copied, and which dr's failback replication role
+// may encrypt with through S3. On dr: the DR account's own key, which re-encrypts
+// copies and the replica bucket and which the primary's replication role may encrypt
+// with through S3.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PolicyDocument, policyDocument, PolicyStatement } from "./iam";
@@ -42,7 +43,7 @@ export interface KeyPolicyInput {
     peerAccountId?: string;
     /** Regions in which the peer may use the key through RDS (the two stacks' regions). */
     rdsRegions: string[];
-    /** Peer principal ARN that may encrypt through S3 (the primary's replication role), dr key only. */
+    /** Peer principal ARN that may encrypt through S3: the peer's replication role into this stack's bucket. */
     replicationRoleArn?: string;
     /** Region whose S3 service the replication role uses the key through. */
     s3Region?: string;
@@ -50,9 +51,10 @@ export interface KeyPolicyInput {
 
 /**
  * The key policy. The owning account administers and uses the key; the peer account
- * (only when it is another account) may use it for RDS snapshot sharing and, on the dr
- * key, exactly the primary's replication role may encrypt replicas through S3. The
- * peer never administers. Exported for testing.
+ * (only when it is another account) may use it for RDS snapshot sharing and exactly the
+ * peer's replication role into this stack's bucket (dr key: the primary's; primary key:
+ * dr's failback role) may encrypt replicas through S3. The peer never administers. In
+ * one account, OwnAccountUses leaves it to the roles' own IAM policies. Exported for testing.
  */
 export function keyPolicy(k: KeyPolicyInput): PolicyDocument {
     const own = accountRoot(k.accountId, k.region);
@@ -122,7 +124,7 @@ export interface SharedKeyArgs {
     peerRegion: string;
     /** Provider for the DR region; required on the primary for the replica. */
     replicaProvider?: pulumi.ProviderResource;
-    /** dr only: the primary's replication role ARN allowed to encrypt replicas. */
+    /** The peer's replication role ARN allowed to encrypt replicas (dr: the primary's role; primary: dr's failback role). Defaults to none. */
     replicationRoleArn?: string;
     /** Days before a deleted key is gone. Defaults to 30 (the maximum). */
     deletionWindowInDays?: number;
@@ -155,7 +157,7 @@ export class SharedKey extends pulumi.ComponentResource {
             region: args.region,
             peerAccountId,
             rdsRegions,
-            replicationRoleArn: args.role === "dr" ? args.replicationRoleArn : undefined,
+            replicationRoleArn: args.replicationRoleArn,
             s3Region: args.region,
         });
         this.key = new aws.kms.Key(

@@ -1,5 +1,6 @@
-// The dr stack's config switch: `failover: true` adds the database, the app tier, NAT
-// and the SECONDARY record, and changes nothing that exists without it.
+// The dr stack's config switch: `failover: true` adds the database, the app tier, NAT,
+// the SECONDARY record and the media bucket's replication back to prod, and changes
+// nothing that exists without it.
 import * as assert from "assert";
 import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
 import { summary } from "./synth";
@@ -17,15 +18,18 @@ const SERVING_TYPES = [
 ];
 // NAT is the Network's own child, switched by the same flag.
 const NAT_TYPES = ["aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"];
+// Failback replication is the media bucket's own child, switched by the same flag.
+const FAILBACK_TYPES = ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:s3/bucketReplicationConfig:BucketReplicationConfig"];
 
 function count(run: ProgramRun, type: string): number {
     return run.resources.filter((r) => r.type === type).length;
 }
 
-/** True when a resource exists only because of failover: inside a failover component, or NAT. */
+/** True when a resource exists only because of failover: inside a failover component, NAT, or failback replication. */
 function addedByFailover(r: ProgramResource): boolean {
     const chain = r.urn.split("::")[2] ?? "";
     if (FAILOVER_COMPONENTS.some((c) => chain.split("$").includes(c))) return true;
+    if (chain.startsWith("pilotlight:storage:ReplicatedBucket$") && FAILBACK_TYPES.includes(r.type)) return true;
     return chain.startsWith("pilotlight:network:Network$") && NAT_TYPES.includes(r.type);
 }
 
@@ -42,7 +46,7 @@ function assertAdditive(off: ProgramRun, on: ProgramRun): void {
     const added = on.resources.filter((r) => !offUrns.has(r.urn));
     assert.ok(added.length > 0);
     const unexpected = added.filter((r) => !addedByFailover(r)).map((r) => r.urn);
-    assert.deepStrictEqual(unexpected, [], "failover adds only database, app tier, DNS and NAT");
+    assert.deepStrictEqual(unexpected, [], "failover adds only database, app tier, DNS, NAT and failback replication");
     for (const r of off.resources.filter(addedByFailover)) assert.fail(`${r.urn} exists without failover`);
 }
 
@@ -65,7 +69,7 @@ describe("failover switch", () => {
     it("dr without failover is a pilot light: no database, app tier, DNS or NAT", () => {
         for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(off, c), 0, c);
         for (const t of SERVING_TYPES) assert.strictEqual(count(off, t), 0, t);
-        for (const k of ["databaseIdentifier", "databaseEndpoint", "appUrl", "dnsRecord"]) assert.strictEqual(off.outputs[k], undefined, k);
+        for (const k of ["databaseIdentifier", "databaseEndpoint", "appUrl", "dnsRecord", "mediaFailbackReplicationRoleArn"]) assert.strictEqual(off.outputs[k], undefined, k);
         assert.strictEqual(off.outputs.failover, false);
     });
 
@@ -103,6 +107,22 @@ describe("failover switch", () => {
 
     it("turning failover on changes nothing that exists; turning it off removes only what it added", () => {
         assertAdditive(off, on);
+    });
+
+    it("outside its components failover adds exactly NAT and the media bucket's replication back to prod", () => {
+        const offUrns = new Set(off.resources.map((r) => r.urn));
+        const inComponent = (r: ProgramResource) => FAILOVER_COMPONENTS.some((c) => (r.urn.split("::")[2] ?? "").split("$").includes(c));
+        const added = on.resources.filter((r) => !offUrns.has(r.urn) && !inComponent(r) && !FAILOVER_COMPONENTS.includes(r.type));
+        assert.deepStrictEqual(added.map((r) => `${r.type} ${r.name}`).sort(), [
+            "aws:ec2/eip:Eip network-nat-1",
+            "aws:ec2/natGateway:NatGateway network-nat-1",
+            "aws:ec2/route:Route network-app-default-1",
+            "aws:ec2/route:Route network-app-default-2",
+            "aws:ec2/route:Route network-app-default-3",
+            "aws:iam/role:Role media-failback",
+            "aws:iam/rolePolicy:RolePolicy media-failback",
+            "aws:s3/bucketReplicationConfig:BucketReplicationConfig media-failback",
+        ]);
     });
 
     it("stays additive when adopting the copy target's instance and with Aurora", async () => {

@@ -31,6 +31,7 @@ describe("least privilege across every stack", () => {
         ["prod", []],
         ["dr", []],
         ["dr", ["failover=true"]],
+        ["dr", ["failover=true", "peer.accountId=222222222222"]],
         ["prod", ["network.lambdasInVpc=true"]],
     ];
     const runs: { label: string; run: ProgramRun }[] = [];
@@ -66,6 +67,30 @@ describe("least privilege across every stack", () => {
                         continue;
                     }
                     assert.ok(typeof (s.Principal as any)?.Service === "string", `${label}: ${file} trusts ${JSON.stringify(s.Principal)}`);
+                }
+            }
+        }
+    });
+
+    it("covers the media replication roles of both directions, failback only while dr is failed over", () => {
+        const files = (label: string) => [...policyFiles(runs.find((r) => r.label === label)!.run.resources).keys()];
+        assert.ok(files("prod").includes("media-replication.role-policy.json"));
+        for (const label of ["dr failover=true", "dr failover=true peer.accountId=222222222222"]) {
+            for (const f of ["media-failback.trust.json", "media-failback.role-policy.json"]) assert.ok(files(label).includes(f), `${label}: ${f}`);
+        }
+        assert.deepStrictEqual(files("dr").filter((f) => f.startsWith("media-failback")), []);
+    });
+
+    it("bucket and key policies admit another account only narrowed to a role or a service", () => {
+        for (const { label, run } of runs) {
+            const own = (run.outputs.keyArn as string).split(":")[4];
+            for (const [file, doc] of policyFiles(run.resources)) {
+                if (!/\.(bucket|key)-policy(\.\d+)?\.json$/.test(file)) continue;
+                for (const s of (doc as PolicyDocument).Statement) {
+                    const principal = JSON.stringify(s.Principal ?? "");
+                    if (s.Effect !== "Allow" || !/iam::\d{12}:root/.test(principal) || principal.includes(`iam::${own}:root`)) continue;
+                    const keys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
+                    assert.ok(keys.includes("aws:PrincipalArn") || keys.includes("kms:ViaService"), `${label}: ${file} ${s.Sid} admits ${principal} unconditionally`);
                 }
             }
         }

@@ -38,12 +38,15 @@ describe("sharedKey", () => {
         assert.ok(prod.resources.find((r) => r.name === "shared-replica-alias")!.provider?.startsWith(provider.urn));
     });
 
-    it("lets the peer account use the key only through RDS, never administer it", () => {
-        for (const res of [key(prod, "aws:kms/key:Key", "shared-key"), key(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica")]) {
+    it("lets the peer account use the key only through RDS (and dr's failback role through S3), never administer it", () => {
+        for (const [res, viaS3] of [
+            [key(prod, "aws:kms/key:Key", "shared-key"), ["PeerReplicationRoleEncryptsReplicas"]],
+            [key(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica"), []],
+        ] as const) {
             const doc = JSON.parse(res.inputs.policy) as PolicyDocument;
             const peer = peerStatements(doc, "222222222222");
-            assert.deepStrictEqual(peer.map((s) => s.Sid), ["PeerUsesThroughRds", "PeerGrantsForRds"]);
-            for (const s of peer) {
+            assert.deepStrictEqual(peer.map((s) => s.Sid), ["PeerUsesThroughRds", "PeerGrantsForRds", ...viaS3]);
+            for (const s of peer.slice(0, 2)) {
                 assert.strictEqual(s.Effect, "Allow");
                 assert.deepStrictEqual((s.Condition as any).StringEquals["kms:ViaService"], ["rds.us-east-1.amazonaws.com", "rds.us-west-2.amazonaws.com"]);
                 for (const a of ([] as string[]).concat(s.Action)) {
@@ -58,16 +61,38 @@ describe("sharedKey", () => {
         }
     });
 
+    it("prod's key lets exactly dr's failback replication role encrypt replicas through S3 in prod's region", () => {
+        const doc = JSON.parse(key(prod, "aws:kms/key:Key", "shared-key").inputs.policy) as PolicyDocument;
+        assert.deepStrictEqual(
+            doc.Statement.find((s) => s.Sid === "PeerReplicationRoleEncryptsReplicas"),
+            {
+                Sid: "PeerReplicationRoleEncryptsReplicas",
+                Effect: "Allow",
+                Principal: { AWS: "arn:aws:iam::222222222222:root" },
+                Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+                Resource: "*",
+                Condition: {
+                    StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" },
+                    ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::222222222222:role/pilotlight-media-failback-us-west-2" },
+                },
+            },
+        );
+    });
+
     it("grants nothing to a peer in the same account", () => {
         const doc = keyPolicy({ accountId: "111111111111", region: "us-east-1", peerAccountId: undefined, rdsRegions: ["us-east-1", "us-west-2"] });
         assert.deepStrictEqual(doc.Statement.map((s) => s.Sid), ["OwnAccountAdministers", "OwnAccountUses"]);
     });
 
-    it("in a same-account setup the program itself adds no peer statements", async () => {
+    it("in a same-account setup the program itself adds no peer statements: the account's own use delegates to IAM", async () => {
         const run = await runProgram("prod", { sets: ["peer.accountId=111111111111"] });
         const doc = JSON.parse(key(run, "aws:kms/key:Key", "shared-key").inputs.policy) as PolicyDocument;
         assert.deepStrictEqual(doc.Statement.map((s) => s.Sid), ["OwnAccountAdministers", "OwnAccountUses"]);
         assert.strictEqual(run.outputs.sameAccount, true);
+        // So dr's failback role in the same account encrypts with the key by its own IAM policy alone.
+        const uses = doc.Statement[1];
+        assert.deepStrictEqual([uses.Principal, uses.Resource, uses.Condition], [{ AWS: "arn:aws:iam::111111111111:root" }, "*", undefined]);
+        for (const a of ["kms:Encrypt", "kms:GenerateDataKey*"]) assert.ok((uses.Action as string[]).includes(a), a);
     });
 
     it("dr has its own single-Region key; prod's replication role alone may encrypt replicas with it through S3", () => {
