@@ -45,6 +45,12 @@ export interface MediaConfig {
     replicationTimeControl: boolean;
     /** Days to keep noncurrent object versions. Defaults to 90. */
     noncurrentVersionDays: number;
+    /**
+     * dr only: while failed over, replicate what the DR app writes back to the primary's
+     * bucket (two-way replication). A drill sets it false so that nothing reaches prod.
+     * Defaults to true.
+     */
+    replicateBack: boolean;
 }
 
 /** The workload database, as far as the network needs it. */
@@ -679,7 +685,11 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const media: MediaConfig = {
         replicationTimeControl: c.bool("media.replicationTimeControl", false),
         noncurrentVersionDays: c.int("media.noncurrentVersionDays", 1, 3650, 90),
+        replicateBack: c.bool("media.replicateBack", true),
     };
+    if (role === "primary" && c.get("media.replicateBack") !== undefined) {
+        c.fail("media.replicateBack", c.get("media.replicateBack"), "replicateBack applies only to the dr stack, whose bucket replicates back while failed over; remove it from the primary's config");
+    }
 
     const engine = c.oneOf<DatabaseEngine>("database.engine", DATABASE_ENGINES, "postgres");
     const database: DatabaseConfig = {

@@ -82,7 +82,8 @@ const key = primary
       });
 
 // Media: the primary replicates to dr's replica bucket; dr, only while failed over, replicates
-// what the DR app writes back to the primary's bucket under the shared key (two-way replication).
+// what the DR app writes back to the primary's bucket under the shared key (two-way replication),
+// unless `media.replicateBack` is false (a drill, which must not write into prod).
 const media = new ReplicatedBucket("media", {
     role: cfg.role,
     bucketName: mediaBucketName(own),
@@ -91,7 +92,7 @@ const media = new ReplicatedBucket("media", {
     kmsKeyArn: key.keyArn,
     replicateTo: primary
         ? peerBucketTarget(peer, drKeyAlias(cfg.namePrefix), "DrKey")
-        : cfg.failover
+        : cfg.failover && cfg.media.replicateBack
             ? peerBucketTarget(peer, sharedKeyAlias(cfg.namePrefix), "SharedKey")
             : undefined,
     replicationRoleName: primary ? replicationRoleName(own) : failbackReplicationRoleName(own),

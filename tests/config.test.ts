@@ -38,7 +38,7 @@ describe("config", () => {
         assert.strictEqual(cfg.namePrefix, "pilotlight");
         assert.strictEqual(cfg.failover, false);
         assert.deepStrictEqual(cfg.network, { vpcCidr: "10.10.0.0/16", availabilityZones: ["us-east-1a", "us-east-1b"], natGateways: "single", lambdasInVpc: false, appPort: 80 });
-        assert.deepStrictEqual(cfg.media, { replicationTimeControl: false, noncurrentVersionDays: 90 });
+        assert.deepStrictEqual(cfg.media, { replicationTimeControl: false, noncurrentVersionDays: 90, replicateBack: true });
         assert.deepStrictEqual(cfg.database, {
             engine: "postgres",
             port: 5432,
@@ -165,6 +165,8 @@ describe("config", () => {
         { rule: "copy instance class", stack: "dr", change: (r) => (r.copy = { source: "app-db", restore: { instanceClass: "t4g.medium" } }), expect: ["pilotlight:copy.restore.instanceClass", '"t4g.medium"', "db.t4g.medium"] },
         { rule: "copy security group", stack: "dr", change: (r) => (r.copy = { source: "app-db", restore: { securityGroupIds: ["default"] } }), expect: ["pilotlight:copy.restore.securityGroupIds", '["default"]', "sg-0123456789abcdef0"] },
         { rule: "copy secret name", stack: "dr", change: (r) => (r.copy = { source: "app-db", secretName: "my secret" }), expect: ["pilotlight:copy.secretName", '"my secret"', "Secrets Manager name"] },
+        { rule: "replicateBack on the primary", stack: "prod", change: (r) => (r.media = { replicateBack: false }), expect: ["pilotlight:media.replicateBack", "false", "only to the dr stack"] },
+        { rule: "replicateBack not a boolean", stack: "dr", change: (r) => (r.media = { replicateBack: "no" }), expect: ["pilotlight:media.replicateBack", '"no"'] },
         { rule: "copy schedule", stack: "prod", change: (r) => (r.copy = { source: "app-db", schedule: "cron(0 3 * * *)" }), expect: ["pilotlight:copy.schedule", "cron(0 3 * * ? *)"] },
     ];
 

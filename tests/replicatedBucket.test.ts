@@ -160,6 +160,14 @@ describe("replicatedBucket", () => {
         assert.strictEqual(drFailover.outputs.mediaFailbackReplicationRoleArn, FAILBACK_ROLE_ARN);
     });
 
+    it("a drill (media.replicateBack false) replicates nothing back to prod and adds nothing to the bucket", async () => {
+        const drill = await runProgram("dr", { sets: ["failover=true", "media.replicateBack=false"] });
+        const mediaChildren = (p: typeof dr) => p.resources.filter((r) => r.parent?.endsWith("ReplicatedBucket::media")).map((r) => `${r.type} ${r.name}`).sort();
+        assert.deepStrictEqual(mediaChildren(drill), mediaChildren(dr));
+        assert.strictEqual(drill.outputs.mediaFailbackReplicationRoleArn, undefined);
+        assert.ok(drill.resources.some((r) => r.name === "database-instance"), "the drill still fails over the database");
+    });
+
     it("in one account the failback rule names no account and no owner override, and targets the shared key of that account", () => {
         const [rule] = oneResource(drOneAccount, REPLICATION_CONFIG, "media-failback").inputs.rules;
         assert.deepStrictEqual(rule.destination, {
