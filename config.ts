@@ -933,6 +933,9 @@ export interface RestoreConfig {
     /**
      * The instances/clusters the machine may restore (at least one). Each entry of
      * `pilotlight:restore.databases` is an identifier (an RDS instance) or {identifier, isCluster}.
+     * Listing the workload database `<namePrefix>-db` also deploys the failback machine
+     * `<namePrefix>-failback`, which brings the dr stack's data home through this machine;
+     * without it there is no failback machine.
      */
     databases: BackupDatabase[];
     /** Seconds between polls. Defaults to 60. */

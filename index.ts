@@ -23,6 +23,7 @@ import { Alerts, parseWebhookList } from "./components/alerts";
 import { AuroraFailoverRecovery } from "./components/auroraFailover";
 import { AutomatedBackupsReplication, BackupSchedule } from "./components/backupSchedule";
 import { SnapshotCopy } from "./components/copyMachine";
+import { Failback } from "./components/failback";
 import { Network } from "./components/network";
 import { RestoreMachine } from "./components/restoreMachine";
 import { peerBucketTarget, ReplicatedBucket } from "./components/replicatedBucket";
@@ -316,6 +317,46 @@ const copy = cfg.copy
           })
     : undefined;
 
+// Failback, dr side (while failed over): snapshot the DR database and share it with the primary.
+const failbackSource =
+    !primary && cfg.failover && database
+        ? new Failback("failback-source", {
+              side: "source",
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              peerAccountId: cfg.peer.accountId,
+              databaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
+              isCluster: database.isCluster,
+              alertFunctionArn: alerts.functionArn,
+              vpc: network.lambdaVpc,
+              tags,
+          })
+        : undefined;
+
+// Failback, primary side: bring that snapshot home and refresh the database in place through
+// the restore machine; only where the restore machine covers the workload database.
+const workloadRestore = cfg.restore?.databases.find((d) => d.identifier === workloadDatabaseIdentifier(cfg.namePrefix));
+const failback =
+    restore && workloadRestore
+        ? new Failback("failback", {
+              side: "target",
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              drAccountId: cfg.peer.accountId,
+              drRegion: cfg.peer.region,
+              databaseIdentifier: workloadRestore.identifier,
+              isCluster: workloadRestore.isCluster,
+              sharedKeyArn: key.keyArn,
+              replicaKeyArn: key.replicaKeyArn!,
+              restoreTimeoutSeconds: restore.timeoutSeconds,
+              alertFunctionArn: alerts.functionArn,
+              vpc: network.lambdaVpc,
+              tags,
+          })
+        : undefined;
+
 // Aurora failover recovery (primary): one watcher per listed cluster brings back a writer
 // of the intended class after a failover to a smaller reader.
 const auroraRecoveries = primary
@@ -373,6 +414,8 @@ export const backupMachineArn = backups?.stateMachineArn;
 export const imageBackupMachineArn = backups?.imageMachineArn;
 export const backupReplicationArns = backupReplication?.replicationArns;
 export const copyMachineArn = copy?.stateMachineArn;
+export const failbackSourceMachineArn = failbackSource?.stateMachineArn;
+export const failbackMachineArn = failback?.stateMachineArn;
 export const copyTopicArn = copy?.topicArn;
 export const copySecretArn = copy?.secretArn;
 export const auroraRecoveryMachineArns =

@@ -100,3 +100,13 @@ export function rdsArn(s: Omit<NameScope, "prefix">, kind: RdsResourceKind, id: 
 export function jobName(prefix: string, job: string): string {
     return `${prefix}-${job}`;
 }
+
+/** ARN of a state machine. */
+export function stateMachineArn(s: Omit<NameScope, "prefix">, name: string): string {
+    return `arn:${partitionOf(s.region)}:states:${s.region}:${s.accountId}:stateMachine:${name}`;
+}
+
+/** ARN pattern of every execution of a state machine. */
+export function executionsOf(s: Omit<NameScope, "prefix">, name: string): string {
+    return `arn:${partitionOf(s.region)}:states:${s.region}:${s.accountId}:execution:${name}:*`;
+}

@@ -344,6 +344,8 @@ export class RestoreMachine extends pulumi.ComponentResource {
     public readonly functions: Record<RestoreJobKey, BundledFunction>;
     /** The schedule rules, by schedule name. */
     public readonly rules: Record<string, aws.cloudwatch.EventRule>;
+    /** The machine's TimeoutSeconds: what waits on one of its executions must outlast. */
+    public readonly timeoutSeconds: number;
 
     constructor(name: string, args: RestoreMachineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pilotlight:restore:RestoreMachine", name, {}, opts);
@@ -361,7 +363,7 @@ export class RestoreMachine extends pulumi.ComponentResource {
             timeoutSeconds: args.timeoutSeconds,
             notifyOnSuccess: args.notifyOnSuccess,
         };
-        resolveRestoreOptions(machineOptions); // fail at preview, not at deploy
+        this.timeoutSeconds = resolveRestoreOptions(machineOptions).timeoutSeconds; // bad options fail at preview, not at deploy
         const base = `${args.namePrefix}-${name}`;
         const machineName = base;
 

@@ -1,11 +1,11 @@
 // The dr stack's config switch: `failover: true` adds the database, the app tier, NAT,
-// the SECONDARY record and the media bucket's replication back to prod, and changes
-// nothing that exists without it.
+// the SECONDARY record, the failback source machine and the media bucket's replication back
+// to prod, and changes nothing that exists without it.
 import * as assert from "assert";
 import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
 import { summary } from "./synth";
 
-const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns"];
+const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns", "pilotlight:failback:Failback"];
 const SERVING_TYPES = [
     "aws:rds/instance:Instance",
     "aws:rds/cluster:Cluster",
@@ -25,10 +25,13 @@ function count(run: ProgramRun, type: string): number {
     return run.resources.filter((r) => r.type === type).length;
 }
 
-/** True when a resource exists only because of failover: inside a failover component, NAT, or failback replication. */
-function addedByFailover(r: ProgramResource): boolean {
+/** True when a resource exists only because of failover: a failover component or inside one (at any depth), NAT, or failback replication. */
+function addedByFailover(r: ProgramResource, run: ProgramRun): boolean {
+    const byUrn = new Map(run.resources.map((x) => [x.urn, x]));
+    for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) {
+        if (FAILOVER_COMPONENTS.includes(at.type)) return true;
+    }
     const chain = r.urn.split("::")[2] ?? "";
-    if (FAILOVER_COMPONENTS.some((c) => chain.split("$").includes(c))) return true;
     if (chain.startsWith("pilotlight:storage:ReplicatedBucket$") && FAILBACK_TYPES.includes(r.type)) return true;
     return chain.startsWith("pilotlight:network:Network$") && NAT_TYPES.includes(r.type);
 }
@@ -45,9 +48,9 @@ function assertAdditive(off: ProgramRun, on: ProgramRun): void {
     const offUrns = new Set(off.resources.map((r) => r.urn));
     const added = on.resources.filter((r) => !offUrns.has(r.urn));
     assert.ok(added.length > 0);
-    const unexpected = added.filter((r) => !addedByFailover(r)).map((r) => r.urn);
-    assert.deepStrictEqual(unexpected, [], "failover adds only database, app tier, DNS, NAT and failback replication");
-    for (const r of off.resources.filter(addedByFailover)) assert.fail(`${r.urn} exists without failover`);
+    const unexpected = added.filter((r) => !addedByFailover(r, on)).map((r) => r.urn);
+    assert.deepStrictEqual(unexpected, [], "failover adds only database, app tier, DNS, NAT, the failback source and failback replication");
+    for (const r of off.resources.filter((x) => addedByFailover(x, off))) assert.fail(`${r.urn} exists without failover`);
 }
 
 describe("failover switch", () => {
@@ -60,13 +63,13 @@ describe("failover switch", () => {
         on = await runProgram("dr", { sets: ["failover=true"] });
     });
 
-    it("prod always has the database, the app tier and the PRIMARY record", () => {
+    it("prod always has the database, the app tier, the PRIMARY record and (its restore machine covering the database) the failback machine", () => {
         for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(prod, c), 1, c);
         for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(prod, t), 1, t);
         assert.strictEqual(prod.outputs.dnsFailoverRole, "PRIMARY");
     });
 
-    it("dr without failover is a pilot light: no database, app tier, DNS or NAT", () => {
+    it("dr without failover is a pilot light: no database, app tier, DNS, NAT or failback source", () => {
         for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(off, c), 0, c);
         for (const t of SERVING_TYPES) assert.strictEqual(count(off, t), 0, t);
         for (const k of ["databaseIdentifier", "databaseEndpoint", "appUrl", "dnsRecord", "mediaFailbackReplicationRoleArn"]) assert.strictEqual(off.outputs[k], undefined, k);
@@ -111,8 +114,12 @@ describe("failover switch", () => {
 
     it("outside its components failover adds exactly NAT and the media bucket's replication back to prod", () => {
         const offUrns = new Set(off.resources.map((r) => r.urn));
-        const inComponent = (r: ProgramResource) => FAILOVER_COMPONENTS.some((c) => (r.urn.split("::")[2] ?? "").split("$").includes(c));
-        const added = on.resources.filter((r) => !offUrns.has(r.urn) && !inComponent(r) && !FAILOVER_COMPONENTS.includes(r.type));
+        const byUrn = new Map(on.resources.map((x) => [x.urn, x]));
+        const inComponent = (r: ProgramResource) => {
+            for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) if (FAILOVER_COMPONENTS.includes(at.type)) return true;
+            return false;
+        };
+        const added = on.resources.filter((r) => !offUrns.has(r.urn) && !inComponent(r));
         assert.deepStrictEqual(added.map((r) => `${r.type} ${r.name}`).sort(), [
             "aws:ec2/eip:Eip network-nat-1",
             "aws:ec2/natGateway:NatGateway network-nat-1",

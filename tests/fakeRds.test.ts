@@ -20,6 +20,7 @@ import {
 } from "@aws-sdk/client-rds";
 import { defaultRdsKey, FakeRds, rdsArn } from "./fakeRds";
 import { CreateDBInstanceCommand, DBSubnetGroupNotFoundFault, DescribeDBSubnetGroupsCommand, FailoverDBClusterCommand, InvalidDBInstanceStateFault } from "@aws-sdk/client-rds";
+import { CopyDBClusterSnapshotCommand, DescribeDBClusterSnapshotsCommand } from "@aws-sdk/client-rds";
 
 describe("FakeRds", () => {
     let fake: FakeRds;
@@ -264,6 +265,27 @@ describe("FakeRds copies across regions and accounts", () => {
             assert.deepStrictEqual([target.snapshots.get("mine")!.data, target.snapshots.get("mine")!.info.KmsKeyId], ["d1", "arn:aws:kms:us-west-2:222222222222:key/dr"]);
             const described = await new RDSClient({}).send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn }));
             assert.strictEqual(described.DBSnapshots![0].SnapshotType, "shared");
+        } finally {
+            target.restore();
+            home = new FakeRds();
+        }
+    });
+
+    it("shared cluster snapshots: listed as shared, copied by ARN, and a copy keeps the database it was taken from", async () => {
+        home.restore();
+        const target = new FakeRds({ region: "us-west-2", account: "222222222222" });
+        try {
+            const arn = "arn:aws:rds:us-west-2:123456789012:cluster-snapshot:shop-fb-20260101000000";
+            target.addSharedClusterSnapshot(arn, { kmsKeyId: REPLICA, data: "d2", databaseIdentifier: "shop" });
+            target.addSharedSnapshot("arn:aws:rds:us-west-2:123456789012:snapshot:shop-fb-20260101000000", { kmsKeyId: REPLICA, databaseIdentifier: "shop" });
+            const listed = await new RDSClient({}).send(new DescribeDBClusterSnapshotsCommand({ SnapshotType: "shared", IncludeShared: true }));
+            assert.deepStrictEqual(listed.DBClusterSnapshots!.map((x) => [x.DBClusterSnapshotIdentifier, x.DBClusterIdentifier, x.SnapshotType]), [[arn, "shop", "shared"]]);
+            assert.deepStrictEqual((await new RDSClient({}).send(new DescribeDBClusterSnapshotsCommand({ SnapshotType: "manual" }))).DBClusterSnapshots, []);
+            await new RDSClient({}).send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: arn, TargetDBClusterSnapshotIdentifier: "mine", KmsKeyId: "arn:aws:kms:us-west-2:222222222222:key/dr" }));
+            const copy = target.clusterSnapshots.get("mine")!;
+            assert.deepStrictEqual([copy.data, copy.info.DBClusterIdentifier, copy.info.KmsKeyId], ["d2", "shop", "arn:aws:kms:us-west-2:222222222222:key/dr"]);
+            const single = target.sharedWithMe.get("arn:aws:rds:us-west-2:123456789012:snapshot:shop-fb-20260101000000")!;
+            assert.strictEqual(single.info.DBInstanceIdentifier, "shop", "named by databaseIdentifier, not guessed from the name");
         } finally {
             target.restore();
             home = new FakeRds();

@@ -225,6 +225,18 @@ function filterValues(filters: Filter[] | undefined, name: string): string[] | u
     return filters?.find((f) => f.Name === name)?.Values;
 }
 
+/** Options for seeding a snapshot another account shared with the fake's. */
+export interface SeedShared {
+    data?: string;
+    engine?: string;
+    created?: string;
+    /** The owner's key (the copy needs a key of this account anyway). */
+    kmsKeyId: string;
+    status?: string;
+    /** The instance or cluster it was taken from. Defaults to the snapshot's name less a trailing `-<14 digits>`. */
+    databaseIdentifier?: string;
+}
+
 /** Options for seeding a DB instance. `info` fields override the defaults. */
 export interface SeedInstance {
     identifier: string;
@@ -258,6 +270,8 @@ export class FakeRds {
     readonly account: string;
     /** Snapshots other accounts shared with this one, by ARN. */
     readonly sharedWithMe = new Map<string, FakeSnapshot>();
+    /** Cluster snapshots other accounts shared with this one, by ARN. */
+    readonly sharedClustersWithMe = new Map<string, FakeClusterSnapshot>();
     /** Other regions of the same account, created on first use by a client of that region. */
     readonly shards = new Map<string, FakeRds>();
     private readonly home?: FakeRds;
@@ -761,8 +775,12 @@ export class FakeRds {
         SnapshotType?: string;
     }) {
         let list: FakeClusterSnapshot[];
+        if (input.SnapshotType === "shared" && !input.DBClusterSnapshotIdentifier) {
+            const shared = [...this.sharedClustersWithMe.values()].filter((s) => !input.DBClusterIdentifier || s.info.DBClusterIdentifier === input.DBClusterIdentifier);
+            return { ...meta, DBClusterSnapshots: shared.map((s) => ({ ...clone(s.info), Status: s.status, TagList: [] })) };
+        }
         if (input.DBClusterSnapshotIdentifier) {
-            const s = this.clusterSnapshots.get(input.DBClusterSnapshotIdentifier);
+            const s = this.clusterSnapshotByIdOrArn(input.DBClusterSnapshotIdentifier);
             if (!s) {
                 throw new DBClusterSnapshotNotFoundFault({
                     ...meta,
@@ -1253,24 +1271,18 @@ export class FakeRds {
      * Adds a snapshot another account shared with this one (as the target account sees it).
      * `arn` names the owner's account and region; copying it needs a key of this account.
      */
-    addSharedSnapshot(arn: string, opts: { data?: string; engine?: string; created?: string; kmsKeyId: string; status?: string }): FakeSnapshot {
-        const m = /^arn:aws:rds:([^:]+):(\d{12}):snapshot:(.+)$/.exec(arn);
-        if (!m) throw new Error(`FakeRds.addSharedSnapshot: not a snapshot ARN: ${arn}`);
+    addSharedSnapshot(arn: string, opts: SeedShared): FakeSnapshot {
+        const { base, databaseIdentifier, created } = this.shared(arn, "snapshot", opts);
         const snap: FakeSnapshot = {
-            status: opts.status ?? "available",
-            timeline: [],
-            stuck: false,
-            data: opts.data ?? `data-of-${m[3]}`,
-            tags: [],
-            restoreAccounts: [this.account],
+            ...base,
             info: {
                 DBSnapshotIdentifier: arn,
                 DBSnapshotArn: arn,
-                DBInstanceIdentifier: m[3].replace(/-\d{14}$/, ""),
+                DBInstanceIdentifier: databaseIdentifier,
                 Engine: opts.engine ?? "postgres",
                 EngineVersion: "16.4",
                 SnapshotType: "shared",
-                SnapshotCreateTime: new Date(opts.created ?? this.tick()),
+                SnapshotCreateTime: created,
                 Encrypted: true,
                 KmsKeyId: opts.kmsKeyId,
                 AllocatedStorage: 20,
@@ -1278,6 +1290,39 @@ export class FakeRds {
         };
         this.sharedWithMe.set(arn, snap);
         return snap;
+    }
+
+    /** Adds a cluster snapshot another account shared with this one (see `addSharedSnapshot`). */
+    addSharedClusterSnapshot(arn: string, opts: SeedShared): FakeClusterSnapshot {
+        const { base, databaseIdentifier, created } = this.shared(arn, "cluster-snapshot", opts);
+        const snap: FakeClusterSnapshot = {
+            ...base,
+            info: {
+                DBClusterSnapshotIdentifier: arn,
+                DBClusterSnapshotArn: arn,
+                DBClusterIdentifier: databaseIdentifier,
+                Engine: opts.engine ?? "aurora-postgresql",
+                EngineVersion: "16.4",
+                EngineMode: "provisioned",
+                SnapshotType: "shared",
+                SnapshotCreateTime: created,
+                StorageEncrypted: true,
+                KmsKeyId: opts.kmsKeyId,
+            },
+        };
+        this.sharedClustersWithMe.set(arn, snap);
+        return snap;
+    }
+
+    /** What every shared snapshot starts as: shared with this account, untagged (tags do not cross accounts). */
+    private shared(arn: string, kind: "snapshot" | "cluster-snapshot", opts: SeedShared) {
+        const m = new RegExp(`^arn:aws:rds:([^:]+):(\\d{12}):${kind}:(.+)$`).exec(arn);
+        if (!m) throw new Error(`FakeRds: not a ${kind} ARN: ${arn}`);
+        return {
+            base: { status: opts.status ?? "available", timeline: [] as string[], stuck: false, data: opts.data ?? `data-of-${m[3]}`, tags: [] as Tag[], restoreAccounts: [this.account] },
+            databaseIdentifier: opts.databaseIdentifier ?? m[3].replace(/-\d{14}$/, ""),
+            created: new Date(opts.created ?? this.tick()),
+        };
     }
 
     /** A snapshot by identifier, or by ARN: own (any region of this account) or shared with this account. */
@@ -1292,6 +1337,8 @@ export class FakeRds {
 
     private clusterSnapshotByIdOrArn(idOrArn: string): FakeClusterSnapshot | undefined {
         if (!idOrArn.startsWith("arn:")) return this.clusterSnapshots.get(idOrArn);
+        const shared = this.sharedClustersWithMe.get(idOrArn);
+        if (shared) return shared;
         const m = /^arn:aws:rds:([^:]+):(\d{12}):cluster-snapshot:(.+)$/.exec(idOrArn);
         if (!m || m[2] !== this.account) return undefined;
         return this.inRegion(m[1]).clusterSnapshots.get(m[3]);

@@ -39,12 +39,30 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
     switch (call.command) {
         case "DescribeDBInstances":
             return on(call.command, arn("db", i.DBInstanceIdentifier ?? "*"));
+        case "DescribeDBClusters":
+            return on(call.command, arn("cluster", i.DBClusterIdentifier ?? "*"));
         case "DescribeDBSnapshots":
             if (i.DBSnapshotIdentifier) return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
             if (i.DBInstanceIdentifier) return on(call.command, arn("db", i.DBInstanceIdentifier));
             return on(call.command, arn("snapshot", "*"));
+        case "DescribeDBClusterSnapshots":
+            if (i.DBClusterSnapshotIdentifier) return on(call.command, arn("cluster-snapshot", i.DBClusterSnapshotIdentifier));
+            if (i.DBClusterIdentifier) return on(call.command, arn("cluster", i.DBClusterIdentifier));
+            return on(call.command, arn("cluster-snapshot", "*"));
+        case "CreateDBSnapshot":
+            return [...on(call.command, arn("db", i.DBInstanceIdentifier), arn("snapshot", i.DBSnapshotIdentifier)), ...(i.Tags?.length ? on("AddTagsToResource", arn("snapshot", i.DBSnapshotIdentifier)) : [])];
+        case "CreateDBClusterSnapshot":
+            return [
+                ...on(call.command, arn("cluster", i.DBClusterIdentifier), arn("cluster-snapshot", i.DBClusterSnapshotIdentifier)),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("cluster-snapshot", i.DBClusterSnapshotIdentifier)) : []),
+            ];
         case "CopyDBSnapshot":
             return [...on(call.command, arn("snapshot", i.SourceDBSnapshotIdentifier), arn("snapshot", i.TargetDBSnapshotIdentifier)), ...(i.Tags?.length ? on("AddTagsToResource", arn("snapshot", i.TargetDBSnapshotIdentifier)) : [])];
+        case "CopyDBClusterSnapshot":
+            return [
+                ...on(call.command, arn("cluster-snapshot", i.SourceDBClusterSnapshotIdentifier), arn("cluster-snapshot", i.TargetDBClusterSnapshotIdentifier)),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("cluster-snapshot", i.TargetDBClusterSnapshotIdentifier)) : []),
+            ];
         case "RestoreDBInstanceFromDBSnapshot":
             return [
                 ...on(
@@ -63,6 +81,9 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
         case "ModifyDBSnapshotAttribute":
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
+        case "DeleteDBClusterSnapshot":
+        case "ModifyDBClusterSnapshotAttribute":
+            return on(call.command, arn("cluster-snapshot", i.DBClusterSnapshotIdentifier));
         case "AddTagsToResource":
         case "ListTagsForResource":
             return on(call.command, i.ResourceName);

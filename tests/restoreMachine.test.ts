@@ -14,48 +14,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { RestoreFunctionArns, restoreMachineDefinition, RestoreMachineOptions } from "../components/machines/restore";
 import { RestoreMachine } from "../components/restoreMachine";
 import { RecordingMocks } from "./mocks";
-import { handler as validate } from "../functions/restore-validate";
-import { handler as snapshot } from "../functions/restore-snapshot";
-import { handler as prune } from "../functions/restore-prune";
-import { handler as status } from "../functions/restore-status";
-import { handler as rename } from "../functions/restore-rename";
-import { handler as restoreFromSnapshot } from "../functions/restore-from-snapshot";
-import { handler as applySettings } from "../functions/restore-apply-settings";
-import { handler as deleteOld } from "../functions/restore-delete-old";
-import { handler as rollback } from "../functions/restore-rollback";
-import { handler as exportSnapshot } from "../functions/restore-export";
-import { handler as alert } from "../functions/alert";
+import { restoreArns, restoreHandlers } from "./restoreHarness";
 
 const MACHINE_NAME = "pl-restore";
-const fn = (job: string) => `arn:aws:lambda:${HARNESS_REGION}:${HARNESS_ACCOUNT}:function:pl-${job}`;
 
-export const ARNS: RestoreFunctionArns = {
-    validate: fn("restore-validate"),
-    snapshot: fn("restore-snapshot"),
-    prune: fn("restore-prune"),
-    status: fn("restore-status"),
-    rename: fn("restore-rename"),
-    restore: fn("restore-from-snapshot"),
-    applySettings: fn("restore-apply-settings"),
-    deleteOld: fn("restore-delete-old"),
-    rollback: fn("restore-rollback"),
-    export: fn("restore-export"),
-    alert: fn("alert"),
-};
+export const ARNS: RestoreFunctionArns = restoreArns("pl");
 
-const HANDLERS: Record<string, Handler> = {
-    [ARNS.validate]: validate,
-    [ARNS.snapshot]: snapshot,
-    [ARNS.prune]: prune,
-    [ARNS.status]: status,
-    [ARNS.rename]: rename,
-    [ARNS.restore]: restoreFromSnapshot,
-    [ARNS.applySettings]: applySettings,
-    [ARNS.deleteOld]: deleteOld,
-    [ARNS.rollback]: rollback,
-    [ARNS.export]: exportSnapshot,
-    [ARNS.alert]: alert,
-};
+const HANDLERS: Record<string, Handler> = restoreHandlers(ARNS);
 
 const OPTIONS: RestoreMachineOptions = { pollIntervalSeconds: 30, maxAttempts: 12, notifyOnSuccess: true };
 const ENV: Record<string, string> = {
@@ -501,7 +466,7 @@ describe("restore machine (end to end)", function () {
                     thrown = true;
                     throw Object.assign(new Error("lost track"), { name: "InjectedFault" });
                 }
-                return deleteOld(event);
+                return HANDLERS[ARNS.deleteOld](event);
             };
             const result = await run({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false }, { DeleteOriginal: flaky });
             assert.strictEqual(result.status, "FAILED");

@@ -106,6 +106,9 @@ export function waitLoop(name: string, poll: State, next: string, onError: strin
     };
 }
 
+/** What a plan step receives besides the input: when the run started, which run it is and of which machine. */
+export const EXECUTION_CONTEXT = { "startedAt.$": "$$.Execution.StartTime", "executionArn.$": "$$.Execution.Id", "stateMachineArn.$": "$$.StateMachine.Id" };
+
 /** The alert Task and the final Fail state; `source` names the machine in the alert. */
 export function failurePath(alertFn: string, source: string): States {
     return {
@@ -187,7 +190,7 @@ export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: Sn
         States: {
             Plan: lambdaTask(
                 arns.job,
-                { step: "plan", "input.$": "$", "startedAt.$": "$$.Execution.StartTime", "executionArn.$": "$$.Execution.Id", "stateMachineArn.$": "$$.StateMachine.Id" },
+                { step: "plan", "input.$": "$", ...EXECUTION_CONTEXT },
                 "Databases",
                 "NotifyFailure",
             ),

@@ -92,6 +92,8 @@ export interface SnapshotInfo {
     tags: Tag[];
     /** KMS key the snapshot is encrypted with (key ARN). */
     kmsKeyId?: string;
+    /** Engine of the database it was taken from (`postgres`, `aurora-postgresql`...). */
+    engine?: string;
 }
 
 function iso(d: Date | string | undefined): string {
@@ -126,6 +128,7 @@ function snapshotInfo(s: import("@aws-sdk/client-rds").DBSnapshot): SnapshotInfo
         type: s.SnapshotType ?? "",
         tags: s.TagList ?? [],
         kmsKeyId: s.KmsKeyId,
+        engine: s.Engine,
     };
 }
 
@@ -139,24 +142,32 @@ function clusterSnapshotInfo(s: import("@aws-sdk/client-rds").DBClusterSnapshot)
         type: s.SnapshotType ?? "",
         tags: s.TagList ?? [],
         kmsKeyId: s.KmsKeyId,
+        engine: s.Engine,
     };
 }
 
 /** All manual snapshots of a database (every page). */
 export async function listSnapshots(rds: RDSClient, databaseIdentifier: string, isCluster: boolean): Promise<SnapshotInfo[]> {
+    return describeSnapshots(rds, isCluster, { databaseIdentifier, type: "manual" });
+}
+
+/**
+ * Every snapshot of the account and region of one type (every page): `manual` ones, of one
+ * database when `databaseIdentifier` is given, or those other accounts `shared` with this one
+ * (their identifier is their ARN, and they carry no tags).
+ */
+export async function describeSnapshots(rds: RDSClient, isCluster: boolean, filter: { databaseIdentifier?: string; type: "manual" | "shared" }): Promise<SnapshotInfo[]> {
     const out: SnapshotInfo[] = [];
+    const of = (key: string) => (filter.databaseIdentifier === undefined ? {} : { [key]: filter.databaseIdentifier });
+    const type = filter.type === "shared" ? { SnapshotType: "shared", IncludeShared: true } : { SnapshotType: "manual" };
     let marker: string | undefined;
     do {
         if (isCluster) {
-            const page = await rds.send(
-                new DescribeDBClusterSnapshotsCommand({ DBClusterIdentifier: databaseIdentifier, SnapshotType: "manual", Marker: marker }),
-            );
+            const page = await rds.send(new DescribeDBClusterSnapshotsCommand({ ...of("DBClusterIdentifier"), ...type, Marker: marker }));
             out.push(...(page.DBClusterSnapshots ?? []).map(clusterSnapshotInfo));
             marker = page.Marker;
         } else {
-            const page = await rds.send(
-                new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: databaseIdentifier, SnapshotType: "manual", Marker: marker }),
-            );
+            const page = await rds.send(new DescribeDBSnapshotsCommand({ ...of("DBInstanceIdentifier"), ...type, Marker: marker }));
             out.push(...(page.DBSnapshots ?? []).map(snapshotInfo));
             marker = page.Marker;
         }
@@ -170,7 +181,7 @@ export function isPilotlightSnapshot(s: SnapshotInfo, createdBy: string = SNAPSH
 }
 
 /** Newest first; snapshots still without a creation time count as newest. */
-function newestFirst(a: SnapshotInfo, b: SnapshotInfo): number {
+export function newestFirst(a: SnapshotInfo, b: SnapshotInfo): number {
     const ta = a.createdAt ? Date.parse(a.createdAt) : Number.POSITIVE_INFINITY;
     const tb = b.createdAt ? Date.parse(b.createdAt) : Number.POSITIVE_INFINITY;
     return tb - ta || b.identifier.localeCompare(a.identifier);
