@@ -10,7 +10,7 @@ import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
-import { jobName, partitionOf, rdsArn } from "./naming";
+import { jobName, partitionOf, rdsArn, stateMachineArn } from "./naming";
 import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
 
 /** A database the backups cover. */
@@ -127,6 +127,8 @@ export interface ImagePolicyContext {
     tagValue: string;
     sharedKeyArn: string;
     drKeyArn: string;
+    /** Physical name of the image machine (its running executions are read by the plan step). */
+    machineName: string;
 }
 
 /** IAM statements of the image backup Lambda. Exported for testing. */
@@ -171,6 +173,8 @@ export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
             Resource: [ctx.sharedKeyArn, ctx.drKeyArn],
             Condition: { StringEquals: { "kms:ViaService": regions.map((r) => `ec2.${r}.amazonaws.com`) } },
         },
+        // The plan step refuses to overlap another execution; every run covers every instance, so it lists and never describes.
+        { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [stateMachineArn({ accountId: ctx.accountId, region: ctx.homeRegion }, ctx.machineName)] },
     ];
 }
 
@@ -337,7 +341,16 @@ export class BackupSchedule extends pulumi.ComponentResource {
             const images = args.images;
             const base = jobName(args.namePrefix, "image-backup");
             const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
-                ([sharedKeyArn, drKeyArn]): ImagePolicyContext => ({ accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, tagKey: images.tagKey, tagValue: images.tagValue, sharedKeyArn, drKeyArn }),
+                ([sharedKeyArn, drKeyArn]): ImagePolicyContext => ({
+                    machineName: base,
+                    accountId: args.accountId,
+                    homeRegion: args.region,
+                    drRegion: args.drRegion,
+                    tagKey: images.tagKey,
+                    tagValue: images.tagValue,
+                    sharedKeyArn,
+                    drKeyArn,
+                }),
             );
             const fn = new BundledFunction(
                 `${name}-image-fn`,

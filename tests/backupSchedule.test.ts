@@ -113,6 +113,7 @@ describe("BackupSchedule component", () => {
         assert.deepStrictEqual(byId.FindInstancesAndImages.Resource, "*");
         assert.deepStrictEqual(byId.FindInstancesAndImages.Action, ["ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeSnapshots"]);
         assert.deepStrictEqual(byId.DeleteSnapshotsOfDeregisteredImages.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:created-by": "image-backup" } });
+        assert.deepStrictEqual(byId.ListOwnExecutions, { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-image-backup"] });
         const env = oneResource(run, "aws:lambda/function:Function", "backup-image-fn").inputs.environment.variables;
         assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN], ["true", "7", oneResource(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn]);
     });

@@ -2,10 +2,12 @@ import * as assert from "assert";
 import { imageJobStatements } from "../components/backupSchedule";
 import { imageMachineDefinition } from "../components/machines/snapshotMachine";
 import { handler } from "../functions/image-backup";
-import { IMAGE_JOB, ImageInfo, selectImagesToPrune } from "../functions/lib/images";
+import { assertNoImageInProgress, IMAGE_JOB, ImageInfo, imageSettingsFromEnv, selectImagesToPrune } from "../functions/lib/images";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeEc2 } from "./fakeEc2";
-import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
+import { FakeSfn } from "./fakeSfn";
+import { allows } from "./iamCheck";
+import { HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const HOME = "us-east-1";
 const DR = "us-west-2";
@@ -17,22 +19,28 @@ const OURS = (instance: string) => [
     { Key: SOURCE_TAG, Value: instance },
 ];
 
+const MACHINE_NAME = "pilotlight-image-backup";
+const MACHINE_ARN = `arn:aws:states:${HARNESS_REGION}:${HARNESS_ACCOUNT}:stateMachine:${MACHINE_NAME}`;
+const STATEMENTS = imageJobStatements({ machineName: MACHINE_NAME, accountId: HARNESS_ACCOUNT, homeRegion: HOME, drRegion: DR, tagKey: "pilotlight:backup", tagValue: "true", sharedKeyArn: DR_KEY.replace(DR, HOME), drKeyArn: DR_KEY });
+
 const definition = imageMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { maxAttempts: 10 });
 
 describe("image backup machine", () => {
     let ec2: FakeEc2;
+    let sfn: FakeSfn;
     let alerts: any[];
     let faultStep: string | undefined;
 
     function run() {
         return runMachine(definition, {}, {
-            machineName: "pilotlight-image-backup",
+            machineName: MACHINE_NAME,
             handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
         });
     }
 
     beforeEach(() => {
         ec2 = new FakeEc2();
+        sfn = new FakeSfn();
         alerts = [];
         faultStep = undefined;
         ec2.addInstance("i-app1", [{ Key: "pilotlight:backup", Value: "true" }]);
@@ -44,6 +52,7 @@ describe("image backup machine", () => {
 
     afterEach(() => {
         ec2.restore();
+        sfn.restore();
         for (const k of ["HOME_REGION", "DR_REGION", "TAG_KEY", "TAG_VALUE", "NO_REBOOT", "DR_KEY_ARN", "KEEP"]) delete process.env[k];
     });
 
@@ -105,8 +114,7 @@ describe("image backup machine", () => {
         for (const snap of deleted) assert.ok(!ec2.snapshots.has(snap));
         assert.ok([...ec2.images.values()].filter((i) => i.name === "pilotlight-i-app1-20251130000000").every((i) => i.state === "deregistered"));
 
-        const statements = imageJobStatements({ accountId: "123456789012", homeRegion: HOME, drRegion: DR, tagKey: "pilotlight:backup", tagValue: "true", sharedKeyArn: DR_KEY.replace(DR, HOME), drKeyArn: DR_KEY });
-        const deletes = statements.filter((st) => ([] as string[]).concat(st.Action).includes("ec2:DeleteSnapshot"));
+        const deletes = STATEMENTS.filter((st) => ([] as string[]).concat(st.Action).includes("ec2:DeleteSnapshot"));
         assert.strictEqual(deletes.length, 1);
         assert.deepStrictEqual(deletes[0].Condition, { StringEquals: { [`aws:ResourceTag/${CREATED_BY_TAG}`]: IMAGE_JOB } });
     });
@@ -117,6 +125,69 @@ describe("image backup machine", () => {
         const { DeleteSnapshotCommand, EC2Client } = await import("@aws-sdk/client-ec2");
         await assert.rejects(new EC2Client({ region: HOME }).send(new DeleteSnapshotCommand({ SnapshotId: image.snapshotIds[0] })), { name: "UnauthorizedOperation" });
         assert.ok(ec2.snapshots.has(image.snapshotIds[0]));
+    });
+
+    /** Asserts the run stopped at Plan with a ConcurrentRunError whose cause matches `cause`, before any change. */
+    function assertRefused(result: Awaited<ReturnType<typeof run>>, cause: RegExp) {
+        assert.strictEqual(result.status, "FAILED");
+        assert.deepStrictEqual(result.path, ["Plan", "NotifyFailure", "Failed"]);
+        assert.strictEqual(alerts.length, 1);
+        assert.strictEqual(alerts[0].error, "ConcurrentRunError");
+        assert.match(alerts[0].cause, cause);
+        assert.match(alerts[0].cause, /this run changes nothing/);
+        assert.deepStrictEqual(ec2.mutatingCalls(), []);
+    }
+
+    it("refuses to run while another execution of the machine is running, before any change, and alerts", async () => {
+        sfn.addRunning(MACHINE_ARN, "scheduled-run", {});
+        const result = await run();
+        assertRefused(result, /execution 'scheduled-run' \(arn:aws:states:[^)]*:execution:pilotlight-image-backup:scheduled-run\) of this image-backup machine is already running/);
+        const lists = sfn.calls.filter((c) => c.command === "ListExecutions");
+        assert.deepStrictEqual(lists.map((c) => [c.input.stateMachineArn, c.input.statusFilter]), [[MACHINE_ARN, "RUNNING"]]);
+        assert.ok(allows(STATEMENTS, { action: "states:ListExecutions", resource: MACHINE_ARN }));
+        assert.deepStrictEqual(sfn.calls.filter((c) => c.command !== "ListExecutions"), [], "any other run overlaps: nothing to describe");
+    });
+
+    for (const region of [HOME, DR]) {
+        it(`refuses to run while an earlier run's image is still pending in ${region === HOME ? "the home" : "the DR"} region, before any change, and alerts`, async () => {
+            const earlier = ec2.addImage(region, "pilotlight-i-app2-20251231000000", { source: "i-app2", tags: OURS("i-app2"), created: "2025-12-31T00:00:00.000Z", state: "pending" });
+            const result = await run();
+            assertRefused(result, new RegExp(`another image-backup run is in progress on i-app2: its image ${earlier.imageId} \\(pilotlight-i-app2-20251231000000, pending\\) in ${region} is not finished`));
+            assert.strictEqual(earlier.state, "pending");
+        });
+    }
+
+    it("its own execution listed as running, an available earlier image and a pending one of someone else do not block a run; both regions were checked", async () => {
+        sfn.addRunning(MACHINE_ARN, "exec-1", {});
+        sfn.addRunning(MACHINE_ARN.replace(MACHINE_NAME, "pilotlight-backup"), "snapshots", {});
+        for (const region of [HOME, DR]) {
+            ec2.addImage(region, "pilotlight-i-app1-20251231000000", { source: "i-app1", tags: OURS("i-app1"), created: "2025-12-31T00:00:00.000Z" });
+            ec2.addImage(region, "golden-image", { source: "i-app1", tags: [{ Key: SOURCE_TAG, Value: "i-app1" }], created: "2025-12-31T00:00:00.000Z", state: "pending" });
+        }
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(result.path.slice(0, 2), ["Plan", "Images"]);
+        assert.deepStrictEqual(alerts, []);
+        assert.deepStrictEqual(sfn.calls.map((c) => [c.command, c.input.stateMachineArn]), [["ListExecutions", MACHINE_ARN]]);
+        const beforeChanges = ec2.calls.slice(0, ec2.calls.findIndex((c) => c.command === "CreateImage"));
+        const checked = beforeChanges.filter((c) => c.command === "DescribeImages" && c.input.Filters?.some((f: any) => f.Name === `tag:${CREATED_BY_TAG}`));
+        assert.deepStrictEqual(checked.map((c) => `${c.input.Filters.find((f: any) => f.Name === `tag:${SOURCE_TAG}`).Values[0]}@${c.region}`).sort(), [`i-app1@${HOME}`, `i-app1@${DR}`, `i-app2@${HOME}`, `i-app2@${DR}`]);
+    });
+
+    it("a pending image with the run's own name is the run's own and does not block", async () => {
+        const item = { instanceId: "i-app1", imageName: "pilotlight-i-app1-20260101000000", attempt: 0 };
+        const own = ec2.addImage(DR, item.imageName, { source: "i-app1", tags: OURS("i-app1"), created: "2026-01-01T00:00:00.000Z", state: "pending" });
+        const { EC2Client } = await import("@aws-sdk/client-ec2");
+        const { SFNClient } = await import("@aws-sdk/client-sfn");
+        const clients = { ec2: (region: string) => new EC2Client({ region }), sfn: new SFNClient({}) };
+        await assertNoImageInProgress(clients, imageSettingsFromEnv(process.env), [item]);
+        own.name = "pilotlight-i-app1-20251231000000";
+        await assert.rejects(assertNoImageInProgress(clients, imageSettingsFromEnv(process.env), [item]), { name: "ConcurrentRunError" });
+    });
+
+    it("the Lambda may list its own machine's executions and nothing else of Step Functions", () => {
+        const states = STATEMENTS.filter((st) => ([] as string[]).concat(st.Action).some((a) => a.startsWith("states:")));
+        assert.deepStrictEqual(states, [{ Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [MACHINE_ARN] }]);
     });
 
     it("has a Retry and a Catch on every Task", () => {

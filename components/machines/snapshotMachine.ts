@@ -219,7 +219,8 @@ export interface ImageMachineArns {
 
 /**
  * The image backup machine: Plan -> Images (Map) -> Report; each item CreateImage -> wait
- * -> CopyToDr -> wait -> Prune. Same failure handling as the snapshot machines.
+ * -> CopyToDr -> wait -> Prune. Same failure handling as the snapshot machines; Plan gets
+ * the execution context so it can refuse to overlap another run.
  */
 export function imageMachineDefinition(arns: ImageMachineArns, options: PollOptions & { timeoutSeconds?: number } = {}): MachineDefinition {
     const o = resolvePoll(options);
@@ -231,7 +232,7 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: PollOpti
         StartAt: "Plan",
         TimeoutSeconds: timeoutSeconds,
         States: {
-            Plan: lambdaTask(arns.job, { step: "plan", "startedAt.$": "$$.Execution.StartTime" }, "Images", "NotifyFailure"),
+            Plan: lambdaTask(arns.job, { step: "plan", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure"),
             Images: {
                 Type: "Map",
                 ItemsPath: "$.items",

@@ -24,10 +24,9 @@ import {
     ModifyDBClusterSnapshotAttributeCommand,
     ModifyDBSnapshotAttributeCommand,
 } from "@aws-sdk/client-rds";
-import { DescribeExecutionCommand, ExecutionListItem, ListExecutionsCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { jobTags, sharedKeyCopyName } from "./backup";
 import {
-    ConcurrentRunError,
     DatabaseNotFoundError,
     DatabaseNotReadyError,
     InvalidInputError,
@@ -37,6 +36,7 @@ import {
     UnexpectedStateError,
 } from "./errors";
 import { requireEnv } from "./env";
+import { assertNoOtherRun, checkExecutionContext, ExecutionContext } from "./executions";
 import { compactTimestamp } from "./naming";
 import { describeSnapshots, FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, newestFirst, SnapshotInfo } from "./rds";
 import { RestoreRequest } from "./restoreJob";
@@ -98,21 +98,8 @@ export function executionArnOf(stateMachineArn: string, name: string): string {
 }
 
 /** What a plan step receives: the execution input and the context the machine passes. */
-export interface FailbackPlanEvent {
+export interface FailbackPlanEvent extends ExecutionContext {
     input: unknown;
-    /** `$$.Execution.StartTime`. */
-    startedAt: string;
-    /** `$$.Execution.Id`: this run. */
-    executionArn: string;
-    /** `$$.StateMachine.Id`: the machine whose other running executions are checked. */
-    stateMachineArn: string;
-}
-
-function checkContext(event: FailbackPlanEvent): void {
-    if (typeof event.startedAt !== "string" || Number.isNaN(Date.parse(event.startedAt))) {
-        throw new InvalidInputError(`startedAt ${JSON.stringify(event.startedAt)} is not a timestamp`);
-    }
-    if (!event.executionArn || !event.stateMachineArn) throw new InvalidInputError("plan needs executionArn and stateMachineArn (the machine passes $$.Execution.Id and $$.StateMachine.Id)");
 }
 
 /** The execution input as an object whose keys are all in `allowed`. */
@@ -124,27 +111,6 @@ function inputObject(input: unknown, allowed: string[], example: string): Record
         throw new InvalidInputError(`unknown input field(s) ${unknown.join(", ")}; ${allowed.length > 0 ? `allowed: ${allowed.join(", ")}` : "this machine takes no input: start it with {}"}`);
     }
     return input as Record<string, unknown>;
-}
-
-/** Running executions of a machine (every page). */
-async function runningExecutions(sfn: SFNClient, stateMachineArn: string): Promise<ExecutionListItem[]> {
-    const running: ExecutionListItem[] = [];
-    let nextToken: string | undefined;
-    do {
-        const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: "RUNNING", nextToken }));
-        running.push(...(page.executions ?? []));
-        nextToken = page.nextToken;
-    } while (nextToken);
-    return running;
-}
-
-/**
- * Refuses to start while another execution of this machine runs: each works on the one
- * workload database, so any other run overlaps. Two started at the same moment both stop.
- */
-async function assertNoOtherRun(sfn: SFNClient, event: FailbackPlanEvent, job: string): Promise<void> {
-    const other = (await runningExecutions(sfn, event.stateMachineArn)).find((e) => e.executionArn !== event.executionArn);
-    if (other) throw new ConcurrentRunError(`execution '${other.name}' (${other.executionArn}) of this ${job} machine is already running; this run changes nothing`);
 }
 
 /** The engine of a database that exists and is available; anything else is refused. */
@@ -214,7 +180,7 @@ export interface FailbackSourceJob {
 /** Checks the database is there and available and nothing else runs; names the snapshot. Reads only. */
 export async function planSource(c: JobClients, s: FailbackSourceSettings, event: FailbackPlanEvent): Promise<FailbackSourceJob> {
     inputObject(event.input, [], "{}");
-    checkContext(event);
+    checkExecutionContext(event);
     await availableDatabaseEngine(c, s.region, s.identifier, s.isCluster);
     await assertNoOtherRun(c.sfn, event, FAILBACK_SOURCE_JOB);
     return { identifier: s.identifier, isCluster: s.isCluster, snapshotIdentifier: failbackSnapshotName(s.identifier, event.startedAt), attempt: 0 };
@@ -356,7 +322,7 @@ async function failbackCandidates(c: JobClients, s: FailbackSettings): Promise<S
  */
 export async function planFailback(c: JobClients, s: FailbackSettings, event: FailbackPlanEvent): Promise<FailbackJob> {
     const input = inputObject(event.input, ["snapshotArn"], '{"snapshotArn": "<the failback-source machine\'s snapshotArn>"}') as FailbackInput;
-    checkContext(event);
+    checkExecutionContext(event);
     const given = input.snapshotArn === undefined ? undefined : checkSnapshotArn(s, input.snapshotArn);
     const candidates = await failbackCandidates(c, s);
     const visibility = s.drAccountId === s.accountId ? `in ${s.drRegion}` : `shared with account ${s.accountId} in ${s.drRegion}`;

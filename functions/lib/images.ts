@@ -15,9 +15,11 @@ import {
     EC2Client,
     Image,
 } from "@aws-sdk/client-ec2";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { BackupFailedError } from "./backup";
 import { compactTimestamp } from "./naming";
-import { InvalidInputError, ResourceFailedError } from "./errors";
+import { ConcurrentRunError, InvalidInputError, ResourceFailedError } from "./errors";
+import { assertNoOtherRun, checkExecutionContext, ExecutionContext } from "./executions";
 import { CREATED_BY_TAG, SOURCE_TAG } from "./tags";
 import { requireEnv, requirePositiveIntEnv } from "./env";
 
@@ -38,8 +40,10 @@ export interface ImageSettings {
     keep: number;
 }
 
+/** EC2 by region, and Step Functions for the concurrent-run check. */
 export interface ImageClients {
     ec2(region: string): EC2Client;
+    sfn: SFNClient;
 }
 
 export interface ImageItem {
@@ -101,9 +105,40 @@ async function findImage(ec2: EC2Client, name: string): Promise<Image | undefine
     return (out.Images ?? []).find((i) => i.State !== "deregistered");
 }
 
-/** Finds the tagged instances; reads only. */
-export async function plan(c: ImageClients, s: ImageSettings, startedAt: string): Promise<{ items: ImageItem[] }> {
-    if (Number.isNaN(Date.parse(startedAt))) throw new InvalidInputError(`startedAt ${JSON.stringify(startedAt)} is not a timestamp`);
+/** This job's images of an instance in one region, whatever their state. */
+async function ownImages(ec2: EC2Client, instanceId: string): Promise<ImageInfo[]> {
+    const out = await ec2.send(
+        new DescribeImagesCommand({
+            Owners: ["self"],
+            Filters: [
+                { Name: `tag:${CREATED_BY_TAG}`, Values: [IMAGE_JOB] },
+                { Name: `tag:${SOURCE_TAG}`, Values: [instanceId] },
+            ],
+        }),
+    );
+    return (out.Images ?? []).map(info);
+}
+
+/**
+ * Refuses to start while an earlier run's image of one of the instances is still being
+ * made or copied, in either region: that run has not finished even if its execution is
+ * gone (timed out or stopped). The run's own images are not counted. Reads only.
+ */
+export async function assertNoImageInProgress(c: ImageClients, s: ImageSettings, items: ImageItem[]): Promise<void> {
+    for (const item of items) {
+        for (const region of [s.homeRegion, s.drRegion]) {
+            const busy = (await ownImages(c.ec2(region), item.instanceId)).filter((i) => i.state === "pending" && i.name !== item.imageName);
+            if (busy.length > 0) {
+                const what = busy.map((i) => `${i.imageId} (${i.name}, ${i.state})`).join(", ");
+                throw new ConcurrentRunError(`another ${IMAGE_JOB} run is in progress on ${item.instanceId}: its image ${what} in ${region} is not finished; this run changes nothing`);
+            }
+        }
+    }
+}
+
+/** Finds the tagged instances and checks that no other run works on them; reads only. */
+export async function plan(c: ImageClients, s: ImageSettings, event: ExecutionContext): Promise<{ items: ImageItem[] }> {
+    checkExecutionContext(event);
     const items: ImageItem[] = [];
     let token: string | undefined;
     do {
@@ -116,9 +151,12 @@ export async function plan(c: ImageClients, s: ImageSettings, startedAt: string)
                 NextToken: token,
             }),
         );
-        for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) items.push({ instanceId: i.InstanceId!, imageName: imageName(i.InstanceId!, startedAt), attempt: 0 });
+        for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) items.push({ instanceId: i.InstanceId!, imageName: imageName(i.InstanceId!, event.startedAt), attempt: 0 });
         token = out.NextToken;
     } while (token);
+    // Every run covers every tagged instance: any other running execution overlaps.
+    await assertNoOtherRun(c.sfn, event, IMAGE_JOB);
+    await assertNoImageInProgress(c, s, items);
     return { items };
 }
 
@@ -204,16 +242,7 @@ export async function prune(c: ImageClients, s: ImageSettings, item: ImageItem):
     const untaggedSnapshots: Record<string, string[]> = {};
     for (const region of [s.homeRegion, s.drRegion]) {
         const ec2 = c.ec2(region);
-        const out = await ec2.send(
-            new DescribeImagesCommand({
-                Owners: ["self"],
-                Filters: [
-                    { Name: `tag:${CREATED_BY_TAG}`, Values: [IMAGE_JOB] },
-                    { Name: `tag:${SOURCE_TAG}`, Values: [item.instanceId] },
-                ],
-            }),
-        );
-        const doomed = selectImagesToPrune((out.Images ?? []).map(info), s.keep).filter((i) => i.name !== item.imageName);
+        const doomed = selectImagesToPrune(await ownImages(ec2, item.instanceId), s.keep).filter((i) => i.name !== item.imageName);
         const left: string[] = [];
         for (const image of doomed) {
             const ours = await ownSnapshots(ec2, image.snapshotIds);
@@ -246,9 +275,13 @@ export function imageSettingsFromEnv(env: NodeJS.ProcessEnv): ImageSettings {
     };
 }
 
-/** Runs one step: `{step: "plan", startedAt}`, `{step: "report", items}` or `{step, item}`. */
-export async function runImageStep(c: ImageClients, s: ImageSettings, event: { step?: unknown; item?: ImageItem; items?: ImageItem[]; startedAt?: string }): Promise<unknown> {
-    if (event.step === "plan") return plan(c, s, event.startedAt ?? "");
+/** Runs one step: `{step: "plan", startedAt, executionArn, stateMachineArn}`, `{step: "report", items}` or `{step, item}`. */
+export async function runImageStep(
+    c: ImageClients,
+    s: ImageSettings,
+    event: { step?: unknown; item?: ImageItem; items?: ImageItem[]; startedAt?: string; executionArn?: string; stateMachineArn?: string },
+): Promise<unknown> {
+    if (event.step === "plan") return plan(c, s, { startedAt: event.startedAt ?? "", executionArn: event.executionArn ?? "", stateMachineArn: event.stateMachineArn ?? "" });
     if (event.step === "report") {
         const items = event.items ?? [];
         const failed = items.filter((i) => i.error);

@@ -14,12 +14,13 @@ import {
     ModifyDBSnapshotAttributeCommand,
     RDSClient,
 } from "@aws-sdk/client-rds";
-import { DescribeExecutionCommand, ExecutionListItem, ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { BACKUP_JOB, BackupFailedError, CopyMessage, jobTags, runSnapshotName, sharedKeyCopyName, SnapshotJob } from "./backup";
 import { ConcurrentRunError, DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
 import { FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, listSnapshots, selectSnapshotsToPrune } from "./rds";
 import { requireEnv, requirePositiveIntEnv } from "./env";
+import { checkExecutionContext, ExecutionContext, runningExecutionsOf } from "./executions";
 
 /** A database the job may work on. */
 export interface JobDatabase {
@@ -89,16 +90,10 @@ export interface SnapshotPlan {
     items: SnapshotItem[];
 }
 
-/** Execution input, as given by the schedule rule or an operator. */
-export interface PlanEvent {
+/** Execution input, as given by the schedule rule or an operator, with the execution context. */
+export interface PlanEvent extends ExecutionContext {
     /** Databases to back up; defaults to every configured one. */
     databases?: unknown;
-    /** `$$.Execution.StartTime`. */
-    startedAt: string;
-    /** `$$.Execution.Id`: this run. */
-    executionArn: string;
-    /** `$$.StateMachine.Id`: the machine whose other running executions are checked. */
-    stateMachineArn: string;
 }
 
 /** Statuses of a snapshot that is still being taken or copied. */
@@ -132,13 +127,7 @@ export async function assertNoRunInProgress(c: JobClients, s: SnapshotJobSetting
  * at the same moment see each other and both stop: it fails closed. Reads only.
  */
 export async function assertNoOtherExecution(c: JobClients, s: SnapshotJobSettings, databases: JobDatabase[], event: PlanEvent): Promise<void> {
-    const running: ExecutionListItem[] = [];
-    let nextToken: string | undefined;
-    do {
-        const page = await c.sfn.send(new ListExecutionsCommand({ stateMachineArn: event.stateMachineArn, statusFilter: "RUNNING", nextToken }));
-        running.push(...(page.executions ?? []));
-        nextToken = page.nextToken;
-    } while (nextToken);
+    const running = await runningExecutionsOf(c.sfn, event.stateMachineArn);
     const mine = new Set(databases.map((d) => d.identifier));
     for (const other of running) {
         if (other.executionArn === event.executionArn) continue;
@@ -159,10 +148,7 @@ export async function assertNoOtherExecution(c: JobClients, s: SnapshotJobSettin
 
 /** Validates the request, checks every database exists and is available and that no other run works on it; reads only. */
 export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEvent): Promise<SnapshotPlan> {
-    if (typeof event.startedAt !== "string" || Number.isNaN(Date.parse(event.startedAt))) {
-        throw new InvalidInputError(`startedAt ${JSON.stringify(event.startedAt)} is not a timestamp`);
-    }
-    if (!event.executionArn || !event.stateMachineArn) throw new InvalidInputError("plan needs executionArn and stateMachineArn (the machine passes $$.Execution.Id and $$.StateMachine.Id)");
+    checkExecutionContext(event);
     let wanted: JobDatabase[] = s.databases;
     if (event.databases !== undefined) {
         if (!Array.isArray(event.databases) || event.databases.length === 0) {
