@@ -5,7 +5,7 @@
  * every bad request so the execution fails with zero mutating calls.
  */
 import { RDSClient } from "@aws-sdk/client-rds";
-import { DescribeExecutionCommand, ExecutionListItem, ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import {
     ConcurrentRunError,
     DatabaseNotFoundError,
@@ -14,6 +14,7 @@ import {
     SnapshotMismatchError,
     SnapshotNotFoundError,
 } from "./errors";
+import { runningExecutionsOf } from "./executions";
 import { identifierProblem, RunNames, runNames, snapshotIdentifierProblem } from "./naming";
 import { clusterMembers, findCluster, findInstance, findSnapshot, listSnapshots, newestPilotlightSnapshot, tagsOf } from "./rds";
 import { ClusterPlan, InstancePlan, planClusterRestore, planInstanceRestore } from "./restorePlan";
@@ -292,16 +293,7 @@ async function inspectCluster(rds: RDSClient, identifier: string, requireAvailab
  * both see each other and both stop (it fails closed).
  */
 export async function assertNoConcurrentRun(sfn: SFNClient, event: ValidateEvent, identifier: string): Promise<void> {
-    const running: ExecutionListItem[] = [];
-    let nextToken: string | undefined;
-    do {
-        const page = await sfn.send(
-            new ListExecutionsCommand({ stateMachineArn: event.stateMachineArn, statusFilter: "RUNNING", nextToken }),
-        );
-        running.push(...(page.executions ?? []));
-        nextToken = page.nextToken;
-    } while (nextToken);
-    for (const other of running) {
+    for (const other of await runningExecutionsOf(sfn, event.stateMachineArn)) {
         if (other.executionArn === event.executionArn) continue;
         const described = await sfn.send(new DescribeExecutionCommand({ executionArn: other.executionArn }));
         let otherIdentifier: unknown;
