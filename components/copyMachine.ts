@@ -30,6 +30,7 @@ export function copyTopicPolicy(topic: string, accountId: string, region: string
             Action: ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListSubscriptionsByTopic"],
             Resource: topic,
         },
+        // A Deny: every principal, this topic only, only when the request is not over TLS.
         { Sid: "PublishOverTlsOnly", Effect: "Deny", Principal: { AWS: "*" }, Action: ["sns:Publish"], Resource: topic, Condition: { Bool: { "aws:SecureTransport": false } } },
     ];
     if (peerAccountId && peerAccountId !== accountId) {

@@ -9,7 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { assumeRolePolicy, PolicyDocument, policyDocument, PolicyStatement } from "./iam";
 import { aliasArn, bucketArn, keysInRegion, mediaBucketName, NameScope } from "./naming";
 
-/** Denies every request that is not over TLS. */
+/**
+ * Denies every request that is not over TLS. A Deny of every S3 action, by everyone, on
+ * this bucket only (the AWS-documented TLS guard): it grants nothing.
+ */
 export function tlsOnlyStatement(bucketArn: string): PolicyStatement {
     return {
         Sid: "DenyInsecureTransport",

@@ -54,7 +54,8 @@ export interface KeyPolicyInput {
  * (only when it is another account) may use it for RDS snapshot sharing and exactly the
  * peer's replication role into this stack's bucket (dr key: the primary's; primary key:
  * dr's failback role) may encrypt replicas through S3. The peer never administers. In
- * one account, OwnAccountUses leaves it to the roles' own IAM policies. Exported for testing.
+ * one account, OwnAccountUses leaves it to the roles' own IAM policies. In a key policy,
+ * Resource "*" means this key and nothing else (KMS requires it). Exported for testing.
  */
 export function keyPolicy(k: KeyPolicyInput): PolicyDocument {
     const own = accountRoot(k.accountId, k.region);
