@@ -14,8 +14,9 @@ import {
 import { PolicyDocument, PolicyStatement, wildcardActions, policyDocument } from "../components/iam";
 import { assertValidAsl, taskStates } from "./machineHarness";
 import { ProgramResource, ProgramRun, runProgram } from "./program";
+import { rdsEventSamples } from "./fixtures";
 
-const SAMPLES = path.resolve(__dirname, "..", "..", "shared", "samples", "rds-events");
+const SAMPLES = rdsEventSamples();
 
 /**
  * EventBridge's matching for the pattern subset pilotlight uses: every pattern

@@ -3,6 +3,8 @@
  * with non-default settings everywhere, so a restore that forgets one shows.
  * And the smallest valid stack configs the config tests add sections to.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { RawConfig } from "../config";
 import { FakeRds } from "./fakeRds";
 import { SNAPSHOT_TAG_KEY, SNAPSHOT_TAG_VALUE } from "../functions/lib/naming";
@@ -132,4 +134,17 @@ export function drRawConfig(): RawConfig {
         availabilityZones: ["us-west-2a", "us-west-2b"],
         peer: { stack: "prod", accountId: "111111111111", region: "us-east-1", vpcCidr: "10.10.0.0/16" },
     };
+}
+
+/**
+ * The AWS-documented RDS sample events in `shared/samples/rds-events`. `shared` sits beside the
+ * repository; the nearest one up the tree also serves a copy of the repository made inside it
+ * (StrykerJS runs the suite in a sandbox under the project).
+ */
+export function rdsEventSamples(from: string = __dirname): string {
+    for (let dir = path.resolve(from, ".."); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+        const candidate = path.join(path.dirname(dir), "shared", "samples", "rds-events");
+        if (fs.existsSync(candidate)) return candidate;
+    }
+    throw new Error(`no shared/samples/rds-events beside the repository of ${from} or any folder above it`);
 }

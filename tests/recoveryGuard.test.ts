@@ -4,13 +4,14 @@ import * as path from "path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FakeDynamo } from "./fakeDynamo";
 import { FakeRds } from "./fakeRds";
+import { rdsEventSamples } from "./fixtures";
 import { acquireGuard, recordFailoverStart } from "../functions/lib/recoveryGuard";
 import { handler as guardHandler } from "../functions/aurora-guard";
 import { handler as recordHandler } from "../functions/aurora-record";
 
 const TABLE = "pilotlight-aurora-orders-aurora";
 const CLUSTER = "orders-aurora";
-const SAMPLES = path.resolve(__dirname, "..", "..", "shared", "samples", "rds-events");
+const SAMPLES = rdsEventSamples();
 
 function sample(file: string): any {
     return JSON.parse(fs.readFileSync(path.join(SAMPLES, file), "utf8"));
