@@ -3,9 +3,20 @@ import * as assert from "assert";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { FakeRds } from "./fakeRds";
-import { INSTANCE_ID, PILOTLIGHT_TAGS, seedInstance } from "./fixtures";
+import { CLUSTER_ID, INSTANCE_ID, PILOTLIGHT_TAGS, seedCluster, seedInstance } from "./fixtures";
 import { buildJob, RestoreJob } from "../functions/lib/restoreJob";
-import { checkStatus, deleteOld, pruneSnapshots, rollback, startRestore } from "../functions/lib/restoreSteps";
+import {
+    applySettings,
+    checkStatus,
+    createSnapshot,
+    deleteOld,
+    keepBoth,
+    pruneSnapshots,
+    renameOriginal,
+    rollback,
+    startExport,
+    startRestore,
+} from "../functions/lib/restoreSteps";
 import { selectSnapshotsToPrune, SnapshotInfo } from "../functions/lib/rds";
 import { FakeSfn } from "./fakeSfn";
 
@@ -105,5 +116,276 @@ describe("restore steps", () => {
         rds.addSnapshot("wordpress-bad", INSTANCE_ID, { status: "failed" });
         const bad = await checkStatus(rdsClient(), { target: "snapshot", isCluster: false, identifier: "wordpress-bad" });
         assert.deepStrictEqual([bad.ready, bad.failed], [false, true]);
+    });
+    /** Moves an instance to another name as a finished (or, with `status`, ongoing) rename would. */
+    function moveInstance(from: string, to: string, status = "available"): void {
+        const inst = rds.instances.get(from)!;
+        rds.instances.delete(from);
+        inst.info.DBInstanceIdentifier = to;
+        inst.status = status;
+        inst.timeline = status === "available" ? [] : ["available"];
+        rds.instances.set(to, inst);
+    }
+
+    const commands = () => rds.mutatingCalls().map((c) => c.command);
+
+    describe("look first: a retry after a lost response continues", () => {
+        it("snapshot: already taken from this database is fine; taken from another one is not", async () => {
+            rds.addSnapshot(job.names.newSnapshot, INSTANCE_ID);
+            assert.deepStrictEqual(await createSnapshot(rdsClient(), job), { snapshotIdentifier: job.names.newSnapshot });
+            assert.deepStrictEqual(commands(), []);
+            rds.snapshots.get(job.names.newSnapshot)!.info.DBInstanceIdentifier = "intruder";
+            await assert.rejects(createSnapshot(rdsClient(), job), { name: "UnexpectedStateError" });
+            assert.deepStrictEqual(commands(), []);
+        });
+
+        it("snapshot: a create that races an AlreadyExists is fine only for this database's snapshot", async () => {
+            rds.failNext("CreateDBSnapshot", () => Object.assign(new Error("exists"), { name: "DBSnapshotAlreadyExistsFault" }));
+            await assert.rejects(createSnapshot(rdsClient(), job), { name: "DBSnapshotAlreadyExistsFault" });
+            rds.addSnapshot(job.names.newSnapshot, INSTANCE_ID);
+            rds.snapshots.delete(job.names.newSnapshot);
+            rds.failNext("CreateDBSnapshot", () => Object.assign(new Error("exists"), { name: "DBSnapshotAlreadyExistsFault" }));
+            rds.failNext("DescribeDBSnapshots", () => Object.assign(new Error("nope"), { name: "DBSnapshotNotFoundFault" }));
+            await assert.rejects(createSnapshot(rdsClient(), job), { name: "DBSnapshotAlreadyExistsFault" });
+            rds.failNext("CreateDBSnapshot", () => Object.assign(new Error("boom"), { name: "InternalFailure" }));
+            await assert.rejects(createSnapshot(rdsClient(), job), { name: "InternalFailure" });
+        });
+
+        it("rename: done already, or under way, sends nothing; an impostor at the temporary name stops it", async () => {
+            moveInstance(INSTANCE_ID, job.names.old, "renaming");
+            assert.deepStrictEqual(await renameOriginal(rdsClient(), job), { renamedTo: job.names.old });
+            moveInstance(job.names.old, INSTANCE_ID, "renaming");
+            await renameOriginal(rdsClient(), job);
+            assert.deepStrictEqual(commands(), []);
+            rds.instances.get(INSTANCE_ID)!.status = "available";
+            rds.addInstance({ identifier: job.names.old, data: "impostor" });
+            await assert.rejects(renameOriginal(rdsClient(), job), /taken by another database/);
+            rds.instances.delete(job.names.old);
+            rds.instances.delete(INSTANCE_ID);
+            await assert.rejects(renameOriginal(rdsClient(), job), /neither under wordpress nor under wordpress-pl-old-/);
+            assert.deepStrictEqual(commands(), []);
+        });
+
+        it("restore: a restore already under the identifier is this job's; the original there is refused", async () => {
+            moveInstance(INSTANCE_ID, job.names.old);
+            rds.addInstance({ identifier: INSTANCE_ID, data: "orders-v1", status: "creating" });
+            const r = await startRestore(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.restored, r.members], [true, INSTANCE_ID, []]);
+            assert.deepStrictEqual(commands(), []);
+            await assert.rejects(startRestore(rdsClient(), { ...job, plan: null }), /has no restore plan/);
+        });
+
+        it("settings: wait while the database is busy (the first modify worked), send only what is missing, done once all is there", async () => {
+            moveInstance(INSTANCE_ID, job.names.old);
+            await startRestore(rdsClient(), job);
+            const restored = rds.instances.get(INSTANCE_ID)!;
+            restored.status = "modifying";
+            restored.timeline = [];
+            let r = await applySettings(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.applied, r.detail], [false, [], "wordpress is modifying"]);
+            restored.status = "available";
+            r = await applySettings(rdsClient(), job);
+            assert.strictEqual(r.done, false);
+            assert.ok(r.applied.includes("ManageMasterUserPassword") && r.applied.includes("DeletionProtection"), r.applied.join());
+            const modify = rds.callsOf("ModifyDBInstance").at(-1)!.input;
+            assert.deepStrictEqual([modify.DBInstanceIdentifier, modify.ApplyImmediately, modify.ManageMasterUserPassword], [INSTANCE_ID, true, true]);
+            restored.status = "available";
+            restored.timeline = [];
+            const before = commands().length;
+            r = await applySettings(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.applied], [true, []]);
+            assert.strictEqual(commands().length, before, "nothing sent twice");
+            rds.instances.delete(INSTANCE_ID);
+            await assert.rejects(applySettings(rdsClient(), job), { name: "UnexpectedStateError" });
+        });
+
+        it("delete: gone without its final snapshot is an error, never a claim", async () => {
+            moveInstance(INSTANCE_ID, job.names.old);
+            rds.instances.delete(job.names.old);
+            await assert.rejects(deleteOld(rdsClient(), job), /its final snapshot wordpress-pl-final-\d{14} is not there/);
+            rds.addSnapshot(job.names.finalSnapshot, INSTANCE_ID, { status: "failed" });
+            await assert.rejects(deleteOld(rdsClient(), job), /is not there/);
+            rds.snapshots.get(job.names.finalSnapshot)!.status = "creating";
+            const r = await deleteOld(rdsClient(), job);
+            assert.strictEqual(r.done, true);
+            assert.match(r.detail, /final snapshot wordpress-pl-final-\d{14} \(creating\)/);
+            assert.deepStrictEqual(r.result, { identifier: INSTANCE_ID, resourceId: "unknown", masterUserSecretArn: "none", kmsKeyId: "none", finalSnapshot: job.names.finalSnapshot });
+        });
+
+        it("delete: waits for a busy original, turns protection off, then deletes once, keeping automated backups", async () => {
+            moveInstance(INSTANCE_ID, job.names.old, "backing-up");
+            const old = rds.instances.get(job.names.old)!;
+            old.timeline = [];
+            assert.deepStrictEqual(await deleteOld(rdsClient(), job), { done: false, detail: `${job.names.old} is backing-up` });
+            old.status = "available";
+            assert.match((await deleteOld(rdsClient(), job)).detail, /turned deletion protection off/);
+            old.status = "available";
+            old.timeline = [];
+            await deleteOld(rdsClient(), job);
+            const del = rds.callsOf("DeleteDBInstance")[0].input;
+            assert.deepStrictEqual([del.SkipFinalSnapshot, del.DeleteAutomatedBackups, del.FinalDBSnapshotIdentifier], [false, false, job.names.finalSnapshot]);
+            assert.deepStrictEqual(await deleteOld(rdsClient(), job), { done: false, detail: `${job.names.old} is deleting` });
+            assert.deepStrictEqual(commands(), ["ModifyDBInstance", "DeleteDBInstance"]);
+        });
+    });
+
+    describe("rollback", () => {
+        it("an impostor under the temporary name is never adopted", async () => {
+            rds.instances.delete(INSTANCE_ID);
+            rds.addInstance({ identifier: job.names.old, data: "impostor" });
+            const r = await rollback(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.outcome, r.cutover], [false, "in-progress", false]);
+            assert.deepStrictEqual(commands(), []);
+        });
+
+        it("removes a half-made restore without a final snapshot (it never served), waits for the original, renames it back", async () => {
+            moveInstance(INSTANCE_ID, job.names.old, "renaming");
+            rds.addInstance({ identifier: INSTANCE_ID, data: "half", status: "creating" });
+            let r = await rollback(rdsClient(), job);
+            assert.match(r.detail, /removing the half-made restore wordpress \(creating\)/);
+            assert.strictEqual(rds.callsOf("DeleteDBInstance")[0].input.SkipFinalSnapshot, true);
+            r = await rollback(rdsClient(), job);
+            assert.match(r.detail, /removing the half-made restore wordpress \(deleting\)/);
+            assert.strictEqual(rds.callsOf("DeleteDBInstance").length, 1, "not deleted twice");
+            for (let i = 0; i < 8 && !r.done; i++) r = await rollback(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.outcome], [true, "original-restored"]);
+            assert.strictEqual(rds.instances.get(INSTANCE_ID)!.data, "orders-v2");
+        });
+
+        it("a half-made restore still creating is retried, not an error; other refusals are errors", async () => {
+            moveInstance(INSTANCE_ID, job.names.old);
+            rds.addInstance({ identifier: INSTANCE_ID, data: "half", status: "failed" });
+            rds.failNext("DeleteDBInstance", () => Object.assign(new Error("busy"), { name: "InvalidDBInstanceStateFault" }));
+            assert.strictEqual((await rollback(rdsClient(), job)).done, false);
+            rds.failNext("DeleteDBInstance", () => Object.assign(new Error("no"), { name: "AccessDenied" }));
+            await assert.rejects(rollback(rdsClient(), job), { name: "AccessDenied" });
+        });
+
+        it("a restore that already served is kept: both databases, the original's protection put back", async () => {
+            moveInstance(INSTANCE_ID, job.names.old);
+            rds.instances.get(job.names.old)!.info.DeletionProtection = false;
+            rds.addInstance({ identifier: INSTANCE_ID, data: "orders-v1" });
+            let r = await rollback(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.cutover], [false, true]);
+            assert.match(r.detail, /putting deletion protection back on/);
+            assert.deepStrictEqual(rds.callsOf("ModifyDBInstance").map((c) => [c.input.DBInstanceIdentifier, c.input.DeletionProtection]), [[job.names.old, true]]);
+            rds.instances.get(job.names.old)!.status = "available";
+            r = await rollback(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.outcome, r.cutover], [true, "kept-both", true]);
+            assert.match(r.detail, /serves as wordpress \(available\); the original is kept as wordpress-pl-old-\d{14} \(available, resource id db-FAKE\d+, deletion protection on\)/);
+            assert.deepStrictEqual(rds.callsOf("DeleteDBInstance"), []);
+        });
+    });
+
+    describe("keep both (after the point of no return)", () => {
+        beforeEach(() => {
+            moveInstance(INSTANCE_ID, job.names.old);
+            rds.addInstance({ identifier: INSTANCE_ID, data: "orders-v1", info: { MasterUserSecret: { SecretArn: "arn:new-secret" } } });
+        });
+
+        it("waits for a busy original before putting its protection back", async () => {
+            const old = rds.instances.get(job.names.old)!;
+            old.info.DeletionProtection = false;
+            old.status = "modifying";
+            const r = await keepBoth(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.outcome], [false, "in-progress"]);
+            assert.match(r.detail, /modifying; deletion protection goes back on once it is available/);
+            assert.deepStrictEqual(commands(), []);
+        });
+
+        it("an original that never had protection is left without it", async () => {
+            rds.instances.get(job.names.old)!.info.DeletionProtection = false;
+            const r = await keepBoth(rdsClient(), { ...job, original: { ...job.original, deletionProtection: false } });
+            assert.deepStrictEqual([r.done, r.outcome], [true, "kept-both"]);
+            assert.match(r.detail, /master password in secret arn:new-secret.*deletion protection off/);
+            assert.deepStrictEqual(commands(), []);
+        });
+
+        it("an original being deleted: kept in its final snapshot, said only once the snapshot is there", async () => {
+            rds.instances.get(job.names.old)!.status = "deleting";
+            let r = await keepBoth(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.cutover], [false, true]);
+            assert.match(r.detail, /is deleting; its final snapshot .* is not visible yet/);
+            rds.addSnapshot(job.names.finalSnapshot, INSTANCE_ID, { data: "orders-v2" });
+            r = await keepBoth(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.outcome], [true, "restore-kept"]);
+            assert.match(r.detail, /the original \(wordpress-pl-old-\d{14}\) is being deleted, its data is in the final snapshot/);
+            rds.instances.delete(job.names.old);
+            assert.match((await keepBoth(rdsClient(), job)).detail, /was deleted, its data is in the final snapshot/);
+        });
+
+        it("neither original nor final snapshot: says so, claims nothing", async () => {
+            rds.instances.delete(job.names.old);
+            const r = await keepBoth(rdsClient(), job);
+            assert.deepStrictEqual([r.done, r.outcome], [true, "restore-kept-original-missing"]);
+            assert.match(r.detail, /neither the original .* nor its final snapshot .* was found/);
+        });
+
+        it("an impostor under the temporary name is an error naming the original's resource id", async () => {
+            rds.instances.delete(job.names.old);
+            rds.addInstance({ identifier: job.names.old, data: "impostor" });
+            await assert.rejects(keepBoth(rdsClient(), job), new RegExp(`not the original .* find the original by resource id ${job.original.resourceId}`));
+            assert.deepStrictEqual(commands(), []);
+        });
+    });
+
+    describe("export", () => {
+        const settings = { bucket: "b", prefix: "", kmsKeyArn: "k", roleArn: "r" };
+        it("refuses a missing or unavailable snapshot; a retry finding the task started is fine", async () => {
+            await assert.rejects(startExport(rdsClient(), { ...job, snapshotIdentifier: "wordpress-nope" }, settings), { name: "SnapshotNotFoundError" });
+            rds.snapshots.get("wordpress-20260101000000")!.status = "creating";
+            await assert.rejects(startExport(rdsClient(), job, settings), { name: "ResourceFailedError" });
+            rds.snapshots.get("wordpress-20260101000000")!.status = "available";
+            const first = await startExport(rdsClient(), job, settings);
+            assert.deepStrictEqual(first, { exportTask: job.names.exportTask, s3Uri: `s3://b/${INSTANCE_ID}/${job.names.exportTask}` });
+            assert.deepStrictEqual(await startExport(rdsClient(), job, settings), first);
+            assert.strictEqual(rds.callsOf("StartExportTask")[0].input.S3Prefix, INSTANCE_ID);
+        });
+
+        it("status: FAILED, CANCELED and CANCELING stop the wait; COMPLETE ends it", async () => {
+            await startExport(rdsClient(), job, settings);
+            const task = rds.exportTasks.get(job.names.exportTask)!;
+            for (const [status, ready, failed] of [["FAILED", false, true], ["CANCELED", false, true], ["CANCELING", false, true], ["IN_PROGRESS", false, false], ["COMPLETE", true, false]] as const) {
+                task.status = status;
+                task.timeline = [];
+                task.info.FailureCause = status === "FAILED" ? "bucket gone" : undefined;
+                const r = await checkStatus(rdsClient(), { target: "export", isCluster: false, identifier: job.names.exportTask });
+                assert.deepStrictEqual([r.status, r.ready, r.failed], [status, ready, failed]);
+                if (status === "FAILED") assert.match(r.detail, /FAILED: bucket gone/);
+            }
+            const missing = await checkStatus(rdsClient(), { target: "export", isCluster: false, identifier: "nope" });
+            assert.deepStrictEqual([missing.status, missing.ready, missing.failed], ["not-found", false, false]);
+        });
+    });
+
+    it("status of a database with members: ready only when all are, failed when any is", async () => {
+        seedCluster(rds);
+        let r = await checkStatus(rdsClient(), { target: "database", isCluster: true, identifier: CLUSTER_ID, members: ["shop-1", "shop-2"] });
+        assert.deepStrictEqual([r.ready, r.failed, r.status, r.detail], [true, false, "available", "shop: available, shop-1: available, shop-2: available"]);
+        rds.instances.get("shop-2")!.status = "creating";
+        r = await checkStatus(rdsClient(), { target: "database", isCluster: true, identifier: CLUSTER_ID, members: ["shop-1", "shop-2"] });
+        assert.deepStrictEqual([r.ready, r.failed, r.status], [false, false, "creating"]);
+        rds.instances.get("shop-1")!.status = "incompatible-parameters";
+        rds.instances.get("shop-1")!.timeline = [];
+        r = await checkStatus(rdsClient(), { target: "database", isCluster: true, identifier: CLUSTER_ID, members: ["shop-1", "shop-2"] });
+        assert.deepStrictEqual([r.ready, r.failed, r.status], [false, true, "incompatible-parameters"]);
+        const snap = await checkStatus(rdsClient(), { target: "snapshot", isCluster: false, identifier: "wordpress-20260101000000" });
+        assert.deepStrictEqual([snap.ready, snap.failed, snap.detail], [true, false, "snapshot wordpress-20260101000000 is available"]);
+    });
+
+    it("retention deletes only the machine's own snapshots: its name pattern and its tag", async () => {
+        rds.addSnapshot("wordpress-20250101000000", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2025-01-01T00:00:00Z" });
+        rds.addSnapshot("wordpress-20240101000000", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2024-01-01T00:00:00Z" });
+        // Tagged by copy-tags, but not named by the machine.
+        rds.addSnapshot("wordpress-copy-2023", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2023-01-01T00:00:00Z" });
+        const r = await pruneSnapshots(rdsClient(), job, 1);
+        assert.deepStrictEqual(r, { deleted: ["wordpress-20250101000000", "wordpress-20240101000000"], kept: 1 });
+        assert.strictEqual(rds.snapshots.get("wordpress-copy-2023")!.status, "available");
+        rds.failNext("DeleteDBSnapshot", () => Object.assign(new Error("gone"), { name: "DBSnapshotNotFoundFault" }));
+        Object.assign(rds.snapshots.get("wordpress-20250101000000")!, { status: "available", timeline: [] });
+        Object.assign(rds.snapshots.get("wordpress-20240101000000")!, { status: "deleting", timeline: [] });
+        assert.deepStrictEqual(await pruneSnapshots(rdsClient(), job, 1), { deleted: [], kept: 2 });
+        rds.failNext("DeleteDBSnapshot", () => Object.assign(new Error("no"), { name: "AccessDenied" }));
+        await assert.rejects(pruneSnapshots(rdsClient(), job, 1), { name: "AccessDenied" });
     });
 });
