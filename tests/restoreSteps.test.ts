@@ -389,3 +389,253 @@ describe("restore steps", () => {
         await assert.rejects(pruneSnapshots(rdsClient(), job, 1), { name: "AccessDenied" });
     });
 });
+
+describe("restore steps, cluster twins", () => {
+    let rds: FakeRds;
+    let sfn: FakeSfn;
+    let job: RestoreJob;
+    const commands = () => rds.mutatingCalls().map((c) => c.command);
+
+    beforeEach(async () => {
+        rds = new FakeRds();
+        sfn = new FakeSfn();
+        seedCluster(rds, "carts-v2");
+        rds.addClusterSnapshot("shop-20260101000000", CLUSTER_ID, { data: "carts-v1", tags: PILOTLIGHT_TAGS, created: "2026-01-01T00:00:00Z" });
+        job = await buildJob(
+            { rds: rdsClient(), sfn: new SFNClient({ region: "us-east-1" }) },
+            {
+                request: { identifier: CLUSTER_ID, task: "db_restore", isCluster: true },
+                executionArn: "arn:aws:states:us-east-1:123456789012:execution:m:e",
+                stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+                startedAt: "2026-03-04T05:06:07Z",
+            },
+            { managedIdentifiers: [CLUSTER_ID], managedKinds: { [CLUSTER_ID]: "cluster" }, exportEnabled: false },
+        );
+    });
+    afterEach(() => {
+        rds.restore();
+        sfn.restore();
+    });
+
+    /** Renames the original cluster and its members as a finished rename would (cluster `status` given). */
+    function renameAway(status = "available"): void {
+        for (const m of ["shop-1", "shop-2", "shop-3"]) {
+            const inst = rds.instances.get(m)!;
+            rds.instances.delete(m);
+            inst.info.DBInstanceIdentifier = job.names.oldMembers[m];
+            inst.info.DBClusterIdentifier = job.names.old;
+            rds.instances.set(inst.info.DBInstanceIdentifier, inst);
+        }
+        const c = rds.clusters.get(CLUSTER_ID)!;
+        rds.clusters.delete(CLUSTER_ID);
+        c.info.DBClusterIdentifier = job.names.old;
+        c.status = status;
+        c.timeline = [];
+        rds.clusters.set(job.names.old, c);
+    }
+
+    it("rename: members first, then the cluster; done or under way sends nothing; an impostor stops it", async () => {
+        await renameOriginal(rdsClient(), job);
+        assert.deepStrictEqual(
+            rds.mutatingCalls().map((c) => [c.command, c.input.NewDBInstanceIdentifier ?? c.input.NewDBClusterIdentifier]),
+            [
+                ["ModifyDBInstance", job.names.oldMembers["shop-1"]],
+                ["ModifyDBInstance", job.names.oldMembers["shop-2"]],
+                ["ModifyDBInstance", job.names.oldMembers["shop-3"]],
+                ["ModifyDBCluster", job.names.old],
+            ],
+        );
+        const n = commands().length;
+        await renameOriginal(rdsClient(), job);
+        assert.strictEqual(commands().length, n, "a retry after the rename sends nothing");
+    });
+
+    it("rename: a cluster still renaming is left alone; another cluster at the temporary name or no original is an error", async () => {
+        for (const m of ["shop-1", "shop-2", "shop-3"]) rds.instances.get(m)!.status = "available";
+        const c = rds.clusters.get(CLUSTER_ID)!;
+        // Members already moved by an earlier attempt.
+        renameAway();
+        rds.clusters.delete(job.names.old);
+        c.info.DBClusterIdentifier = CLUSTER_ID;
+        c.status = "renaming";
+        rds.clusters.set(CLUSTER_ID, c);
+        await renameOriginal(rdsClient(), job);
+        assert.deepStrictEqual(commands(), []);
+        c.status = "available";
+        rds.addCluster({ identifier: job.names.old, members: [] });
+        await assert.rejects(renameOriginal(rdsClient(), job), /taken by another cluster/);
+        rds.clusters.delete(job.names.old);
+        rds.clusters.delete(CLUSTER_ID);
+        await assert.rejects(renameOriginal(rdsClient(), job), /original cluster is neither under shop nor under shop-pl-old-/);
+        assert.deepStrictEqual(commands(), []);
+    });
+
+    it("restore: the cluster, then nothing until it is available, then the writer alone, then the readers", async () => {
+        renameAway();
+        let r = await startRestore(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.members], [false, ["shop-1", "shop-2", "shop-3"]]);
+        assert.deepStrictEqual(commands(), ["RestoreDBClusterFromSnapshot"]);
+        r = await startRestore(rdsClient(), job);
+        assert.match(r.detail, /cluster shop is creating/);
+        assert.deepStrictEqual(commands(), ["RestoreDBClusterFromSnapshot"]);
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "available", timeline: [] });
+        r = await startRestore(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.detail], [false, "creating the writer shop-1"]);
+        r = await startRestore(rdsClient(), job);
+        assert.match(r.detail, /writer shop-1 is creating/);
+        assert.deepStrictEqual(commands(), ["RestoreDBClusterFromSnapshot", "CreateDBInstance"]);
+        Object.assign(rds.instances.get("shop-1")!, { status: "available", timeline: [] });
+        r = await startRestore(rdsClient(), job);
+        assert.deepStrictEqual(rds.callsOf("CreateDBInstance").map((c) => c.input.DBInstanceIdentifier), ["shop-1", "shop-2", "shop-3"]);
+        assert.strictEqual(r.done, true);
+        r = await startRestore(rdsClient(), job);
+        assert.strictEqual(r.done, true);
+        assert.strictEqual(rds.callsOf("CreateDBInstance").length, 3, "a retry creates nothing twice");
+    });
+
+    it("restore: a failed cluster or writer stops at once; a member of another cluster or the original is refused", async () => {
+        renameAway();
+        await startRestore(rdsClient(), job);
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "incompatible-restore", timeline: [] });
+        await assert.rejects(startRestore(rdsClient(), job), { name: "ResourceFailedError" });
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "available", timeline: [] });
+        await startRestore(rdsClient(), job);
+        Object.assign(rds.instances.get("shop-1")!, { status: "failed", timeline: [] });
+        await assert.rejects(startRestore(rdsClient(), job), /restored writer shop-1 is failed/);
+        rds.instances.get("shop-1")!.info.DBClusterIdentifier = "elsewhere";
+        await assert.rejects(startRestore(rdsClient(), job), /shop-1 exists but belongs to elsewhere/);
+        const restored = rds.clusters.get(CLUSTER_ID)!;
+        restored.info.DbClusterResourceId = job.original.resourceId;
+        await assert.rejects(startRestore(rdsClient(), job), /original cluster 'shop' is still under its identifier/);
+    });
+
+    it("settings: only what the cluster lacks, once it is available", async () => {
+        renameAway();
+        rds.addCluster({ identifier: CLUSTER_ID, members: [], status: "modifying" });
+        let r = await applySettings(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.detail], [false, "shop is modifying"]);
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "available", timeline: [] });
+        r = await applySettings(rdsClient(), job);
+        assert.deepStrictEqual(r.applied.sort(), ["DeletionProtection", "ManageMasterUserPassword", "MasterUserSecretKmsKeyId", "PreferredMaintenanceWindow"]);
+        assert.deepStrictEqual(commands(), ["ModifyDBCluster"]);
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "available", timeline: [] });
+        r = await applySettings(rdsClient(), job);
+        assert.strictEqual(r.done, true);
+        assert.deepStrictEqual(commands(), ["ModifyDBCluster"]);
+    });
+
+    it("delete: refuses an impostor cluster or member, waits for a busy one, protection off, members then the cluster", async () => {
+        renameAway("backing-up");
+        assert.match((await deleteOld(rdsClient(), job)).detail, /is backing-up/);
+        Object.assign(rds.clusters.get(job.names.old)!, { status: "available" });
+        assert.match((await deleteOld(rdsClient(), job)).detail, /turned deletion protection off/);
+        Object.assign(rds.clusters.get(job.names.old)!, { status: "available", timeline: [] });
+        const member = rds.instances.get(job.names.oldMembers["shop-2"])!;
+        const realId = member.info.DbiResourceId;
+        member.info.DbiResourceId = "db-IMPOSTOR";
+        await assert.rejects(deleteOld(rdsClient(), job), /is not the original member/);
+        member.info.DbiResourceId = realId;
+        const r = await deleteOld(rdsClient(), job);
+        assert.match(r.detail, /deleting shop-pl-old-\d{14} \(3 member\(s\) deleting\)/);
+        assert.deepStrictEqual(commands(), ["ModifyDBCluster", "DeleteDBInstance", "DeleteDBInstance", "DeleteDBInstance", "DeleteDBCluster"]);
+        const del = rds.callsOf("DeleteDBCluster")[0].input;
+        assert.deepStrictEqual([del.FinalDBSnapshotIdentifier, del.SkipFinalSnapshot, del.DeleteAutomatedBackups], [job.names.finalSnapshot, false, false]);
+        let last = r;
+        for (let i = 0; i < 6 && !last.done; i++) last = await deleteOld(rdsClient(), job);
+        assert.strictEqual(last.done, true);
+        rds.clusters.get(job.names.old) && assert.fail("cluster left");
+        const c2 = rds.addCluster({ identifier: job.names.old, members: [] });
+        c2.info.DbClusterResourceId = "cluster-OTHER";
+        await assert.rejects(deleteOld(rdsClient(), job), /is not the original cluster/);
+    });
+
+    it("delete: the cluster gone but members still deleting is not done", async () => {
+        renameAway();
+        rds.clusters.delete(job.names.old);
+        const r = await deleteOld(rdsClient(), job);
+        assert.deepStrictEqual(r.done, false);
+        assert.match(r.detail, /members still deleting: shop-1-pl-old-\d{14}, shop-2-pl-old-\d{14}, shop-3-pl-old-\d{14}/);
+    });
+
+    it("rollback: an impostor under the temporary name is never adopted; a missing member is waited for", async () => {
+        renameAway();
+        rds.clusters.get(job.names.old)!.info.DbClusterResourceId = "cluster-IMPOSTOR";
+        let r = await rollback(rdsClient(), job);
+        assert.match(r.detail, /original cluster not found/);
+        rds.clusters.get(job.names.old)!.info.DbClusterResourceId = job.original.resourceId;
+        rds.instances.get(job.names.oldMembers["shop-3"])!.info.DbiResourceId = "db-IMPOSTOR";
+        r = await rollback(rdsClient(), job);
+        assert.match(r.detail, /original members not found yet: shop-3/);
+        assert.deepStrictEqual(commands(), []);
+    });
+
+    it("rollback: never reports the original restored while it or a member is still renaming", async () => {
+        renameAway("renaming");
+        let r = await rollback(rdsClient(), job);
+        assert.match(r.detail, /original shop-pl-old-\d{14} is renaming/);
+        Object.assign(rds.clusters.get(job.names.old)!, { status: "available" });
+        r = await rollback(rdsClient(), job);
+        assert.match(r.detail, /renaming shop-pl-old-\d{14} back to shop/);
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "renaming", timeline: [] });
+        r = await rollback(rdsClient(), job);
+        assert.match(r.detail, /renaming members back/);
+        for (let i = 0; i < 4; i++) r = await rollback(rdsClient(), job);
+        assert.strictEqual(r.done, false, "the cluster is still renaming");
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "available" });
+        for (let i = 0; i < 6 && !r.done; i++) r = await rollback(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.outcome], [true, "original-restored"]);
+        assert.deepStrictEqual(rds.membersOf(CLUSTER_ID).map((m) => m.info.DBInstanceIdentifier), ["shop-1", "shop-2", "shop-3"]);
+    });
+
+    it("rollback: a half-made cluster loses its members first, then itself, without a final snapshot; a serving one is kept", async () => {
+        renameAway();
+        await startRestore(rdsClient(), job);
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "available", timeline: [] });
+        await startRestore(rdsClient(), job); // the writer, still creating
+        let r = await rollback(rdsClient(), job);
+        assert.match(r.detail, /removing the half-made restore shop \(available\)/);
+        assert.deepStrictEqual(rds.callsOf("DeleteDBCluster"), [], "members first");
+        r = await rollback(rdsClient(), job);
+        const del = rds.callsOf("DeleteDBCluster")[0]?.input;
+        assert.deepStrictEqual([del?.DBClusterIdentifier, del?.SkipFinalSnapshot], [CLUSTER_ID, true]);
+        // Another run: a restored cluster whose writer is available has served.
+        const again = await buildJob(
+            { rds: rdsClient(), sfn: new SFNClient({ region: "us-east-1" }) },
+            { request: { identifier: "cart", task: "create_snapshot_only", isCluster: true }, executionArn: "x", stateMachineArn: "y", startedAt: "2026-03-04T05:06:07Z" },
+            { managedIdentifiers: ["cart"], managedKinds: { cart: "cluster" }, exportEnabled: false },
+        ).catch((e: Error) => e);
+        assert.ok(again instanceof Error, "no such cluster: a clear error");
+    });
+
+    it("keep both: finishes deleting an original cluster whose members are going, never leaving it without them", async () => {
+        renameAway();
+        rds.addCluster({ identifier: CLUSTER_ID, members: [{ identifier: "shop-1" }] });
+        const away = rds.instances.get(job.names.oldMembers["shop-2"])!;
+        away.status = "deleting";
+        away.timeline = [];
+        let r = await keepBoth(rdsClient(), job);
+        assert.match(r.detail, /turned deletion protection off on shop-pl-old-\d{14} to finish deleting it/);
+        Object.assign(rds.clusters.get(job.names.old)!, { status: "available", timeline: [] });
+        r = await keepBoth(rdsClient(), job);
+        assert.match(r.detail, /finishing the deletion of shop-pl-old-\d{14} with final snapshot/);
+        assert.deepStrictEqual(
+            rds.mutatingCalls().filter((c) => c.command.startsWith("Delete")).map((c) => c.input.DBInstanceIdentifier ?? c.input.DBClusterIdentifier),
+            [job.names.oldMembers["shop-1"], job.names.oldMembers["shop-3"], job.names.old],
+        );
+        for (let i = 0; i < 6 && !r.done; i++) r = await keepBoth(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.outcome], [true, "restore-kept"]);
+        assert.strictEqual(rds.clusterSnapshots.get(job.names.finalSnapshot)!.data, "carts-v2");
+    });
+
+    it("keep both: an original cluster with all its members is kept, its protection put back", async () => {
+        renameAway();
+        rds.addCluster({ identifier: CLUSTER_ID, members: [{ identifier: "shop-1" }] });
+        rds.clusters.get(job.names.old)!.info.DeletionProtection = false;
+        let r = await keepBoth(rdsClient(), job);
+        assert.match(r.detail, /putting deletion protection back on shop-pl-old-/);
+        assert.deepStrictEqual(rds.callsOf("ModifyDBCluster").map((c) => [c.input.DBClusterIdentifier, c.input.DeletionProtection]), [[job.names.old, true]]);
+        Object.assign(rds.clusters.get(job.names.old)!, { status: "available", timeline: [] });
+        r = await keepBoth(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.outcome], [true, "kept-both"]);
+    });
+});
