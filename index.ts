@@ -323,22 +323,23 @@ const copy = cfg.copy
           })
     : undefined;
 
-// Failback, dr side (while failed over): snapshot the DR database and share it with the primary.
-const failbackSource =
-    !primary && cfg.failover && database
-        ? new Failback("failback-source", {
-              side: "source",
-              namePrefix: cfg.namePrefix,
-              accountId: cfg.accountId,
-              region: cfg.region,
-              peerAccountId: cfg.peer.accountId,
-              databaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
-              isCluster: database.isCluster,
-              alertFunctionArn: alerts.functionArn,
-              vpc: network.lambdaVpc,
-              tags,
-          })
-        : undefined;
+// Failback, dr side: snapshot the DR database and share it with the primary. Its roles are
+// part of the pilot light (IAM is global); its function and machine come with failover.
+const failbackSource = !primary
+    ? new Failback("failback-source", {
+          side: "source",
+          namePrefix: cfg.namePrefix,
+          accountId: cfg.accountId,
+          region: cfg.region,
+          peerAccountId: cfg.peer.accountId,
+          databaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
+          isCluster: isAuroraEngine(cfg.database.engine),
+          failedOver: cfg.failover,
+          alertFunctionArn: alerts.functionArn,
+          vpc: network.lambdaVpc,
+          tags,
+      })
+    : undefined;
 
 // Failback, primary side: bring that snapshot home and refresh the database in place through
 // the restore machine; only where the restore machine covers the workload database.

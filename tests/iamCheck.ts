@@ -98,9 +98,11 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
         case "DeleteDBSnapshot":
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
         case "ModifyDBSnapshotAttribute":
+        case "DescribeDBSnapshotAttributes":
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
         case "DeleteDBClusterSnapshot":
         case "ModifyDBClusterSnapshotAttribute":
+        case "DescribeDBClusterSnapshotAttributes":
             return on(call.command, arn("cluster-snapshot", i.DBClusterSnapshotIdentifier));
         case "AddTagsToResource":
         case "ListTagsForResource":
