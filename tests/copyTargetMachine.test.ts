@@ -210,6 +210,212 @@ describe("copy target machine", () => {
         assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v1");
     });
 
+    it("a shared snapshot RDS says was taken from another instance is refused, whatever the message says, before any change", async () => {
+        await copyOk("01");
+        rds.addSharedSnapshot(sharedArn("02"), { kmsKeyId: SOURCE_REPLICA_KEY, created: "2026-01-02T00:00:00Z", databaseIdentifier: "billing" });
+        const before = rds.mutatingCalls().length;
+        const result = await run(message("02"));
+        assert.strictEqual(result.status, "FAILED");
+        assert.strictEqual(alerts[0].error, "SnapshotMismatchError");
+        assert.match(alerts[0].cause, /was taken from "billing", not from the configured source wordpress/);
+        assert.strictEqual(rds.mutatingCalls().length, before);
+        assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v1");
+    });
+
+    it("an out-of-order announcement of older data never moves the secret back, copies nothing and does not alert", async () => {
+        share("01");
+        await copyOk("02");
+        const before = rds.mutatingCalls().length;
+        const late = await run(message("01"));
+        assert.strictEqual(late.status, "SUCCEEDED");
+        assert.ok(late.path.includes("AlreadyCopied"));
+        assert.match(late.output.skip, /not newer than wordpress-v1's data/);
+        assert.strictEqual(rds.mutatingCalls().length, before);
+        assert.strictEqual(secrets.current(SECRET).sourceSnapshotArn, sharedArn("02"));
+        assert.deepStrictEqual(alerts, []);
+    });
+
+    it("a failed copy never counts toward keep: the last good rollback copy stays and the dead one goes, without a final snapshot", async () => {
+        await copyOk("01");
+        await copyOk("02");
+        share("03");
+        rds.nextRestoreEndsIn("failed");
+        const failed = await run(message("03"));
+        assert.strictEqual(failed.status, "FAILED");
+        assert.strictEqual(alerts[0].error, "ResourceFailedError");
+        alerts = [];
+        await copyOk("04");
+        assert.deepStrictEqual(live(), ["wordpress-v2", "wordpress-v4"], "v2 is still the rollback copy");
+        const del = rds.callsOf("DeleteDBInstance").map((c) => [c.input.DBInstanceIdentifier, c.input.SkipFinalSnapshot]);
+        assert.deepStrictEqual(del, [["wordpress-v1", false], ["wordpress-v3", true]]);
+        // The deletions complete; the next run deletes the snapshots of both, never those of the kept copies.
+        for (let i = 0; i < 3; i++) await new RDSClient({}).send(new DescribeDBInstancesCommand({}));
+        await copyOk("05");
+        const gone = rds.callsOf("DeleteDBSnapshot").map((c) => c.input.DBSnapshotIdentifier).sort();
+        assert.deepStrictEqual(gone, ["wordpress-v1", "wordpress-v1-final", "wordpress-v3"]);
+        assert.deepStrictEqual(live(), ["wordpress-v4", "wordpress-v5"]);
+    });
+
+    it("retention and rollback touch only the machine's own copies, not a tagged look-alike", async () => {
+        await copyOk("01");
+        // An operator's restore of the v1 snapshot, tags copied, under a copy-like name; and an untagged one.
+        const v1Tags = rds.instances.get("wordpress-v1")!.tags;
+        rds.addInstance({ identifier: "wordpress-v7", tags: v1Tags, info: { MasterUserSecret: { SecretArn: "arn:x", SecretStatus: "active", KmsKeyId: DR_KEY } } });
+        rds.addInstance({ identifier: "wordpress-v8" });
+        const rollback = await run({ task: "rollback", version: 7 });
+        assert.strictEqual(rollback.status, "FAILED");
+        assert.match(alerts[0].cause, /no retained copy wordpress-v7; retained copies: wordpress-v1/);
+        alerts = [];
+        await copyOk("02");
+        await copyOk("03");
+        await copyOk("04");
+        assert.ok(rds.instances.get("wordpress-v7")!.status === "available" && rds.instances.get("wordpress-v8")!.status === "available", "look-alikes stay");
+        assert.ok(!rds.callsOf("DeleteDBInstance").some((c) => ["wordpress-v7", "wordpress-v8"].includes(c.input.DBInstanceIdentifier as string)));
+        assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v11", "numbered above every <name>-v<N>, ours or not");
+    });
+
+    describe("while the dr stack is failed over (the hold secret exists)", () => {
+        it("a delivery changes nothing and ends quietly", async () => {
+            await copyOk("01");
+            secrets.create(HOLD, "the dr stack is failed over");
+            share("02");
+            const before = rds.mutatingCalls().length;
+            const result = await run(message("02"));
+            assert.strictEqual(result.status, "SUCCEEDED");
+            assert.ok(result.path.includes("Held"));
+            assert.match(result.output.held, /held by pilotlight\/copy\/wordpress\/hold: the dr stack is failed over/);
+            assert.strictEqual(rds.mutatingCalls().length, before);
+            assert.strictEqual(secrets.versions.get(SECRET)!.length, 1);
+            assert.deepStrictEqual(alerts, []);
+        });
+
+        it("a run that was copying when failover began keeps its copy but neither moves the secret nor prunes", async () => {
+            await copyOk("01");
+            await copyOk("02");
+            share("03");
+            onCall = (step) => {
+                if (step === "point") secrets.create(HOLD);
+            };
+            const result = await run(message("03"));
+            assert.strictEqual(result.status, "SUCCEEDED");
+            assert.ok(result.path.includes("Held") && !result.path.includes("Prune"));
+            assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v2", "the secret stays on the served copy");
+            assert.deepStrictEqual(live(), ["wordpress-v1", "wordpress-v2", "wordpress-v3"]);
+            assert.deepStrictEqual(rds.callsOf("DeleteDBInstance"), []);
+        });
+
+        it("prune finds the hold too: failover beginning after the secret moved deletes nothing", async () => {
+            await copyOk("01");
+            await copyOk("02");
+            share("03");
+            onCall = (step) => {
+                if (step === "prune") secrets.create(HOLD);
+            };
+            const result = await run(message("03"));
+            assert.strictEqual(result.status, "SUCCEEDED");
+            assert.ok(result.path.includes("Held"));
+            assert.deepStrictEqual(rds.callsOf("DeleteDBInstance"), []);
+        });
+
+        it("a rollback is refused with a clear error, before any change", async () => {
+            await copyOk("01");
+            await copyOk("02");
+            secrets.create(HOLD);
+            const before = rds.mutatingCalls().length;
+            const result = await run({ task: "rollback", version: 1 });
+            assert.strictEqual(result.status, "FAILED");
+            assert.match(alerts[0].cause, /rollback refused: held by pilotlight\/copy\/wordpress\/hold/);
+            assert.strictEqual(rds.mutatingCalls().length, before);
+            assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v2");
+        });
+
+        it("after failback (the hold deleted) copies resume", async () => {
+            secrets.create(HOLD);
+            share("01");
+            assert.ok((await run(message("01"))).path.includes("Held"));
+            secrets.delete(HOLD);
+            const again = await run(message("01"), handler, "redelivered");
+            assert.strictEqual(again.status, "SUCCEEDED");
+            assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v1");
+        });
+    });
+
+    describe("bad input changes nothing and reaches the alert", () => {
+        const cases: { name: string; input: unknown; expect: RegExp }[] = [
+            { name: "a string", input: "copy", expect: /input must be an object/ },
+            { name: "a list", input: [message("02")], expect: /input must be an object/ },
+            { name: "an unknown field", input: { ...message("02"), prune: true }, expect: /unknown field\(s\) prune for task copy/ },
+            { name: "a rollback with extra fields", input: { task: "rollback", version: 1, snapshotArn: sharedArn("02") }, expect: /unknown field\(s\) snapshotArn for task rollback/ },
+            { name: "a fractional version", input: { task: "rollback", version: 1.5 }, expect: /rollback needs "version"/ },
+        ];
+        for (const t of cases) {
+            it(`refuses ${t.name}`, async () => {
+                await copyOk("01");
+                share("02");
+                const before = rds.mutatingCalls().length;
+                const result = await run(t.input);
+                assert.strictEqual(result.status, "FAILED");
+                assert.strictEqual(alerts[0].error, "InvalidInputError");
+                assert.match(alerts[0].cause, t.expect);
+                assert.strictEqual(rds.mutatingCalls().length, before);
+                assert.strictEqual(secrets.versions.get(SECRET)!.length, 1);
+            });
+        }
+    });
+
+    it("racing twins of one delivery end as one copy and no alert", async () => {
+        await copyOk("01");
+        share("02");
+        const [a, b] = await Promise.all([run(message("02"), handler, "twin-a"), run(message("02"), handler, "twin-b")]);
+        assert.deepStrictEqual([a.status, b.status], ["SUCCEEDED", "SUCCEEDED"], `${a.error} ${a.cause} ${b.error} ${b.cause}`);
+        assert.deepStrictEqual(live(), ["wordpress-v1", "wordpress-v2"]);
+        assert.strictEqual(rds.instances.get("wordpress-v2")!.data, "posts-of-02");
+        assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v2");
+        assert.deepStrictEqual(alerts, []);
+    });
+
+    it("a redelivery while the first run is still restoring continues that copy instead of starting another", async () => {
+        await copyOk("01");
+        share("02");
+        let second: Promise<any> | undefined;
+        onCall = (step) => {
+            if (step === "password" && !second) second = run(message("02"), handler, "redelivered");
+        };
+        const first = await run(message("02"));
+        const again = await second!;
+        assert.deepStrictEqual([first.status, again.status], ["SUCCEEDED", "SUCCEEDED"]);
+        assert.strictEqual(rds.callsOf("CopyDBSnapshot").length, 2, "one copy per snapshot");
+        assert.deepStrictEqual(live(), ["wordpress-v1", "wordpress-v2"]);
+        assert.deepStrictEqual(alerts, []);
+    });
+
+    for (const step of ["plan", "copy", "restore", "password", "point", "prune"]) {
+        it(`a lost response at ${step} (the call took effect) is retried and ends as one result, no alert`, async () => {
+            await copyOk("01");
+            share("02");
+            let lost = false;
+            const lossy = async (event: any) => {
+                const result = await handler(event);
+                if (event.step === step && !lost) {
+                    lost = true;
+                    const e = new Error("response lost");
+                    e.name = step === "password" ? "Lambda.Unknown" : "Lambda.ServiceException";
+                    throw e;
+                }
+                return result;
+            };
+            const result = await run(message("02"), lossy);
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+            assert.ok(lost);
+            assert.strictEqual(rds.callsOf("CopyDBSnapshot").length, 2);
+            assert.strictEqual(rds.callsOf("RestoreDBInstanceFromDBSnapshot").length, 2);
+            assert.strictEqual(rds.callsOf("ModifyDBInstance").length, 2);
+            assert.strictEqual(rds.callsOf("DeleteDBInstance").length, 0);
+            assert.strictEqual(secrets.current(SECRET).identifier, "wordpress-v2");
+            assert.deepStrictEqual(alerts, []);
+        });
+    }
+
     it("has a Retry and a Catch on every Task and a machine timeout", () => {
         assert.ok(definition.TimeoutSeconds >= 3 * 10 * 60);
         for (const name of taskStates(definition as any)) {

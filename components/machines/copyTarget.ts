@@ -2,7 +2,7 @@
  * Definition of the copy target machine (dr account), as a pure function.
  *
  * Shape:
- *   Plan -> Route?
+ *   Input (wraps any input in an object) -> Plan -> Route?
  *     held (the dr stack is failed over): Held
  *     not newer than what the secret points at: AlreadyCopied
  *     rollback:  Point -> Done
@@ -58,10 +58,12 @@ export function copyTargetDefinition(arns: CopyTargetArns, options: CopyTargetOp
     const held = { Variable: "$.held", IsPresent: true, Next: "Held" };
     return {
         Comment: "pilotlight copy target: copy the shared snapshot under the DR key, restore <name>-v<N>, manage its password, point the secret, keep the newest",
-        StartAt: "Plan",
+        StartAt: "Input",
         TimeoutSeconds: timeoutSeconds,
         States: {
-            Plan: task({ step: "plan", "input.$": "$" }, "Route?"),
+            // Whatever the input is (a string, a list), the state is an object, so a failure can be caught and alerted.
+            Input: { Type: "Pass", Parameters: { "input.$": "$" }, Next: "Plan" },
+            Plan: task({ step: "plan", "input.$": "$.input" }, "Route?"),
             "Route?": {
                 Type: "Choice",
                 Choices: [held, { Variable: "$.skip", IsPresent: true, Next: "AlreadyCopied" }, { Variable: "$.task", StringEquals: "rollback", Next: "Point" }],
