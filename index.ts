@@ -288,6 +288,7 @@ const copy = cfg.copy
               sourceIdentifier: cfg.copy.source,
               sharedKeyArn: key.keyArn,
               drKeyArn: key.replicaKeyArn!,
+              peerRegionProvider: drRegion!,
               alertFunctionArn: alerts.functionArn,
               keep: cfg.copy.keep,
               schedule: cfg.copy.schedule,
@@ -301,13 +302,12 @@ const copy = cfg.copy
               accountId: cfg.accountId,
               region: cfg.region,
               sourceAccountId: cfg.peer.accountId,
-              sourceRegion: cfg.peer.region,
-              // The subscription lives with the topic, in the primary's region.
-              sourceRegionProvider: new aws.Provider("source-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] }),
               sourceIdentifier: cfg.copy.source,
               targetName: cfg.copy.targetName,
               drKeyArn: key.keyArn,
               secretName: cfg.copy.secretName,
+              // Failed over: the copy target must not move the secret off, nor prune, what the stack serves from.
+              failedOver: cfg.failover,
               keep: cfg.copy.keep,
               restore: {
                   instanceClass: cfg.copy.restore.instanceClass,
@@ -412,7 +412,7 @@ const machines: ReadinessMachine[] = [
     ...(copy ? [{ label: primary ? "copy source" : "copy target", arn: copy.stateMachineArn, scheduleEnabled: primary ? cfg.copy!.scheduleEnabled : undefined }] : []),
     // By its computed ARN on every dr stack, so failing over does not change the dashboard.
     ...(!primary ? [{ label: "failback source", arn: stateMachineArn(own, jobName(cfg.namePrefix, FAILBACK_SOURCE_JOB)) }] : []),
-    ...(failback ? [{ label: "failback", arn: failback.stateMachineArn }] : []),
+    ...(failback?.stateMachineArn ? [{ label: "failback", arn: failback.stateMachineArn }] : []),
     ...auroraRecoveries.map((r, i) => ({ label: `aurora ${cfg.auroraFailover.clusters[i].identifier}`, arn: r.stateMachineArn })),
 ];
 // Restore tests (dr): measure the database RTO on a throwaway restored from what failover would use.
