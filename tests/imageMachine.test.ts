@@ -398,3 +398,55 @@ describe("image retention and sources (pure)", () => {
         assert.throws(() => imageSettingsFromEnv({ ...env, PEER_ACCOUNT_ID: "22222" }), /PEER_ACCOUNT_ID '22222' is not a 12-digit account id/);
     });
 });
+
+describe("FakeEc2 rules", () => {
+    let ec2: FakeEc2;
+    const client = (region = HOME) => new EC2Client({ region });
+    beforeEach(() => (ec2 = new FakeEc2()));
+    afterEach(() => ec2.restore());
+
+    it("refuses, like the role, to delete a snapshot without the job's tag, and one a registered image uses", async () => {
+        const { DeleteSnapshotCommand } = await import("@aws-sdk/client-ec2");
+        const image = ec2.addImage(HOME, "golden-image", { source: "i-0a01", tags: [], created: "2025-01-01T00:00:00.000Z" });
+        await assert.rejects(client().send(new DeleteSnapshotCommand({ SnapshotId: image.snapshotIds[0] })), { name: "InvalidSnapshot.InUse" });
+        image.state = "deregistered";
+        await assert.rejects(client().send(new DeleteSnapshotCommand({ SnapshotId: image.snapshotIds[0] })), { name: "UnauthorizedOperation" });
+        assert.ok(ec2.snapshots.has(image.snapshotIds[0]));
+    });
+
+    it("DeregisterImage with DeleteAssociatedSnapshots deletes only what the caller may and no other image uses", async () => {
+        const { DeregisterImageCommand } = await import("@aws-sdk/client-ec2");
+        const ours = ec2.addImage(HOME, "a", { source: "i-0a01", tags: OURS("x"), created: "2025-01-01T00:00:00.000Z" });
+        const out = await client().send(new DeregisterImageCommand({ ImageId: ours.imageId, DeleteAssociatedSnapshots: true }));
+        assert.deepStrictEqual(out.DeleteSnapshotResults, [{ SnapshotId: ours.snapshotIds[0], ReturnCode: "success" }]);
+        assert.ok(!ec2.snapshots.has(ours.snapshotIds[0]));
+        const foreign = ec2.addImage(HOME, "b", { source: "i-0a01", tags: OURS("x"), snapshotTags: [], created: "2025-01-01T00:00:00.000Z" });
+        const out2 = await client().send(new DeregisterImageCommand({ ImageId: foreign.imageId, DeleteAssociatedSnapshots: true }));
+        assert.deepStrictEqual(out2.DeleteSnapshotResults, [{ SnapshotId: foreign.snapshotIds[0], ReturnCode: "missing-permissions" }]);
+        const shared = ec2.addImage(HOME, "c", { source: "i-0a01", tags: OURS("x"), created: "2025-01-01T00:00:00.000Z" });
+        const other = ec2.addImage(HOME, "d", { source: "i-0a01", tags: OURS("x"), created: "2025-01-01T00:00:00.000Z" });
+        other.snapshotIds = [...shared.snapshotIds];
+        const out3 = await client().send(new DeregisterImageCommand({ ImageId: shared.imageId, DeleteAssociatedSnapshots: true }));
+        assert.deepStrictEqual(out3.DeleteSnapshotResults, [{ SnapshotId: shared.snapshotIds[0], ReturnCode: "skipped" }]);
+        await assert.rejects(client().send(new DeregisterImageCommand({ ImageId: shared.imageId })), { name: "InvalidAMIID.NotFound" });
+        const plain = ec2.addImage(HOME, "e", { source: "i-0a01", tags: OURS("x"), created: "2025-01-01T00:00:00.000Z" });
+        await client().send(new DeregisterImageCommand({ ImageId: plain.imageId }));
+        assert.ok(ec2.snapshots.has(plain.snapshotIds[0]), "without the flag the snapshots stay");
+    });
+
+    it("ModifyImageAttribute adds launch permissions once, in the image's region only", async () => {
+        const { ModifyImageAttributeCommand } = await import("@aws-sdk/client-ec2");
+        const image = ec2.addImage(DR, "a", { source: "i-0a01", tags: OURS("x"), created: "2025-01-01T00:00:00.000Z" });
+        for (let i = 0; i < 2; i++) await client(DR).send(new ModifyImageAttributeCommand({ ImageId: image.imageId, LaunchPermission: { Add: [{ UserId: PEER }] } }));
+        assert.deepStrictEqual(image.launchPermissions, [PEER]);
+        await assert.rejects(client(HOME).send(new ModifyImageAttributeCommand({ ImageId: image.imageId, LaunchPermission: { Add: [{ UserId: PEER }] } })), { name: "InvalidAMIID.NotFound" });
+    });
+
+    it("a lost response still takes effect", async () => {
+        const { DeregisterImageCommand } = await import("@aws-sdk/client-ec2");
+        const image = ec2.addImage(HOME, "a", { source: "i-0a01", tags: OURS("x"), created: "2025-01-01T00:00:00.000Z" });
+        ec2.loseNextResponse("DeregisterImage");
+        await assert.rejects(client().send(new DeregisterImageCommand({ ImageId: image.imageId })), { name: "TimeoutError" });
+        assert.strictEqual(image.state, "deregistered");
+    });
+});
