@@ -256,6 +256,8 @@ const backups =
               scheduleEnabled: cfg.backups.scheduleEnabled,
               keep: cfg.backups.keep,
               images: cfg.backups.images,
+              // Two-account layout: the DR-region image copies are shared with the dr account.
+              peerAccountId: isSameAccount(cfg) ? undefined : cfg.peer.accountId,
               vpc: network.lambdaVpc,
               tags,
           })
