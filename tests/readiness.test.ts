@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { DescribeDBInstanceAutomatedBackupsCommand, RDSClient } from "@aws-sdk/client-rds";
+import { DescribeDBClusterSnapshotsCommand, DescribeDBInstanceAutomatedBackupsCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
 import { newestRecoveryPoint, parseTargets, publishReadiness, READINESS_NAMESPACE, RecoveryTarget } from "../functions/lib/readiness";
 import { alarmAlert } from "../functions/lib/alarmAlert";
@@ -368,4 +368,117 @@ describe("readiness config and wiring", () => {
         assert.deepStrictEqual(JSON.parse(target.inputs.environment.variables.TARGETS), [{ database: "pilotlight-db", isCluster: false, kind: "snapshots" }]);
         assert.strictEqual(sameAccount.resources.find((r) => r.inputs?.name === "pilotlight-readiness-rpo-pilotlight-db")!.inputs.threshold, 180);
     });
+});
+
+describe("readiness: what counts as a recovery point, edge by edge", () => {
+    let rds: FakeRds;
+    beforeEach(() => {
+        rds = new FakeRds({ region: REGION, account: DR });
+    });
+    afterEach(() => rds.restore());
+    const client = () => new RDSClient({ region: REGION });
+
+    it("Aurora, own copies: only available ones tagged with this very source", async () => {
+        rds.addClusterSnapshot("orders-v1", "orders", { created: minutesBefore(900), tags: tagged("orders") });
+        rds.addClusterSnapshot("orders-untagged", "orders", { created: minutesBefore(10) });
+        rds.addClusterSnapshot("orders-other-tag", "orders", { created: minutesBefore(9), tags: tagged("other") });
+        rds.addClusterSnapshot("orders-wrong-key", "orders", { created: minutesBefore(8), tags: [{ Key: "team", Value: "orders" }] });
+        rds.addClusterSnapshot("orders-v2", "orders", { created: minutesBefore(5), tags: tagged("orders"), status: "creating" });
+        rds.addClusterSnapshot("carts-v1", "carts", { created: minutesBefore(1), tags: tagged("orders") });
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots" }))?.ref, "orders-v1");
+    });
+
+    it("shared ones must be available, of this database, and from the named account (instances and clusters)", async () => {
+        const inst = (acct: string, id: string) => `arn:aws:rds:${REGION}:${acct}:snapshot:${id}`;
+        const clus = (acct: string, id: string) => `arn:aws:rds:${REGION}:${acct}:cluster-snapshot:${id}`;
+        rds.addSharedSnapshot(inst(PEER, "db-20260301090000"), { created: minutesBefore(180), kmsKeyId: "k", databaseIdentifier: "db" });
+        rds.addSharedSnapshot(inst(PEER, "db-20260301110000"), { created: minutesBefore(60), kmsKeyId: "k", databaseIdentifier: "db", status: "copying" });
+        rds.addSharedSnapshot(inst("333333333333", "db-20260301115000"), { created: minutesBefore(10), kmsKeyId: "k", databaseIdentifier: "db" });
+        rds.addSharedClusterSnapshot(clus(PEER, "aur-20260301090000"), { created: minutesBefore(200), kmsKeyId: "k", databaseIdentifier: "aur" });
+        rds.addSharedClusterSnapshot(clus(PEER, "aur-20260301110000"), { created: minutesBefore(60), kmsKeyId: "k", databaseIdentifier: "aur", status: "copying" });
+        rds.addSharedClusterSnapshot(clus(PEER, "other-20260301115000"), { created: minutesBefore(5), kmsKeyId: "k", databaseIdentifier: "other" });
+        rds.addSharedClusterSnapshot(clus("333333333333", "aur-20260301115000"), { created: minutesBefore(5), kmsKeyId: "k", databaseIdentifier: "aur" });
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }))?.ref, inst(PEER, "db-20260301090000"));
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots", sharedFrom: PEER }))?.ref, clus(PEER, "aur-20260301090000"));
+        // Without sharedFrom, shared snapshots are not looked at at all.
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots" }), undefined);
+        assert.strictEqual(rds.callsOf("DescribeDBClusterSnapshots").filter((c) => c.input.SnapshotType === "shared").length, 1);
+    });
+
+    it("a named snapshot counts only while available, and other errors than not-found are not hidden", async () => {
+        rds.addClusterSnapshot("pinned-c", "orders", { created: minutesBefore(100) });
+        rds.addSnapshot("pinned-i", "db", { created: minutesBefore(100), status: "creating" });
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshot", snapshotIdentifier: "pinned-c" }))?.ref, "pinned-c");
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshot", snapshotIdentifier: "gone-c" }), undefined);
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned-i" }), undefined);
+        rds.failAlways("DescribeDBSnapshots", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
+        await assert.rejects(newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned-i" }), /denied/);
+    });
+});
+
+describe("readiness: pages and automated backup states (SDK mock)", () => {
+    let mock: ReturnType<typeof mockClient>;
+    beforeEach(() => {
+        mock = mockClient(RDSClient);
+    });
+    afterEach(() => mock.restore());
+    const at = (m: number) => new Date(minutesBefore(m));
+
+    it("reads every page of own and shared snapshots", async () => {
+        mock.on(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: "db", SnapshotType: "manual", Marker: undefined }).resolves({
+            DBSnapshots: [{ DBSnapshotIdentifier: "db-v1", Status: "available", SnapshotCreateTime: at(300), TagList: tagged("db") }],
+            Marker: "p2",
+        });
+        mock.on(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: "db", SnapshotType: "manual", Marker: "p2" }).resolves({
+            DBSnapshots: [{ DBSnapshotIdentifier: "db-v2", Status: "available", SnapshotCreateTime: at(200), TagList: tagged("db") }],
+        });
+        mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: undefined }).resolves({ DBSnapshots: [], Marker: "s2" });
+        mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: "s2" }).resolves({
+            DBSnapshots: [{ DBSnapshotIdentifier: "x", DBSnapshotArn: `arn:aws:rds:${REGION}:${PEER}:snapshot:db-1`, DBInstanceIdentifier: "db", Status: "available", SnapshotCreateTime: at(100) }],
+        });
+        const point = await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER });
+        assert.strictEqual(point?.ref, `arn:aws:rds:${REGION}:${PEER}:snapshot:db-1`);
+        mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: "s2" }).resolves({ DBSnapshots: [] });
+        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }))?.ref, "db-v2");
+    });
+
+    it("reads every page of cluster snapshots", async () => {
+        mock.on(DescribeDBClusterSnapshotsCommand, { DBClusterIdentifier: "aur", SnapshotType: "manual", Marker: undefined }).resolves({
+            DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "aur-v1", Status: "available", SnapshotCreateTime: at(300), TagList: tagged("aur") }],
+            Marker: "p2",
+        });
+        mock.on(DescribeDBClusterSnapshotsCommand, { DBClusterIdentifier: "aur", SnapshotType: "manual", Marker: "p2" }).resolves({
+            DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "aur-v2", Status: "available", SnapshotCreateTime: at(30), TagList: tagged("aur") }],
+        });
+        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "aur", isCluster: true, kind: "snapshots" }))?.ref, "aur-v2");
+    });
+
+    it("active, retained and replicating automated backups are restorable; without a latest time or in another state they are not", async () => {
+        const arn = `arn:aws:rds:${REGION}:${DR}:auto-backup:ab-1`;
+        const target = { database: "db", isCluster: false as const, kind: "automatedBackups" as const, automatedBackupsArn: arn };
+        for (const Status of ["active", "retained", "replicating"]) {
+            mock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ Status, RestoreWindow: { LatestTime: at(3) } }] });
+            assert.deepStrictEqual(await newestRecoveryPoint(new RDSClient({}), target), { database: "db", ref: arn, time: at(3) }, Status);
+        }
+        for (const b of [{ Status: "pending", RestoreWindow: { LatestTime: at(3) } }, { Status: "active", RestoreWindow: {} }, { Status: "active" }]) {
+            mock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [b] });
+            assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), target), undefined, JSON.stringify(b));
+        }
+    });
+});
+
+describe("readiness: targets, the exact rules", () => {
+    const table: [string, unknown, RegExp][] = [
+        ["identifier not starting with a letter", [{ database: "1db", isCluster: false, kind: "snapshots" }], /database must be an RDS identifier/],
+        ["identifier with a trailing bad character", [{ database: "db!", isCluster: false, kind: "snapshots" }], /database must be an RDS identifier/],
+        ["identifier not a string", [{ database: 7, isCluster: false, kind: "snapshots" }], /database must be an RDS identifier, got 7/],
+        ["13-digit account", [{ database: "a", isCluster: false, kind: "snapshots", sharedFrom: "1234567890123" }], /sharedFrom must be a 12-digit account id/],
+        ["account with a prefix", [{ database: "a", isCluster: false, kind: "snapshots", sharedFrom: "x123456789012" }], /sharedFrom must be a 12-digit account id/],
+        ["account as a number", [{ database: "a", isCluster: false, kind: "snapshots", sharedFrom: 123456789012 }], /sharedFrom must be a 12-digit account id/],
+        ["snapshot named by a number", [{ database: "a", isCluster: false, kind: "snapshot", snapshotIdentifier: 5 }], /snapshotIdentifier must name a snapshot/],
+        ["a list entry that is not an object", ["a"], /TARGETS\[0\]\.database must be an RDS identifier/],
+    ];
+    for (const [label, value, message] of table) {
+        it(`refuses ${label}`, () => assert.throws(() => parseTargets(JSON.stringify(value)), message));
+    }
 });

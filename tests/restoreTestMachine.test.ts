@@ -2,11 +2,12 @@
 import * as assert from "assert";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { RDSClient } from "@aws-sdk/client-rds";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { restoreTestDefinition } from "../components/machines/restoreTest";
 import { restoreTestStatements } from "../components/restoreTest";
 import { handler } from "../functions/restore-test";
-import { Connect, isOwnThrowaway, probe, remove, restore, RESTORE_TEST_EXECUTION_TAG, RESTORE_TEST_JOB, restoreTestMinutes, settingsFromEnv, TestJob, testIdentifier } from "../functions/lib/restoreTest";
+import { Connect, createWriter, isOwnThrowaway, plan, probe, remove, restore, runStep, status, RESTORE_TEST_EXECUTION_TAG, RESTORE_TEST_JOB, restoreTestMinutes, settingsFromEnv, TestJob, testIdentifier } from "../functions/lib/restoreTest";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeRds } from "./fakeRds";
 import { FakeSfn } from "./fakeSfn";
@@ -261,5 +262,109 @@ describe("restore-test ownership and timing", () => {
         const base = { identifier: "x", isCluster: false, snapshot: "s", recoveryPointTime: "", engine: "postgres", executionArn: "e" };
         assert.strictEqual(restoreTestMinutes({ ...base, restoreStartedAt: "2026-03-01T12:00:00Z", availableAt: "2026-03-01T12:12:30Z" }), 12.5);
         assert.strictEqual(restoreTestMinutes({ ...base, restoreStartedAt: "2026-03-01T12:00:00Z" }), undefined);
+    });
+});
+
+describe("restore-test steps, one by one", () => {
+    const REGION2 = "us-west-2";
+    const EXEC = `arn:aws:states:${REGION2}:${DR}:execution:${MACHINE}:exec-1`;
+    const settings = (target: object = { database: "db", isCluster: false, kind: "snapshots" }) => ({
+        namePrefix: "pl",
+        target: target as never,
+        instanceClass: "db.t4g.medium",
+        subnetGroupName: "pl-dr-db",
+        securityGroupId: "sg-1",
+        kmsKeyArn: DR_KEY,
+    });
+    const own = (exec = EXEC) => [
+        { Key: CREATED_BY_TAG, Value: RESTORE_TEST_JOB },
+        { Key: RESTORE_TEST_EXECUTION_TAG, Value: exec },
+    ];
+    let rds: FakeRds;
+    let sfn: FakeSfn;
+    beforeEach(() => {
+        rds = new FakeRds({ region: REGION2, account: DR });
+        sfn = new FakeSfn();
+    });
+    afterEach(() => {
+        rds.restore();
+        sfn.restore();
+    });
+    const client = () => new RDSClient({ region: REGION2 });
+    const ctx = { startedAt: "2026-03-01T12:00:00Z", executionArn: EXEC, stateMachineArn: `arn:aws:states:${REGION2}:${DR}:stateMachine:${MACHINE}` };
+    const planOf = (input: unknown = {}) => plan({ rds: client(), sfn: new SFNClient({}) }, settings(), { input, ...ctx });
+
+    it("reads its settings, refusing a missing one and a point-in-time source", () => {
+        const env = { NAME_PREFIX: "pl", TARGET: JSON.stringify([{ database: "db", isCluster: false, kind: "snapshots" }]), INSTANCE_CLASS: "c", SUBNET_GROUP_NAME: "g", SECURITY_GROUP_ID: "sg", KMS_KEY_ARN: "k" };
+        assert.strictEqual(settingsFromEnv(env).namePrefix, "pl");
+        assert.throws(() => settingsFromEnv({ ...env, SECURITY_GROUP_ID: "" }), /SECURITY_GROUP_ID is not set/);
+        assert.throws(() => settingsFromEnv({ ...env, TARGET: JSON.stringify([{ database: "db", isCluster: false, kind: "automatedBackups", automatedBackupsArn: "arn:x" }]) }), /point-in-time failover source is not tested/);
+    });
+
+    it("leftovers: this job's pattern and tag make one (instances, writers, clusters, sorted); either alone does not", async () => {
+        rds.addSnapshot("db-v1", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        rds.addInstance({ identifier: "pl-rtest-20260201000000", tags: own("arn:old") });
+        rds.addInstance({ identifier: "pl-rtest-20260101000000", tags: own("arn:older") });
+        rds.addInstance({ identifier: "pl-rtest-20260301000000", tags: [] }); // the pattern without the tag
+        rds.addInstance({ identifier: "db", tags: own("arn:old") }); // the tag without the pattern
+        await assert.rejects(planOf(), (e: Error) => e.name === "LeftoverTestDatabaseError" && /pl-rtest-20260101000000, pl-rtest-20260201000000;/.test(e.message));
+        rds.instances.delete("pl-rtest-20260201000000");
+        rds.instances.delete("pl-rtest-20260101000000");
+        const job = await planOf();
+        assert.strictEqual(job.identifier, "pl-rtest-20260301120000");
+        rds.addCluster({ identifier: "pl-rtest-20260115000000", tags: own("arn:old"), members: [{ identifier: "pl-rtest-20260115000000-w" }] });
+        // The cluster carries the tag; its member here does not, so only the cluster is a leftover.
+        await assert.rejects(planOf(), /still exist: pl-rtest-20260115000000;/);
+    });
+
+    it("takes no input fields and needs an engine on the recovery point", async () => {
+        rds.addSnapshot("db-v1", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        await assert.rejects(planOf({ identifier: "db" }), /takes no fields; unknown: identifier/);
+        rds.snapshots.get("db-v1")!.info.Engine = undefined;
+        await assert.rejects(planOf(), /names no engine/);
+    });
+
+    it("restores an instance single-AZ, private, unprotected, tagged as this run's own", async () => {
+        rds.addSnapshot("db-v1", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        const job = await planOf();
+        await restore(client(), settings(), job);
+        const input = rds.callsOf("RestoreDBInstanceFromDBSnapshot")[0].input;
+        assert.deepStrictEqual([input.MultiAZ, input.PubliclyAccessible, input.DeletionProtection, input.DBSubnetGroupName], [false, false, false, "pl-dr-db"]);
+        assert.deepStrictEqual(input.Tags, own());
+    });
+
+    it("a cluster's writer: created once, a retry continues with its own, an impostor stops it", async () => {
+        const s = settings({ database: "aur", isCluster: true, kind: "snapshots" });
+        const job: TestJob = { identifier: "pl-rtest-20260301120000", isCluster: true, snapshot: "aur-v1", recoveryPointTime: "", engine: "aurora-postgresql", executionArn: EXEC, attempt: 4 };
+        rds.addCluster({ identifier: job.identifier, tags: own(), members: [] });
+        const first = await createWriter(client(), s, job);
+        assert.deepStrictEqual([first.attempt, first.status], [0, undefined]);
+        const again = await createWriter(client(), s, { ...job, attempt: 7 });
+        assert.strictEqual(again.attempt, 0);
+        assert.strictEqual(rds.callsOf("CreateDBInstance").length, 1);
+        await assert.rejects(createWriter(client(), s, { ...job, executionArn: `${EXEC}-other` }), /exists but was not created by this run/);
+    });
+
+    it("counts polls while waiting, and reports deleted once the throwaway is gone", async () => {
+        const job: TestJob = { identifier: "pl-rtest-20260301120000", isCluster: false, snapshot: "s", recoveryPointTime: "", engine: "postgres", executionArn: EXEC };
+        rds.addInstance({ identifier: job.identifier, status: "creating", tags: own() });
+        const first = await status(client(), job, "restore");
+        const second = await status(client(), first, "restore");
+        assert.deepStrictEqual([first.attempt, second.attempt], [1, 2]);
+        assert.strictEqual((await status(client(), job, "delete")).status, "deleting");
+        rds.instances.delete(job.identifier);
+        assert.strictEqual((await status(client(), job, "delete")).status, "deleted");
+        await assert.rejects(status(client(), job, "restore"), /is gone while the restore test waits/);
+    });
+
+    it("a delete that races with another delete ends as gone, and an unknown step is refused", async () => {
+        const job: TestJob = { identifier: "pl-rtest-20260301120000", isCluster: false, snapshot: "s", recoveryPointTime: "", engine: "postgres", executionArn: EXEC };
+        rds.addInstance({ identifier: job.identifier, tags: own() });
+        rds.failNext("DeleteDBInstance", () => Object.assign(new Error("gone"), { name: "DBInstanceNotFoundFault" }));
+        assert.deepStrictEqual((await remove(client(), settings(), job)).removed, ["pl-rtest-20260301120000: gone"]);
+        rds.failNext("DeleteDBInstance", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
+        await assert.rejects(remove(client(), settings(), job), /denied/);
+        await assert.rejects(remove(client(), settings(), { ...job, identifier: "db" }), /not a restore-test identifier/);
+        await assert.rejects(runStep({ rds: client(), sfn: new SFNClient({}), cloudwatch: new CloudWatchClient({}) }, settings(), { step: "explode" as never }), /unknown step "explode"/);
     });
 });
