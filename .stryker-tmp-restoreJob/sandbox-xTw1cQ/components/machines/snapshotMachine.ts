@@ -1,0 +1,263 @@
+/**
+ * Definitions of the backup machine and of the copy source machine, as pure
+ * functions: Lambda ARNs and options in, Amazon States Language out. The
+ * components deploy `JSON.stringify` of exactly this object; tests execute it.
+ *
+ * Shape (both machines):
+ *   Plan -> Databases (Map, one item per database, all at once) -> Report -> Done
+ *   item: Snapshot -> wait -> EnsureSharedKey -> [wait -> DropOriginal] -> CopyToDr -> wait
+ *         -> [Share] -> [Publish] -> Prune
+ *   An item that fails ends as itself plus `error`, so the other databases complete;
+ *   Report then fails the run. Plan, Map or Report failing -> NotifyFailure -> Failed.
+ *
+ * Every wait is Wait + Task(status) + Choice with an attempt counter; an exhausted
+ * wait is a failure like any other. The machine has a TimeoutSeconds.
+ */
+// @ts-nocheck
+
+import { RETRYABLE_ERRORS } from "../../functions/lib/errors";
+
+export type State = Record<string, unknown>;
+export type States = Record<string, State>;
+
+export interface MachineDefinition {
+    Comment: string;
+    StartAt: string;
+    TimeoutSeconds: number;
+    States: States;
+}
+
+/** Options common to the backup and copy machines. */
+export interface PollOptions {
+    /** Seconds between polls in every wait loop. Defaults to 60. */
+    pollIntervalSeconds?: number;
+    /** Polls per wait loop before it counts as a failure. Defaults to 180 (3 hours at 60 s). */
+    maxAttempts?: number;
+}
+
+export const POLL_DEFAULTS = { pollIntervalSeconds: 60, maxAttempts: 180 };
+
+/** Options with defaults applied (an explicit `undefined` means the default too); rejects nonsense. */
+export function resolvePoll(options: PollOptions): Required<PollOptions> {
+    const pollIntervalSeconds = options.pollIntervalSeconds ?? POLL_DEFAULTS.pollIntervalSeconds;
+    const maxAttempts = options.maxAttempts ?? POLL_DEFAULTS.maxAttempts;
+    if (!Number.isInteger(pollIntervalSeconds) || pollIntervalSeconds < 1) throw new Error(`pollIntervalSeconds must be a whole number of seconds >= 1, got ${pollIntervalSeconds}`);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a whole number >= 1, got ${maxAttempts}`);
+    return { pollIntervalSeconds, maxAttempts };
+}
+/**
+ * The machine's TimeoutSeconds: the given one, or the longest path through `loops`
+ * consecutive wait loops plus an hour. A timeout shorter than that path is refused,
+ * so an exhausted wait always reaches its failure path before the machine times out.
+ */
+export function machineTimeout(o: Required<PollOptions>, loops: number, timeoutSeconds?: number): number {
+    const longest = loops * o.maxAttempts * o.pollIntervalSeconds;
+    const timeout = timeoutSeconds ?? longest + 3600;
+    if (timeout < longest) throw new Error(`timeoutSeconds ${timeout} is shorter than the longest path through the waits (${longest} s)`);
+    return timeout;
+}
+
+/** Lambda tasks end within this; a hung call becomes States.Timeout and is retried. */
+export const TASK_TIMEOUT_SECONDS = 120;
+
+/** Every Task retries throttling and Lambda service errors, and hung calls, with backoff. */
+export const TASK_RETRY = [
+    { ErrorEquals: [...RETRYABLE_ERRORS, "States.Timeout"], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL" },
+];
+
+/** A Lambda Task with the standard Retry and a Catch (error at `$.error`) to `onError`. */
+export function lambdaTask(fn: string, parameters: Record<string, unknown>, next: string | { end: true }, onError: string, resultPath: string | null = "$"): State {
+    const state: State = {
+        Type: "Task",
+        Resource: fn,
+        Parameters: parameters,
+        TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+        Retry: TASK_RETRY,
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: onError }],
+    };
+    // The default ResultPath ("$") replaces the input with the result; it is left out, not spelled.
+    if (resultPath !== "$") state.ResultPath = resultPath;
+    if (typeof next === "string") state.Next = next;
+    else state.End = true;
+    return state;
+}
+
+/**
+ * A bounded wait: `Wait<name>` -> `Poll<name>` (the status Task, which increments
+ * `$.attempt` and sets `$.status`) -> `<name>Ready?`: available -> `next`, attempts
+ * used up -> `<name>TimedOut` (sets `$.error`) -> `onError`, otherwise wait again.
+ */
+export function waitLoop(name: string, poll: State, next: string, onError: string, o: Required<PollOptions>, readyStatus = "available"): States {
+    return {
+        [`Wait${name}`]: { Type: "Wait", Seconds: o.pollIntervalSeconds, Next: `Poll${name}` },
+        [`Poll${name}`]: { ...poll, Next: `${name}Ready?` },
+        [`${name}Ready?`]: {
+            Type: "Choice",
+            Choices: [
+                { Variable: "$.status", StringEquals: readyStatus, Next: next },
+                { Variable: "$.attempt", NumericGreaterThanEquals: o.maxAttempts, Next: `${name}TimedOut` },
+            ],
+            Default: `Wait${name}`,
+        },
+        [`${name}TimedOut`]: {
+            Type: "Pass",
+            Result: { Error: "WaitExhausted", Cause: `${name}: not ${readyStatus} after ${o.maxAttempts} polls of ${o.pollIntervalSeconds} s` },
+            ResultPath: "$.error",
+            Next: onError,
+        },
+    };
+}
+
+/** What a plan step receives besides the input: when the run started, which run it is and of which machine. */
+export const EXECUTION_CONTEXT = { "startedAt.$": "$$.Execution.StartTime", "executionArn.$": "$$.Execution.Id", "stateMachineArn.$": "$$.StateMachine.Id" };
+
+/** The alert Task and the final Fail state; `source` names the machine in the alert. */
+export function failurePath(alertFn: string, source: string): States {
+    return {
+        NotifyFailure: {
+            Type: "Task",
+            Resource: alertFn,
+            Parameters: {
+                kind: "failure",
+                source,
+                "error.$": "$.error.Error",
+                "cause.$": "$.error.Cause",
+                "executionArn.$": "$$.Execution.Id",
+                "input.$": "$$.Execution.Input",
+            },
+            ResultPath: "$.alert",
+            TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+            Retry: TASK_RETRY,
+            // An alert that cannot be delivered must not hide the failure itself.
+            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.alertError", Next: "Failed" }],
+            Next: "Failed",
+        },
+        Failed: { Type: "Fail", Error: `${source}.Failed`, Cause: "see the alert and the execution history" },
+    };
+}
+
+export interface SnapshotMachineArns {
+    /** The job's Lambda (functions/backup or functions/copy-source). */
+    job: string;
+    /** The shared alert Lambda. */
+    alert: string;
+}
+
+export interface SnapshotMachineOptions extends PollOptions {
+    /** `backup` (scheduled backups) or `copy-source` (share with the target and announce). */
+    kind: "backup" | "copy-source";
+    /** copy-source: share the DR-region copy with the peer account. False in a same-account setup. Defaults to true. */
+    share?: boolean;
+    /** Whole-execution timeout. Defaults to the longest path through every wait plus one hour. */
+    timeoutSeconds?: number;
+}
+
+/** Wait loops on an item's longest path: snapshot, shared-key copy, DR copy. */
+const ITEM_LOOPS = 3;
+
+/** The machine definition. Exported for the component and the tests. */
+export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: SnapshotMachineOptions): MachineDefinition {
+    const o = resolvePoll(options);
+    const timeoutSeconds = machineTimeout(o, ITEM_LOOPS, options.timeoutSeconds);
+    const copySource = options.kind === "copy-source";
+    const share = copySource && (options.share ?? true);
+
+    const step = (name: string) => ({ step: name, "item.$": "$" });
+    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, step(name), next, "ItemFailed");
+    const poll = lambdaTask(arns.job, step("status"), "unused", "ItemFailed");
+    const afterCopy = share ? "Share" : copySource ? "Publish" : "Prune";
+
+    const itemStates: States = {
+        Snapshot: item("snapshot", "WaitSnapshot"),
+        ...waitLoop("Snapshot", poll, "EnsureSharedKey", "ItemFailed", o),
+        EnsureSharedKey: item("ensure_shared_key", "Reencrypting?"),
+        "Reencrypting?": { Type: "Choice", Choices: [{ Variable: "$.reencrypting", BooleanEquals: true, Next: "WaitSharedKeyCopy" }], Default: "CopyToDr" },
+        ...waitLoop("SharedKeyCopy", poll, "DropOriginal", "ItemFailed", o),
+        DropOriginal: item("drop_original", "CopyToDr"),
+        CopyToDr: item("copy_to_dr", "WaitDrCopy"),
+        ...waitLoop("DrCopy", poll, afterCopy, "ItemFailed", o),
+        ...(share ? { Share: item("share", "Publish") } : {}),
+        ...(copySource ? { Publish: item("publish", "Prune") } : {}),
+        Prune: item("prune", { end: true }),
+        // The item ends as itself plus `error`: the other databases go on, Report fails the run.
+        ItemFailed: { Type: "Pass", End: true },
+    };
+
+    return {
+        Comment: copySource
+            ? "pilotlight copy source: snapshot, copy under the shared key to the target's region, share, announce"
+            : "pilotlight backups: snapshot each database, copy to the DR region, keep the newest in both regions",
+        StartAt: "Plan",
+        TimeoutSeconds: timeoutSeconds,
+        States: {
+            Plan: lambdaTask(
+                arns.job,
+                { step: "plan", "input.$": "$", ...EXECUTION_CONTEXT },
+                "Databases",
+                "NotifyFailure",
+            ),
+            Databases: {
+                Type: "Map",
+                ItemsPath: "$.items",
+                MaxConcurrency: 0,
+                ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, StartAt: "Snapshot", States: itemStates },
+                ResultPath: "$.results",
+                Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
+                Next: "Report",
+            },
+            Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
+            Done: { Type: "Succeed" },
+            ...failurePath(arns.alert, options.kind),
+        },
+    };
+}
+
+export interface ImageMachineArns {
+    /** functions/image-backup. */
+    job: string;
+    /** The shared alert Lambda. */
+    alert: string;
+}
+
+/**
+ * The image backup machine: Plan -> Images (Map) -> Report; each item CreateImage -> wait
+ * -> CopyToDr -> wait -> Prune. Same failure handling as the snapshot machines; Plan gets
+ * the execution context so it can refuse to overlap another run.
+ */
+export function imageMachineDefinition(arns: ImageMachineArns, options: PollOptions & { timeoutSeconds?: number } = {}): MachineDefinition {
+    const o = resolvePoll(options);
+    const timeoutSeconds = machineTimeout(o, 2, options.timeoutSeconds);
+    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed");
+    const poll = item("status", "unused");
+    return {
+        Comment: "pilotlight image backups: an AMI of each tagged instance, copied to the DR region, newest kept in both regions",
+        StartAt: "Plan",
+        TimeoutSeconds: timeoutSeconds,
+        States: {
+            Plan: lambdaTask(arns.job, { step: "plan", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure"),
+            Images: {
+                Type: "Map",
+                ItemsPath: "$.items",
+                MaxConcurrency: 0,
+                ItemProcessor: {
+                    ProcessorConfig: { Mode: "INLINE" },
+                    StartAt: "CreateImage",
+                    States: {
+                        CreateImage: item("create", "WaitImage"),
+                        ...waitLoop("Image", poll, "CopyToDr", "ItemFailed", o),
+                        CopyToDr: item("copy", "WaitDrCopy"),
+                        ...waitLoop("DrCopy", poll, "Prune", "ItemFailed", o),
+                        Prune: item("prune", { end: true }),
+                        ItemFailed: { Type: "Pass", End: true },
+                    },
+                },
+                ResultPath: "$.results",
+                Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
+                Next: "Report",
+            },
+            Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
+            Done: { Type: "Succeed" },
+            ...failurePath(arns.alert, "image-backup"),
+        },
+    };
+}

@@ -1,0 +1,245 @@
+// @ts-nocheck
+// The VPC of a stack: public (load balancer, NAT), app and db tiers across the
+// configured AZs, the tier security groups, the DB and cache subnet groups, NAT on
+// demand and, when Lambdas run in the VPC, the interface endpoints they need.
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import { formatCidr, parseCidr } from "../config";
+import { LambdaVpcConfig } from "./lambdaFunction";
+
+/** The CIDR blocks of each tier, one per AZ, in AZ order. */
+export interface SubnetPlan {
+    public: string[];
+    app: string[];
+    db: string[];
+}
+
+/**
+ * Plans the subnets of a /16-/20 VPC for up to 6 AZs, deterministically: the first
+ * half holds the app tier (each /p+4, the big one: instances), the second half
+ * public and db subnets (each /p+8). Never overlapping; spare room stays free for
+ * later tiers. Exported for testing.
+ */
+export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
+    const vpc = parseCidr(vpcCidr);
+    if (!vpc || vpc.prefix < 16 || vpc.prefix > 20) throw new Error(`VPC CIDR ${vpcCidr} must be a /16 to /20 network address`);
+    if (!Number.isInteger(azCount) || azCount < 2 || azCount > 6) throw new Error(`${azCount} availability zones: expected 2 to 6`);
+    const size = 2 ** (32 - vpc.prefix);
+    const appSize = size / 16;
+    const smallSize = size / 256;
+    const half = vpc.base + size / 2;
+    const range = (start: number, step: number, prefix: number) =>
+        Array.from({ length: azCount }, (_, i) => formatCidr(start + i * step, prefix));
+    return {
+        app: range(vpc.base, appSize, vpc.prefix + 4),
+        public: range(half, smallSize, vpc.prefix + 8),
+        db: range(half + 16 * smallSize, smallSize, vpc.prefix + 8),
+    };
+}
+
+/** AWS services the Lambdas call, reached through interface endpoints when they run in the VPC. */
+export const DEFAULT_ENDPOINT_SERVICES = ["rds", "states", "sns", "secretsmanager", "email", "ec2", "kms", "sts"];
+
+/** Services reached through gateway endpoints (free, routed) when Lambdas run in the VPC. */
+export const GATEWAY_ENDPOINT_SERVICES = ["s3", "dynamodb"];
+
+export interface NetworkArgs {
+    /** VPC CIDR (/16 to /20). */
+    vpcCidr: string;
+    /** Availability zones, at least 2; one subnet per tier in each. */
+    availabilityZones: string[];
+    /** Create NAT gateways and default routes for the app tier. Defaults to false. */
+    nat?: boolean;
+    /** One NAT gateway (`single`, default) or one per AZ (`onePerAz`). */
+    natGateways?: "single" | "onePerAz";
+    /** Port the database listens on (opened from the app tier only). */
+    databasePort: number;
+    /** Port the app instances listen on (opened from the load balancer only). Defaults to 80. */
+    appPort?: number;
+    /** Put Lambdas in the app tier and create interface endpoints for them. Defaults to false. */
+    lambdasInVpc?: boolean;
+    /** Services for the interface endpoints. Defaults to `DEFAULT_ENDPOINT_SERVICES`. */
+    endpointServices?: string[];
+    /** Region (for endpoint service names). */
+    region: string;
+    /** Prefix of physical names (subnet groups). */
+    namePrefix: string;
+    /** Tags for every resource. Defaults to none. */
+    tags?: Record<string, string>;
+}
+
+/** The stack's network. */
+export class Network extends pulumi.ComponentResource {
+    /** The awsx VPC. */
+    public readonly vpc: awsx.ec2.Vpc;
+    /** VPC id. */
+    public readonly vpcId: pulumi.Output<string>;
+    /** Public subnets (load balancer, NAT), one per AZ. */
+    public readonly publicSubnetIds: pulumi.Output<string[]>;
+    /** App-tier subnets (instances, Lambdas in VPC), one per AZ. */
+    public readonly appSubnetIds: pulumi.Output<string[]>;
+    /** DB-tier subnets (databases, cache), one per AZ, no route to the internet. */
+    public readonly dbSubnetIds: pulumi.Output<string[]>;
+    /** Load balancer security group: 80/443 from the internet. */
+    public readonly lbSecurityGroup: aws.ec2.SecurityGroup;
+    /** App security group: from the load balancer and from itself. */
+    public readonly appSecurityGroup: aws.ec2.SecurityGroup;
+    /** Database security group: engine port and 6379 from the app tier only. */
+    public readonly dbSecurityGroup: aws.ec2.SecurityGroup;
+    /** RDS subnet group on the db tier. */
+    public readonly dbSubnetGroup: aws.rds.SubnetGroup;
+    /** ElastiCache subnet group on the db tier. */
+    public readonly cacheSubnetGroup: aws.elasticache.SubnetGroup;
+    /** NAT gateways (empty when NAT is off). */
+    public readonly natGateways: aws.ec2.NatGateway[];
+    /** Where Lambdas run when `lambdasInVpc` is on; undefined otherwise. */
+    public readonly lambdaVpc?: LambdaVpcConfig;
+    /** The planned subnet CIDRs. */
+    public readonly plan: SubnetPlan;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pilotlight:network:Network", name, {}, opts);
+        const tags = args.tags ?? {};
+        const azs = args.availabilityZones;
+        const appPort = args.appPort ?? 80;
+        this.plan = planSubnets(args.vpcCidr, azs.length);
+
+        // NAT is never the VPC's own (strategy None): turning it on for failover adds
+        // resources next to the VPC instead of changing the VPC component's inputs.
+        this.vpc = new awsx.ec2.Vpc(
+            `${name}-vpc`,
+            {
+                cidrBlock: args.vpcCidr,
+                availabilityZoneNames: azs,
+                enableDnsHostnames: true,
+                enableDnsSupport: true,
+                natGateways: { strategy: "None" },
+                subnetStrategy: "Auto",
+                subnetSpecs: [
+                    { type: "Public", name: "public", cidrBlocks: this.plan.public, tags: { ...tags, tier: "public" } },
+                    { type: "Private", name: "app", cidrBlocks: this.plan.app, tags: { ...tags, tier: "app" } },
+                    { type: "Isolated", name: "db", cidrBlocks: this.plan.db, tags: { ...tags, tier: "db" } },
+                ],
+                tags,
+            },
+            { parent: this },
+        );
+        this.vpcId = this.vpc.vpcId;
+        this.publicSubnetIds = this.vpc.publicSubnetIds;
+        this.appSubnetIds = this.vpc.privateSubnetIds;
+        this.dbSubnetIds = this.vpc.isolatedSubnetIds;
+
+        const sg = (suffix: string, description: string) =>
+            new aws.ec2.SecurityGroup(
+                `${name}-${suffix}`,
+                { vpcId: this.vpcId, description, revokeRulesOnDelete: true, tags: { ...tags, Name: `${args.namePrefix}-${suffix}` } },
+                { parent: this },
+            );
+        this.lbSecurityGroup = sg("lb", "Load balancer: HTTP and HTTPS from the internet");
+        this.appSecurityGroup = sg("app", "App tier: from the load balancer and from itself");
+        this.dbSecurityGroup = sg("db", "Databases and cache: from the app tier only");
+
+        const ingress = (rule: string, sgId: pulumi.Input<string>, r: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId">) =>
+            new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, { securityGroupId: sgId, ...r, tags }, { parent: this });
+        const egress = (rule: string, sgId: pulumi.Input<string>, r: Omit<aws.vpc.SecurityGroupEgressRuleArgs, "securityGroupId">) =>
+            new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, { securityGroupId: sgId, ...r, tags }, { parent: this });
+
+        for (const port of [80, 443]) {
+            ingress(`lb-in-${port}-v4`, this.lbSecurityGroup.id, { ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0", description: `Port ${port} from the internet` });
+            ingress(`lb-in-${port}-v6`, this.lbSecurityGroup.id, { ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv6: "::/0", description: `Port ${port} from the internet (IPv6)` });
+        }
+        egress("lb-out-app", this.lbSecurityGroup.id, { ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: this.appSecurityGroup.id, description: "To the app instances" });
+
+        ingress("app-in-lb", this.appSecurityGroup.id, { ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: this.lbSecurityGroup.id, description: "From the load balancer" });
+        ingress("app-in-self", this.appSecurityGroup.id, { ipProtocol: "-1", referencedSecurityGroupId: this.appSecurityGroup.id, description: "Between app instances" });
+        // Instances fetch packages and call AWS APIs (through NAT or endpoints).
+        egress("app-out-all", this.appSecurityGroup.id, { ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "Outbound to AWS APIs and package mirrors" });
+
+        ingress("db-in-engine", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: args.databasePort, toPort: args.databasePort, referencedSecurityGroupId: this.appSecurityGroup.id, description: "Database engine from the app tier" });
+        ingress("db-in-redis", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: 6379, toPort: 6379, referencedSecurityGroupId: this.appSecurityGroup.id, description: "Redis from the app tier" });
+
+        this.dbSubnetGroup = new aws.rds.SubnetGroup(
+            `${name}-db-subnets`,
+            { name: `${args.namePrefix}-db`, description: "pilotlight database tier", subnetIds: this.dbSubnetIds, tags },
+            { parent: this },
+        );
+        this.cacheSubnetGroup = new aws.elasticache.SubnetGroup(
+            `${name}-cache-subnets`,
+            { name: `${args.namePrefix}-cache`, description: "pilotlight cache tier", subnetIds: this.dbSubnetIds, tags },
+            { parent: this },
+        );
+
+        this.natGateways = [];
+        if (args.nat) {
+            const count = args.natGateways === "onePerAz" ? azs.length : 1;
+            for (let i = 0; i < count; i++) {
+                const eip = new aws.ec2.Eip(`${name}-nat-${i + 1}`, { domain: "vpc", tags: { ...tags, Name: `${args.namePrefix}-nat-${i + 1}` } }, { parent: this });
+                this.natGateways.push(
+                    new aws.ec2.NatGateway(
+                        `${name}-nat-${i + 1}`,
+                        { allocationId: eip.id, subnetId: this.publicSubnetIds.apply((ids) => ids[i]), tags: { ...tags, Name: `${args.namePrefix}-nat-${i + 1}` } },
+                        { parent: this },
+                    ),
+                );
+            }
+            azs.forEach((_, i) => {
+                const routeTable = aws.ec2.getRouteTableOutput({ subnetId: this.appSubnetIds.apply((ids) => ids[i]) }, { parent: this });
+                new aws.ec2.Route(
+                    `${name}-app-default-${i + 1}`,
+                    { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: this.natGateways[i % count].id },
+                    { parent: this },
+                );
+            });
+        }
+
+        if (args.lambdasInVpc) {
+            const lambdaSg = sg("lambda", "Lambdas: outbound HTTPS to the VPC's interface endpoints only");
+            const endpointSg = sg("endpoints", "Interface endpoints: HTTPS from the Lambdas");
+            egress("lambda-out-endpoints", lambdaSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: endpointSg.id, description: "To the interface endpoints" });
+            ingress("endpoints-in-lambda", endpointSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: lambdaSg.id, description: "From the Lambdas" });
+            for (const service of args.endpointServices ?? DEFAULT_ENDPOINT_SERVICES) {
+                new aws.ec2.VpcEndpoint(
+                    `${name}-endpoint-${service}`,
+                    {
+                        vpcId: this.vpcId,
+                        serviceName: `com.amazonaws.${args.region}.${service}`,
+                        vpcEndpointType: "Interface",
+                        privateDnsEnabled: true,
+                        subnetIds: this.appSubnetIds,
+                        securityGroupIds: [endpointSg.id],
+                        tags: { ...tags, Name: `${args.namePrefix}-${service}` },
+                    },
+                    { parent: this },
+                );
+            }
+            // S3 and DynamoDB are reached through free gateway endpoints on the app tier's
+            // route tables (the Lambdas' security group allows 443 to their prefix lists).
+            const appRouteTables = azs.map((_, i) => aws.ec2.getRouteTableOutput({ subnetId: this.appSubnetIds.apply((ids) => ids[i]) }, { parent: this }).id);
+            for (const service of GATEWAY_ENDPOINT_SERVICES) {
+                const endpoint = new aws.ec2.VpcEndpoint(
+                    `${name}-endpoint-${service}`,
+                    {
+                        vpcId: this.vpcId,
+                        serviceName: `com.amazonaws.${args.region}.${service}`,
+                        vpcEndpointType: "Gateway",
+                        routeTableIds: appRouteTables,
+                        tags: { ...tags, Name: `${args.namePrefix}-${service}` },
+                    },
+                    { parent: this },
+                );
+                egress(`lambda-out-${service}`, lambdaSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, prefixListId: endpoint.prefixListId, description: `To ${service} through its gateway endpoint` });
+            }
+            this.lambdaVpc = { subnetIds: this.appSubnetIds, securityGroupIds: [lambdaSg.id] };
+        }
+
+        this.registerOutputs({
+            vpcId: this.vpcId,
+            publicSubnetIds: this.publicSubnetIds,
+            appSubnetIds: this.appSubnetIds,
+            dbSubnetIds: this.dbSubnetIds,
+            dbSubnetGroupName: this.dbSubnetGroup.name,
+            cacheSubnetGroupName: this.cacheSubnetGroup.name,
+        });
+    }
+}

@@ -1,0 +1,157 @@
+// @ts-nocheck
+// The dr stack's config switch: `failover: true` adds the database, the app tier, NAT,
+// the SECONDARY record, the failback source machine and the media bucket's replication back
+// to prod, and changes nothing that exists without it.
+import * as assert from "assert";
+import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
+import { summary } from "./synth";
+
+const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns", "pilotlight:failback:Failback"];
+const SERVING_TYPES = [
+    "aws:rds/instance:Instance",
+    "aws:rds/cluster:Cluster",
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:autoscaling/group:Group",
+    "aws:ec2/launchTemplate:LaunchTemplate",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:route53/record:Record",
+    "aws:ec2/natGateway:NatGateway",
+];
+// NAT is the Network's own child, switched by the same flag.
+const NAT_TYPES = ["aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"];
+// Failback replication is the media bucket's own child, switched by the same flag.
+const FAILBACK_TYPES = ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:s3/bucketReplicationConfig:BucketReplicationConfig"];
+
+function count(run: ProgramRun, type: string): number {
+    return run.resources.filter((r) => r.type === type).length;
+}
+
+/** True when a resource exists only because of failover: a failover component or inside one (at any depth), NAT, or failback replication. */
+function addedByFailover(r: ProgramResource, run: ProgramRun): boolean {
+    const byUrn = new Map(run.resources.map((x) => [x.urn, x]));
+    for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) {
+        if (FAILOVER_COMPONENTS.includes(at.type)) return true;
+    }
+    const chain = r.urn.split("::")[2] ?? "";
+    if (chain.startsWith("pilotlight:storage:ReplicatedBucket$") && FAILBACK_TYPES.includes(r.type)) return true;
+    return chain.startsWith("pilotlight:network:Network$") && NAT_TYPES.includes(r.type);
+}
+
+/** Every resource of `off` exists in `on` with the same URN, parent, provider and inputs; `on` adds only failover resources. */
+function assertAdditive(off: ProgramRun, on: ProgramRun): void {
+    const onByUrn = new Map(on.resources.map((r) => [r.urn, r]));
+    assert.ok(off.resources.length > 20, "the pilot light has its network, key and bucket");
+    for (const r of off.resources) {
+        const twin = onByUrn.get(r.urn);
+        assert.ok(twin, `failover removes ${r.urn}`);
+        assert.deepStrictEqual({ parent: twin.parent, provider: twin.provider, inputs: twin.inputs }, { parent: r.parent, provider: r.provider, inputs: r.inputs }, `failover changes ${r.urn}`);
+    }
+    const offUrns = new Set(off.resources.map((r) => r.urn));
+    const added = on.resources.filter((r) => !offUrns.has(r.urn));
+    assert.ok(added.length > 0);
+    const unexpected = added.filter((r) => !addedByFailover(r, on)).map((r) => r.urn);
+    assert.deepStrictEqual(unexpected, [], "failover adds only database, app tier, DNS, NAT, the failback source and failback replication");
+    for (const r of off.resources.filter((x) => addedByFailover(x, off))) assert.fail(`${r.urn} exists without failover`);
+}
+
+describe("failover switch", () => {
+    let prod: ProgramRun;
+    let off: ProgramRun;
+    let on: ProgramRun;
+    before(async () => {
+        prod = await runProgram("prod");
+        off = await runProgram("dr");
+        on = await runProgram("dr", { sets: ["failover=true"] });
+    });
+
+    it("prod always has the database, the app tier, the PRIMARY record and (its restore machine covering the database) the failback machine", () => {
+        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(prod, c), 1, c);
+        for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(prod, t), 1, t);
+        assert.strictEqual(prod.outputs.dnsFailoverRole, "PRIMARY");
+    });
+
+    it("dr without failover is a pilot light: no database, app tier, DNS, NAT or failback source", () => {
+        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(off, c), 0, c);
+        for (const t of SERVING_TYPES) assert.strictEqual(count(off, t), 0, t);
+        for (const k of ["databaseIdentifier", "databaseEndpoint", "appUrl", "dnsRecord", "mediaFailbackReplicationRoleArn"]) assert.strictEqual(off.outputs[k], undefined, k);
+        assert.strictEqual(off.outputs.failover, false);
+    });
+
+    it("dr with failover has all of them, wired to the restored database", () => {
+        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(on, c), 1, c);
+        for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(on, t), 1, t);
+        const db = oneResource(on, "aws:rds/instance:Instance", "database-instance");
+        assert.strictEqual(db.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
+        const userData = Buffer.from(oneResource(on, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.userData, "base64").toString("utf8");
+        assert.ok(userData.includes(`DB_HOST=${db.state.address}\n`), userData);
+        assert.ok(userData.includes(`DB_SECRET_ARN=${db.state.masterUserSecrets[0].secretArn}\n`));
+        assert.ok(userData.includes("AWS_REGION=us-west-2\n"));
+        assert.ok(userData.includes("MEDIA_BUCKET=pilotlight-media-222222222222-us-west-2\n"), "the DR app serves the replica bucket");
+        const alb = oneResource(on, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
+        assert.deepStrictEqual(oneResource(on, "aws:route53/record:Record", "dns-record").inputs.aliases, [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }]);
+        assert.deepStrictEqual(
+            [on.outputs.failover, on.outputs.databaseSource, on.outputs.databaseRestoredFrom, on.outputs.dnsFailoverRole],
+            [true, "newest snapshot copied into this region from pilotlight-db", "pilotlight-db-copy-latest", "SECONDARY"],
+        );
+    });
+
+    it("the synthesized summary shows the failover plan (npm run synth -- --stack dr --set failover=true)", () => {
+        const plan = summary(on);
+        for (const line of [
+            "- failover: `true`",
+            '- databaseSource: `"newest snapshot copied into this region from pilotlight-db"`',
+            '- databaseRestoredFrom: `"pilotlight-db-copy-latest"`',
+            '- appUrl: `"https://app-alb-mock.us-west-2.elb.amazonaws.com"`',
+            '- dnsFailoverRole: `"SECONDARY"`',
+        ]) {
+            assert.ok(plan.includes(line), `summary lacks ${line}:\n${plan}`);
+        }
+        assert.ok(!summary(off).includes("databaseSource"), "the pilot light has no database to describe");
+    });
+
+    it("turning failover on changes nothing that exists; turning it off removes only what it added", () => {
+        assertAdditive(off, on);
+    });
+
+    it("outside its components failover adds exactly NAT and the media bucket's replication back to prod", () => {
+        const offUrns = new Set(off.resources.map((r) => r.urn));
+        const byUrn = new Map(on.resources.map((x) => [x.urn, x]));
+        const inComponent = (r: ProgramResource) => {
+            for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) if (FAILOVER_COMPONENTS.includes(at.type)) return true;
+            return false;
+        };
+        const added = on.resources.filter((r) => !offUrns.has(r.urn) && !inComponent(r));
+        assert.deepStrictEqual(added.map((r) => `${r.type} ${r.name}`).sort(), [
+            "aws:ec2/eip:Eip network-nat-1",
+            "aws:ec2/natGateway:NatGateway network-nat-1",
+            "aws:ec2/route:Route network-app-default-1",
+            "aws:ec2/route:Route network-app-default-2",
+            "aws:ec2/route:Route network-app-default-3",
+            "aws:iam/role:Role media-failback",
+            "aws:iam/rolePolicy:RolePolicy media-failback",
+            "aws:s3/bucketReplicationConfig:BucketReplicationConfig media-failback",
+        ]);
+    });
+
+    it("stays additive when adopting the copy target's instance and with Aurora", async () => {
+        assertAdditive(off, await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=adopt", "failoverDatabase.secretName=pilotlight/copy/current"] }));
+        const auroraSets = ["database.engine=aurora-postgresql", "database.engineVersion=16.6"];
+        assertAdditive(await runProgram("dr", { sets: auroraSets }), await runProgram("dr", { sets: [...auroraSets, "failover=true"] }));
+    });
+
+    it("the database's protection is explicit: failback first lifts deletion protection, still with a final snapshot", async () => {
+        const lifting = await runProgram("dr", { sets: ["failover=true", "database.deletionProtection=false"] });
+        const db = oneResource(lifting, "aws:rds/instance:Instance", "database-instance").inputs;
+        assert.deepStrictEqual([db.deletionProtection, db.skipFinalSnapshot, db.finalSnapshotIdentifier], [false, false, "pilotlight-db-final-pilotlight-db-copy-latest"]);
+    });
+
+    it("each failover cycle's final snapshot is named after the snapshot it restored, so a second cycle or drill does not collide", async () => {
+        const finalOf = async (snapshot: string) =>
+            oneResource(await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=snapshot", `failoverDatabase.snapshotIdentifier=${snapshot}`] }), "aws:rds/instance:Instance", "database-instance").inputs
+                .finalSnapshotIdentifier;
+        const [first, second, again] = [await finalOf("pilotlight-db-copy-1"), await finalOf("pilotlight-db-copy-2"), await finalOf("pilotlight-db-copy-1")];
+        assert.deepStrictEqual([first, second], ["pilotlight-db-final-pilotlight-db-copy-1", "pilotlight-db-final-pilotlight-db-copy-2"]);
+        assert.strictEqual(again, first, "deterministic from config");
+        assert.strictEqual(oneResource(prod, "aws:rds/instance:Instance", "database-instance").inputs.finalSnapshotIdentifier, "pilotlight-db-final", "prod keeps its name");
+    });
+});

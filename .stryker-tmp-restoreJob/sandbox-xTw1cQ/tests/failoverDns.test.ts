@@ -1,0 +1,133 @@
+// @ts-nocheck
+import * as assert from "assert";
+import { healthCheckSettings, peerRecordPolicy, peerTrustPolicy, setIdentifier } from "../components/failoverDns";
+import { wildcardActions } from "../components/iam";
+import { ProgramResource, ProgramRun, readStackConfig, runProgram } from "./program";
+
+function one(run: ProgramRun, type: string, name: string): ProgramResource {
+    const found = run.resources.filter((r) => r.type === type && r.name === name);
+    assert.strictEqual(found.length, 1, `expected one ${type} ${name}, found ${found.length}`);
+    return found[0];
+}
+
+const RECORD = "aws:route53/record:Record";
+const HEALTH = "aws:route53/healthCheck:HealthCheck";
+
+describe("FailoverDns", () => {
+    it("pure settings: set identifiers and health checks", () => {
+        assert.deepStrictEqual([setIdentifier("PRIMARY"), setIdentifier("SECONDARY")], ["pilotlight-primary", "pilotlight-secondary"]);
+        assert.deepStrictEqual(healthCheckSettings(true, "/health"), { type: "HTTPS", port: 443, resourcePath: "/health", failureThreshold: 3, requestInterval: 30, enableSni: true });
+        assert.deepStrictEqual(healthCheckSettings(false, "/ready"), { type: "HTTP", port: 80, resourcePath: "/ready", failureThreshold: 3, requestInterval: 30 });
+    });
+
+    it("the peer may change only the failover A record of the zone", () => {
+        const doc = peerRecordPolicy("Z0123456789ABCDEFGHIJ", "App.Example.com", "us-east-1");
+        assert.deepStrictEqual(doc.Statement, [
+            {
+                Sid: "ChangeTheFailoverRecordOnly",
+                Effect: "Allow",
+                Action: ["route53:ChangeResourceRecordSets"],
+                Resource: "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ",
+                Condition: {
+                    "ForAllValues:StringEquals": {
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["app.example.com"],
+                        "route53:ChangeResourceRecordSetsRecordTypes": ["A"],
+                    },
+                },
+            },
+            { Sid: "ReadTheZone", Effect: "Allow", Action: ["route53:GetHostedZone", "route53:ListResourceRecordSets"], Resource: "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ" },
+            { Sid: "WaitForChanges", Effect: "Allow", Action: ["route53:GetChange"], Resource: "arn:aws:route53:::change/*" },
+        ]);
+        assert.deepStrictEqual(wildcardActions(doc), []);
+        assert.deepStrictEqual(peerTrustPolicy("222222222222", "us-east-1").Statement, [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:root" }, Action: "sts:AssumeRole" }]);
+    });
+
+    it("both stack files name the same zone and record", () => {
+        const prod = JSON.parse(readStackConfig("prod").config["pilotlight:dns"]);
+        const dr = JSON.parse(readStackConfig("dr").config["pilotlight:dns"]);
+        assert.deepStrictEqual([prod.hostedZoneId, prod.recordName], [dr.hostedZoneId, dr.recordName]);
+    });
+
+    describe("prod", () => {
+        let run: ProgramRun;
+        before(async () => (run = await runProgram("prod")));
+
+        it("PRIMARY alias to the prod ALB with a health check on its health path", () => {
+            const alb = one(run, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
+            const health = one(run, HEALTH, "dns-health");
+            assert.deepStrictEqual(
+                { ...health.inputs, tags: undefined },
+                { fqdn: alb.dnsName, type: "HTTPS", port: 443, resourcePath: "/health", failureThreshold: 3, requestInterval: 30, enableSni: true, invertHealthcheck: false, tags: undefined },
+            );
+            const record = one(run, RECORD, "dns-record").inputs;
+            assert.deepStrictEqual(record, {
+                zoneId: "Z0123456789ABCDEFGHIJ",
+                name: "app.example.com",
+                type: "A",
+                setIdentifier: "pilotlight-primary",
+                failoverRoutingPolicies: [{ type: "PRIMARY" }],
+                aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
+                healthCheckId: health.id,
+            });
+            assert.deepStrictEqual([run.outputs.dnsRecord, run.outputs.dnsFailoverRole], ["app.example.com", "PRIMARY"]);
+        });
+
+        it("creates the role the dr account uses for its SECONDARY record", () => {
+            const role = one(run, "aws:iam/role:Role", "dns-peer");
+            assert.strictEqual(role.inputs.name, "pilotlight-dns-failover");
+            assert.deepStrictEqual(JSON.parse(role.inputs.assumeRolePolicy), peerTrustPolicy("222222222222", "us-east-1"));
+            assert.deepStrictEqual(JSON.parse(one(run, "aws:iam/rolePolicy:RolePolicy", "dns-peer").inputs.policy), peerRecordPolicy("Z0123456789ABCDEFGHIJ", "app.example.com", "us-east-1"));
+            assert.strictEqual(run.outputs.dnsPeerRoleArn, "arn:aws:iam::111111111111:role/pilotlight-dns-failover");
+        });
+    });
+
+    it("dr with failover: SECONDARY alias to the DR ALB, no health check, through the prod account's role", async () => {
+        const run = await runProgram("dr", { sets: ["failover=true"] });
+        const alb = one(run, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
+        const record = one(run, RECORD, "dns-record");
+        assert.deepStrictEqual(record.inputs, {
+            zoneId: "Z0123456789ABCDEFGHIJ",
+            name: "app.example.com",
+            type: "A",
+            setIdentifier: "pilotlight-secondary",
+            failoverRoutingPolicies: [{ type: "SECONDARY" }],
+            aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
+        });
+        assert.strictEqual(run.resources.filter((r) => r.type === HEALTH).length, 0);
+        const provider = one(run, "pulumi:providers:aws", "dns-zone-account");
+        // Provider inputs reach the engine as JSON strings.
+        assert.deepStrictEqual(JSON.parse(provider.inputs.assumeRoles), [{ roleArn: "arn:aws:iam::111111111111:role/pilotlight-dns-failover", sessionName: "pilotlight-dns" }]);
+        assert.ok(record.provider?.includes("dns-zone-account"), `record goes through the zone account's provider: ${record.provider}`);
+    });
+
+    it("same-account setup: no peer role, no assumed role", async () => {
+        const sameAccount = (stack: string, account: string) => {
+            const { config } = readStackConfig(stack);
+            return { ...config, "pilotlight:peer": JSON.stringify({ ...JSON.parse(config["pilotlight:peer"]), accountId: account }) };
+        };
+        const prod = await runProgram("prod", { config: sameAccount("prod", "111111111111") });
+        assert.strictEqual(prod.resources.filter((r) => r.name === "dns-peer").length, 0);
+        const dr = await runProgram("dr", { config: sameAccount("dr", "222222222222"), sets: ["failover=true"] });
+        assert.strictEqual(dr.resources.filter((r) => r.type === "pulumi:providers:aws" && r.name.startsWith("dns")).length, 0);
+        assert.ok(!one(dr, RECORD, "dns-record").provider, "the default provider");
+    });
+
+    it("no zone configured: no records anywhere", async () => {
+        const { config } = readStackConfig("prod");
+        delete config["pilotlight:dns"];
+        const run = await runProgram("prod", { config });
+        assert.strictEqual(run.resources.filter((r) => r.type.startsWith("aws:route53/") || r.type === "pilotlight:dns:FailoverDns").length, 0);
+        assert.strictEqual(run.outputs.dnsRecord, undefined);
+    });
+    it("holds traffic on dr after a failover: holdOnDr inverts the primary's health check, nothing else", async () => {
+        const normal = await runProgram("prod");
+        assert.strictEqual(one(normal, HEALTH, "dns-health").inputs.invertHealthcheck, false);
+        const held = await runProgram("prod", { sets: ["dns.holdOnDr=true"] });
+        assert.strictEqual(one(held, HEALTH, "dns-health").inputs.invertHealthcheck, true);
+        const { invertHealthcheck: _a, ...heldRest } = one(held, HEALTH, "dns-health").inputs;
+        const { invertHealthcheck: _b, ...normalRest } = one(normal, HEALTH, "dns-health").inputs;
+        assert.deepStrictEqual(heldRest, normalRest);
+        assert.deepStrictEqual(one(held, RECORD, "dns-record").inputs, one(normal, RECORD, "dns-record").inputs);
+        await assert.rejects(runProgram("dr", { sets: ["failover=true", "dns.holdOnDr=true"] }), /pilotlight:dns\.holdOnDr is true; holdOnDr applies only to the primary stack/);
+    });
+});

@@ -1,0 +1,200 @@
+// @ts-nocheck
+// One set of Pulumi mocks for every test and for the offline synthesis. Resources
+// get deterministic ids and the computed attributes the program reads (ARNs, names);
+// awsx's remote Vpc registers no children under mocks, so its outputs are made here
+// from the arguments it was given.
+import * as pulumi from "@pulumi/pulumi";
+
+/** A resource as the mocks saw it. */
+export interface MockedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    id: string;
+    state: Record<string, any>;
+    provider?: string;
+}
+
+const REGION_FALLBACK = "us-east-1";
+
+function arnFor(type: string, name: string, inputs: Record<string, any>, region: string, account: string): string {
+    const [pkg, mod] = type.split(":");
+    const svc = (mod ?? "").split("/")[0];
+    switch (type) {
+        case "aws:s3/bucket:Bucket":
+            return `arn:aws:s3:::${inputs.bucket ?? name}`;
+        case "aws:iam/role:Role":
+            return `arn:aws:iam::${account}:role/${inputs.name ?? name}`;
+        case "aws:lambda/function:Function":
+            return `arn:aws:lambda:${region}:${account}:function:${inputs.name ?? name}`;
+        case "aws:kms/key:Key":
+        case "aws:kms/replicaKey:ReplicaKey":
+            return `arn:aws:kms:${region}:${account}:key/mrk-${name}`;
+        case "aws:sns/topic:Topic":
+            return `arn:aws:sns:${region}:${account}:${inputs.name ?? name}`;
+        case "aws:sfn/stateMachine:StateMachine":
+            return `arn:aws:states:${region}:${account}:stateMachine:${inputs.name ?? name}`;
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return `arn:aws:logs:${region}:${account}:log-group:${inputs.name ?? name}`;
+        case "aws:dynamodb/table:Table":
+            return `arn:aws:dynamodb:${region}:${account}:table/${inputs.name ?? name}`;
+        case "aws:cloudwatch/eventRule:EventRule":
+            return `arn:aws:events:${region}:${account}:rule/${inputs.name ?? name}`;
+        default:
+            return `arn:aws:${pkg === "aws" ? svc : pkg}:${region}:${account}:${name}`;
+    }
+}
+
+/** The RDS-managed master-user secret of a database. */
+function mockMasterSecret(region: string, account: string, ident: string, kmsKeyId: string | undefined) {
+    return { secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${ident}-AbCdEf`, kmsKeyId: kmsKeyId ?? "", secretStatus: "active" };
+}
+
+/** Mocks that record every resource and invoke. */
+export class RecordingMocks implements pulumi.runtime.Mocks {
+    readonly resources: MockedResource[] = [];
+    readonly calls: pulumi.runtime.MockCallArgs[] = [];
+
+    constructor(
+        private readonly region: string = REGION_FALLBACK,
+        private readonly accountId: string = "111111111111",
+    ) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+        const inputs = args.inputs ?? {};
+        const region = (inputs.region as string | undefined) ?? this.providerRegion(args.provider) ?? this.region;
+        const id = `${args.name}-id`;
+        const state: Record<string, any> = { ...inputs, arn: inputs.arn ?? arnFor(args.type, args.name, inputs, region, this.accountId) };
+        switch (args.type) {
+            case "awsx:ec2:Vpc": {
+                const azs: string[] = inputs.availabilityZoneNames ?? ["a", "b"];
+                const ids = (tier: string) => azs.map((_, i) => `subnet-${args.name}-${tier}-${i + 1}`);
+                Object.assign(state, {
+                    vpcId: `vpc-${args.name}`,
+                    publicSubnetIds: ids("public"),
+                    privateSubnetIds: ids("app"),
+                    isolatedSubnetIds: ids("db"),
+                });
+                break;
+            }
+            case "aws:s3/bucket:Bucket":
+                state.bucket = inputs.bucket ?? args.name;
+                state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
+                break;
+            case "aws:kms/key:Key":
+            case "aws:kms/replicaKey:ReplicaKey":
+                state.keyId = `mrk-${args.name}`;
+                break;
+            case "aws:iam/role:Role":
+                state.name = inputs.name ?? args.name;
+                break;
+            case "aws:lambda/function:Function":
+                state.name = inputs.name ?? args.name;
+                state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/functions/${state.arn}/invocations`;
+                break;
+            case "aws:rds/instance:Instance": {
+                const ident = inputs.identifier ?? args.name;
+                state.identifier = ident;
+                state.arn = `arn:aws:rds:${region}:${this.accountId}:db:${ident}`;
+                state.address = `${ident}.mock.${region}.rds.amazonaws.com`;
+                state.port = inputs.port ?? 5432;
+                state.endpoint = `${state.address}:${state.port}`;
+                state.masterUserSecrets = inputs.manageMasterUserPassword ? [mockMasterSecret(region, this.accountId, ident, inputs.masterUserSecretKmsKeyId)] : [];
+                break;
+            }
+            case "aws:rds/cluster:Cluster": {
+                const ident = inputs.clusterIdentifier ?? args.name;
+                state.clusterIdentifier = ident;
+                state.arn = `arn:aws:rds:${region}:${this.accountId}:cluster:${ident}`;
+                state.endpoint = `${ident}.cluster-mock.${region}.rds.amazonaws.com`;
+                state.readerEndpoint = `${ident}.cluster-ro-mock.${region}.rds.amazonaws.com`;
+                state.port = inputs.port ?? 5432;
+                state.masterUserSecrets = inputs.manageMasterUserPassword ? [mockMasterSecret(region, this.accountId, ident, inputs.masterUserSecretKmsKeyId)] : [];
+                break;
+            }
+            case "aws:lb/loadBalancer:LoadBalancer":
+                state.dnsName = `${args.name}-mock.${region}.elb.amazonaws.com`;
+                state.zoneId = `ZALB${region.replace(/-/g, "").toUpperCase()}`;
+                break;
+            case "aws:ec2/launchTemplate:LaunchTemplate":
+                state.id = `lt-${args.name}`;
+                state.latestVersion = 1;
+                break;
+            case "aws:elasticache/replicationGroup:ReplicationGroup":
+                state.primaryEndpointAddress = `master.${inputs.replicationGroupId ?? args.name}.mock.cache.amazonaws.com`;
+                break;
+            case "aws:route53/record:Record":
+                state.fqdn = inputs.name;
+                break;
+            case "aws:iam/instanceProfile:InstanceProfile":
+                state.name = inputs.name ?? args.name;
+                state.arn = `arn:aws:iam::${this.accountId}:instance-profile/${state.name}`;
+                break;
+            case "aws:ec2/vpcEndpoint:VpcEndpoint":
+                state.prefixListId = `pl-${args.name}`;
+                break;
+            default:
+                if (state.name === undefined) state.name = args.name;
+        }
+        this.resources.push({ type: args.type, name: args.name, inputs, id, state, provider: args.provider });
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        this.calls.push(args);
+        switch (args.token) {
+            case "aws:ec2/getRouteTable:getRouteTable":
+                return { id: `rtb-for-${args.inputs.subnetId}`, routeTableId: `rtb-for-${args.inputs.subnetId}` };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: this.accountId, arn: `arn:aws:iam::${this.accountId}:user/test`, userId: "test" };
+            case "aws:index/getRegion:getRegion":
+                return { name: this.region, region: this.region, id: this.region };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com" };
+            // The newest copy of a database: named after the `pilotlight:source` tag it was filtered by.
+            case "aws:rds/getSnapshot:getSnapshot": {
+                const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbInstanceIdentifier ?? "db";
+                const snap = args.inputs.dbSnapshotIdentifier ?? `${source}-copy-latest`;
+                return { ...args.inputs, id: snap, dbSnapshotIdentifier: snap, dbSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${snap}`, status: "available", encrypted: true };
+            }
+            case "aws:rds/getClusterSnapshot:getClusterSnapshot": {
+                const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbClusterIdentifier ?? "cluster";
+                const snap = args.inputs.dbClusterSnapshotIdentifier ?? `${source}-copy-latest`;
+                return { ...args.inputs, id: snap, dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`, status: "available" };
+            }
+            case "aws:ec2/getAmi:getAmi":
+                return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" };
+            // The copy target's secret: {host, port, identifier, version} of the instance it restored.
+            case "aws:secretsmanager/getSecretVersion:getSecretVersion": {
+                const ident = "pilotlight-db-v7";
+                return {
+                    ...args.inputs,
+                    id: args.inputs.secretId,
+                    arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`,
+                    secretString: JSON.stringify({ host: `${ident}.mock.${this.region}.rds.amazonaws.com`, port: 5432, identifier: ident, version: "7" }),
+                    versionId: "v7",
+                };
+            }
+            case "aws:rds/getInstance:getInstance": {
+                const ident = args.inputs.dbInstanceIdentifier;
+                return {
+                    ...args.inputs,
+                    id: ident,
+                    dbInstanceArn: `arn:aws:rds:${this.region}:${this.accountId}:db:${ident}`,
+                    address: `${ident}.mock.${this.region}.rds.amazonaws.com`,
+                    port: 5432,
+                    masterUserSecrets: [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:key/copy-target`)],
+                };
+            }
+            default:
+                return args.inputs;
+        }
+    }
+
+    /** Region of an explicit provider, from its recorded inputs (`urn::id` reference). */
+    private providerRegion(ref: string | undefined): string | undefined {
+        if (!ref) return undefined;
+        const id = ref.split("::").pop();
+        return this.resources.find((r) => r.type === "pulumi:providers:aws" && r.id === id)?.inputs.region;
+    }
+}
