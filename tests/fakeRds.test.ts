@@ -373,7 +373,7 @@ describe("FakeRds copies across regions and accounts", () => {
             await assert.rejects(new RDSClient({}).send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: arn, TargetDBSnapshotIdentifier: "mine" })), /KmsKeyId is required/);
             await new RDSClient({}).send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: arn, TargetDBSnapshotIdentifier: "mine", KmsKeyId: "arn:aws:kms:us-west-2:222222222222:key/dr" }));
             assert.deepStrictEqual([target.snapshots.get("mine")!.data, target.snapshots.get("mine")!.info.KmsKeyId], ["d1", "arn:aws:kms:us-west-2:222222222222:key/dr"]);
-            const described = await new RDSClient({}).send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn }));
+            const described = await new RDSClient({}).send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, IncludeShared: true }));
             assert.strictEqual(described.DBSnapshots![0].SnapshotType, "shared");
         } finally {
             target.restore();
@@ -417,5 +417,44 @@ describe("FakeRds snapshot times", () => {
         );
         assert.deepStrictEqual(out.DBSnapshot!.OriginalSnapshotCreateTime, new Date("2026-02-01T00:00:00Z"));
         assert.notDeepStrictEqual(out.DBSnapshot!.SnapshotCreateTime, new Date("2026-02-01T00:00:00Z"));
+    });
+});
+
+describe("FakeRds rules the copy target relies on", () => {
+    let target: FakeRds;
+    const arn = "arn:aws:rds:us-west-2:123456789012:snapshot:wordpress-cp-20260101000000";
+    beforeEach(() => {
+        target = new FakeRds({ region: "us-west-2", account: "222222222222" });
+        target.addSharedSnapshot(arn, { kmsKeyId: "arn:aws:kms:us-west-2:123456789012:key/mrk-shared", databaseIdentifier: "wordpress" });
+    });
+    afterEach(() => target.restore());
+
+    it("hides a shared snapshot unless IncludeShared is set (or SnapshotType is shared)", async () => {
+        const rds = new RDSClient({ region: "us-west-2" });
+        await assert.rejects(rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn })), (e: Error) => e.name === "DBSnapshotNotFoundFault");
+        await assert.rejects(rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, IncludeShared: true, SnapshotType: "manual" })), (e: Error) => e.name === "DBSnapshotNotFoundFault");
+        const found = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, IncludeShared: true }));
+        assert.deepStrictEqual(found.DBSnapshots!.map((s) => [s.DBSnapshotArn, s.DBInstanceIdentifier, s.SnapshotType]), [[arn, "wordpress", "shared"]]);
+        assert.strictEqual((await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, SnapshotType: "shared" }))).DBSnapshots!.length, 1);
+    });
+
+    it("turns on a managed master password by ModifyDBInstance, in the instance's own account and region, under the named key", async () => {
+        target.addInstance({ identifier: "wordpress-v1" });
+        const rds = new RDSClient({ region: "us-west-2" });
+        await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "wordpress-v1", ManageMasterUserPassword: true, MasterUserSecretKmsKeyId: "arn:aws:kms:us-west-2:222222222222:key/dr", ApplyImmediately: true }));
+        const secret = target.instances.get("wordpress-v1")!.info.MasterUserSecret!;
+        assert.match(secret.SecretArn!, /^arn:aws:secretsmanager:us-west-2:222222222222:secret:rds!db-/);
+        assert.deepStrictEqual([secret.KmsKeyId, secret.SecretStatus], ["arn:aws:kms:us-west-2:222222222222:key/dr", "active"]);
+    });
+
+    it("gives a final snapshot the instance's tags when it copies tags to snapshots, and none otherwise", async () => {
+        const tags = [{ Key: "pilotlight:created-by", Value: "copy-target" }];
+        target.addInstance({ identifier: "wordpress-v1", tags, info: { CopyTagsToSnapshot: true } });
+        target.addInstance({ identifier: "other", tags });
+        const rds = new RDSClient({ region: "us-west-2" });
+        await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "wordpress-v1", FinalDBSnapshotIdentifier: "wordpress-v1-final" }));
+        await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "other", FinalDBSnapshotIdentifier: "other-final" }));
+        assert.deepStrictEqual(target.snapshots.get("wordpress-v1-final")!.tags, tags);
+        assert.deepStrictEqual(target.snapshots.get("other-final")!.tags, []);
     });
 });

@@ -749,8 +749,14 @@ export class FakeRds {
         return { ...meta, DBCluster: this.clusterView(c) };
     }
 
-    private describeDBSnapshots(input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string; SnapshotType?: string }) {
+    private describeDBSnapshots(input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string; SnapshotType?: string; IncludeShared?: boolean }) {
         let list: FakeSnapshot[];
+        // "Shared and public DB snapshots are not included in the returned results by default. You can include shared
+        // snapshots with these results by enabling the IncludeShared parameter." (DescribeDBSnapshots, SnapshotType)
+        const sharedVisible = input.SnapshotType === "shared" || (input.IncludeShared === true && !["manual", "automated", "public", "awsbackup"].includes(input.SnapshotType ?? ""));
+        if (input.DBSnapshotIdentifier && !sharedVisible && this.sharedWithMe.has(input.DBSnapshotIdentifier)) {
+            throw new DBSnapshotNotFoundFault({ ...meta, message: `DBSnapshot ${input.DBSnapshotIdentifier} not found.` });
+        }
         if (input.SnapshotType === "shared" && !input.DBSnapshotIdentifier) {
             const shared = [...this.sharedWithMe.values()].filter((s) => !input.DBInstanceIdentifier || s.info.DBInstanceIdentifier === input.DBInstanceIdentifier);
             return { ...meta, DBSnapshots: shared.map((s) => ({ ...clone(s.info), Status: s.status, TagList: [] })) };
@@ -979,7 +985,7 @@ export class FakeRds {
                     break;
                 case "ManageMasterUserPassword":
                     info.MasterUserSecret = value
-                        ? { SecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!${info.DbiResourceId}`, SecretStatus: "active" }
+                        ? { SecretArn: `arn:aws:secretsmanager:${this.region}:${this.account}:secret:rds!${info.DbiResourceId}`, SecretStatus: "active" }
                         : undefined;
                     break;
                 case "MasterUserSecretKmsKeyId":
@@ -1213,7 +1219,8 @@ export class FakeRds {
                 if (this.snapshots.has(input.FinalDBSnapshotIdentifier)) {
                     throw new DBSnapshotAlreadyExistsFault({ ...meta, message: `DBSnapshot ${input.FinalDBSnapshotIdentifier} already exists.` });
                 }
-                this.addSnapshot(input.FinalDBSnapshotIdentifier, input.DBInstanceIdentifier, { data: inst.data, tags: [] });
+                // CopyTagsToSnapshot: "Specifies whether to copy all tags from the DB instance to snapshots of the DB instance."
+                this.addSnapshot(input.FinalDBSnapshotIdentifier, input.DBInstanceIdentifier, { data: inst.data, tags: inst.info.CopyTagsToSnapshot ? inst.tags : [] });
             }
         }
         // DeleteAutomatedBackups: "The default is to remove automated backups immediately after the DB instance is deleted."
