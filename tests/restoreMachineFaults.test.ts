@@ -71,6 +71,33 @@ describe("restore machine under faults", function () {
         };
     };
 
+    it("every Task retries States.Timeout (each step looks first) and waits for a busy database", () => {
+        for (const [name, state] of Object.entries(definition.States as Record<string, { Type: string; Retry?: { ErrorEquals: string[] }[] }>)) {
+            if (state.Type !== "Task") continue;
+            const retried = state.Retry!.flatMap((r) => r.ErrorEquals);
+            assert.ok(retried.includes("States.Timeout") || retried.includes("States.ALL"), `${name} retries States.Timeout`);
+            assert.ok(retried.includes("InvalidDBInstanceStateFault") && retried.includes("InvalidDBClusterStateFault"), `${name} waits for a busy database`);
+        }
+    });
+
+    it("a read-only poll whose response is lost is retried", async () => {
+        let lost = false;
+        const result = await run(
+            { identifier: INSTANCE_ID, task: "db_restore", isCluster: false },
+            {
+                "Restored: check": async (event) => {
+                    if (!lost) {
+                        lost = true;
+                        throw fail("States.Timeout");
+                    }
+                    return handlerOf("Restored: check")(event);
+                },
+            },
+        );
+        assert.strictEqual(result.status, "SUCCEEDED");
+        assert.ok(result.taskFailures.some((f) => f.state === "Restored: check" && f.error === "States.Timeout"));
+    });
+
     describe("a lost response at every mutating step is retried and the run continues", () => {
         const RESTORE_STATES = ["CreateSnapshot", "PruneSnapshots", "RenameOriginal", "RestoreFromSnapshot", "ApplySettings", "DeleteOriginal"];
         for (const isCluster of [false, true]) {

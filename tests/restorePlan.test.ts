@@ -205,6 +205,24 @@ describe("restore plan: every captured setting is passed back", () => {
             });
         });
 
+        it("edge cases of the instance mapping: gp3 throughput alone, monitoring off, the port from DbInstancePort, empty lists", () => {
+            const gp3 = planInstanceRestore({ ...BASE_INSTANCE, StorageType: "gp3", Iops: 3000, StorageThroughput: 500 }, [], "s").restore;
+            assert.deepStrictEqual([gp3.Iops, gp3.StorageThroughput], [3000, 500]);
+            const gp2 = planInstanceRestore({ ...BASE_INSTANCE, StorageType: "gp2", Iops: 100 }, [], "s").restore;
+            assert.strictEqual(gp2.Iops, undefined);
+            const off = planInstanceRestore({ ...BASE_INSTANCE, MonitoringInterval: 0, MonitoringRoleArn: "arn:r" }, [], "s").modify!;
+            assert.deepStrictEqual([off.MonitoringInterval, off.MonitoringRoleArn], [0, undefined]);
+            assert.strictEqual(planInstanceRestore({ ...BASE_INSTANCE, DbInstancePort: 3306 }, [], "s").restore.Port, 3306);
+            assert.strictEqual(planInstanceRestore({ ...BASE_INSTANCE, DbInstancePort: 0 }, [], "s").restore.Port, undefined);
+            const none = planInstanceRestore({ ...BASE_INSTANCE, VpcSecurityGroups: [], EnabledCloudwatchLogsExports: [], DBParameterGroups: [], OptionGroupMemberships: [] }, [], "s").restore;
+            assert.deepStrictEqual([none.VpcSecurityGroupIds, none.EnableCloudwatchLogsExports, none.DBParameterGroupName, none.OptionGroupName], [undefined, undefined, undefined, undefined]);
+            assert.strictEqual(planInstanceRestore({ ...BASE_INSTANCE, AllocatedStorage: 100, MaxAllocatedStorage: 100 }, [], "s").modify, null, "a limit equal to the storage is no limit");
+            assert.strictEqual(planInstanceRestore({ ...BASE_INSTANCE, CertificateDetails: { CAIdentifier: "rds-ca-ecc384-g1" } }, [], "s").restore.CACertificateIdentifier, "rds-ca-ecc384-g1");
+            assert.deepStrictEqual(instanceRefusals({ ...BASE_INSTANCE, DomainMemberships: [{}], DBInstanceAutomatedBackupsReplications: [{}], PendingModifiedValues: { DBInstanceClass: undefined, MultiAZ: null as never } }), []);
+            assert.ok(compareVersions("16", "16.1") < 0 && compareVersions("16.1", "16") > 0);
+            assert.strictEqual(laterVersion("16.4", "16.4"), "16.4");
+        });
+
         it("is plain JSON (it travels through the state machine)", () => {
             const plan = planInstanceRestore({ ...BASE_INSTANCE, ...Object.assign({}, ...INSTANCE_TABLE.map((r) => r[1])) }, [], "s");
             assert.deepStrictEqual(JSON.parse(JSON.stringify(plan)), plan);
@@ -254,7 +272,11 @@ describe("restore plan: every captured setting is passed back", () => {
                 PubliclyAccessible: false,
             },
         ];
-        const plan = planClusterRestore(cluster, [{ Key: "team", Value: "shop" }], members, "shop-snap");
+        // Planned inside each test (not when the suite loads), so that every test exercises the planner itself.
+        let plan: ReturnType<typeof planClusterRestore>;
+        beforeEach(() => {
+            plan = planClusterRestore(cluster, [{ Key: "team", Value: "shop" }], members, "shop-snap");
+        });
 
         const CLUSTER_TABLE: [string, Record<string, unknown>][] = [
             ["engine, version, mode", { Engine: "aurora-postgresql", EngineVersion: "16.4", EngineMode: "provisioned" }],
@@ -275,6 +297,19 @@ describe("restore plan: every captured setting is passed back", () => {
                 for (const [k, v] of Object.entries(expected)) assert.deepStrictEqual((plan.restore as unknown as Record<string, unknown>)[k], v, k);
             });
         }
+
+        it("edge cases of the cluster mapping: nothing left to modify, no backtrack, members without tags or a writer flag", () => {
+            const bare = planClusterRestore({ DBClusterIdentifier: "c", Engine: "aurora-mysql", BacktrackWindow: 0, VpcSecurityGroups: [] }, [], [{ DBInstanceIdentifier: "c-1", Engine: "aurora-mysql", DBInstanceClass: "db.r6g.large", MonitoringInterval: 0, MonitoringRoleArn: "arn:m" }], "s");
+            assert.strictEqual(bare.modify, null);
+            assert.deepStrictEqual([bare.restore.BacktrackWindow, bare.restore.VpcSecurityGroupIds], [undefined, undefined]);
+            assert.deepStrictEqual(bare.members, [{ DBInstanceIdentifier: "c-1", DBClusterIdentifier: "c", Engine: "aurora-mysql", DBInstanceClass: "db.r6g.large", MonitoringInterval: 0, Tags: [] }]);
+            const backtrack = planClusterRestore({ DBClusterIdentifier: "c", Engine: "aurora-mysql", BacktrackWindow: 3600, CertificateDetails: {} }, [], [], "s");
+            assert.strictEqual(backtrack.restore.BacktrackWindow, 3600);
+            const secret = planClusterRestore({ DBClusterIdentifier: "c", Engine: "aurora-mysql", MasterUserSecret: {} }, [], [], "s");
+            assert.strictEqual(secret.modify, null, "no secret ARN: no managed password");
+            const ca = planClusterRestore(cluster, [], [{ DBInstanceIdentifier: "x", CertificateDetails: { CAIdentifier: "rds-ca-rsa4096-g1" } }], "s");
+            assert.strictEqual(ca.members[0].CACertificateIdentifier, "rds-ca-rsa4096-g1");
+        });
 
         it("the later engine version of snapshot and original; RDS would otherwise take the region's default", () => {
             assert.strictEqual(planClusterRestore(cluster, [], members, "s", { engineVersion: "16.6" }).restore.EngineVersion, "16.6");

@@ -627,6 +627,52 @@ describe("restore steps, cluster twins", () => {
         assert.strictEqual(rds.clusterSnapshots.get(job.names.finalSnapshot)!.data, "carts-v2");
     });
 
+    it("rollback: a restored cluster whose writer is available has served: both kept; with the writer creating, or a cluster still creating, it is removed", async () => {
+        renameAway();
+        rds.addCluster({ identifier: CLUSTER_ID, members: [{ identifier: "shop-1", writer: true }] });
+        let r = await rollback(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.outcome, r.cutover], [true, "kept-both", true]);
+        assert.deepStrictEqual(commands(), []);
+        Object.assign(rds.instances.get("shop-1")!, { status: "creating", timeline: [] });
+        r = await rollback(rdsClient(), job);
+        assert.deepStrictEqual([r.done, r.cutover], [false, false]);
+        assert.deepStrictEqual(commands(), ["DeleteDBInstance"]);
+        rds.instances.delete("shop-1");
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "creating", timeline: [] });
+        rds.addInstance({ identifier: "shop-1", info: { DBClusterIdentifier: CLUSTER_ID } });
+        rds.instances.get("shop-1")!.writer = true;
+        r = await rollback(rdsClient(), job);
+        assert.strictEqual(r.cutover, false, "a cluster still creating has not served");
+        // A cluster with no writer at all has not served either.
+        rds.instances.delete("shop-1");
+        Object.assign(rds.clusters.get(CLUSTER_ID)!, { status: "available", timeline: [] });
+        r = await rollback(rdsClient(), job);
+        assert.strictEqual(r.cutover, false);
+        assert.ok(rds.callsOf("DeleteDBCluster").length > 0);
+    });
+
+    it("rollback: an original member being deleted means the point of no return was passed", async () => {
+        renameAway();
+        rds.addCluster({ identifier: CLUSTER_ID, members: [{ identifier: "shop-1" }] });
+        Object.assign(rds.instances.get(job.names.oldMembers["shop-3"])!, { status: "deleting", timeline: [] });
+        const r = await rollback(rdsClient(), job);
+        assert.strictEqual(r.cutover, true);
+        assert.deepStrictEqual(rds.mutatingCalls().filter((c) => c.command === "ModifyDBCluster" && c.input.NewDBClusterIdentifier), []);
+    });
+
+    it("status: a missing snapshot or cluster is 'not yet', not a failure", async () => {
+        const snap = await checkStatus(rdsClient(), { target: "snapshot", isCluster: true, identifier: "shop-nope" });
+        assert.deepStrictEqual([snap.status, snap.ready, snap.failed], ["not-found", false, false]);
+        const c = await checkStatus(rdsClient(), { target: "database", isCluster: true, identifier: "shop-nope", members: ["shop-nope-1"] });
+        assert.deepStrictEqual([c.status, c.ready, c.failed, c.detail], ["not-found", false, false, "shop-nope: not-found, shop-nope-1: not-found"]);
+    });
+
+    it("snapshot: tagged as the machine's, of the cluster", async () => {
+        await createSnapshot(rdsClient(), job);
+        const call = rds.callsOf("CreateDBClusterSnapshot")[0].input;
+        assert.deepStrictEqual([call.DBClusterIdentifier, call.DBClusterSnapshotIdentifier, call.Tags], [CLUSTER_ID, job.names.newSnapshot, PILOTLIGHT_TAGS]);
+    });
+
     it("keep both: an original cluster with all its members is kept, its protection put back", async () => {
         renameAway();
         rds.addCluster({ identifier: CLUSTER_ID, members: [{ identifier: "shop-1" }] });

@@ -148,6 +148,8 @@ describe("restore-validate handler", () => {
         // An operator's copy carries the tag (copy-tags), but not the machine's name.
         rds.addSnapshot("wordpress-copy-for-audit", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2026-03-01T00:00:00Z" });
         rds.addSnapshot("wordpress-2026030100000", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2026-03-01T00:00:00Z" });
+        rds.addSnapshot("wordpress-copy-20260301000000", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2026-03-01T00:00:00Z" });
+        rds.addSnapshot("wordpress-20260301000000-copy", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2026-03-01T00:00:00Z" });
         const job = await handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false }));
         assert.strictEqual(job.snapshotIdentifier, "wordpress-20260201000000");
     });
