@@ -442,7 +442,7 @@ export class AppTier extends pulumi.ComponentResource {
                     }),
                 );
             this.userData = userData;
-            const imageId = args.amiId ?? aws.ssm.getParameterOutput({ name: baseImageParameter(instanceType) }, { parent: this }).value;
+            const imageId = args.amiId ?? aws.ssm.getParameterOutput({ name: baseImageParameter(instanceType) }, { parent: this }).insecureValue; // a public AMI id: shown in previews
             const instanceTags = { ...tags, ...args.instanceTags, Name: `${args.namePrefix}-app` };
             const launchTemplate = new aws.ec2.LaunchTemplate(
                 `${name}-lt`,

@@ -66,6 +66,24 @@ export function staticStabilityViolations(off: ProgramRun, on: ProgramRun, drReg
     return problems;
 }
 
+/**
+ * Data sources the dr stack reads on every `pulumi up` (so also while failing over) that would need
+ * a global service or another region: one line each. Exported for testing.
+ */
+export function nonRegionalCalls(run: ProgramRun, drRegion: string): string[] {
+    const problems: string[] = [];
+    for (const c of run.calls) {
+        const mod = /^aws:([a-z0-9]+)\//.exec(c.token)?.[1];
+        if (mod && GLOBAL_MODULES.includes(mod)) problems.push(`${c.token}: global service (${mod})`);
+        if (c.provider) {
+            const providerUrn = c.provider.split("::").slice(0, -1).join("::");
+            const region = run.resources.find((p) => p.urn === providerUrn)?.inputs.region ?? drRegion;
+            if (region !== drRegion) problems.push(`${c.token}: through a provider of ${region}`);
+        }
+    }
+    return [...new Set(problems)];
+}
+
 // The failback source machine's roles (its function's and its machine's) are being moved into the
 // pilot light by the failback work of the same change set; until that lands they are the one known
 // exception, matched by exact logical name.
@@ -92,6 +110,21 @@ describe("static stability: what failover adds on dr", () => {
     it("adds no resource of a global service and none in another region", () => {
         const problems = staticStabilityViolations(off, on, "us-west-2").filter((p) => !PENDING(p));
         assert.deepStrictEqual(problems, []);
+    });
+
+    it("reads no data source of a global service or another region, in the pilot light or failed over", () => {
+        assert.ok(on.calls.length > 0, "failover reads the snapshot to restore and the base image");
+        assert.deepStrictEqual(nonRegionalCalls(off, "us-west-2"), []);
+        assert.deepStrictEqual(nonRegionalCalls(on, "us-west-2"), []);
+        const tampered: ProgramRun = { ...on, calls: [...on.calls, { token: "aws:iam/getRole:getRole" }, { token: "aws:route53/getZone:getZone" }] };
+        assert.deepStrictEqual(nonRegionalCalls(tampered, "us-west-2"), ["aws:iam/getRole:getRole: global service (iam)", "aws:route53/getZone:getZone: global service (route53)"]);
+    });
+
+    it("every explicit provider calls STS in its own region (never the primary's from dr)", async () => {
+        // The copy subscription's provider in the peer region is being redesigned with the copy target.
+        const providers = [...off.resources, ...on.resources, ...(await runProgram("prod")).resources].filter((r) => r.type === "pulumi:providers:aws" && r.name !== "source-region");
+        assert.ok(providers.some((p) => p.name === "dr-region") && providers.some((p) => p.name === "dns-zone-account"));
+        for (const p of providers) assert.strictEqual(p.inputs.stsRegion, p.inputs.region, `${p.urn}: stsRegion`);
     });
 
     it("stays so for Aurora, Enhanced Monitoring, adopt, a drill and a same-account pair", async () => {

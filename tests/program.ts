@@ -30,6 +30,8 @@ export interface ProgramRun {
     outputs: Record<string, unknown>;
     /** Config keys (project-qualified) that are secrets. */
     secretKeys: string[];
+    /** Every provider function the program called (data sources): token and provider reference. */
+    calls: { token: string; provider?: string }[];
 }
 
 /** The one resource of `type` named `name`; fails naming the resources of that type otherwise. */
@@ -231,5 +233,6 @@ async function runProgramTraced(stack: string, opts: { config?: Record<string, s
         };
     });
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-    return { stack, resources, outputs, secretKeys: fromFile.secretKeys };
+    const calls = mocks.calls.map((c) => ({ token: c.token, provider: c.provider }));
+    return { stack, resources, outputs, secretKeys: fromFile.secretKeys, calls };
 }
