@@ -111,7 +111,10 @@ export interface FailoverDnsArgs {
     targetZoneId: pulumi.Input<string>;
     /** Prefix of physical names (the hold-on-dr alarm). */
     namePrefix: string;
-    /** PRIMARY: where the hold-on-dr alarm lives, the DR region (a provider for it in this account). Required for PRIMARY. */
+    /**
+     * PRIMARY: where the hold-on-dr alarm lives, the DR region (a provider for it in this account;
+     * with `roleArn`, the alarm goes to the zone's account through that role instead). Required for PRIMARY.
+     */
     hold?: { provider: pulumi.ProviderResource; region: string };
     /** PRIMARY: check over HTTPS (else HTTP). Defaults to false. */
     https?: boolean;
@@ -169,8 +172,16 @@ export class FailoverDns extends pulumi.ComponentResource {
                 { fqdn: args.targetDnsName, ...healthCheckSettings(!!args.https, args.healthCheckPath ?? "/health"), tags: { ...tags, Name: `${args.recordName} primary endpoint` } },
                 childOpts,
             );
-            // The alarm is in this (the zone's) account: Route 53 reads alarms of its own account only.
-            const alarm = new aws.cloudwatch.MetricAlarm(`${name}-hold`, { ...holdAlarmSettings(args.namePrefix), tags }, { parent: this, provider: args.hold.provider });
+            // The alarm must be in the zone's account (where the health checks are): Route 53 reads the
+            // alarms of its own account. With `roleArn` that is another account, reached in the DR region.
+            const holdProvider = args.roleArn
+                ? new aws.Provider(
+                      `${name}-zone-account-hold`,
+                      { region: args.hold.region as aws.Region, stsRegion: args.hold.region, assumeRoles: [{ roleArn: args.roleArn, sessionName: "pilotlight-dns" }] },
+                      { parent: this },
+                  )
+                : args.hold.provider;
+            const alarm = new aws.cloudwatch.MetricAlarm(`${name}-hold`, { ...holdAlarmSettings(args.namePrefix), tags }, { parent: this, provider: holdProvider });
             this.holdAlarmName = holdAlarmName(args.namePrefix);
             const hold = new aws.route53.HealthCheck(
                 `${name}-hold`,

@@ -124,6 +124,15 @@ describe("FailoverDns", () => {
         assert.ok(!one(dr, RECORD, "dns-record").provider, "the default provider");
     });
 
+    it("zone in a third account: the hold alarm goes with the health checks, into that account in the DR region", async () => {
+        const run = await runProgram("prod", { sets: ["dns.roleArn=arn:aws:iam::333333333333:role/zone-admin"] });
+        const alarm = one(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "dns-hold");
+        assert.ok(alarm.provider?.includes("::dns-zone-account-hold::"), `${alarm.provider}`);
+        const provider = one(run, "pulumi:providers:aws", "dns-zone-account-hold");
+        assert.deepStrictEqual([provider.inputs.region, provider.inputs.stsRegion, JSON.parse(provider.inputs.assumeRoles)[0].roleArn], ["us-west-2", "us-west-2", "arn:aws:iam::333333333333:role/zone-admin"]);
+        assert.strictEqual(one(run, HEALTH, "dns-hold").inputs.cloudwatchAlarmRegion, "us-west-2");
+    });
+
     it("no zone configured: no records anywhere", async () => {
         const { config } = readStackConfig("prod");
         delete config["pilotlight:dns"];
