@@ -84,12 +84,6 @@ export function nonRegionalCalls(run: ProgramRun, drRegion: string): string[] {
     return [...new Set(problems)];
 }
 
-// The failback source machine's roles (its function's and its machine's) are being moved into the
-// pilot light by the failback work of the same change set; until that lands they are the one known
-// exception, matched by exact logical name.
-const PENDING_NAMES = ["failback-source-fn-role", "failback-source-fn-policy", "failback-source-machine-role", "failback-source-machine-policy"];
-const PENDING = (problem: string) => PENDING_NAMES.some((n) => problem.includes(`::${n}: global service (iam)`));
-
 describe("static stability: what failover adds on dr", () => {
     let off: ProgramRun;
     let on: ProgramRun;
@@ -108,7 +102,7 @@ describe("static stability: what failover adds on dr", () => {
     });
 
     it("adds no resource of a global service and none in another region", () => {
-        const problems = staticStabilityViolations(off, on, "us-west-2").filter((p) => !PENDING(p));
+        const problems = staticStabilityViolations(off, on, "us-west-2");
         assert.deepStrictEqual(problems, []);
     });
 
@@ -121,8 +115,7 @@ describe("static stability: what failover adds on dr", () => {
     });
 
     it("every explicit provider calls STS in its own region (never the primary's from dr)", async () => {
-        // The copy subscription's provider in the peer region is being redesigned with the copy target.
-        const providers = [...off.resources, ...on.resources, ...(await runProgram("prod")).resources].filter((r) => r.type === "pulumi:providers:aws" && r.name !== "source-region");
+        const providers = [...off.resources, ...on.resources, ...(await runProgram("prod")).resources].filter((r) => r.type === "pulumi:providers:aws");
         assert.ok(providers.some((p) => p.name === "dr-region") && providers.some((p) => p.name === "dns-zone-account"));
         for (const p of providers) assert.strictEqual(p.inputs.stsRegion, p.inputs.region, `${p.urn}: stsRegion`);
     });
@@ -135,7 +128,7 @@ describe("static stability: what failover adds on dr", () => {
             ["media.replicateBack=false"],
             ["peer.accountId=222222222222"],
         ]) {
-            const problems = staticStabilityViolations(await runProgram("dr", { sets }), await runProgram("dr", { sets: [...sets, "failover=true"] }), "us-west-2").filter((p) => !PENDING(p));
+            const problems = staticStabilityViolations(await runProgram("dr", { sets }), await runProgram("dr", { sets: [...sets, "failover=true"] }), "us-west-2");
             assert.deepStrictEqual(problems, [], sets.join(" "));
         }
     });
