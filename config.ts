@@ -175,20 +175,28 @@ export interface DatabaseDeploymentConfig {
     deletionProtection: boolean;
 }
 
-/** Engine versions used when `pilotlight:database.engineVersion` is not set. */
+/**
+ * Engine versions used when `pilotlight:database.engineVersion` is not set: major versions, so
+ * that RDS picks the current minor and automatic minor upgrades never turn into a planned
+ * downgrade (the provider compares a major with the running `engineVersionActual`).
+ */
 export const DEFAULT_ENGINE_VERSIONS: Record<DatabaseEngine, string> = {
-    postgres: "16.8",
-    mysql: "8.0.41",
-    "aurora-postgresql": "16.6",
-    "aurora-mysql": "8.0.mysql_aurora.3.08.2",
+    postgres: "16",
+    mysql: "8.0",
+    "aurora-postgresql": "16",
+    "aurora-mysql": "8.0",
 };
 
+// A major version (16, 8.0) or a full one (16.8, 8.0.41, 8.0.mysql_aurora.3.08.2).
 const ENGINE_VERSION_RE: Record<DatabaseEngine, { re: RegExp; example: string }> = {
-    postgres: { re: /^\d{2}(\.\d+)?$/, example: "16.8" },
-    mysql: { re: /^\d\.\d\.\d+$/, example: "8.0.41" },
-    "aurora-postgresql": { re: /^\d{2}\.\d+$/, example: "16.6" },
-    "aurora-mysql": { re: /^\d\.\d\.mysql_aurora\.\d+\.\d+\.\d+$/, example: "8.0.mysql_aurora.3.08.2" },
+    postgres: { re: /^\d{2}(\.\d+)?$/, example: "16 (or 16.8)" },
+    mysql: { re: /^\d\.\d(\.\d+)?$/, example: "8.0 (or 8.0.41)" },
+    "aurora-postgresql": { re: /^\d{2}(\.\d+)?$/, example: "16 (or 16.6)" },
+    "aurora-mysql": { re: /^\d\.\d(\.mysql_aurora\.\d+\.\d+\.\d+)?$/, example: "8.0 (or 8.0.mysql_aurora.3.08.2)" },
 };
+
+/** Service-linked roles the serving half needs: Auto Scaling (named by the volume key grant), ElastiCache, RDS. */
+export const SERVICE_LINKED_ROLES = ["autoscaling.amazonaws.com", "elasticache.amazonaws.com", "rds.amazonaws.com"] as const;
 
 /** True for the Aurora engines (a cluster with instances), false for a single RDS instance. */
 export function isAuroraEngine(engine: DatabaseEngine): boolean {
@@ -224,7 +232,11 @@ export interface FailoverDatabaseConfig {
 export interface AppConfig {
     /** EC2 instance type. Defaults to `t3.small`. */
     instanceType: string;
-    /** AMI id; defaults to the newest available image of this account tagged `pilotlight:app`. */
+    /**
+     * AMI id with the app installed (`pilotlight-app.service`), of this stack's region. Defaults to
+     * the newest Amazon Linux 2023 base image of the instance type's architecture (its public SSM
+     * parameter): the infrastructure comes up, the app must come from the image.
+     */
     amiId?: string;
     /** Auto Scaling group minimum. Defaults to 2. */
     minSize: number;
@@ -259,9 +271,11 @@ export interface DnsConfig {
      */
     roleArn?: string;
     /**
-     * Primary only: keep traffic on dr after a failover, even once the primary's health check
-     * passes again (it inverts the check), so a recovered region never serves its stale data.
-     * Set it when failing over, clear it as the last step of failback. Defaults to false.
+     * Primary only: keep traffic on dr after a failover, even once the primary's endpoint passes
+     * again, so a recovered region never serves its stale data: the PRIMARY's calculated health
+     * check is disabled and inverted (Route 53 then takes it as unhealthy). The durable form of the
+     * hold; during an outage hold with the hold-on-dr alarm (docs/runbook.md). Clear it as the last
+     * step of failback. Defaults to false.
      */
     holdOnDr: boolean;
 }
@@ -466,6 +480,12 @@ export interface StackConfig {
     restore?: RestoreConfig;
     /** Alert channels shared by the machines. */
     alerts: AlertsConfig;
+    /**
+     * Service-linked roles this stack creates (`pilotlight:serviceLinkedRoles`), by service principal,
+     * a subset of `SERVICE_LINKED_ROLES`. Each exists once per account: list only those the account
+     * does not have yet. Defaults to all of them.
+     */
+    serviceLinkedRoles: string[];
     /** DR readiness metrics, alarms and dashboard (`pilotlight:readiness`). */
     readiness: ReadinessConfig;
 }
@@ -740,8 +760,16 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         c.fail("readiness.rpoMinutes", c.get("readiness.rpoMinutes"), "rpoMinutes applies to the dr stack, which measures the recovery points its failover would restore; set it in the dr stack's file");
     }
 
+    const serviceLinkedRoles = c.stringList(
+        "serviceLinkedRoles",
+        `expected a list of the service-linked roles to create in this account, each one of ${SERVICE_LINKED_ROLES.join(", ")}; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)`,
+        (s) => (SERVICE_LINKED_ROLES as readonly string[]).includes(s),
+        [...SERVICE_LINKED_ROLES],
+    );
+    if (new Set(serviceLinkedRoles).size !== serviceLinkedRoles.length) c.fail("serviceLinkedRoles", serviceLinkedRoles, "expected each service once");
+
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy, restore, alerts, readiness };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy, restore, alerts, readiness, serviceLinkedRoles };
 }
 
 // ---------------------------------------------------------------- backups and copies

@@ -5,7 +5,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { isAuroraEngine, isSameAccount, loadConfig } from "./config";
 import { AppTier } from "./components/appTier";
-import { Database, restoreSource } from "./components/database";
+import { Database, enhancedMonitoringRole, restoreSource } from "./components/database";
 import { FailoverDns } from "./components/failoverDns";
 import {
     accountRoot,
@@ -41,6 +41,11 @@ const tags: Record<string, string> = { ...cfg.tags, "pilotlight:stack": cfg.stac
 const own: NameScope = { prefix: cfg.namePrefix, accountId: cfg.accountId, region: cfg.region };
 const peer: NameScope = { prefix: cfg.namePrefix, accountId: cfg.peer.accountId, region: cfg.peer.region };
 
+// What `failover: true` adds on dr is regional only (RDS, EC2, ElastiCache, NAT, Lambda, Step
+// Functions, its own bucket's configuration): every IAM role, instance profile, service-linked role,
+// Route 53 record and health check the failed-over stack uses exists in the pilot light, so a
+// failover needs neither a global control plane nor the primary region (tests/failoverStatic.test.ts).
+
 // NAT: always on the primary; on dr only while failed over. Additive either way.
 const network = new Network("network", {
     vpcCidr: cfg.network.vpcCidr,
@@ -50,6 +55,8 @@ const network = new Network("network", {
     databasePort: cfg.database.port,
     appPort: cfg.network.appPort,
     lambdasInVpc: cfg.network.lambdasInVpc,
+    // The primary's machines copy into the peer region; alerts reach SES and Slack. No VPC endpoint serves these.
+    lambdasReachOutside: primary || cfg.alerts.emailRecipients.length > 0 || new pulumi.Config().getSecret("slackWebhookUrls") !== undefined,
     region: cfg.region,
     namePrefix: cfg.namePrefix,
     tags,
@@ -62,8 +69,16 @@ const peerReplicationRoleArn = roleArn(peer.accountId, primary ? failbackReplica
 
 // The primary also manages resources in the DR region of its own account (the key replica).
 const drRegion = primary
-    ? new aws.Provider("dr-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] })
+    ? new aws.Provider("dr-region", { region: cfg.peer.region as aws.Region, stsRegion: cfg.peer.region, allowedAccountIds: [cfg.accountId] })
     : undefined;
+
+// Service-linked roles the serving half needs, made before any disaster (IAM is a global control
+// plane; RDS, ElastiCache and Auto Scaling would otherwise create theirs during the failover). One
+// per account: those already there are left out of pilotlight:serviceLinkedRoles. Kept on delete:
+// other workloads of the account use them.
+const serviceLinkedRoles = cfg.serviceLinkedRoles.map(
+    (service) => new aws.iam.ServiceLinkedRole(`slr-${service.split(".")[0]}`, { awsServiceName: service }, { retainOnDelete: true }),
+);
 
 const key = primary
     ? new SharedKey("shared", {
@@ -90,18 +105,16 @@ const key = primary
 
 // Media: the primary replicates to dr's replica bucket; dr, only while failed over, replicates
 // what the DR app writes back to the primary's bucket under the shared key (two-way replication),
-// unless `media.replicateBack` is false (a drill, which must not write into prod).
+// unless `media.replicateBack` is false (a drill, which must not write into prod). dr's failback
+// role exists always; the switch turns only the bucket's replication configuration on.
 const media = new ReplicatedBucket("media", {
     role: cfg.role,
     bucketName: mediaBucketName(own),
     accountId: cfg.accountId,
     region: cfg.region,
     kmsKeyArn: key.keyArn,
-    replicateTo: primary
-        ? peerBucketTarget(peer, drKeyAlias(cfg.namePrefix), "DrKey")
-        : cfg.failover && cfg.media.replicateBack
-            ? peerBucketTarget(peer, sharedKeyAlias(cfg.namePrefix), "SharedKey")
-            : undefined,
+    replicateTo: primary ? peerBucketTarget(peer, drKeyAlias(cfg.namePrefix), "DrKey") : peerBucketTarget(peer, sharedKeyAlias(cfg.namePrefix), "SharedKey"),
+    replicationEnabled: primary || (cfg.failover && cfg.media.replicateBack),
     replicationRoleName: primary ? replicationRoleName(own) : failbackReplicationRoleName(own),
     replicationTimeControl: cfg.media.replicationTimeControl,
     peerReplicationRoleArn,
@@ -113,6 +126,9 @@ const media = new ReplicatedBucket("media", {
 // The serving half: always on the primary; on dr only with `failover: true`, where it is
 // purely additive (nothing above depends on it, so switching never touches the pilot light).
 const serving = primary || cfg.failover;
+// dr: the Enhanced Monitoring role is IAM, so the pilot light keeps it ready.
+const monitoringRole =
+    !primary && cfg.database.monitoringIntervalSeconds > 0 ? enhancedMonitoringRole("database-monitoring", cfg.accountId, cfg.region, tags) : undefined;
 const database = serving
     ? new Database("database", {
           identifier: workloadDatabaseIdentifier(cfg.namePrefix),
@@ -130,6 +146,7 @@ const database = serving
           maintenanceWindow: cfg.database.maintenanceWindow,
           performanceInsights: cfg.database.performanceInsights,
           monitoringIntervalSeconds: cfg.database.monitoringIntervalSeconds,
+          monitoringRoleArn: monitoringRole?.arn,
           databaseName: cfg.database.name,
           masterUsername: cfg.database.masterUsername,
           deletionProtection: cfg.database.deletionProtection,
@@ -144,65 +161,72 @@ const database = serving
       })
     : undefined;
 
-const app =
-    serving && database
-        ? new AppTier("app", {
-              namePrefix: cfg.namePrefix,
-              vpcId: network.vpcId,
-              publicSubnetIds: network.publicSubnetIds,
-              appSubnetIds: network.appSubnetIds,
-              lbSecurityGroupId: network.lbSecurityGroup.id,
-              appSecurityGroupId: network.appSecurityGroup.id,
-              cacheSecurityGroupId: network.dbSecurityGroup.id,
-              cacheSubnetGroupName: network.cacheSubnetGroup.name,
-              appPort: cfg.network.appPort,
-              instanceType: cfg.app.instanceType,
-              amiId: cfg.app.amiId,
-              minSize: cfg.app.minSize,
-              maxSize: cfg.app.maxSize,
-              desiredCapacity: cfg.app.desiredCapacity,
-              healthCheckPath: cfg.app.healthCheckPath,
-              certificateArn: cfg.app.certificateArn,
-              volumeSizeGb: cfg.app.volumeSizeGb,
-              redisNodeType: cfg.app.redisNodeType,
-              redisNodes: cfg.app.redisNodes,
-              redisEngineVersion: cfg.app.redisEngineVersion,
-              kmsKeyArn: key.keyArn,
-              mediaBucketName: mediaBucketName(own),
-              database: {
-                  engine: cfg.database.engine,
-                  endpoint: database.endpoint,
-                  port: database.port,
-                  name: cfg.database.name,
-                  secretArn: database.masterUserSecretArn,
-                  secretKeyArn: database.masterUserSecretKeyArn,
-              },
-              accountId: cfg.accountId,
-              region: cfg.region,
-              // The primary's instances are imaged by the backups (and the images copied to dr).
-              instanceTags: primary && cfg.backups?.images ? { [cfg.backups.images.tagKey]: cfg.backups.images.tagValue } : undefined,
-              tags,
-          })
-        : undefined;
+// The app tier exists on both stacks: on the dr pilot light it is the load balancer the SECONDARY
+// record points at (no targets), the instance role and profile, the Redis AUTH secret and the volume
+// key grant; serving adds Redis, the launch template and the Auto Scaling group.
+const app = new AppTier("app", {
+    namePrefix: cfg.namePrefix,
+    serving: !!database,
+    vpcId: network.vpcId,
+    publicSubnetIds: network.publicSubnetIds,
+    appSubnetIds: network.appSubnetIds,
+    lbSecurityGroupId: network.lbSecurityGroup.id,
+    appSecurityGroupId: network.appSecurityGroup.id,
+    cacheSecurityGroupId: network.dbSecurityGroup.id,
+    cacheSubnetGroupName: network.cacheSubnetGroup.name,
+    egress: network.natRoutes,
+    appPort: cfg.network.appPort,
+    instanceType: cfg.app.instanceType,
+    amiId: cfg.app.amiId,
+    minSize: cfg.app.minSize,
+    maxSize: cfg.app.maxSize,
+    desiredCapacity: cfg.app.desiredCapacity,
+    healthCheckPath: cfg.app.healthCheckPath,
+    certificateArn: cfg.app.certificateArn,
+    volumeSizeGb: cfg.app.volumeSizeGb,
+    redisNodeType: cfg.app.redisNodeType,
+    redisNodes: cfg.app.redisNodes,
+    redisEngineVersion: cfg.app.redisEngineVersion,
+    kmsKeyArn: key.keyArn,
+    mediaBucketName: mediaBucketName(own),
+    database: database
+        ? {
+              engine: cfg.database.engine,
+              endpoint: database.endpoint,
+              port: database.port,
+              name: cfg.database.name,
+              secretArn: database.masterUserSecretArn,
+          }
+        : undefined,
+    grantDependsOn: serviceLinkedRoles.filter((_, i) => cfg.serviceLinkedRoles[i] === "autoscaling.amazonaws.com"),
+    accountId: cfg.accountId,
+    region: cfg.region,
+    // The primary's instances are imaged by the backups (and the images copied to dr).
+    instanceTags: primary && cfg.backups?.images ? { [cfg.backups.images.tagKey]: cfg.backups.images.tagValue } : undefined,
+    tags,
+});
 
-const dns =
-    app && cfg.dns
-        ? new FailoverDns("dns", {
-              role: primary ? "PRIMARY" : "SECONDARY",
-              hostedZoneId: cfg.dns.hostedZoneId,
-              recordName: cfg.dns.recordName,
-              targetDnsName: app.dnsName,
-              targetZoneId: app.zoneId,
-              https: app.https,
-              healthCheckPath: cfg.app.healthCheckPath,
-              holdOnDr: cfg.dns.holdOnDr,
-              // dr in another account reaches the zone through the role prod creates for it.
-              roleArn: cfg.dns.roleArn ?? (!primary && !isSameAccount(cfg) ? roleArn(peer.accountId, dnsFailoverRoleName(cfg.namePrefix), cfg.region) : undefined),
-              peer: primary && !cfg.dns.roleArn && !isSameAccount(cfg) ? { accountId: cfg.peer.accountId, roleName: dnsFailoverRoleName(cfg.namePrefix) } : undefined,
-              region: cfg.region,
-              tags,
-          })
-        : undefined;
+// Both records and every health check exist before a disaster (dr's SECONDARY points at the DR load
+// balancer of the pilot light): DNS fails over by health check, a data-plane decision.
+const dns = cfg.dns
+    ? new FailoverDns("dns", {
+          role: primary ? "PRIMARY" : "SECONDARY",
+          namePrefix: cfg.namePrefix,
+          hostedZoneId: cfg.dns.hostedZoneId,
+          recordName: cfg.dns.recordName,
+          targetDnsName: app.dnsName,
+          targetZoneId: app.zoneId,
+          https: app.https,
+          healthCheckPath: cfg.app.healthCheckPath,
+          holdOnDr: cfg.dns.holdOnDr,
+          hold: primary && drRegion ? { provider: drRegion, region: cfg.peer.region } : undefined,
+          // dr in another account reaches the zone through the role prod creates for it.
+          roleArn: cfg.dns.roleArn ?? (!primary && !isSameAccount(cfg) ? roleArn(peer.accountId, dnsFailoverRoleName(cfg.namePrefix), cfg.region) : undefined),
+          peer: primary && !cfg.dns.roleArn && !isSameAccount(cfg) ? { accountId: cfg.peer.accountId, roleName: dnsFailoverRoleName(cfg.namePrefix) } : undefined,
+          region: cfg.region,
+          tags,
+      })
+    : undefined;
 
 // Alerts every machine shares. Slack webhooks come only from a Pulumi secret
 // (pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/..."]').
@@ -480,13 +504,16 @@ export const databaseArn = database?.arn;
 export const databaseIsCluster = database?.isCluster;
 export const databaseSecretArn = database?.masterUserSecretArn;
 export const databaseRestoredFrom = database?.restoredFrom;
-export const appUrl = app?.url;
-export const loadBalancerDnsName = app?.dnsName;
-export const redisEndpoint = app?.redisEndpoint;
-export const appAutoScalingGroup = app?.autoScalingGroupName;
+export const databaseEngineVersion = database?.engineVersionActual;
+export const appUrl = app.url;
+export const loadBalancerDnsName = app.dnsName;
+export const redisEndpoint = app.redisEndpoint;
+export const redisAuthSecretArn = app.redisAuthSecretArn;
+export const appAutoScalingGroup = app.autoScalingGroupName;
 export const dnsRecord = dns?.fqdn;
 export const dnsPeerRoleArn = dns?.peerRoleArn;
 export const dnsFailoverRole = dns ? (primary ? "PRIMARY" : "SECONDARY") : undefined;
+export const dnsHoldAlarm = dns?.holdAlarmName ? { name: dns.holdAlarmName, region: cfg.peer.region, namespace: "pilotlight", metricName: "HoldOnDr" } : undefined;
 export const alertTopicArn = alerts.topicArn;
 export const restoreMachineArn = restore?.stateMachineArn;
 export const backupMachineArn = backups?.stateMachineArn;

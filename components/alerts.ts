@@ -162,6 +162,9 @@ export class Alerts extends pulumi.ComponentResource {
                     name: `${base}-slack-webhooks`,
                     description: "Slack incoming-webhook URLs for pilotlight alerts: {\"webhooks\": [...]}",
                     kmsKeyId: args.kmsKeyArn,
+                    // A copy of a Pulumi config secret: deleted at once, so that setting the webhooks again
+                    // within 30 days does not collide with a secret scheduled for deletion under this name.
+                    recoveryWindowInDays: 0,
                     tags,
                 },
                 { parent: this },

@@ -60,13 +60,13 @@ export function describeSource(source: DatabaseSource): string {
 }
 
 /**
- * Parameter group family of an engine version: postgres 16.8 -> postgres16, mysql 8.0.41 ->
- * mysql8.0, aurora-postgresql 16.6 -> aurora-postgresql16, aurora-mysql 8.0.mysql_aurora.3.08.2
- * -> aurora-mysql8.0. Exported for testing.
+ * Parameter group family of an engine version, major (16, 8.0) or full: postgres 16 or 16.8 ->
+ * postgres16, mysql 8.0 or 8.0.41 -> mysql8.0, aurora-postgresql 16.6 -> aurora-postgresql16,
+ * aurora-mysql 8.0.mysql_aurora.3.08.2 -> aurora-mysql8.0. Exported for testing.
  */
 export function parameterGroupFamily(engine: DatabaseEngine, version: string): string {
     const pg = /^(\d+)(\.|$)/.exec(version);
-    const my = /^(\d+\.\d+)\./.exec(version);
+    const my = /^(\d+\.\d+)(\.|$)/.exec(version);
     switch (engine) {
         case "postgres":
         case "aurora-postgresql":
@@ -189,12 +189,32 @@ export function adoptedMasterSecret<T extends { secretArn: string }>(secretName:
     return secrets[0];
 }
 
+/**
+ * The RDS Enhanced Monitoring role: trusted by the monitoring service for this account only, with
+ * AWS's own policy for it (writes to the RDSOSMetrics log group only). The dr stack makes it in
+ * the pilot light and passes it as `monitoringRoleArn`.
+ */
+export function enhancedMonitoringRole(name: string, accountId: string, region: string, tags: Record<string, string>, opts?: pulumi.CustomResourceOptions): aws.iam.Role {
+    const role = new aws.iam.Role(
+        name,
+        { description: "RDS Enhanced Monitoring for the pilotlight database", assumeRolePolicy: renderPolicy(assumeRolePolicy("monitoring.rds.amazonaws.com", accountId)), tags },
+        opts,
+    );
+    new aws.iam.RolePolicyAttachment(name, { role: role.name, policyArn: `arn:${partitionOf(region)}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole` }, opts);
+    return role;
+}
+
 export interface DatabaseArgs {
     /** Identifier of the instance or cluster (Aurora members are `<identifier>-<n>`). */
     identifier: string;
     /** Engine. */
     engine: DatabaseEngine;
-    /** Engine version (decides the parameter group family). */
+    /**
+     * Engine version of a new database, best a major version (`16`, `8.0`): RDS picks the current
+     * minor, automatic minor upgrades move it on, and the provider compares the major with
+     * `engineVersionActual` instead of planning a downgrade. A restore never passes it: the
+     * database comes back at the snapshot's version (never older). Decides the parameter group family.
+     */
     engineVersion: string;
     /** Port the database listens on. */
     port: number;
@@ -204,7 +224,7 @@ export interface DatabaseArgs {
     readerClass?: string;
     /** Aurora instances including the writer. Defaults to 2. */
     instanceCount?: number;
-    /** RDS instance storage in GiB. Defaults to 20. */
+    /** RDS instance storage in GiB of a new database (a restore takes the snapshot's; storage autoscaling grows either). Defaults to 20. */
     allocatedStorage?: number;
     /** RDS instance storage autoscaling ceiling in GiB. Defaults to 100. */
     maxAllocatedStorage?: number;
@@ -220,6 +240,11 @@ export interface DatabaseArgs {
     performanceInsights?: boolean;
     /** Enhanced Monitoring interval in seconds; 0 turns it off. Defaults to 0. */
     monitoringIntervalSeconds?: number;
+    /**
+     * Enhanced Monitoring role made elsewhere (the dr stack keeps it in the pilot light, so a
+     * failover creates no IAM). Defaults to a role this component creates when monitoring is on.
+     */
+    monitoringRoleArn?: pulumi.Input<string>;
     /** Application database created in a new database. Defaults to `app`. */
     databaseName?: string;
     /** Master user of a new database. Defaults to `pilotlight`. */
@@ -262,6 +287,8 @@ export class Database extends pulumi.ComponentResource {
     public readonly restoredFrom: pulumi.Output<string>;
     /** What the source is, in words. */
     public readonly sourceDescription: string;
+    /** The engine version actually running (after RDS's minor upgrades, or the snapshot's), "" when adopted. */
+    public readonly engineVersionActual: pulumi.Output<string>;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pilotlight:database:Database", name, {}, opts);
@@ -269,7 +296,6 @@ export class Database extends pulumi.ComponentResource {
         const aurora = isAuroraEngine(args.engine);
         const tags = args.tags ?? {};
         const id = args.identifier;
-        const partition = partitionOf(args.region);
         this.isCluster = aurora;
         this.sourceDescription = describeSource(source);
 
@@ -287,6 +313,7 @@ export class Database extends pulumi.ComponentResource {
             this.masterUserSecretArn = managed.secretArn;
             this.masterUserSecretKeyArn = managed.kmsKeyId;
             this.restoredFrom = pulumi.output("");
+            this.engineVersionActual = pulumi.output("");
             this.registerAll();
             return;
         }
@@ -313,7 +340,12 @@ export class Database extends pulumi.ComponentResource {
         const restoring = source.kind !== "new";
         // The final snapshot is named after what was restored; kept like the restore itself, so a
         // newer copy found by a later `up` does not rename it. The name never replaces the database.
-        const ignoreChanges = restoring ? ["snapshotIdentifier", "restoreToPointInTime", "finalSnapshotIdentifier"] : [];
+        // A restore's storage and engine version are the snapshot's: never passed, never fought over
+        // afterwards. Storage autoscaling grows any instance past its configured size, so that is
+        // never planned back either (RDS cannot shrink storage).
+        const ignoreChanges = restoring ? ["snapshotIdentifier", "restoreToPointInTime", "finalSnapshotIdentifier", "engineVersion"] : [];
+        const instanceIgnoreChanges = [...ignoreChanges, "allocatedStorage"];
+        const engineVersion = restoring ? undefined : args.engineVersion;
         const finalSnapshotIdentifier = snapshotIdentifier
             ? snapshotIdentifier.apply((s) => finalSnapshotName(id, finalSnapshotOrigin(source, s)))
             : pulumi.output(finalSnapshotName(id, finalSnapshotOrigin(source)));
@@ -323,7 +355,7 @@ export class Database extends pulumi.ComponentResource {
         const monitoringInterval = args.monitoringIntervalSeconds ?? 0;
         const monitoringRoleArn =
             monitoringInterval > 0
-                ? this.monitoringRole(name, partition, args.accountId, tags).arn
+                ? (args.monitoringRoleArn ?? enhancedMonitoringRole(`${name}-monitoring`, args.accountId, args.region, tags, { parent: this }).arn)
                 : undefined;
         const performanceInsights = args.performanceInsights ?? true;
         const insights = {
@@ -335,7 +367,7 @@ export class Database extends pulumi.ComponentResource {
         };
         const common = {
             engine: args.engine,
-            engineVersion: args.engineVersion,
+            engineVersion,
             port: args.port,
             storageEncrypted: true,
             kmsKeyId: args.kmsKeyArn,
@@ -383,7 +415,8 @@ export class Database extends pulumi.ComponentResource {
                         identifier: memberId,
                         clusterIdentifier: cluster.id,
                         engine: args.engine,
-                        engineVersion: args.engineVersion,
+                        // Members follow the cluster's version (the snapshot's, on a restore).
+                        engineVersion,
                         instanceClass: i === 1 ? args.instanceClass : (args.readerClass ?? args.instanceClass),
                         promotionTier: i === 1 ? 0 : 1,
                         dbSubnetGroupName: args.subnetGroupName,
@@ -393,12 +426,13 @@ export class Database extends pulumi.ComponentResource {
                         ...insights,
                         tags: databaseTags(tags, memberId),
                     },
-                    { parent: this, dependsOn: writer ? [writer] : [] },
+                    { parent: this, dependsOn: writer ? [writer] : [], ignoreChanges: restoring ? ["engineVersion"] : [] },
                 );
                 writer ??= member;
             }
             // From the resource, not the lookup: ignoreChanges keeps the snapshot actually restored.
             this.restoredFrom = cluster.snapshotIdentifier.apply((s) => s ?? "");
+            this.engineVersionActual = cluster.engineVersionActual.apply((v) => v ?? "");
             this.identifier = cluster.clusterIdentifier;
             this.endpoint = cluster.endpoint;
             this.port = cluster.port;
@@ -422,7 +456,7 @@ export class Database extends pulumi.ComponentResource {
                     instanceClass: args.instanceClass,
                     dbName: restoring ? undefined : (args.databaseName ?? "app"),
                     username: restoring ? undefined : (args.masterUsername ?? "pilotlight"),
-                    allocatedStorage: args.allocatedStorage ?? 20,
+                    allocatedStorage: restoring ? undefined : (args.allocatedStorage ?? 20),
                     maxAllocatedStorage: args.maxAllocatedStorage ?? 100,
                     storageType: "gp3",
                     multiAz: args.multiAz ?? false,
@@ -446,9 +480,10 @@ export class Database extends pulumi.ComponentResource {
                     ...insights,
                     tags: databaseTags(tags, id),
                 },
-                { parent: this, ignoreChanges },
+                { parent: this, ignoreChanges: instanceIgnoreChanges },
             );
             this.restoredFrom = instance.snapshotIdentifier.apply((s) => s ?? "");
+            this.engineVersionActual = instance.engineVersionActual.apply((v) => v ?? "");
             this.identifier = instance.identifier;
             this.endpoint = instance.address;
             this.port = instance.port;
@@ -457,21 +492,6 @@ export class Database extends pulumi.ComponentResource {
         }
         this.masterUserSecretKeyArn = pulumi.output(args.kmsKeyArn);
         this.registerAll();
-    }
-
-    private monitoringRole(name: string, partition: string, accountId: string, tags: Record<string, string>): aws.iam.Role {
-        const role = new aws.iam.Role(
-            `${name}-monitoring`,
-            { description: "RDS Enhanced Monitoring for the pilotlight database", assumeRolePolicy: renderPolicy(assumeRolePolicy("monitoring.rds.amazonaws.com", accountId)), tags },
-            { parent: this },
-        );
-        // AWS's own policy for this service role: writes only to the RDSOSMetrics log group.
-        new aws.iam.RolePolicyAttachment(
-            `${name}-monitoring`,
-            { role: role.name, policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole` },
-            { parent: this },
-        );
-        return role;
     }
 
     private registerAll(): void {
@@ -483,6 +503,7 @@ export class Database extends pulumi.ComponentResource {
             isCluster: this.isCluster,
             masterUserSecretArn: this.masterUserSecretArn,
             restoredFrom: this.restoredFrom,
+            engineVersionActual: this.engineVersionActual,
         });
     }
 }

@@ -14,11 +14,15 @@ export interface SubnetPlan {
     db: string[];
 }
 
+/** An Application Load Balancer needs a subnet of at least /27 in each of its AZs. */
+export const MAX_PUBLIC_PREFIX = 27;
+
 /**
  * Plans the subnets of a /16-/20 VPC for up to 6 AZs, deterministically: the first
  * half holds the app tier (each /p+4, the big one: instances), the second half
- * public and db subnets (each /p+8). Never overlapping; spare room stays free for
- * later tiers. Exported for testing.
+ * public subnets (each /p+8, but never smaller than the /27 a load balancer needs) and
+ * db subnets (each /p+8, from a sixteenth of the VPC past the second half's start).
+ * Never overlapping; spare room stays free for later tiers. Exported for testing.
  */
 export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
     const vpc = parseCidr(vpcCidr);
@@ -30,15 +34,22 @@ export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
     const half = vpc.base + size / 2;
     const range = (start: number, step: number, prefix: number) =>
         Array.from({ length: azCount }, (_, i) => formatCidr(start + i * step, prefix));
+    // /16-/19 keep /p+8 (unchanged for existing stacks); a /20 gets /27 public subnets, 6 of
+    // which (192 addresses) still end before the db tier starts 256 addresses in.
+    const publicPrefix = Math.min(vpc.prefix + 8, MAX_PUBLIC_PREFIX);
     return {
         app: range(vpc.base, appSize, vpc.prefix + 4),
-        public: range(half, smallSize, vpc.prefix + 8),
+        public: range(half, 2 ** (32 - publicPrefix), publicPrefix),
         db: range(half + 16 * smallSize, smallSize, vpc.prefix + 8),
     };
 }
 
-/** AWS services the Lambdas call, reached through interface endpoints when they run in the VPC. */
-export const DEFAULT_ENDPOINT_SERVICES = ["rds", "states", "sns", "secretsmanager", "email", "ec2", "kms", "sts"];
+/**
+ * AWS services the Lambdas call, reached through interface endpoints when they run in the VPC.
+ * Not the SES API: its only interface endpoint (`email-smtp`) serves SMTP, not the API the alert
+ * Lambda calls; SES, Slack and other regions are reached through NAT (`lambdasReachOutside`).
+ */
+export const DEFAULT_ENDPOINT_SERVICES = ["rds", "states", "sns", "secretsmanager", "ec2", "kms", "sts"];
 
 /** Services reached through gateway endpoints (free, routed) when Lambdas run in the VPC. */
 export const GATEWAY_ENDPOINT_SERVICES = ["s3", "dynamodb"];
@@ -58,6 +69,12 @@ export interface NetworkArgs {
     appPort?: number;
     /** Put Lambdas in the app tier and create interface endpoints for them. Defaults to false. */
     lambdasInVpc?: boolean;
+    /**
+     * Some Lambdas call what no VPC endpoint reaches: another region's endpoints (copies and backups
+     * to the peer region), the SES API, Slack. With `lambdasInVpc` they go out through NAT (HTTPS
+     * only), and the combination is refused without NAT. Defaults to false.
+     */
+    lambdasReachOutside?: boolean;
     /** Services for the interface endpoints. Defaults to `DEFAULT_ENDPOINT_SERVICES`. */
     endpointServices?: string[];
     /** Region (for endpoint service names). */
@@ -66,6 +83,21 @@ export interface NetworkArgs {
     namePrefix: string;
     /** Tags for every resource. Defaults to none. */
     tags?: Record<string, string>;
+}
+
+/**
+ * Whether in-VPC Lambdas go out through NAT: only when they run in the VPC and must reach what
+ * no endpoint serves. Throws when they would need NAT and there is none (the dr pilot light).
+ * Exported for testing.
+ */
+export function checkLambdaEgress(args: Pick<NetworkArgs, "lambdasInVpc" | "lambdasReachOutside" | "nat">): boolean {
+    if (!args.lambdasInVpc || !args.lambdasReachOutside) return false;
+    if (!args.nat) {
+        throw new Error(
+            "network.lambdasInVpc is true on a stack without NAT (the dr pilot light): its Lambdas could not reach the SES API, Slack or the peer region, which no VPC endpoint serves; set pilotlight:network.lambdasInVpc to false on this stack",
+        );
+    }
+    return true;
 }
 
 /** The stack's network. */
@@ -92,6 +124,8 @@ export class Network extends pulumi.ComponentResource {
     public readonly cacheSubnetGroup: aws.elasticache.SubnetGroup;
     /** NAT gateways (empty when NAT is off). */
     public readonly natGateways: aws.ec2.NatGateway[];
+    /** The app tier's default routes through NAT (empty when NAT is off): instances boot after them. */
+    public readonly natRoutes: aws.ec2.Route[];
     /** Where Lambdas run when `lambdasInVpc` is on; undefined otherwise. */
     public readonly lambdaVpc?: LambdaVpcConfig;
     /** The planned subnet CIDRs. */
@@ -103,6 +137,7 @@ export class Network extends pulumi.ComponentResource {
         const azs = args.availabilityZones;
         const appPort = args.appPort ?? 80;
         this.plan = planSubnets(args.vpcCidr, azs.length);
+        const lambdaNat = checkLambdaEgress(args);
 
         // NAT is never the VPC's own (strategy None): turning it on for failover adds
         // resources next to the VPC instead of changing the VPC component's inputs.
@@ -170,6 +205,7 @@ export class Network extends pulumi.ComponentResource {
         );
 
         this.natGateways = [];
+        this.natRoutes = [];
         if (args.nat) {
             const count = args.natGateways === "onePerAz" ? azs.length : 1;
             for (let i = 0; i < count; i++) {
@@ -184,10 +220,12 @@ export class Network extends pulumi.ComponentResource {
             }
             azs.forEach((_, i) => {
                 const routeTable = aws.ec2.getRouteTableOutput({ subnetId: this.appSubnetIds.apply((ids) => ids[i]) }, { parent: this });
-                new aws.ec2.Route(
-                    `${name}-app-default-${i + 1}`,
-                    { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: this.natGateways[i % count].id },
-                    { parent: this },
+                this.natRoutes.push(
+                    new aws.ec2.Route(
+                        `${name}-app-default-${i + 1}`,
+                        { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: this.natGateways[i % count].id },
+                        { parent: this },
+                    ),
                 );
             });
         }
@@ -228,6 +266,9 @@ export class Network extends pulumi.ComponentResource {
                     { parent: this },
                 );
                 egress(`lambda-out-${service}`, lambdaSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, prefixListId: endpoint.prefixListId, description: `To ${service} through its gateway endpoint` });
+            }
+            if (lambdaNat) {
+                egress("lambda-out-nat", lambdaSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS through NAT: other regions, the SES API, Slack" });
             }
             this.lambdaVpc = { subnetIds: this.appSubnetIds, securityGroupIds: [lambdaSg.id] };
         }

@@ -182,8 +182,14 @@ export interface ReplicatedBucketArgs {
     region: string;
     /** ARN of the KMS key for SSE-KMS. */
     kmsKeyArn: pulumi.Input<string>;
-    /** Where to replicate new objects: primary always (dr's replica bucket); dr only while failed over (back to the primary's bucket). Defaults to none. */
+    /** Where the bucket replicates to: primary, dr's replica bucket; dr, the primary's bucket (failback). Its role always exists. Defaults to none. */
     replicateTo?: ReplicationTarget;
+    /**
+     * Turn the replication to `replicateTo` on (the bucket's replication configuration). dr turns it on
+     * only while failed over; its role exists regardless, so that switching needs no IAM change.
+     * Defaults to true.
+     */
+    replicationEnabled?: boolean;
     /** Physical name of the role replicating to `replicateTo` (computed, so the peer can admit it). Required with `replicateTo`. */
     replicationRoleName?: string;
     /** S3 Replication Time Control (15-minute SLA) and metrics for `replicateTo`. Defaults to false. */
@@ -208,7 +214,7 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
     public readonly bucketArn: pulumi.Output<string>;
     /** The bucket policy document. */
     public readonly policy: PolicyDocument;
-    /** The role replicating to `replicateTo`: primary always; dr while failed over. */
+    /** The role replicating to `replicateTo` (always created with it, also while replication is off). */
     public readonly replicationRole?: aws.iam.Role;
     /** That role's policy document. */
     public readonly replicationPolicy?: pulumi.Output<PolicyDocument>;
@@ -282,7 +288,10 @@ export class ReplicatedBucket extends pulumi.ComponentResource {
                 child,
             );
             const inline = new aws.iam.RolePolicy(resource, { role: this.replicationRole.id, policy: this.replicationPolicy.apply((d) => JSON.stringify(d)) }, child);
-            new aws.s3.BucketReplicationConfig(
+            // The role and its policy are IAM (a global control plane): they stay; only the bucket's own
+            // replication configuration (S3 in this region) follows the switch.
+            if (args.replicationEnabled ?? true)
+                new aws.s3.BucketReplicationConfig(
                 resource,
                 {
                     bucket: this.bucket.id,

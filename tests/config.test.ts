@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { cidrsOverlap, ConfigError, isScheduleExpression, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
+import { cidrsOverlap, ConfigError, DEFAULT_ENGINE_VERSIONS, isScheduleExpression, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
 import { drRawConfig, prodRawConfig } from "./fixtures";
 import { readStackConfig } from "./program";
 
@@ -42,7 +42,7 @@ describe("config", () => {
         assert.deepStrictEqual(cfg.database, {
             engine: "postgres",
             port: 5432,
-            engineVersion: "16.8",
+            engineVersion: "16",
             instanceClass: "db.t4g.medium",
             readerClass: "db.t4g.medium",
             instanceCount: 2,
@@ -72,7 +72,7 @@ describe("config", () => {
         assert.strictEqual(cfg.failoverDatabase, undefined);
         assert.strictEqual(cfg.dns, undefined);
         const aurora = parseStackConfig("prod", { ...prodRawConfig(), database: { engine: "aurora-mysql", instanceClass: "db.r7g.large" } }, "us-east-1").database;
-        assert.deepStrictEqual([aurora.engineVersion, aurora.instanceClass, aurora.readerClass], ["8.0.mysql_aurora.3.08.2", "db.r7g.large", "db.r7g.large"]);
+        assert.deepStrictEqual([aurora.engineVersion, aurora.instanceClass, aurora.readerClass], ["8.0", "db.r7g.large", "db.r7g.large"]);
         const dr = parseStackConfig("dr", { ...drRawConfig(), failover: true, failoverDatabase: { source: "latestCopy" } }, "us-west-2");
         assert.deepStrictEqual(dr.failoverDatabase, { source: "latestCopy", sourceIdentifier: "pilotlight-db" });
         const pitr = parseStackConfig("dr", { ...drRawConfig(), failoverDatabase: { source: "pointInTime", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-abc123" } }, "us-west-2");
@@ -135,7 +135,7 @@ describe("config", () => {
         { rule: "certificate in the wrong region", stack: "dr", change: (r) => (r.app = { certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" }), expect: ["pilotlight:app.certificateArn", "arn:aws:acm:us-east-1:", "certificate in this stack's region us-west-2, not us-east-1", "its own region"] },
         { rule: "certificate that is not an ACM ARN", stack: "prod", change: (r) => (r.app = { certificateArn: "arn:aws:iam::111111111111:server-certificate/app" }), expect: ["pilotlight:app.certificateArn", "server-certificate", "ACM certificate ARN"] },
         { rule: "backup retention under a week", stack: "prod", change: (r) => (r.database = { backupRetentionDays: 3 }), expect: ["pilotlight:database.backupRetentionDays is 3", "7 to 35 days", "at least a week"] },
-        { rule: "engine version of another engine", stack: "prod", change: (r) => (r.database = { engine: "mysql", engineVersion: "16.8" }), expect: ["pilotlight:database.engineVersion", '"16.8"', "version of mysql such as 8.0.41"] },
+        { rule: "engine version of another engine", stack: "prod", change: (r) => (r.database = { engine: "mysql", engineVersion: "16.8" }), expect: ["pilotlight:database.engineVersion", '"16.8"', "version of mysql such as 8.0 (or 8.0.41)"] },
         { rule: "bad instance class", stack: "prod", change: (r) => (r.database = { instanceClass: "t3.large" }), expect: ["pilotlight:database.instanceClass", '"t3.large"', "db.t4g.medium"] },
         { rule: "storage ceiling under storage", stack: "prod", change: (r) => (r.database = { allocatedStorage: 200, maxAllocatedStorage: 100 }), expect: ["pilotlight:database.maxAllocatedStorage is 100", "at least pilotlight:database.allocatedStorage (200)"] },
         { rule: "unsupported monitoring interval", stack: "prod", change: (r) => (r.database = { monitoringIntervalSeconds: 7 }), expect: ["pilotlight:database.monitoringIntervalSeconds is 7", "0 (off), 1, 5, 10, 15, 30, 60"] },
@@ -270,5 +270,47 @@ describe("config", () => {
     it("accepts schedule expressions EventBridge accepts and rejects the rest", () => {
         for (const ok of ["rate(1 hour)", "rate(2 hours)", "rate(15 minutes)", "rate(1 day)", "cron(0 3 * * ? *)"]) assert.ok(isScheduleExpression(ok), ok);
         for (const bad of ["rate(0 hours)", "rate(1 hours)", "rate(2 hour)", "rate(2 weeks)", "cron(0 3 * * *)", "2 hours"]) assert.ok(!isScheduleExpression(bad), bad);
+    });
+});
+
+describe("config: failover keys (serviceLinkedRoles, engine versions)", () => {
+    const problems = (raw: Record<string, unknown>): string => {
+        try {
+            parseStackConfig("dr", raw as any, "us-west-2");
+            return "";
+        } catch (e) {
+            return (e as Error).message;
+        }
+    };
+
+    it("creates every service-linked role the serving half needs unless told which the account lacks", () => {
+        assert.deepStrictEqual(parseStackConfig("dr", drRawConfig(), "us-west-2").serviceLinkedRoles, ["autoscaling.amazonaws.com", "elasticache.amazonaws.com", "rds.amazonaws.com"]);
+        assert.deepStrictEqual(parseStackConfig("dr", { ...drRawConfig(), serviceLinkedRoles: ["elasticache.amazonaws.com"] }, "us-west-2").serviceLinkedRoles, ["elasticache.amazonaws.com"]);
+        assert.deepStrictEqual(parseStackConfig("dr", { ...drRawConfig(), serviceLinkedRoles: [] }, "us-west-2").serviceLinkedRoles, []);
+    });
+
+    it("refuses an unknown or repeated service-linked role, naming the key, the value and the choices", () => {
+        const unknown = problems({ ...drRawConfig(), serviceLinkedRoles: ["autoscaling"] });
+        for (const part of ["pilotlight:serviceLinkedRoles", '"autoscaling"', "autoscaling.amazonaws.com, elasticache.amazonaws.com, rds.amazonaws.com", "aws iam list-roles --path-prefix /aws-service-role/"]) assert.ok(unknown.includes(part), unknown);
+        const twice = problems({ ...drRawConfig(), serviceLinkedRoles: ["rds.amazonaws.com", "rds.amazonaws.com"] });
+        assert.ok(twice.includes("pilotlight:serviceLinkedRoles") && twice.includes("each service once"), twice);
+    });
+
+    it("accepts major engine versions for every engine, and full ones", () => {
+        for (const [engine, version] of [
+            ["postgres", "16"],
+            ["postgres", "16.8"],
+            ["mysql", "8.0"],
+            ["mysql", "8.0.41"],
+            ["aurora-postgresql", "16"],
+            ["aurora-postgresql", "16.6"],
+            ["aurora-mysql", "8.0"],
+            ["aurora-mysql", "8.0.mysql_aurora.3.08.2"],
+        ]) {
+            assert.strictEqual(parseStackConfig("prod", { ...prodRawConfig(), database: { engine, engineVersion: version } }, "us-east-1").database.engineVersion, version, `${engine} ${version}`);
+        }
+        assert.deepStrictEqual(DEFAULT_ENGINE_VERSIONS, { postgres: "16", mysql: "8.0", "aurora-postgresql": "16", "aurora-mysql": "8.0" });
+        const bad = problems({ ...drRawConfig(), database: { engine: "aurora-mysql", engineVersion: "8" } });
+        assert.ok(bad.includes('pilotlight:database.engineVersion is "8"') && bad.includes("8.0 (or 8.0.mysql_aurora.3.08.2)"), bad);
     });
 });

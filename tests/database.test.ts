@@ -24,6 +24,9 @@ describe("Database", () => {
         const families: [DatabaseEngine, string, string][] = [
             ["postgres", "16.8", "postgres16"],
             ["postgres", "17", "postgres17"],
+            ["mysql", "8.0", "mysql8.0"],
+            ["aurora-postgresql", "16", "aurora-postgresql16"],
+            ["aurora-mysql", "8.0", "aurora-mysql8.0"],
             ["mysql", "8.0.41", "mysql8.0"],
             ["mysql", "8.4.4", "mysql8.4"],
             ["aurora-postgresql", "16.6", "aurora-postgresql16"],
@@ -138,7 +141,9 @@ describe("Database", () => {
             const params = oneResource(run, "aws:rds/parameterGroup:ParameterGroup", "database-params");
             const i = db.inputs;
             assert.strictEqual(i.identifier, "pilotlight-db");
-            assert.deepStrictEqual([i.engine, i.engineVersion, i.instanceClass, i.port], ["postgres", "16.8", "db.t4g.medium", 5432]);
+            // A major version: RDS picks the minor, automatic minor upgrades move it on without a planned downgrade.
+            assert.deepStrictEqual([i.engine, i.engineVersion, i.instanceClass, i.port], ["postgres", "16", "db.t4g.medium", 5432]);
+            assert.deepStrictEqual([i.allocatedStorage, i.maxAllocatedStorage, i.autoMinorVersionUpgrade], [20, 100, true]);
             assert.strictEqual(i.storageEncrypted, true);
             assert.strictEqual(i.kmsKeyId, key.state.arn);
             assert.strictEqual(i.manageMasterUserPassword, true);
@@ -256,6 +261,28 @@ describe("Database", () => {
             assert.strictEqual(run.outputs.databaseSource, "newest snapshot copied into this region from pilotlight-db");
         });
 
+        it("leaves storage and engine version to the snapshot: never a forced size or an older version, and no fight afterwards", async () => {
+            for (const sets of [["failover=true"], ["failover=true", "database.engineVersion=16.8", "database.allocatedStorage=20"]]) {
+                const run = await runProgram("dr", { sets });
+                const i = oneResource(run, "aws:rds/instance:Instance", "database-instance");
+                assert.deepStrictEqual([i.inputs.allocatedStorage, i.inputs.engineVersion], [undefined, undefined], sets.join(" "));
+                assert.strictEqual(i.inputs.maxAllocatedStorage, 100, "storage autoscaling stays on");
+                for (const k of ["allocatedStorage", "engineVersion", "snapshotIdentifier"]) assert.ok(i.ignoreChanges.includes(k), `${k} is the snapshot's, never planned back`);
+            }
+            // prod: storage autoscaling grows it past the configured size, RDS cannot shrink it, so it is never planned back.
+            const prod = oneResource(await runProgram("prod"), "aws:rds/instance:Instance", "database-instance");
+            assert.deepStrictEqual(prod.ignoreChanges, ["allocatedStorage"]);
+            const aurora = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-postgresql", "database.engineVersion=16.6"] });
+            assert.strictEqual(oneResource(aurora, "aws:rds/cluster:Cluster", "database-cluster").inputs.engineVersion, undefined);
+            assert.ok(oneResource(aurora, "aws:rds/cluster:Cluster", "database-cluster").ignoreChanges.includes("engineVersion"));
+            for (const m of ofType(aurora, "aws:rds/clusterInstance:ClusterInstance")) {
+                assert.strictEqual(m.inputs.engineVersion, undefined, m.name);
+                assert.deepStrictEqual(m.ignoreChanges, ["engineVersion"], m.name);
+            }
+            // The parameter group still follows the configured major version.
+            assert.strictEqual(oneResource(aurora, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "database-cluster-params").inputs.family, "aurora-postgresql16");
+        });
+
         it("looks the copy up by the source's identifier and pilotlight:source tag, newest manual snapshot", async () => {
             const { RecordingMocks } = await import("./mocks");
             const calls: any[] = [];
@@ -329,10 +356,11 @@ describe("Database", () => {
                     "arn:aws:secretsmanager:us-west-2:222222222222:secret:rds!db-pilotlight-db-v7-AbCdEf",
                 ],
             );
-            // The app reads the adopted instance's secret, whose key is the copy target's.
+            // The instance role exists in the pilot light, so it cannot name the adopted secret's key:
+            // it grants the stack's (DR) key only, under which the copy target manages the copies' passwords.
             const policy = JSON.parse(oneResource(run, "aws:iam/rolePolicy:RolePolicy", "app-instance").inputs.policy);
             const kms = policy.Statement.find((s: any) => s.Sid === "UseKeyThroughS3AndSecretsManager");
-            assert.deepStrictEqual(kms.Resource, [oneResource(run, "aws:kms/key:Key", "dr-key").state.arn, "arn:aws:kms:us-west-2:222222222222:key/copy-target"]);
+            assert.deepStrictEqual(kms.Resource, [oneResource(run, "aws:kms/key:Key", "dr-key").state.arn]);
         });
     });
 });

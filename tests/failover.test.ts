@@ -1,34 +1,36 @@
-// The dr stack's config switch: `failover: true` adds the database, the app tier, NAT,
-// the SECONDARY record, the failback source machine and the media bucket's replication back
-// to prod, and changes nothing that exists without it.
+// The dr stack's config switch: `failover: true` adds the database, the app tier's serving half
+// (Redis, launch template, Auto Scaling group), NAT, the failback source machine and the media
+// bucket's replication back to prod, and changes nothing that exists without it. The SECONDARY
+// record, the DR load balancer and every role exist in the pilot light (tests/failoverStatic.test.ts).
 import * as assert from "assert";
 import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
 import { summary } from "./synth";
 
-const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns"];
+const FAILOVER_COMPONENTS = ["pilotlight:database:Database"];
+const PILOT_LIGHT_COMPONENTS = ["pilotlight:app:AppTier", "pilotlight:dns:FailoverDns"];
 // The failback source is in the pilot light with its roles; failover adds its function, machine and logs.
 const FAILBACK = "pilotlight:failback:Failback";
 const FAILBACK_REGIONAL = ["pilotlight:lambda:BundledFunction", "pilotlight:sfn:LambdaStateMachine", "aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup", "aws:sfn/stateMachine:StateMachine"];
 const SERVING_TYPES = [
     "aws:rds/instance:Instance",
     "aws:rds/cluster:Cluster",
-    "aws:lb/loadBalancer:LoadBalancer",
     "aws:autoscaling/group:Group",
     "aws:ec2/launchTemplate:LaunchTemplate",
     "aws:elasticache/replicationGroup:ReplicationGroup",
-    "aws:route53/record:Record",
     "aws:ec2/natGateway:NatGateway",
 ];
+// The app tier's serving half, switched by the same flag inside the always-present AppTier.
+const APP_SERVING_TYPES = ["aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate", "aws:elasticache/replicationGroup:ReplicationGroup"];
 // NAT is the Network's own child, switched by the same flag.
 const NAT_TYPES = ["aws:ec2/eip:Eip", "aws:ec2/natGateway:NatGateway", "aws:ec2/route:Route"];
-// Failback replication is the media bucket's own child, switched by the same flag.
-const FAILBACK_TYPES = ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:s3/bucketReplicationConfig:BucketReplicationConfig"];
+// Failback replication is the media bucket's own child, switched by the same flag (its role is always there).
+const FAILBACK_TYPES = ["aws:s3/bucketReplicationConfig:BucketReplicationConfig"];
 
 function count(run: ProgramRun, type: string): number {
     return run.resources.filter((r) => r.type === type).length;
 }
 
-/** True when a resource exists only because of failover: a failover component or inside one (at any depth), NAT, or failback replication. */
+/** True when a resource exists only because of failover: a failover component or inside one (at any depth), the app tier's serving half, NAT, or failback replication. */
 function addedByFailover(r: ProgramResource, run: ProgramRun): boolean {
     const byUrn = new Map(run.resources.map((x) => [x.urn, x]));
     for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) {
@@ -37,6 +39,7 @@ function addedByFailover(r: ProgramResource, run: ProgramRun): boolean {
     }
     const chain = r.urn.split("::")[2] ?? "";
     if (chain.startsWith("pilotlight:storage:ReplicatedBucket$") && FAILBACK_TYPES.includes(r.type)) return true;
+    if (chain.startsWith("pilotlight:app:AppTier$") && APP_SERVING_TYPES.includes(r.type)) return true;
     // The copy target's hold: while failed over it leaves the served database and its secret alone.
     if (chain.startsWith("pilotlight:copy:SnapshotCopy$") && r.type === "aws:secretsmanager/secret:Secret" && r.name.endsWith("-hold")) return true;
     return chain.startsWith("pilotlight:network:Network$") && NAT_TYPES.includes(r.type);
@@ -55,7 +58,7 @@ function assertAdditive(off: ProgramRun, on: ProgramRun): void {
     const added = on.resources.filter((r) => !offUrns.has(r.urn));
     assert.ok(added.length > 0);
     const unexpected = added.filter((r) => !addedByFailover(r, on)).map((r) => r.urn);
-    assert.deepStrictEqual(unexpected, [], "failover adds only database, app tier, DNS, NAT, the failback source and failback replication");
+    assert.deepStrictEqual(unexpected, [], "failover adds only database, the app tier's serving half, NAT, the failback source and failback replication");
     for (const r of off.resources.filter((x) => addedByFailover(x, off))) assert.fail(`${r.urn} exists without failover`);
 }
 
@@ -70,20 +73,25 @@ describe("failover switch", () => {
     });
 
     it("prod always has the database, the app tier, the PRIMARY record and (its restore machine covering the database) the failback machine", () => {
-        for (const c of [...FAILOVER_COMPONENTS, FAILBACK]) assert.strictEqual(count(prod, c), 1, c);
+        for (const c of [...FAILOVER_COMPONENTS, ...PILOT_LIGHT_COMPONENTS, FAILBACK]) assert.strictEqual(count(prod, c), 1, c);
         for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(prod, t), 1, t);
         assert.strictEqual(prod.outputs.dnsFailoverRole, "PRIMARY");
     });
 
-    it("dr without failover is a pilot light: no database, app tier, DNS, NAT or failback source", () => {
+    it("dr without failover is a pilot light: no database, instances, Redis, NAT or failback source; the DR load balancer and the SECONDARY record wait", () => {
         for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(off, c), 0, c);
         for (const t of SERVING_TYPES) assert.strictEqual(count(off, t), 0, t);
-        for (const k of ["databaseIdentifier", "databaseEndpoint", "appUrl", "dnsRecord", "mediaFailbackReplicationRoleArn"]) assert.strictEqual(off.outputs[k], undefined, k);
+        for (const k of ["databaseIdentifier", "databaseEndpoint", "redisEndpoint", "appAutoScalingGroup"]) assert.strictEqual(off.outputs[k], undefined, k);
         assert.strictEqual(off.outputs.failover, false);
+        for (const c of PILOT_LIGHT_COMPONENTS) assert.strictEqual(count(off, c), 1, c);
+        assert.strictEqual(count(off, "aws:lb/loadBalancer:LoadBalancer"), 1);
+        assert.strictEqual(count(off, "aws:route53/record:Record"), 1);
+        assert.deepStrictEqual([off.outputs.dnsFailoverRole, off.outputs.appUrl], ["SECONDARY", "https://app-alb-mock.us-west-2.elb.amazonaws.com"]);
+        assert.strictEqual(off.outputs.mediaFailbackReplicationRoleArn, "arn:aws:iam::222222222222:role/pilotlight-media-failback-us-west-2");
     });
 
     it("dr with failover has all of them, wired to the restored database", () => {
-        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(on, c), 1, c);
+        for (const c of [...FAILOVER_COMPONENTS, ...PILOT_LIGHT_COMPONENTS]) assert.strictEqual(count(on, c), 1, c);
         for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(on, t), 1, t);
         const db = oneResource(on, "aws:rds/instance:Instance", "database-instance");
         assert.strictEqual(db.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
@@ -118,7 +126,7 @@ describe("failover switch", () => {
         assertAdditive(off, on);
     });
 
-    it("outside its components failover adds exactly NAT and the media bucket's replication back to prod", () => {
+    it("outside its components failover adds exactly NAT, the app tier's serving half and the media bucket's replication back to prod", () => {
         const offUrns = new Set(off.resources.map((r) => r.urn));
         const byUrn = new Map(on.resources.map((x) => [x.urn, x]));
         const inComponent = (r: ProgramResource) => {
@@ -127,13 +135,14 @@ describe("failover switch", () => {
         };
         const added = on.resources.filter((r) => !offUrns.has(r.urn) && !inComponent(r));
         assert.deepStrictEqual(added.map((r) => `${r.type} ${r.name}`).sort(), [
+            "aws:autoscaling/group:Group app-asg",
             "aws:ec2/eip:Eip network-nat-1",
+            "aws:ec2/launchTemplate:LaunchTemplate app-lt",
             "aws:ec2/natGateway:NatGateway network-nat-1",
             "aws:ec2/route:Route network-app-default-1",
             "aws:ec2/route:Route network-app-default-2",
             "aws:ec2/route:Route network-app-default-3",
-            "aws:iam/role:Role media-failback",
-            "aws:iam/rolePolicy:RolePolicy media-failback",
+            "aws:elasticache/replicationGroup:ReplicationGroup app-redis",
             "aws:s3/bucketReplicationConfig:BucketReplicationConfig media-failback",
             "aws:secretsmanager/secret:Secret copy-hold",
         ]);

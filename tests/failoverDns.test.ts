@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { healthCheckSettings, peerRecordPolicy, peerTrustPolicy, setIdentifier } from "../components/failoverDns";
+import { healthCheckSettings, HOLD_METRIC, peerRecordPolicy, peerTrustPolicy, primaryCheckSettings, setIdentifier } from "../components/failoverDns";
 import { wildcardActions } from "../components/iam";
 import { ProgramResource, ProgramRun, readStackConfig, runProgram } from "./program";
 
@@ -51,13 +51,25 @@ describe("FailoverDns", () => {
         let run: ProgramRun;
         before(async () => (run = await runProgram("prod")));
 
-        it("PRIMARY alias to the prod ALB with a health check on its health path", () => {
+        it("PRIMARY alias to the prod ALB, its check calculated from the endpoint check and the hold-on-dr check", () => {
             const alb = one(run, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
-            const health = one(run, HEALTH, "dns-health");
+            const endpoint = one(run, HEALTH, "dns-health");
             assert.deepStrictEqual(
-                { ...health.inputs, tags: undefined },
-                { fqdn: alb.dnsName, type: "HTTPS", port: 443, resourcePath: "/health", failureThreshold: 3, requestInterval: 30, enableSni: true, invertHealthcheck: false, tags: undefined },
+                { ...endpoint.inputs, tags: undefined },
+                { fqdn: alb.dnsName, type: "HTTPS", port: 443, resourcePath: "/health", failureThreshold: 3, requestInterval: 30, enableSni: true, tags: undefined },
             );
+            const hold = one(run, HEALTH, "dns-hold");
+            const alarm = one(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "dns-hold");
+            assert.deepStrictEqual({ ...hold.inputs, tags: undefined }, { type: "CLOUDWATCH_METRIC", cloudwatchAlarmName: "pilotlight-hold-on-dr", cloudwatchAlarmRegion: "us-west-2", insufficientDataHealthStatus: "Healthy", tags: undefined });
+            // The alarm lives in the DR region, in prod's (the zone's) account.
+            assert.ok(alarm.provider?.includes("::dr-region::"), `${alarm.provider}`);
+            assert.deepStrictEqual(
+                [alarm.inputs.name, alarm.inputs.namespace, alarm.inputs.metricName, alarm.inputs.treatMissingData, alarm.inputs.threshold, alarm.inputs.comparisonOperator],
+                ["pilotlight-hold-on-dr", HOLD_METRIC.namespace, HOLD_METRIC.metricName, "ignore", 1, "GreaterThanOrEqualToThreshold"],
+            );
+            const health = one(run, HEALTH, "dns-primary");
+            assert.deepStrictEqual({ ...health.inputs, tags: undefined }, { type: "CALCULATED", childHealthThreshold: 2, childHealthchecks: [endpoint.id, hold.id], disabled: false, invertHealthcheck: false, tags: undefined });
+            assert.deepStrictEqual(run.outputs.dnsHoldAlarm, { name: "pilotlight-hold-on-dr", region: "us-west-2", namespace: "pilotlight", metricName: "HoldOnDr" });
             const record = one(run, RECORD, "dns-record").inputs;
             assert.deepStrictEqual(record, {
                 zoneId: "Z0123456789ABCDEFGHIJ",
@@ -80,8 +92,8 @@ describe("FailoverDns", () => {
         });
     });
 
-    it("dr with failover: SECONDARY alias to the DR ALB, no health check, through the prod account's role", async () => {
-        const run = await runProgram("dr", { sets: ["failover=true"] });
+    it("dr, in the pilot light already: SECONDARY alias to the DR ALB, no health check, through the prod account's role with regional STS", async () => {
+        const run = await runProgram("dr");
         const alb = one(run, "aws:lb/loadBalancer:LoadBalancer", "app-alb").state;
         const record = one(run, RECORD, "dns-record");
         assert.deepStrictEqual(record.inputs, {
@@ -96,6 +108,7 @@ describe("FailoverDns", () => {
         const provider = one(run, "pulumi:providers:aws", "dns-zone-account");
         // Provider inputs reach the engine as JSON strings.
         assert.deepStrictEqual(JSON.parse(provider.inputs.assumeRoles), [{ roleArn: "arn:aws:iam::111111111111:role/pilotlight-dns-failover", sessionName: "pilotlight-dns" }]);
+        assert.deepStrictEqual([provider.inputs.region, provider.inputs.stsRegion], ["us-west-2", "us-west-2"], "STS of the DR region, never the primary's");
         assert.ok(record.provider?.includes("dns-zone-account"), `record goes through the zone account's provider: ${record.provider}`);
     });
 
@@ -106,9 +119,18 @@ describe("FailoverDns", () => {
         };
         const prod = await runProgram("prod", { config: sameAccount("prod", "111111111111") });
         assert.strictEqual(prod.resources.filter((r) => r.name === "dns-peer").length, 0);
-        const dr = await runProgram("dr", { config: sameAccount("dr", "222222222222"), sets: ["failover=true"] });
+        const dr = await runProgram("dr", { config: sameAccount("dr", "222222222222") });
         assert.strictEqual(dr.resources.filter((r) => r.type === "pulumi:providers:aws" && r.name.startsWith("dns")).length, 0);
         assert.ok(!one(dr, RECORD, "dns-record").provider, "the default provider");
+    });
+
+    it("zone in a third account: the hold alarm goes with the health checks, into that account in the DR region", async () => {
+        const run = await runProgram("prod", { sets: ["dns.roleArn=arn:aws:iam::333333333333:role/zone-admin"] });
+        const alarm = one(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "dns-hold");
+        assert.ok(alarm.provider?.includes("::dns-zone-account-hold::"), `${alarm.provider}`);
+        const provider = one(run, "pulumi:providers:aws", "dns-zone-account-hold");
+        assert.deepStrictEqual([provider.inputs.region, provider.inputs.stsRegion, JSON.parse(provider.inputs.assumeRoles)[0].roleArn], ["us-west-2", "us-west-2", "arn:aws:iam::333333333333:role/zone-admin"]);
+        assert.strictEqual(one(run, HEALTH, "dns-hold").inputs.cloudwatchAlarmRegion, "us-west-2");
     });
 
     it("no zone configured: no records anywhere", async () => {
@@ -118,14 +140,18 @@ describe("FailoverDns", () => {
         assert.strictEqual(run.resources.filter((r) => r.type.startsWith("aws:route53/") || r.type === "pilotlight:dns:FailoverDns").length, 0);
         assert.strictEqual(run.outputs.dnsRecord, undefined);
     });
-    it("holds traffic on dr after a failover: holdOnDr inverts the primary's health check, nothing else", async () => {
+    it("holdOnDr forces the PRIMARY's check unhealthy even while prod's endpoint fails: disabled and inverted, nothing else", async () => {
+        // Inverting alone would report a failing endpoint healthy and send traffic back to it; a disabled
+        // check is healthy to Route 53, and inverted, unhealthy, whatever the endpoint does.
+        assert.deepStrictEqual(primaryCheckSettings(false), { type: "CALCULATED", childHealthThreshold: 2, disabled: false, invertHealthcheck: false });
+        assert.deepStrictEqual(primaryCheckSettings(true), { type: "CALCULATED", childHealthThreshold: 2, disabled: true, invertHealthcheck: true });
         const normal = await runProgram("prod");
-        assert.strictEqual(one(normal, HEALTH, "dns-health").inputs.invertHealthcheck, false);
         const held = await runProgram("prod", { sets: ["dns.holdOnDr=true"] });
-        assert.strictEqual(one(held, HEALTH, "dns-health").inputs.invertHealthcheck, true);
-        const { invertHealthcheck: _a, ...heldRest } = one(held, HEALTH, "dns-health").inputs;
-        const { invertHealthcheck: _b, ...normalRest } = one(normal, HEALTH, "dns-health").inputs;
+        const { disabled: d1, invertHealthcheck: i1, ...heldRest } = one(held, HEALTH, "dns-primary").inputs;
+        const { disabled: d0, invertHealthcheck: i0, ...normalRest } = one(normal, HEALTH, "dns-primary").inputs;
+        assert.deepStrictEqual([d0, i0, d1, i1], [false, false, true, true]);
         assert.deepStrictEqual(heldRest, normalRest);
+        for (const name of ["dns-health", "dns-hold"]) assert.deepStrictEqual(one(held, HEALTH, name).inputs, one(normal, HEALTH, name).inputs, name);
         assert.deepStrictEqual(one(held, RECORD, "dns-record").inputs, one(normal, RECORD, "dns-record").inputs);
         await assert.rejects(runProgram("dr", { sets: ["failover=true", "dns.holdOnDr=true"] }), /pilotlight:dns\.holdOnDr is true; holdOnDr applies only to the primary stack/);
     });

@@ -194,6 +194,14 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const snap = args.inputs.dbClusterSnapshotIdentifier ?? `${source}-copy-latest`;
                 return { ...args.inputs, id: snap, dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`, status: "available" };
             }
+            // Secrets Manager's GetRandomPassword: a fixed stand-in of the requested length (letters and digits).
+            case "aws:secretsmanager/getRandomPassword:getRandomPassword":
+                return { ...args.inputs, id: "random", randomPassword: "R4nd0m".repeat(20).slice(0, args.inputs.passwordLength ?? 32) };
+            // AWS's public AMI parameters: an image id per name (architecture).
+            case "aws:ssm/getParameter:getParameter": {
+                const arch = String(args.inputs.name).endsWith("arm64") ? "0a" : "0b";
+                return { ...args.inputs, id: args.inputs.name, type: "String", value: `ami-${arch}23456789abcdef0`, insecureValue: `ami-${arch}23456789abcdef0` };
+            }
             case "aws:ec2/getAmi:getAmi":
                 return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" };
             // The copy target's secret, as its machine writes it (functions/lib/copyTarget.ts `point`).

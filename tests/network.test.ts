@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { planSubnets } from "../components/network";
+import { checkLambdaEgress, planSubnets } from "../components/network";
 import { cidrsOverlap, parseCidr } from "../config";
 import { ProgramResource, ProgramRun, runProgram } from "./program";
 
@@ -27,7 +27,9 @@ describe("network", () => {
             ["10.10.0.0/16", 3],
             ["10.20.0.0/16", 6],
             ["172.16.0.0/20", 2],
+            ["172.16.0.0/20", 6],
             ["192.168.0.0/18", 4],
+            ["192.168.0.0/19", 6],
         ];
         for (const [cidr, azs] of cases) {
             it(`plans ${azs} AZs in ${cidr} without overlap and inside the VPC`, () => {
@@ -39,6 +41,7 @@ describe("network", () => {
                     const p = parseCidr(s);
                     assert.ok(p, `${s} is not a valid network address`);
                     assert.ok(p.prefix <= 28, `${s} is smaller than AWS allows`);
+                    if (plan.public.includes(s)) assert.ok(p.prefix <= 27, `public ${s}: a load balancer needs at least a /27`);
                     assert.ok(cidrsOverlap(s, cidr) && p.prefix >= vpc.prefix, `${s} is outside ${cidr}`);
                 }
                 for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) assert.ok(!cidrsOverlap(all[i], all[j]), `${all[i]} overlaps ${all[j]}`);
@@ -50,6 +53,14 @@ describe("network", () => {
                 public: ["10.10.128.0/24", "10.10.129.0/24"],
                 db: ["10.10.144.0/24", "10.10.145.0/24"],
             });
+        });
+        it("gives a /20's load balancer subnets a /27 and leaves larger VPCs' plans as they were", () => {
+            assert.deepStrictEqual(planSubnets("172.16.0.0/20", 3), {
+                app: ["172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24"],
+                public: ["172.16.8.0/27", "172.16.8.32/27", "172.16.8.64/27"],
+                db: ["172.16.9.0/28", "172.16.9.16/28", "172.16.9.32/28"],
+            });
+            assert.deepStrictEqual(planSubnets("10.10.0.0/19", 2).public, ["10.10.16.0/27", "10.10.16.32/27"]);
         });
         it("refuses what it cannot plan", () => {
             assert.throws(() => planSubnets("10.10.0.0/24", 2), /10\.10\.0\.0\/24 must be a \/16 to \/20/);
@@ -160,12 +171,32 @@ describe("network", () => {
         assert.deepStrictEqual(gateways.map((g) => g.inputs.serviceName).sort(), ["com.amazonaws.us-east-1.dynamodb", "com.amazonaws.us-east-1.s3"]);
         for (const g of gateways) assert.deepStrictEqual(g.inputs.routeTableIds, ["rtb-for-subnet-network-vpc-app-1", "rtb-for-subnet-network-vpc-app-2", "rtb-for-subnet-network-vpc-app-3"]);
         const lambdaOut = run.resources.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && r.inputs.securityGroupId === "network-lambda-id");
-        assert.deepStrictEqual(lambdaOut.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId).sort(), ["network-endpoints-id", "pl-network-endpoint-dynamodb", "pl-network-endpoint-s3"]);
+        // HTTPS through NAT for what no endpoint serves: the peer region, the SES API, Slack.
+        assert.deepStrictEqual(lambdaOut.map((r) => r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId ?? `${r.inputs.cidrIpv4}:${r.inputs.fromPort}`).sort(), [
+            "0.0.0.0/0:443",
+            "network-endpoints-id",
+            "pl-network-endpoint-dynamodb",
+            "pl-network-endpoint-s3",
+        ]);
+        assert.ok(!endpoints.some((e) => /\.email(-smtp)?$/.test(e.inputs.serviceName)), "the SES API has no interface endpoint (email-smtp is SMTP only)");
         assert.ok(endpoints.some((e) => e.inputs.serviceName.endsWith(".rds")));
         assert.ok(endpoints.some((e) => e.inputs.serviceName.endsWith(".states")));
         const fns = run.resources.filter((r) => r.type === "aws:lambda/function:Function");
         assert.ok(fns.length >= 10);
         for (const f of fns) assert.deepStrictEqual(f.inputs.vpcConfig, { subnetIds: ["subnet-network-vpc-app-1", "subnet-network-vpc-app-2", "subnet-network-vpc-app-3"], securityGroupIds: ["network-lambda-id"] }, `${f.name} is outside the VPC`);
         assert.ok(prod.resources.filter((r) => r.type === "aws:lambda/function:Function").every((f) => f.inputs.vpcConfig === undefined));
+    });
+
+    it("refuses in-VPC Lambdas that must reach the peer region, SES or Slack on a stack without NAT (the dr pilot light)", async () => {
+        assert.strictEqual(checkLambdaEgress({ lambdasInVpc: false, lambdasReachOutside: true, nat: false }), false);
+        assert.strictEqual(checkLambdaEgress({ lambdasInVpc: true, lambdasReachOutside: false, nat: false }), false);
+        assert.strictEqual(checkLambdaEgress({ lambdasInVpc: true, lambdasReachOutside: true, nat: true }), true);
+        assert.throws(() => checkLambdaEgress({ lambdasInVpc: true, lambdasReachOutside: true, nat: false }), /network\.lambdasInVpc is true on a stack without NAT .* set pilotlight:network\.lambdasInVpc to false on this stack/);
+        // dr e-mailing its alerts: the SES API is out of reach in the pilot light.
+        const email = ["alerts.emailSender=dr-alerts@example.com", 'alerts.emailRecipients=["oncall@example.com"]'];
+        await assert.rejects(runProgram("dr", { sets: ["network.lambdasInVpc=true", ...email] }), /network\.lambdasInVpc is true on a stack without NAT/);
+        // Without e-mail or Slack, dr's Lambdas need only the endpoints (SNS alerts, RDS, Step Functions).
+        const plain = await runProgram("dr", { sets: ["network.lambdasInVpc=true"] });
+        assert.ok(!plain.resources.some((r) => r.name === "network-lambda-out-nat"));
     });
 });

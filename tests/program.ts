@@ -17,6 +17,10 @@ export interface ProgramResource extends MockedResource {
     parent?: string;
     /** Custom resource (true) or component (false). */
     custom: boolean;
+    /** URNs of the resources named in its `dependsOn` option (sorted). */
+    dependsOn: string[];
+    /** Its `ignoreChanges` option. */
+    ignoreChanges: string[];
 }
 
 /** The outcome of one run. */
@@ -26,6 +30,8 @@ export interface ProgramRun {
     outputs: Record<string, unknown>;
     /** Config keys (project-qualified) that are secrets. */
     secretKeys: string[];
+    /** Every provider function the program called (data sources): token and provider reference. */
+    calls: { token: string; provider?: string }[];
 }
 
 /** The one resource of `type` named `name`; fails naming the resources of that type otherwise. */
@@ -171,14 +177,14 @@ async function runProgramTraced(stack: string, opts: { config?: Record<string, s
     pulumi.runtime.setAllConfig(config, fromFile.secretKeys);
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
 
-    const created: { res: pulumi.Resource; type: string; name: string; parent?: pulumi.Resource }[] = [];
+    const created: { res: pulumi.Resource; type: string; name: string; parent?: pulumi.Resource; dependsOn?: unknown; ignoreChanges?: string[] }[] = [];
     // Known only once the constructor has finished (transformations run inside it).
     const isCustom = (r: pulumi.Resource) => pulumi.CustomResource.isInstance(r) || pulumi.ProviderResource.isInstance(r);
     let program: Record<string, unknown> = {};
     clearProjectModules();
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((a) => {
-            created.push({ res: a.resource, type: a.type, name: a.name, parent: a.opts.parent });
+            created.push({ res: a.resource, type: a.type, name: a.name, parent: a.opts.parent, dependsOn: a.opts.dependsOn, ignoreChanges: a.opts.ignoreChanges });
             return undefined;
         });
         program = require(path.join(PROJECT_ROOT, "index.ts")) as Record<string, unknown>;
@@ -202,6 +208,13 @@ async function runProgramTraced(stack: string, opts: { config?: Record<string, s
         if (value !== undefined) outputs[k] = value;
     }
 
+    const dependsOn = new Map<pulumi.Resource, string[]>();
+    for (const c of created) {
+        const deps = ([] as unknown[]).concat((await outputValue(c.dependsOn)) ?? []);
+        const resolved = await Promise.all(deps.map((d) => outputValue(d)));
+        dependsOn.set(c.res, resolved.map((d) => urns.get(d as pulumi.Resource) ?? "?").sort());
+    }
+
     const byKey = recordsByTypeAndName(created, mocks.resources);
     const resources: ProgramResource[] = created.map((c) => {
         const mocked = byKey.get(`${c.type}::${c.name}`);
@@ -215,8 +228,11 @@ async function runProgramTraced(stack: string, opts: { config?: Record<string, s
             urn: urns.get(c.res)!,
             parent: c.parent ? urns.get(c.parent) : undefined,
             custom: isCustom(c.res),
+            dependsOn: dependsOn.get(c.res) ?? [],
+            ignoreChanges: c.ignoreChanges ?? [],
         };
     });
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-    return { stack, resources, outputs, secretKeys: fromFile.secretKeys };
+    const calls = mocks.calls.map((c) => ({ token: c.token, provider: c.provider }));
+    return { stack, resources, outputs, secretKeys: fromFile.secretKeys, calls };
 }

@@ -140,9 +140,12 @@ describe("replicatedBucket", () => {
         assert.ok(JSON.stringify(JSON.parse(dr.resources.find((r) => r.type === "aws:kms/key:Key")!.inputs.policy)).includes(`role/${roleName}`));
     });
 
-    it("dr replicates nothing back without failover", () => {
-        assert.ok(!dr.resources.some((r) => r.parent?.endsWith("ReplicatedBucket::media") && ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", REPLICATION_CONFIG].includes(r.type)));
-        assert.strictEqual(dr.outputs.mediaFailbackReplicationRoleArn, undefined);
+    it("dr replicates nothing back without failover, but its failback role and policy wait in the pilot light, unchanged by the switch", () => {
+        assert.ok(!dr.resources.some((r) => r.type === REPLICATION_CONFIG));
+        assert.strictEqual(dr.outputs.mediaFailbackReplicationRoleArn, FAILBACK_ROLE_ARN);
+        for (const type of ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"]) {
+            assert.deepStrictEqual(oneResource(dr, type, "media-failback").inputs, oneResource(drFailover, type, "media-failback").inputs, type);
+        }
     });
 
     it("dr while failed over replicates every new object back to prod's bucket, re-encrypted with prod's shared key, ownership handed over", () => {
@@ -164,7 +167,7 @@ describe("replicatedBucket", () => {
         const drill = await runProgram("dr", { sets: ["failover=true", "media.replicateBack=false"] });
         const mediaChildren = (p: typeof dr) => p.resources.filter((r) => r.parent?.endsWith("ReplicatedBucket::media")).map((r) => `${r.type} ${r.name}`).sort();
         assert.deepStrictEqual(mediaChildren(drill), mediaChildren(dr));
-        assert.strictEqual(drill.outputs.mediaFailbackReplicationRoleArn, undefined);
+        assert.ok(!drill.resources.some((r) => r.type === REPLICATION_CONFIG));
         assert.ok(drill.resources.some((r) => r.name === "database-instance"), "the drill still fails over the database");
     });
 

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { aslDiagram, maskSecrets, parseArgs, policyFiles, stableJson, synth } from "./synth";
-import { applyOverrides, recordsByTypeAndName, runProgram } from "./program";
+import { applyOverrides, readStackConfig, recordsByTypeAndName, runProgram } from "./program";
 
 function readTree(dir: string): Record<string, string> {
     const out: Record<string, string> = {};
@@ -103,5 +103,21 @@ describe("synth", () => {
         assert.strictEqual(stableJson({ b: 1, a: { d: 2, c: 3 } }), '{\n  "a": {\n    "c": 3,\n    "d": 2\n  },\n  "b": 1\n}\n');
         const d = aslDiagram({ StartAt: "A", States: { A: { Type: "Task", Next: "B", Catch: [{ ErrorEquals: ["States.ALL"], Next: "F" }] }, B: { Type: "Succeed" }, F: { Type: "Fail" } } });
         assert.strictEqual(d, "stateDiagram-v2\n    [*] --> A\n    A --> B\n    A --> F: States.ALL\n    B --> [*]\n    F --> [*]");
+    });
+});
+
+describe("secrets' recovery windows over the synthesized stacks", () => {
+    // Secrets Manager keeps a deleted secret's name for its recovery window (30 days unless told),
+    // and refuses to create a secret under that name meanwhile: a stack or feature turned off and on
+    // again within the window would fail. Each secret says its window; the copy target's pointer
+    // (components/copyMachine.ts) still takes the default and is left to its owner (reported).
+    const PENDING = ["copy-secret"];
+    it("every secret the program creates chooses its recovery window", async () => {
+        const { config } = readStackConfig("prod");
+        config["pilotlight:slackWebhookUrls"] = JSON.stringify(["https://hooks.slack.com/services/T/B/X"]);
+        const runs = [await runProgram("prod", { config, secretKeys: ["pilotlight:slackWebhookUrls"] }), await runProgram("dr", { sets: ["failover=true"] })];
+        const secrets = runs.flatMap((r) => r.resources.filter((x) => x.type === "aws:secretsmanager/secret:Secret" && !PENDING.includes(x.name)));
+        assert.deepStrictEqual(secrets.map((s) => s.name).sort(), ["alerts-slack", "app-redis-auth", "app-redis-auth", "copy-hold"]);
+        for (const s of secrets) assert.ok(Number.isInteger(s.inputs.recoveryWindowInDays), `${s.urn} has no explicit recoveryWindowInDays`);
     });
 });
