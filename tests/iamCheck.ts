@@ -75,6 +75,24 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
                 ),
                 ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
             ];
+        case "RestoreDBClusterFromSnapshot":
+            return [
+                ...on(
+                    call.command,
+                    arn("cluster", i.DBClusterIdentifier),
+                    arn("cluster-snapshot", i.SnapshotIdentifier),
+                    ...(i.DBSubnetGroupName ? [arn("subgrp", i.DBSubnetGroupName)] : []),
+                    ...(i.DBClusterParameterGroupName ? [arn("cluster-pg", i.DBClusterParameterGroupName)] : []),
+                ),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("cluster", i.DBClusterIdentifier)) : []),
+            ];
+        case "CreateDBInstance":
+            return [
+                ...on(call.command, arn("db", i.DBInstanceIdentifier), ...(i.DBClusterIdentifier ? [arn("cluster", i.DBClusterIdentifier)] : [])),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
+            ];
+        case "DeleteDBCluster":
+            return on(call.command, arn("cluster", i.DBClusterIdentifier));
         case "ModifyDBInstance":
             return [
                 ...on(call.command, arn("db", i.DBInstanceIdentifier)),
@@ -91,9 +109,11 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
         case "DeleteDBSnapshot":
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
         case "ModifyDBSnapshotAttribute":
+        case "DescribeDBSnapshotAttributes":
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
         case "DeleteDBClusterSnapshot":
         case "ModifyDBClusterSnapshotAttribute":
+        case "DescribeDBClusterSnapshotAttributes":
             return on(call.command, arn("cluster-snapshot", i.DBClusterSnapshotIdentifier));
         case "AddTagsToResource":
         case "ListTagsForResource":
