@@ -14,14 +14,20 @@ function sns(message: unknown) {
 describe("copy-trigger handler", () => {
     let sfn: ReturnType<typeof mockClient>;
     let started: Map<string, string>;
+    let loseNextResponse: boolean;
 
     beforeEach(() => {
         started = new Map();
+        loseNextResponse = false;
         sfn = mockClient(SFNClient);
         // Step Functions: a name is used once; a second start with it fails.
         sfn.on(StartExecutionCommand).callsFake(async (input: { name: string; input: string }) => {
             if (started.has(input.name)) throw new ExecutionAlreadyExists({ $metadata: {}, message: `Execution Already Exists: '${input.name}'` });
             started.set(input.name, input.input);
+            if (loseNextResponse) {
+                loseNextResponse = false;
+                throw Object.assign(new Error("socket hang up"), { name: "TimeoutError" });
+            }
             return { executionArn: `${MACHINE.replace(":stateMachine:", ":execution:")}:${input.name}`, startDate: new Date() };
         });
         Object.assign(process.env, { STATE_MACHINE_ARN: MACHINE, SOURCE_ACCOUNT_ID: "111111111111", SOURCE_IDENTIFIER: "wordpress", TARGET_REGION: "us-west-2" });
@@ -58,6 +64,40 @@ describe("copy-trigger handler", () => {
     }
 
     it("rejects an event without records", async () => {
-        await assert.rejects(handler({}), /expected an SNS event with Records/);
+        await assert.rejects(handler({}), /expected an SNS event with Records; got \{\}/);
+        await assert.rejects(handler({ Records: [] }), /expected an SNS event with Records/);
+        await assert.rejects(handler({ Records: "x" } as any), /expected an SNS event with Records/);
+        await assert.rejects(handler(undefined as any), /expected an SNS event with Records/);
+        await assert.rejects(handler({ Records: [{}] }), /copy message is not JSON/);
+        assert.strictEqual(started.size, 0);
+    });
+
+    it("a batch with one bad record starts nothing, not even the good ones", async () => {
+        const batch = { Records: [...sns(MESSAGE).Records, ...sns({ ...MESSAGE, sourceIdentifier: "billing" }).Records] };
+        await assert.rejects(handler(batch), /not the configured source/);
+        assert.strictEqual(started.size, 0);
+    });
+
+    it("starts each snapshot of a batch once, in order", async () => {
+        const other = { ...MESSAGE, snapshotArn: ARN.replace("20260101000000", "20260102000000"), createdAt: "2026-01-02T00:00:00Z" };
+        const out = await handler({ Records: [...sns(MESSAGE).Records, ...sns(other).Records, ...sns(MESSAGE).Records] });
+        assert.deepStrictEqual(out.map((r) => [r.executionName, r.started]), [
+            ["copy-wordpress-cp-20260101000000", true],
+            ["copy-wordpress-cp-20260102000000", true],
+            ["copy-wordpress-cp-20260101000000", false],
+        ]);
+    });
+
+    it("a retry after a lost StartExecution response counts the execution as started before, without error", async () => {
+        loseNextResponse = true;
+        await assert.rejects(handler(sns(MESSAGE)), /socket hang up/);
+        const retried = await handler(sns(MESSAGE));
+        assert.deepStrictEqual(retried, [{ snapshotArn: ARN, executionName: "copy-wordpress-cp-20260101000000", started: false }]);
+        assert.strictEqual(started.size, 1);
+    });
+
+    it("any other Step Functions error fails the delivery (SNS retries it)", async () => {
+        sfn.on(StartExecutionCommand).rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+        await assert.rejects(handler(sns(MESSAGE)), /denied/);
     });
 });

@@ -11,6 +11,8 @@ export class FakeSecrets {
     readonly versions = new Map<string, string[]>();
     /** Secret id -> description. */
     readonly descriptions = new Map<string, string>();
+    /** Secrets scheduled for deletion (in their recovery window), with the date. */
+    readonly deleted = new Map<string, Date>();
     /** Every call, in order. */
     readonly calls: { command: string; input: { SecretId: string } }[] = [];
     private readonly mock = mockClient(SecretsManagerClient);
@@ -35,14 +37,22 @@ export class FakeSecrets {
         this.mock.on(DescribeSecretCommand).callsFake(async (input: { SecretId: string }) => {
             this.calls.push({ command: "DescribeSecret", input: { SecretId: input.SecretId } });
             if (!this.versions.has(input.SecretId)) throw new ResourceNotFoundException({ $metadata: {}, message: "Secrets Manager can't find the specified secret." });
-            return { Name: input.SecretId, Description: this.descriptions.get(input.SecretId) };
+            // DescribeSecret: "DeletedDate: The date the secret is scheduled for deletion." A secret in its recovery window is still described.
+            return { Name: input.SecretId, Description: this.descriptions.get(input.SecretId), DeletedDate: this.deleted.get(input.SecretId) };
         });
     }
 
     /** Creates a secret without a value (as `aws.secretsmanager.Secret` does). */
     create(id: string, description?: string): void {
         this.versions.set(id, []);
+        this.deleted.delete(id);
         if (description !== undefined) this.descriptions.set(id, description);
+        else this.descriptions.delete(id);
+    }
+
+    /** Schedules a secret for deletion (it stays, described with its DeletedDate, for its recovery window). */
+    scheduleDeletion(id: string): void {
+        this.deleted.set(id, new Date("2026-02-01T00:00:00Z"));
     }
 
     /** Deletes a secret at once (no recovery window). */
