@@ -21,7 +21,7 @@ import {
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeEc2 } from "./fakeEc2";
 import { FakeSfn } from "./fakeSfn";
-import { allows } from "./iamCheck";
+import { allows, ec2Authorizations } from "./iamCheck";
 import { HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const HOME = "us-east-1";
@@ -112,6 +112,9 @@ describe("image backup machine", () => {
         assert.ok(result.path.includes("Share"));
         for (const copy of ec2.imagesIn(DR)) assert.deepStrictEqual(copy.launchPermissions, [PEER]);
         for (const image of ec2.imagesIn(HOME)) assert.deepStrictEqual(image.launchPermissions, [], "the home image stays private");
+        // Every EC2 call of the run is allowed by the deployed role.
+        const peerStatements = imageJobStatements({ ...CONTEXT, peerAccountId: PEER });
+        for (const call of ec2.calls) for (const a of ec2Authorizations(call, { account: HARNESS_ACCOUNT })) assert.ok(allows(peerStatements, a), `${call.command}: ${a.action} on ${a.resource}`);
         const statements = imageJobStatements({ ...CONTEXT, peerAccountId: PEER });
         const shareSt = statements.find((s) => s.Sid === "ShareOwnDrCopiesWithPeer")!;
         assert.deepStrictEqual([shareSt.Action, shareSt.Resource, shareSt.Condition], [["ec2:ModifyImageAttribute"], [`arn:aws:ec2:${DR}::image/*`], { StringEquals: { [`aws:ResourceTag/${CREATED_BY_TAG}`]: IMAGE_JOB } }]);
@@ -139,6 +142,7 @@ describe("image backup machine", () => {
         assert.strictEqual(deregisters.length, 6, "02, 01 and the failed one, in each region");
         assert.ok(deregisters.every((c) => c.input.DeleteAssociatedSnapshots === true));
         assert.deepStrictEqual(ec2.calls.filter((c) => c.command === "DeleteSnapshot"), [], "no separate DeleteSnapshot that could meet InvalidSnapshot.InUse");
+        for (const call of ec2.calls) for (const a of ec2Authorizations(call, { account: HARNESS_ACCOUNT })) assert.ok(allows(STATEMENTS, a), `${call.command}: ${a.action} on ${a.resource}`);
         const pruned = [...ec2.images.values()].filter((i) => i.state === "deregistered");
         for (const image of pruned) for (const snap of image.snapshotIds) assert.ok(!ec2.snapshots.has(snap), `${snap} went with ${image.name}`);
     });
