@@ -229,6 +229,24 @@ describe("image backup machine", () => {
         });
     }
 
+    it("status waits while an image is pending or transient, and fails it in any other state", async () => {
+        const s = imageSettingsFromEnv(process.env);
+        const image = ec2.addImage(HOME, "pilotlight-backup-i-0b01-20260101000000", { source: "i-0b01", tags: OURS("i-0b01"), created: "2026-01-01T00:00:00.000Z" });
+        const item = { source: "i-0b01", instanceId: "i-0b01", imageName: image.name, attempt: 3, current: { region: HOME, imageId: image.imageId } };
+        for (const state of ["pending", "transient", "available"]) {
+            image.state = state;
+            assert.deepStrictEqual(await runImageStep(clients(), s, { step: "status", item }), { ...item, status: state, attempt: 4 });
+        }
+        for (const state of ["failed", "error", "invalid", "disabled"]) {
+            image.state = state;
+            await assert.rejects(runImageStep(clients(), s, { step: "status", item }), (e: Error) => e.name === "ResourceFailedError" && e.message.includes(`is ${state}`));
+        }
+        await assert.rejects(runImageStep(clients(), s, { step: "status", item: { ...item, current: undefined } }), /nothing to wait for/);
+        await assert.rejects(runImageStep(clients(), s, { step: "copy", item: { ...item, current: undefined } }), /has no image yet/);
+        await assert.rejects(runImageStep(clients(), { ...s, peerAccountId: PEER }, { step: "share", item }), /has no DR copy yet/);
+        assert.deepStrictEqual(await runImageStep(clients(), s, { step: "share", item }), item, "same account: nothing to share");
+    });
+
     it("refuses an item the plan cannot have made, naming it", async () => {
         const s = imageSettingsFromEnv(process.env);
         for (const item of [undefined, "i-0a01", { source: "", instanceId: "i-0a01", imageName: "pilotlight-backup-x", attempt: 0 }, { source: "x", instanceId: "web", imageName: "pilotlight-backup-x", attempt: 0 }, { source: "x", instanceId: "i-0a01", imageName: "golden", attempt: 0 }, { source: "x", instanceId: "i-0a01", imageName: "pilotlight-backup-x" }]) {
