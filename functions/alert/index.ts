@@ -15,6 +15,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { alarmAlert } from "../lib/alarmAlert";
 import { alertExecutionStatus, AlertResult, AlertSettings, ExecutionStatusOutcome, isExecutionStatusEvent, parseAlertEvent, sendAlert } from "../lib/alert";
 import { listEnv } from "../lib/env";
 
@@ -44,5 +45,6 @@ export async function handler(event: unknown, context?: { invokedFunctionArn?: s
     };
     const deps = { sns, ses, secrets, post };
     if (isExecutionStatusEvent(event)) return alertExecutionStatus({ ...deps, sfn }, event, settings, context?.invokedFunctionArn);
-    return sendAlert(deps, parseAlertEvent(event), settings);
+    // A CloudWatch alarm action sends its own payload; every other caller sends an AlertEvent.
+    return sendAlert(deps, alarmAlert(event) ?? parseAlertEvent(event), settings);
 }
