@@ -90,6 +90,8 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
             return [
                 ...on(call.command, arn("db", i.DBInstanceIdentifier), ...(i.DBClusterIdentifier ? [arn("cluster", i.DBClusterIdentifier)] : [])),
                 ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
+                // A call that names a customer key uses the caller's KMS permissions.
+                ...(i.PerformanceInsightsKMSKeyId ? [{ action: "kms:CreateGrant", resource: i.PerformanceInsightsKMSKeyId }, { action: "kms:DescribeKey", resource: i.PerformanceInsightsKMSKeyId }] : []),
             ];
         case "DeleteDBCluster":
             return on(call.command, arn("cluster", i.DBClusterIdentifier));
@@ -107,18 +109,6 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
             return on(call.command, i.ResourceName);
         case "DescribeDBSubnetGroups":
             return on(call.command, arn("subgrp", i.DBSubnetGroupName));
-        case "CreateDBInstance":
-            return [
-                ...on(
-                    call.command,
-                    arn("db", i.DBInstanceIdentifier),
-                    ...(i.DBClusterIdentifier ? [arn("cluster", i.DBClusterIdentifier)] : []),
-                    ...(i.DBParameterGroupName ? [arn("pg", i.DBParameterGroupName)] : []),
-                ),
-                ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
-                // A call that names a customer key uses the caller's KMS permissions.
-                ...(i.PerformanceInsightsKMSKeyId ? [{ action: "kms:CreateGrant", resource: i.PerformanceInsightsKMSKeyId }, { action: "kms:DescribeKey", resource: i.PerformanceInsightsKMSKeyId }] : []),
-            ];
         case "FailoverDBCluster":
             return on(call.command, arn("cluster", i.DBClusterIdentifier));
         case "ModifyDBInstance":
