@@ -104,13 +104,13 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
         if (ctx.topicArn) {
             statements.push(
                 { Sid: "AnnounceSharedSnapshots", Effect: "Allow", Action: ["sns:Publish"], Resource: [ctx.topicArn] },
-                // The topic is encrypted with the shared key.
+                // The topic is encrypted with the key of its region: the shared key at home, its replica in the DR region.
                 {
                     Sid: "EncryptAnnouncementsThroughSns",
                     Effect: "Allow",
                     Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-                    Resource: [ctx.sharedKeyArn],
-                    Condition: { StringEquals: { "kms:ViaService": `sns.${ctx.homeRegion}.amazonaws.com` } },
+                    Resource: [ctx.topicArn.split(":")[3] === ctx.homeRegion ? ctx.sharedKeyArn : ctx.drKeyArn],
+                    Condition: { StringEquals: { "kms:ViaService": `sns.${ctx.topicArn.split(":")[3]}.amazonaws.com` } },
                 },
             );
         }
