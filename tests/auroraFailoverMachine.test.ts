@@ -2,7 +2,9 @@ import * as assert from "assert";
 import { InvalidDBClusterStateFault, InvalidDBInstanceStateFault } from "@aws-sdk/client-rds";
 import { FakeAlerts, TOPIC_ARN } from "./fakeAlerts";
 import { FakeDynamo } from "./fakeDynamo";
-import { FakeRds } from "./fakeRds";
+import { ACCOUNT, FakeRds, REGION } from "./fakeRds";
+import { allows, rdsAuthorizations } from "./iamCheck";
+import { recoveryStatements } from "../components/auroraFailover";
 import { Handler, runMachine, RunResult, taskStates } from "./machineHarness";
 import { auroraFailoverDefinition, AuroraFailoverMachineArgs, machineTimeoutSeconds, RecoveryWaits, S, DEFAULT_RECOVERY_WAITS } from "../components/machines/auroraFailover";
 import { RECOVERY_STATUS_TAG } from "../functions/lib/auroraFailover";
@@ -158,6 +160,21 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(again.path.at(-1), S.alreadyRight);
         assert.strictEqual(rds.mutatingCalls().length, before);
         assert.strictEqual(alerts.length, 1);
+    });
+
+    it("every RDS and KMS call of a recovery is allowed by the Lambdas' roles, the Performance Insights key included", async () => {
+        const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+        rds.instances.get("orders-aurora-writer-1")!.info.PerformanceInsightsKMSKeyId = key;
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run({ afterRecovery: "delete" });
+        assert.strictEqual(result.path.at(-1), S.recovered, `${result.error}: ${result.cause}`);
+        assert.strictEqual((rds.callsOf("CreateDBInstance")[0].input as any).PerformanceInsightsKMSKeyId, key);
+        const st = recoveryStatements({ accountId: ACCOUNT, region: REGION, clusterIdentifier: CLUSTER }, { tableArn: "t", afterRecovery: "delete", writerClass: BIG, monitoringRoleArn: MONITORING_ROLE });
+        const all = Object.values(st).flat();
+        const needed = rds.calls.flatMap((c) => rdsAuthorizations(c, { account: ACCOUNT, region: REGION }));
+        assert.ok(needed.some((a) => a.action === "kms:CreateGrant" && a.resource === key));
+        const denied = needed.filter((a) => !allows(all, a));
+        assert.deepStrictEqual(denied, []);
     });
 
     it("avoids the failed writer's AZ recorded when the failover started, even when that writer is gone and its AZ is the least busy", async () => {

@@ -90,6 +90,8 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
             return [
                 ...on(call.command, arn("db", i.DBInstanceIdentifier), ...(i.DBClusterIdentifier ? [arn("cluster", i.DBClusterIdentifier)] : [])),
                 ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
+                // A call that names a customer key uses the caller's KMS permissions.
+                ...(i.PerformanceInsightsKMSKeyId ? [{ action: "kms:CreateGrant", resource: i.PerformanceInsightsKMSKeyId }, { action: "kms:DescribeKey", resource: i.PerformanceInsightsKMSKeyId }] : []),
             ];
         case "DeleteDBCluster":
             return on(call.command, arn("cluster", i.DBClusterIdentifier));
@@ -118,7 +120,46 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
         case "AddTagsToResource":
         case "ListTagsForResource":
             return on(call.command, i.ResourceName);
+        case "DescribeDBSubnetGroups":
+            return on(call.command, arn("subgrp", i.DBSubnetGroupName));
+        case "FailoverDBCluster":
+            return on(call.command, arn("cluster", i.DBClusterIdentifier));
+        case "ModifyDBInstance":
+            return on(call.command, arn("db", i.DBInstanceIdentifier));
         default:
             throw new Error(`rdsAuthorizations: no resource mapping for ${call.command}`);
+    }
+}
+
+/**
+ * The authorizations an EC2 image call needs (Service Authorization Reference for Amazon
+ * EC2, and AWS's example policies for CopyImage and DeregisterImage); throws for a call
+ * this table does not know. Snapshot ids EC2 picks are unknown to the caller: `snap-new`.
+ */
+export function ec2Authorizations(call: { command: string; region: string; input: any }, scope: { account: string }): Authorization[] {
+    const i = call.input;
+    const on = (action: string, ...resources: string[]) => resources.map((resource) => ({ action: `ec2:${action}`, resource }));
+    const image = (region: string, id: string) => `arn:aws:ec2:${region}::image/${id}`;
+    const snapshot = (region: string, id = "snap-new") => `arn:aws:ec2:${region}::snapshot/${id}`;
+    const tagged = (region: string, specs: { ResourceType: string }[] | undefined) =>
+        (specs ?? []).flatMap((s) => on("CreateTags", s.ResourceType === "image" ? image(region, "ami-new") : snapshot(region)));
+    switch (call.command) {
+        case "DescribeInstances":
+        case "DescribeImages":
+        case "DescribeSnapshots":
+            return on(call.command, "*");
+        case "CreateImage":
+            return [...on(call.command, `arn:aws:ec2:${call.region}:${scope.account}:instance/${i.InstanceId}`, image(call.region, "ami-new"), snapshot(call.region)), ...tagged(call.region, i.TagSpecifications)];
+        case "CopyImage":
+            // Authorized on the source image and its snapshots, and on the new image and its snapshots.
+            return [...on(call.command, image(i.SourceRegion, i.SourceImageId), snapshot(i.SourceRegion, "snap-source"), image(call.region, "ami-new"), snapshot(call.region)), ...tagged(call.region, i.TagSpecifications)];
+        case "DeregisterImage":
+            return [...on(call.command, image(call.region, i.ImageId)), ...(i.DeleteAssociatedSnapshots ? on("DeleteSnapshot", snapshot(call.region, "snap-of-image")) : [])];
+        case "DeleteSnapshot":
+            return on(call.command, snapshot(call.region, i.SnapshotId));
+        case "ModifyImageAttribute":
+            return on(call.command, image(call.region, i.ImageId));
+        default:
+            throw new Error(`ec2Authorizations: no resource mapping for ${call.command}`);
     }
 }

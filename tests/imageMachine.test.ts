@@ -21,7 +21,7 @@ import {
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeEc2 } from "./fakeEc2";
 import { FakeSfn } from "./fakeSfn";
-import { allows } from "./iamCheck";
+import { allows, ec2Authorizations } from "./iamCheck";
 import { HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const HOME = "us-east-1";
@@ -112,6 +112,9 @@ describe("image backup machine", () => {
         assert.ok(result.path.includes("Share"));
         for (const copy of ec2.imagesIn(DR)) assert.deepStrictEqual(copy.launchPermissions, [PEER]);
         for (const image of ec2.imagesIn(HOME)) assert.deepStrictEqual(image.launchPermissions, [], "the home image stays private");
+        // Every EC2 call of the run is allowed by the deployed role.
+        const peerStatements = imageJobStatements({ ...CONTEXT, peerAccountId: PEER });
+        for (const call of ec2.calls) for (const a of ec2Authorizations(call, { account: HARNESS_ACCOUNT })) assert.ok(allows(peerStatements, a), `${call.command}: ${a.action} on ${a.resource}`);
         const statements = imageJobStatements({ ...CONTEXT, peerAccountId: PEER });
         const shareSt = statements.find((s) => s.Sid === "ShareOwnDrCopiesWithPeer")!;
         assert.deepStrictEqual([shareSt.Action, shareSt.Resource, shareSt.Condition], [["ec2:ModifyImageAttribute"], [`arn:aws:ec2:${DR}::image/*`], { StringEquals: { [`aws:ResourceTag/${CREATED_BY_TAG}`]: IMAGE_JOB } }]);
@@ -139,6 +142,7 @@ describe("image backup machine", () => {
         assert.strictEqual(deregisters.length, 6, "02, 01 and the failed one, in each region");
         assert.ok(deregisters.every((c) => c.input.DeleteAssociatedSnapshots === true));
         assert.deepStrictEqual(ec2.calls.filter((c) => c.command === "DeleteSnapshot"), [], "no separate DeleteSnapshot that could meet InvalidSnapshot.InUse");
+        for (const call of ec2.calls) for (const a of ec2Authorizations(call, { account: HARNESS_ACCOUNT })) assert.ok(allows(STATEMENTS, a), `${call.command}: ${a.action} on ${a.resource}`);
         const pruned = [...ec2.images.values()].filter((i) => i.state === "deregistered");
         for (const image of pruned) for (const snap of image.snapshotIds) assert.ok(!ec2.snapshots.has(snap), `${snap} went with ${image.name}`);
     });
@@ -224,6 +228,24 @@ describe("image backup machine", () => {
             assert.deepStrictEqual(ec2.calls, []);
         });
     }
+
+    it("status waits while an image is pending or transient, and fails it in any other state", async () => {
+        const s = imageSettingsFromEnv(process.env);
+        const image = ec2.addImage(HOME, "pilotlight-backup-i-0b01-20260101000000", { source: "i-0b01", tags: OURS("i-0b01"), created: "2026-01-01T00:00:00.000Z" });
+        const item = { source: "i-0b01", instanceId: "i-0b01", imageName: image.name, attempt: 3, current: { region: HOME, imageId: image.imageId } };
+        for (const state of ["pending", "transient", "available"]) {
+            image.state = state;
+            assert.deepStrictEqual(await runImageStep(clients(), s, { step: "status", item }), { ...item, status: state, attempt: 4 });
+        }
+        for (const state of ["failed", "error", "invalid", "disabled"]) {
+            image.state = state;
+            await assert.rejects(runImageStep(clients(), s, { step: "status", item }), (e: Error) => e.name === "ResourceFailedError" && e.message.includes(`is ${state}`));
+        }
+        await assert.rejects(runImageStep(clients(), s, { step: "status", item: { ...item, current: undefined } }), /nothing to wait for/);
+        await assert.rejects(runImageStep(clients(), s, { step: "copy", item: { ...item, current: undefined } }), /has no image yet/);
+        await assert.rejects(runImageStep(clients(), { ...s, peerAccountId: PEER }, { step: "share", item }), /has no DR copy yet/);
+        assert.deepStrictEqual(await runImageStep(clients(), s, { step: "share", item }), item, "same account: nothing to share");
+    });
 
     it("refuses an item the plan cannot have made, naming it", async () => {
         const s = imageSettingsFromEnv(process.env);

@@ -5,7 +5,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FakeDynamo } from "./fakeDynamo";
 import { FakeRds } from "./fakeRds";
 import { rdsEventSamples } from "./fixtures";
-import { acquireGuard, recordFailoverStart } from "../functions/lib/recoveryGuard";
+import { acquireGuard, recordFailoverStart, windowProblem } from "../functions/lib/recoveryGuard";
 import { handler as guardHandler } from "../functions/aurora-guard";
 import { handler as recordHandler } from "../functions/aurora-record";
 
@@ -25,6 +25,29 @@ describe("recovery guard", () => {
 
     beforeEach(() => (ddb = new FakeDynamo()));
     afterEach(() => ddb.restore());
+
+    it("refuses bad windows, executions and times before any write; truncates long messages; rethrows other errors", async () => {
+        for (const ok of [1, 24, 720]) assert.strictEqual(windowProblem(ok), undefined, String(ok));
+        for (const bad of [0, 721, 1.5, "24", undefined]) assert.match(windowProblem(bad)!, /must be a whole number of hours from 1 to 720/, String(bad));
+        await assert.rejects(claim("", "2026-03-14T09:26:13Z"), /execution name is missing/);
+        await assert.rejects(recordFailoverStart(client(), { table: TABLE, cluster: CLUSTER, eventId: "RDS-EVENT-0072", time: "yesterday", message: "m" }), /event time "yesterday" is not an ISO timestamp/);
+        assert.strictEqual(ddb.calls.length, 0);
+        const fromWriter = { identifier: "w", availabilityZone: "us-east-1a" };
+        const out = await recordFailoverStart(client(), { table: TABLE, cluster: CLUSTER, eventId: "RDS-EVENT-0072", time: "2026-03-14T09:00:00Z", message: "x".repeat(1500), fromWriter });
+        assert.deepStrictEqual(out.fromWriter, fromWriter);
+        assert.strictEqual(ddb.item(TABLE, { clusterIdentifier: { S: CLUSTER } })!.failoverMessage.S!.length, 1000);
+        ddb.restore();
+        const { mockClient } = await import("aws-sdk-client-mock");
+        const broken = mockClient(DynamoDBClient);
+        broken.onAnyCommand().rejects(Object.assign(new Error("no"), { name: "AccessDeniedException" }));
+        try {
+            await assert.rejects(recordFailoverStart(client(), { table: TABLE, cluster: CLUSTER, eventId: "RDS-EVENT-0072", time: "2026-03-14T09:00:00Z", message: "m" }), { name: "AccessDeniedException" });
+            await assert.rejects(claim("exec-1", "2026-03-14T09:26:13Z"), { name: "AccessDeniedException" });
+        } finally {
+            broken.restore();
+            ddb = new FakeDynamo();
+        }
+    });
 
     it("gives the window to the first claim and refuses others until it expires", async () => {
         const first = await claim("exec-1", "2026-03-14T09:26:13Z");
@@ -89,6 +112,20 @@ describe("recovery guard", () => {
         // A newer start whose writer could not be told clears the older one's.
         await rec("2026-03-16T09:29:00Z");
         assert.strictEqual((await claim("exec-3", "2026-03-16T09:30:00Z")).failedWriter, null);
+    });
+
+    it("counts a recorded start as this failover's from 0 to exactly an hour before the claim, and needs its AZ", async () => {
+        const at = (start: string, claimAt: string, fromWriter: { identifier: string; availabilityZone: string } = { identifier: "w1", availabilityZone: "us-east-1a" }) => async () => {
+            ddb.restore();
+            ddb = new FakeDynamo();
+            await recordFailoverStart(client(), { table: TABLE, cluster: CLUSTER, eventId: "RDS-EVENT-0073", time: start, message: "m", fromWriter });
+            return (await claim("exec", claimAt)).failedWriter;
+        };
+        assert.ok(await (await at("2026-03-14T09:00:00Z", "2026-03-14T09:00:00Z"))(), "same second");
+        assert.ok(await (await at("2026-03-14T09:00:00Z", "2026-03-14T10:00:00Z"))(), "exactly an hour");
+        assert.strictEqual(await (await at("2026-03-14T09:00:00Z", "2026-03-14T10:00:01Z"))(), null, "an hour and a second");
+        assert.strictEqual(await (await at("2026-03-14T09:00:01Z", "2026-03-14T09:00:00Z"))(), null, "a start after the claim");
+        assert.strictEqual(await (await at("2026-03-14T09:00:00Z", "2026-03-14T09:10:00Z", { identifier: "w1", availabilityZone: "" }))(), null, "no AZ to avoid");
     });
 
     it("surfaces throttling to the caller (the machine retries it)", async () => {

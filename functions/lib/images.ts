@@ -282,7 +282,8 @@ export async function status(c: ImageClients, _s: ImageSettings, item: ImageItem
     const image = out.Images?.[0];
     if (!image) throw new ResourceFailedError(`image ${item.current.imageId} disappeared from ${item.current.region}`);
     if (image.State === "available") return { ...item, status: image.State, attempt: item.attempt + 1 };
-    if (image.State !== "pending") {
+    // `pending` (and the undocumented `transient`) are still on the way; anything else never becomes usable.
+    if (image.State !== "pending" && image.State !== "transient") {
         throw new ResourceFailedError(`image ${item.current.imageId} in ${item.current.region} is ${image.State}: ${image.StateReason?.Message ?? ""}; the next run prunes it`);
     }
     return { ...item, status: image.State, attempt: item.attempt + 1 };
