@@ -412,7 +412,7 @@ const machines: ReadinessMachine[] = [
     ...(copy ? [{ label: primary ? "copy source" : "copy target", arn: copy.stateMachineArn, scheduleEnabled: primary ? cfg.copy!.scheduleEnabled : undefined }] : []),
     // By its computed ARN on every dr stack, so failing over does not change the dashboard.
     ...(!primary ? [{ label: "failback source", arn: stateMachineArn(own, jobName(cfg.namePrefix, FAILBACK_SOURCE_JOB)) }] : []),
-    ...(failback ? [{ label: "failback", arn: failback.stateMachineArn }] : []),
+    ...(failback?.stateMachineArn ? [{ label: "failback", arn: failback.stateMachineArn }] : []),
     ...auroraRecoveries.map((r, i) => ({ label: `aurora ${cfg.auroraFailover.clusters[i].identifier}`, arn: r.stateMachineArn })),
 ];
 // Restore tests (dr): measure the database RTO on a throwaway restored from what failover would use.
