@@ -8,6 +8,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import {
     assessFailback,
     assessSource,
+    checkSnapshotArn,
     cleanup,
     copyStatus,
     engineFamily,
@@ -144,6 +145,43 @@ describe("failback steps", () => {
             await assert.rejects(startRestore(clients, settings, job()), { name: "UnexpectedStateError", message: /exists with another input \(not json\)/ });
             rds.snapshots.get(COPY)!.status = "creating";
             await assert.rejects(startRestore(clients, settings, job()), { name: "SnapshotNotFoundError", message: /home copy .* is creating/ });
+        });
+    });
+
+    describe("copies and the restore start, retried or rerun", () => {
+        it("a rerun that finds the home copy waits for it at home; copy_home refuses a home copy it did not make, and a DR-region copy that is missing", async () => {
+            rds.addSnapshot(COPY, DB, { tags: OURS, status: "creating" });
+            const inDr = await runFailbackStep(clients, settings, { step: "copy_in_dr", job: job({ attempt: 7 }) });
+            assert.deepStrictEqual([(inDr as FailbackJob).current, (inDr as FailbackJob).status, (inDr as FailbackJob).attempt], [{ region: HOME, id: COPY }, "creating", 0]);
+            const polled = (await copyStatus(clients, settings, { ...(inDr as FailbackJob), attempt: 4 })) as FailbackJob;
+            assert.strictEqual(polled.attempt, 5);
+            rds.snapshots.get(COPY)!.tags = [];
+            await assert.rejects(runFailbackStep(clients, settings, { step: "copy_home", job: job() }), { name: "UnexpectedStateError", message: /exists in us-east-1 but was not made by failback/ });
+            rds.snapshots.delete(COPY);
+            await assert.rejects(runFailbackStep(clients, settings, { step: "copy_home", job: job() }), { name: "SnapshotNotFoundError", message: /DR-region copy .* is missing in us-west-2/ });
+            await assert.rejects(startRestore(clients, settings, job()), { name: "SnapshotNotFoundError", message: /home copy .* is missing in us-east-1/ });
+            assert.deepStrictEqual(rds.mutatingCalls(), []);
+        });
+
+        it("start_restore passes on any error but a taken name", async () => {
+            rds.addSnapshot(COPY, DB, { tags: OURS });
+            const denied = { ...clients, sfn: { send: async () => Promise.reject(Object.assign(new Error("no"), { name: "AccessDeniedException" })) } as unknown as SFNClient };
+            await assert.rejects(startRestore(denied, settings, job()), { name: "AccessDeniedException" });
+        });
+
+        it("a restore running on another database does not hold the failback back", async () => {
+            sfn.addRunning(RESTORE_MACHINE, "billing-nightly", { identifier: "billing", task: "create_snapshot", isCluster: false });
+            sfn.addRunning(RESTORE_MACHINE, "garbled", "not json");
+            rds.inRegion(DR).addSharedSnapshot(`arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${NAME}`, { kmsKeyId: `arn:aws:kms:${DR}:${DR_ACCOUNT}:key/dr`, databaseIdentifier: DB });
+            rds.addInstance({ identifier: DB, info: { KmsKeyId: SHARED_KEY } });
+            const context = { startedAt: "2026-03-02T00:00:00Z", executionArn: "arn:aws:states:us-east-1:123456789012:execution:pilotlight-failback:x", stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:pilotlight-failback" };
+            const planned = (await runFailbackStep(clients, settings, { step: "plan", input: {}, ...context })) as FailbackJob;
+            assert.strictEqual(planned.restoreExecutionName, "failback-20260301120000");
+        });
+
+        it("reads only the timestamp of a failback snapshot's own name", () => {
+            assert.strictEqual(parseRdsSnapshotArn(`arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${DB}-fb-x20260301120000`)?.id, `${DB}-fb-x20260301120000`);
+            assert.throws(() => checkSnapshotArn(settings, `arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${DB}-fb-x20260301120000`), { name: "InvalidInputError" });
         });
     });
 
