@@ -256,6 +256,8 @@ const backups =
               scheduleEnabled: cfg.backups.scheduleEnabled,
               keep: cfg.backups.keep,
               images: cfg.backups.images,
+              // Two-account layout: the DR-region image copies are shared with the dr account.
+              peerAccountId: isSameAccount(cfg) ? undefined : cfg.peer.accountId,
               vpc: network.lambdaVpc,
               tags,
           })
@@ -288,6 +290,7 @@ const copy = cfg.copy
               sourceIdentifier: cfg.copy.source,
               sharedKeyArn: key.keyArn,
               drKeyArn: key.replicaKeyArn!,
+              peerRegionProvider: drRegion!,
               alertFunctionArn: alerts.functionArn,
               keep: cfg.copy.keep,
               schedule: cfg.copy.schedule,
@@ -301,13 +304,12 @@ const copy = cfg.copy
               accountId: cfg.accountId,
               region: cfg.region,
               sourceAccountId: cfg.peer.accountId,
-              sourceRegion: cfg.peer.region,
-              // The subscription lives with the topic, in the primary's region.
-              sourceRegionProvider: new aws.Provider("source-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] }),
               sourceIdentifier: cfg.copy.source,
               targetName: cfg.copy.targetName,
               drKeyArn: key.keyArn,
               secretName: cfg.copy.secretName,
+              // Failed over: the copy target must not move the secret off, nor prune, what the stack serves from.
+              failedOver: cfg.failover,
               keep: cfg.copy.keep,
               restore: {
                   instanceClass: cfg.copy.restore.instanceClass,

@@ -37,6 +37,8 @@ function addedByFailover(r: ProgramResource, run: ProgramRun): boolean {
     }
     const chain = r.urn.split("::")[2] ?? "";
     if (chain.startsWith("pilotlight:storage:ReplicatedBucket$") && FAILBACK_TYPES.includes(r.type)) return true;
+    // The copy target's hold: while failed over it leaves the served database and its secret alone.
+    if (chain.startsWith("pilotlight:copy:SnapshotCopy$") && r.type === "aws:secretsmanager/secret:Secret" && r.name.endsWith("-hold")) return true;
     return chain.startsWith("pilotlight:network:Network$") && NAT_TYPES.includes(r.type);
 }
 
@@ -133,6 +135,7 @@ describe("failover switch", () => {
             "aws:iam/role:Role media-failback",
             "aws:iam/rolePolicy:RolePolicy media-failback",
             "aws:s3/bucketReplicationConfig:BucketReplicationConfig media-failback",
+            "aws:secretsmanager/secret:Secret copy-hold",
         ]);
     });
 
