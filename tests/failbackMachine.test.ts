@@ -336,6 +336,26 @@ describe("failback machine (primary)", () => {
         });
     }
 
+    it("a fault while assessing a failure still alerts with the original error, and says the state is unknown", async () => {
+        share();
+        faultStep = "copy_home";
+        const result = await runMachine(definition, { snapshotArn: sharedArn(NAME) }, {
+            machineName: "pilotlight-failback",
+            handlers: jobMachineHandlers(
+                { job: JOB_FN, alert: ALERT_FN },
+                async (e: { step: string }) => {
+                    if (e.step === "assess") throw Object.assign(new Error("throttled for good"), { name: "AccessDenied" });
+                    return handler(e as never);
+                },
+                { faultStep: () => faultStep, alert: (e) => alerts.push(e) },
+            ),
+        });
+        assert.strictEqual(result.status, "FAILED");
+        assert.ok(result.path.includes("AssessFailed"));
+        assert.deepStrictEqual([alerts.length, alerts[0].error], [1, "InjectedFault"]);
+        assert.match(alerts[0].details.Outcome, /^unknown: /);
+    });
+
     it("a copy refused while a snapshot settles (InvalidDBSnapshotStateFault) is retried", async () => {
         share();
         rds.failNext("CopyDBSnapshot", () => new InvalidDBSnapshotStateFault({ $metadata: {}, message: "DBSnapshot is not available." }), 2);
