@@ -138,7 +138,7 @@ describe("Database", () => {
             const params = oneResource(run, "aws:rds/parameterGroup:ParameterGroup", "database-params");
             const i = db.inputs;
             assert.strictEqual(i.identifier, "pilotlight-db");
-            assert.deepStrictEqual([i.engine, i.engineVersion, i.instanceClass, i.port], ["postgres", "16.8", "db.t4g.medium", 5432]);
+            assert.deepStrictEqual([i.engine, i.engineVersion, i.instanceClass, i.port], ["postgres", "16", "db.t4g.medium", 5432]);
             assert.strictEqual(i.storageEncrypted, true);
             assert.strictEqual(i.kmsKeyId, key.state.arn);
             assert.strictEqual(i.manageMasterUserPassword, true);
@@ -207,7 +207,7 @@ describe("Database", () => {
 
     describe("prod (Aurora cluster)", () => {
         let run: ProgramRun;
-        before(async () => (run = await runProgram("prod", { sets: ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "database.instanceClass=db.r7g.large", "database.readerClass=db.r7g.medium", "database.instanceCount=3"] })));
+        before(async () => (run = await runProgram("prod", { sets: ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "database.instanceClass=db.r7g.large", "database.readerClass=db.r7g.medium", "database.instanceCount=3", "copy.source=reports-db"] })));
 
         it("is a cluster with its own cluster parameter group, writer class tag and writer first", () => {
             const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
@@ -292,7 +292,7 @@ describe("Database", () => {
         });
 
         it("restores a cluster from the newest cluster snapshot copy", async () => {
-            const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2"] });
+            const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2", "copy.source=reports-db"] });
             const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
             assert.strictEqual(cluster.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
             assert.strictEqual(cluster.inputs.finalSnapshotIdentifier, "pilotlight-db-final-pilotlight-db-copy-latest");
