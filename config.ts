@@ -199,6 +199,33 @@ function keysOf(schema: z.ZodType): string[] {
     return [];
 }
 
+/** Every key of a schema as `a.b`, list entries as `a[].b`; for the documentation test. */
+export function schemaKeyPaths(schema: Record<string, z.ZodType> = stackSchema({ stack: "prod", region: "us-east-1" })): string[] {
+    const walk = (s: z.ZodType, at: string): string[] => {
+        const def = (s as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+        if (def.type === "array") return walk(def.element as z.ZodType, `${at}[]`);
+        const keys = keysOf(s);
+        if (keys.length === 0) {
+            for (const inner of [def.innerType, def.out, def.in]) {
+                if (inner && (inner as { _zod: { def: { type: string } } })._zod.def.type === "array") return walk(inner as z.ZodType, at);
+            }
+            return [at];
+        }
+        const shapeOf = (x: z.ZodType): Record<string, z.ZodType> | undefined => {
+            const d = (x as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+            if (d.type === "object") return d.shape as Record<string, z.ZodType>;
+            for (const inner of [d.innerType, d.out, d.in]) {
+                const found = inner ? shapeOf(inner as z.ZodType) : undefined;
+                if (found) return found;
+            }
+            return undefined;
+        };
+        const shape = shapeOf(s)!;
+        return [at, ...Object.entries(shape).flatMap(([k, v]) => walk(v, `${at}.${k}`))];
+    };
+    return Object.entries(schema).flatMap(([k, v]) => walk(v, k));
+}
+
 /** Levenshtein distance. */
 function distance(a: string, b: string): number {
     const row = Array.from({ length: b.length + 1 }, (_, j) => j);

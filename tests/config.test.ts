@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import {
@@ -16,6 +17,7 @@ import {
     parseStackConfig,
     RawConfig,
     rawFromConfigMap,
+    schemaKeyPaths,
     StackEnvironment,
     StackFile,
     stackFileFromYaml,
@@ -23,6 +25,7 @@ import {
 import { planSubnets } from "../components/network";
 import { drRawConfig, prodRawConfig } from "./fixtures";
 import { PROJECT_ROOT, readStackConfig } from "./program";
+import { markLookups, parseArgs, stackFileReport, summary, synth } from "./synth";
 
 function problemsOf(stack: string, raw: RawConfig, region: string | undefined): string[] {
     try {
@@ -464,4 +467,64 @@ describe("config: the two stack files together", () => {
     for (const m of mismatches) {
         it(`refuses a mismatch of ${m.mismatch}, naming both files and both values`, () => assert.deepStrictEqual(crossCheckStackFiles(m.own, m.other), m.problems));
     }
+});
+
+describe("synth: what it cannot show as pulumi up would run it", () => {
+    const stackDir = (files: Record<string, string>) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+        for (const stack of ["prod", "dr"]) fs.copyFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), path.join(dir, `Pulumi.${stack}.yaml`));
+        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+        return dir;
+    };
+
+    it("has nothing to report for the example stack files", () => {
+        for (const stack of ["prod", "dr"]) assert.deepStrictEqual(stackFileReport(stack), { errors: [], notes: [] });
+    });
+
+    it("refuses ESC environment imports, which it cannot read", () => {
+        const prod = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8");
+        const dir = stackDir({ "Pulumi.prod.yaml": `environment:\n  - platform/prod-secrets\n${prod}` });
+        assert.deepStrictEqual(stackFileReport("prod", [], dir).errors, [
+            'Pulumi.prod.yaml imports the ESC environment(s) "platform/prod-secrets", which synth cannot read: its plan would differ from the one pulumi up runs. Write the values the stack needs into Pulumi.prod.yaml (pulumi env get <environment>), or review with pulumi preview',
+        ]);
+    });
+
+    it("notes aws: provider keys that change the plan but that the mocks do not apply", () => {
+        const prod = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8").replace("config:\n", 'config:\n  aws:profile: prod\n  aws:defaultTags:\n    tags:\n      team: platform\n');
+        const report = stackFileReport("prod", [], stackDir({ "Pulumi.prod.yaml": prod }));
+        assert.deepStrictEqual(report, { errors: [], notes: ["aws:defaultTags is set in Pulumi.prod.yaml: the AWS provider applies it at deployment, synth's mocks do not, so its effect (e.g. default tags) is not shown here"] });
+        assert.match(summary({ stack: "prod", resources: [], outputs: {}, secretKeys: [] }, report.notes), /## Not shown by synth\n\n- aws:defaultTags is set in Pulumi\.prod\.yaml/);
+    });
+
+    it("checks the stack against its peer's file, with the overrides applied", async () => {
+        assert.deepStrictEqual(stackFileReport("prod", ["peer.accountId=333333333333"]).errors, ['Pulumi.prod.yaml pilotlight:peer.accountId is "333333333333" but Pulumi.dr.yaml pilotlight:accountId is "222222222222"; the two must agree']);
+        await assert.rejects(synth(parseArgs(["--stack", "prod", "--set", "namePrefix=shop", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "synth-x-"))])), /Pulumi\.prod\.yaml cannot be synthesized as pulumi up would run it:\n  - Pulumi\.prod\.yaml pilotlight:namePrefix is "shop" but Pulumi\.dr\.yaml pilotlight:namePrefix is "pilotlight"/);
+    });
+
+    it("marks what a real deployment looks up (AMIs, snapshots, secrets, the latest copy) instead of the mocks' answers", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "synth-l-"));
+        await synth(parseArgs(["--stack", "dr", "--set", "failover=true", "--out", out]));
+        const text = fs.readdirSync(path.join(out, "dr"), { recursive: true }).map((f) => path.join(out, "dr", String(f))).filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f, "utf8")).join("\n");
+        assert.ok(!text.includes("copy-latest"), "the mocks' snapshot name is shown as real");
+        assert.ok(text.includes("<looked up at deploy time: getSnapshot dbSnapshotIdentifier>"));
+        assert.deepStrictEqual(markLookups({ a: ["x-pilotlight-db-v7.mock"], b: 7 }, new Map([["pilotlight-db-v7", "secret identifier"], ["pilotlight-db-v7.mock", "secret host"]])), { a: ["x-<looked up at deploy time: secret host>"], b: 7 });
+    });
+});
+
+describe("docs/configuration.md", () => {
+    it("documents every key of the schema, with the file's single title", () => {
+        const doc = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "configuration.md"), "utf8");
+        assert.match(doc, /^# Configuration\n/);
+        assert.strictEqual(doc.match(/^# /gm)?.length, 1);
+        const lines = doc.split("\n");
+        const paths = schemaKeyPaths().map((p) => p.replace(/\[\]$/, ""));
+        // Leaves only: a section is documented by its keys.
+        const leaves = paths.filter((p) => !paths.some((o) => o.startsWith(`${p}.`) || o.startsWith(`${p}[].`)));
+        const missing = leaves.filter((p) => {
+            const dot = p.lastIndexOf(".");
+            const [parent, leaf] = dot < 0 ? ["", p] : [p.slice(0, dot + 1), p.slice(dot + 1)];
+            return !lines.some((l) => l.startsWith("|") && l.includes(`pilotlight:${parent}`) && (l.includes(`pilotlight:${p}\``) || l.includes(`/ \`${leaf}\``)));
+        });
+        assert.deepStrictEqual(missing, []);
+    });
 });

@@ -49,6 +49,20 @@ function mockMasterSecret(region: string, account: string, ident: string, kmsKey
     return { secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${ident}-AbCdEf`, kmsKeyId: kmsKeyId ?? "", secretStatus: "active" };
 }
 
+/**
+ * Values the mocks invent for what a real deployment looks up at deploy time (AMIs, snapshots,
+ * secrets, the latest copy), each with what it stands for. Synth shows these as looked up at
+ * deploy time instead of as if they were real; it clears the map before each run.
+ */
+export const DEPLOY_TIME_LOOKUPS = new Map<string, string>();
+
+/** Records the invented values of `fields` of a lookup's result and returns the result. */
+function lookedUp<T extends Record<string, any>>(token: string, result: T, fields: Record<string, unknown>): T {
+    const fn = token.split(":").pop();
+    for (const [field, value] of Object.entries(fields)) if (typeof value === "string" && value.length >= 8) DEPLOY_TIME_LOOKUPS.set(value, `${fn} ${field}`);
+    return result;
+}
+
 /** Mocks that record every resource and invoke. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: MockedResource[] = [];
@@ -154,36 +168,39 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "aws:rds/getSnapshot:getSnapshot": {
                 const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbInstanceIdentifier ?? "db";
                 const snap = args.inputs.dbSnapshotIdentifier ?? `${source}-copy-latest`;
-                return { ...args.inputs, id: snap, dbSnapshotIdentifier: snap, dbSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${snap}`, status: "available", encrypted: true };
+                const arn = `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${snap}`;
+                const found = { ...args.inputs, id: snap, dbSnapshotIdentifier: snap, dbSnapshotArn: arn, status: "available", encrypted: true };
+                return args.inputs.dbSnapshotIdentifier ? found : lookedUp(args.token, found, { dbSnapshotIdentifier: snap, dbSnapshotArn: arn });
             }
             case "aws:rds/getClusterSnapshot:getClusterSnapshot": {
                 const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbClusterIdentifier ?? "cluster";
                 const snap = args.inputs.dbClusterSnapshotIdentifier ?? `${source}-copy-latest`;
-                return { ...args.inputs, id: snap, dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`, status: "available" };
+                const arn = `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`;
+                const found = { ...args.inputs, id: snap, dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: arn, status: "available" };
+                return args.inputs.dbClusterSnapshotIdentifier ? found : lookedUp(args.token, found, { dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: arn });
             }
             case "aws:ec2/getAmi:getAmi":
-                return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" };
+                return lookedUp(args.token, { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" }, { imageId: "ami-0123456789abcdef0" });
             // The copy target's secret: {host, port, identifier, version} of the instance it restored.
             case "aws:secretsmanager/getSecretVersion:getSecretVersion": {
                 const ident = "pilotlight-db-v7";
-                return {
-                    ...args.inputs,
-                    id: args.inputs.secretId,
-                    arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`,
-                    secretString: JSON.stringify({ host: `${ident}.mock.${this.region}.rds.amazonaws.com`, port: 5432, identifier: ident, version: "7" }),
-                    versionId: "v7",
-                };
+                const host = `${ident}.mock.${this.region}.rds.amazonaws.com`;
+                const arn = `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`;
+                const secretString = JSON.stringify({ host, port: 5432, identifier: ident, version: "7" });
+                return lookedUp(args.token, { ...args.inputs, id: args.inputs.secretId, arn, secretString, versionId: "v7" }, { arn, secretString, "secret host": host, "secret identifier": ident });
             }
             case "aws:rds/getInstance:getInstance": {
                 const ident = args.inputs.dbInstanceIdentifier;
-                return {
+                const secret = mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:key/copy-target`);
+                const found = {
                     ...args.inputs,
                     id: ident,
                     dbInstanceArn: `arn:aws:rds:${this.region}:${this.accountId}:db:${ident}`,
                     address: `${ident}.mock.${this.region}.rds.amazonaws.com`,
                     port: 5432,
-                    masterUserSecrets: [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:key/copy-target`)],
+                    masterUserSecrets: [secret],
                 };
+                return lookedUp(args.token, found, { address: found.address, "master user secret": secret.secretArn, "master user secret key": secret.kmsKeyId });
             }
             default:
                 return args.inputs;
