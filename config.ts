@@ -37,11 +37,14 @@ export const DEFAULT_ENGINE_VERSIONS: Record<DatabaseEngine, string> = {
 
 /** Accepted versions per engine: a major version, or a full minor version. */
 const ENGINE_VERSION_RE: Record<DatabaseEngine, { re: RegExp; example: string }> = {
-    postgres: { re: /^\d{2}(\.\d+)?$/, example: "16 (the major version; minor upgrades follow) or 16.8" },
-    mysql: { re: /^\d\.\d(\.\d+)?$/, example: "8.0 (the major version; minor upgrades follow) or 8.0.41" },
-    "aurora-postgresql": { re: /^\d{2}(\.\d+)?$/, example: "16 (the major version; minor upgrades follow) or 16.6" },
-    "aurora-mysql": { re: /^\d\.\d(\.mysql_aurora\.\d+\.\d+\.\d+)?$/, example: "8.0 (the major version; minor upgrades follow) or 8.0.mysql_aurora.3.08.2" },
+    postgres: { re: /^\d{2}(\.\d+)?$/, example: "16 (or 16.8)" },
+    mysql: { re: /^\d\.\d(\.\d+)?$/, example: "8.0 (or 8.0.41)" },
+    "aurora-postgresql": { re: /^\d{2}(\.\d+)?$/, example: "16 (or 16.6)" },
+    "aurora-mysql": { re: /^\d\.\d(\.mysql_aurora\.\d+\.\d+\.\d+)?$/, example: "8.0 (or 8.0.mysql_aurora.3.08.2)" },
 };
+
+/** Service-linked roles the serving half needs: Auto Scaling (named by the volume key grant), ElastiCache, RDS. */
+export const SERVICE_LINKED_ROLES = ["autoscaling.amazonaws.com", "elasticache.amazonaws.com", "rds.amazonaws.com"] as const;
 
 /** True for the Aurora engines (a cluster with instances), false for a single RDS instance. */
 export function isAuroraEngine(engine: DatabaseEngine): boolean {
@@ -129,6 +132,7 @@ const isDbIdentifier = (s: string) => DB_IDENTIFIER_RE.test(s) && !s.endsWith("-
 const DB_IDENTIFIER_RULE = `expected an RDS identifier: a letter, then lowercase letters, digits or single hyphens, not ending in a hyphen, at most ${MAX_BACKUP_IDENTIFIER} characters`;
 const SCHEDULE_RULE = 'expected an EventBridge schedule such as "rate(2 hours)", "rate(1 day)" or "cron(0 3 * * ? *)"';
 const BOOL_RULE = "expected true or false";
+const SERVICE_LINKED_RULE = `expected a list of the service-linked roles to create in this account, each one of ${SERVICE_LINKED_ROLES.join(", ")}; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)`;
 
 /** Same-account setup: prod and dr in one account, nothing shared across accounts. */
 export function isSameAccount(cfg: { accountId: string; peer: { accountId: string } }): boolean {
@@ -443,6 +447,38 @@ export function stackSchema(c: SchemaContext) {
             })
             .default({ emailRecipients: [] }),
         auroraFailover: auroraFailoverSchema(),
+        readiness: map(
+            {
+                /** dr: alarm when the newest recovery point the failover would use is older than this (15-525600). Defaults to one copy interval and a half. */
+                rpoMinutes: int(15, 525600).optional(),
+                /** Alarm when media replication lags more than this many seconds (60-86400). Defaults to 900 (S3 RTC's threshold). */
+                replicationLatencySeconds: int(60, 86400).default(900),
+                /** dr: the restore-test machine's schedule and throwaway class. */
+                restoreTest: map(
+                    {
+                        /** EventBridge schedule. Defaults to `rate(7 days)`. */
+                        schedule: str(SCHEDULE_RULE, isScheduleExpression).default("rate(7 days)"),
+                        /** Whether the schedule runs. Defaults to false, like every schedule. */
+                        enabled: bool().default(false),
+                        /** Class of the throwaway database. Defaults to `db.t4g.medium`. */
+                        instanceClass: str("expected an RDS instance class such as db.t4g.medium", (x) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(x)).default("db.t4g.medium"),
+                    },
+                    "expected a map with schedule, enabled and instanceClass",
+                ).prefault({}),
+            },
+            "expected a map with rpoMinutes, replicationLatencySeconds and restoreTest",
+        )
+            .transform((r) => ({ rpoMinutes: r.rpoMinutes, replicationLatencySeconds: r.replicationLatencySeconds, restoreTest: r.restoreTest }))
+            .prefault({}),
+        /**
+         * Service-linked roles this stack creates, by service principal, a subset of `SERVICE_LINKED_ROLES`.
+         * Each exists once per account: list only those the account does not have yet. Defaults to all of them.
+         */
+        serviceLinkedRoles: z
+            .array(z.string(), { error: SERVICE_LINKED_RULE })
+            .refine((l) => l.every((x) => (SERVICE_LINKED_ROLES as readonly string[]).includes(x)), { error: SERVICE_LINKED_RULE })
+            .refine((l) => new Set(l).size === l.length, { error: "expected each service once" })
+            .default([...SERVICE_LINKED_ROLES]),
         /** Slack webhook URLs, a Pulumi secret read by index.ts; validated for being encrypted. */
         slackWebhookUrls: z.unknown().optional(),
     };
@@ -571,9 +607,12 @@ function backupsSchema(c: SchemaContext) {
                     tagKey: str("expected an EC2 tag key (1-127 characters, not starting with aws:)", (s) => s.length >= 1 && s.length <= 127 && !s.startsWith("aws:")).default("pilotlight:backup"),
                     tagValue: str("expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255).default("true"),
                     noReboot: bool().default(true),
+                    /** Images kept per source (Auto Scaling group, launch template or lone instance) in each region, 1-100. Defaults to 7. */
                     keep: int(1, 100).default(7),
+                    /** Days the images of a source that is no longer imaged are kept, 1-3650. Defaults to 30. */
+                    goneSourceDays: int(1, 3650).default(30),
                 },
-                "expected a map with tagKey, tagValue, noReboot and keep",
+                "expected a map with tagKey, tagValue, noReboot, keep and goneSourceDays",
             ).optional(),
         },
         "expected a map with databases, schedule, keep and the other backup settings",
@@ -773,6 +812,8 @@ export type RestoreConfig = NonNullable<Out<"restore">>;
 export type RestoreScheduleConfig = RestoreConfig["schedules"][number];
 /** Alert channels besides the SNS topic. */
 export type AlertsConfig = Out<"alerts">;
+/** DR readiness metrics, alarms and dashboard (`pilotlight:readiness`). */
+export type ReadinessConfig = Out<"readiness">;
 /** Aurora failover recovery settings. */
 export type AuroraFailoverConfig = Out<"auroraFailover">;
 /** One Aurora cluster whose failovers to a smaller reader the primary repairs. */
@@ -816,6 +857,10 @@ export interface StackConfig {
     restore?: RestoreConfig;
     /** Alert channels shared by the machines. */
     alerts: AlertsConfig;
+    /** DR readiness metrics, alarms and dashboard (`pilotlight:readiness`). */
+    readiness: ReadinessConfig;
+    /** Service-linked roles this stack creates (`pilotlight:serviceLinkedRoles`), a subset of `SERVICE_LINKED_ROLES`. Defaults to all of them. */
+    serviceLinkedRoles: string[];
 }
 
 /** Thrown when Pulumi.<stack>.yaml is wrong; lists every problem found. */
@@ -1090,6 +1135,10 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         fail("backups.automatedBackupReplication", true, "applies to RDS instances only; list at least one instance (isCluster: false) or turn it off (Aurora clusters use Aurora global databases instead)");
     }
 
+    if (primary && v.readiness.rpoMinutes !== undefined && ok("role")) {
+        fail("readiness.rpoMinutes", v.readiness.rpoMinutes, "rpoMinutes applies to the dr stack, which measures the recovery points its failover would restore; set it in the dr stack's file");
+    }
+
     const restore = v.restore;
     if (raw.restore !== undefined && !primary && ok("role")) {
         fail("restore", raw.restore, "the restore machine runs on the primary stack only; remove pilotlight:restore from this stack");
@@ -1153,6 +1202,8 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         copy,
         restore,
         alerts: v.alerts,
+        readiness: v.readiness,
+        serviceLinkedRoles: v.serviceLinkedRoles,
     };
 }
 
@@ -1282,9 +1333,10 @@ export function loadConfig(): StackConfig {
     const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
     const isSecret = (key: string) => runtimeConfig.isConfigSecret?.(`${project}:${key}`) ?? false;
     const cfg = parseStackConfig(pulumi.getStack(), raw, all["aws:region"], project, isSecret, { allowedAccountIds: all["aws:allowedAccountIds"], foreignKeys: foreignKeys(all, project) });
-    for (const w of configWarnings(cfg)) pulumi.log.warn(w);
-    // Under the engine (not under test mocks, which vary one stack's config on purpose).
+    // Under the engine (not under test mocks, which vary one stack's config on purpose; synth shows
+    // the warnings in its summary and runs the cross-file check itself).
     if (pulumi.runtime.hasEngine()) {
+        for (const w of configWarnings(cfg)) pulumi.log.warn(w);
         const peerFile = path.join(process.cwd(), `Pulumi.${cfg.peer.stack}.yaml`);
         if (fs.existsSync(peerFile)) {
             const yaml = require("js-yaml") as { load: (s: string) => unknown };

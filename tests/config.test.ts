@@ -158,7 +158,7 @@ describe("config", () => {
         { rule: "certificate in the wrong region", stack: "dr", change: (r) => (r.app = { certificateArn: "arn:aws:acm:us-east-1:111111111111:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" }), expect: ["pilotlight:app.certificateArn", "arn:aws:acm:us-east-1:", "certificate in this stack's region us-west-2, not us-east-1", "its own region"] },
         { rule: "certificate that is not an ACM ARN", stack: "prod", change: (r) => (r.app = { certificateArn: "arn:aws:iam::111111111111:server-certificate/app" }), expect: ["pilotlight:app.certificateArn", "server-certificate", "ACM certificate ARN"] },
         { rule: "backup retention under a week", stack: "prod", change: (r) => (r.database = { backupRetentionDays: 3 }), expect: ["pilotlight:database.backupRetentionDays is 3", "7 to 35 days", "at least a week"] },
-        { rule: "engine version of another engine", stack: "prod", change: (r) => (r.database = { engine: "mysql", engineVersion: "16.8" }), expect: ["pilotlight:database.engineVersion", '"16.8"', "version of mysql such as 8.0 (the major version; minor upgrades follow) or 8.0.41"] },
+        { rule: "engine version of another engine", stack: "prod", change: (r) => (r.database = { engine: "mysql", engineVersion: "16.8" }), expect: ["pilotlight:database.engineVersion", '"16.8"', "version of mysql such as 8.0 (or 8.0.41)"] },
         { rule: "bad instance class", stack: "prod", change: (r) => (r.database = { instanceClass: "t3.large" }), expect: ["pilotlight:database.instanceClass", '"t3.large"', "db.t4g.medium"] },
         { rule: "storage ceiling under storage", stack: "prod", change: (r) => (r.database = { allocatedStorage: 200, maxAllocatedStorage: 100 }), expect: ["pilotlight:database.maxAllocatedStorage is 100", "at least pilotlight:database.allocatedStorage (200)"] },
         { rule: "unsupported monitoring interval", stack: "prod", change: (r) => (r.database = { monitoringIntervalSeconds: 7 }), expect: ["pilotlight:database.monitoringIntervalSeconds is 7", "0 (off), 1, 5, 10, 15, 30, 60"] },
@@ -277,7 +277,7 @@ describe("config", () => {
             replicationRetentionDays: 7,
             images: undefined,
         });
-        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRawConfig(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7 });
+        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRawConfig(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7, goneSourceDays: 30 });
         assert.deepStrictEqual(cfg.copy, {
             source: "app-db",
             schedule: "rate(1 day)",
@@ -363,8 +363,11 @@ describe("config: realistic mistakes, each refused with its exact message", () =
         { mistake: "an instance workload backed up as a cluster", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "pilotlight-db", isCluster: true }] }), problems: ["pilotlight:backups.databases[0].isCluster is true; expected false: pilotlight-db is the workload database, an RDS instance (pilotlight:database.engine postgres)"] },
         { mistake: "an Aurora workload through the instance-only copy", stack: "prod", change: (r) => ((r.database = { engine: "aurora-mysql" }), (r.copy = { source: "pilotlight-db" })), problems: ['pilotlight:copy.source is "pilotlight-db"; the cross-account copy restores RDS instances, but pilotlight-db is an Aurora cluster (pilotlight:database.engine aurora-mysql); protect it with pilotlight:backups instead'] },
         { mistake: "Aurora recovery of an instance workload", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "pilotlight-db" }] }), problems: ['pilotlight:auroraFailover.clusters[0].identifier is "pilotlight-db"; pilotlight-db is the workload database, an RDS instance (pilotlight:database.engine postgres); Aurora failover recovery watches Aurora clusters only'] },
-        { mistake: "a minor version of another engine", stack: "prod", change: (r) => (r.database = { engine: "aurora-mysql", engineVersion: "8.0.41" }), problems: ['pilotlight:database.engineVersion is "8.0.41"; expected a version of aurora-mysql such as 8.0 (the major version; minor upgrades follow) or 8.0.mysql_aurora.3.08.2'] },
+        { mistake: "a minor version of another engine", stack: "prod", change: (r) => (r.database = { engine: "aurora-mysql", engineVersion: "8.0.41" }), problems: ['pilotlight:database.engineVersion is "8.0.41"; expected a version of aurora-mysql such as 8.0 (or 8.0.mysql_aurora.3.08.2)'] },
         // The provider's account guard.
+        { mistake: "a service-linked role by its short name", stack: "dr", change: (r) => (r.serviceLinkedRoles = ["autoscaling"]), problems: ['pilotlight:serviceLinkedRoles is ["autoscaling"]; expected a list of the service-linked roles to create in this account, each one of autoscaling.amazonaws.com, elasticache.amazonaws.com, rds.amazonaws.com; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)'] },
+        { mistake: "a service-linked role twice", stack: "dr", change: (r) => (r.serviceLinkedRoles = ["rds.amazonaws.com", "rds.amazonaws.com"]), problems: ['pilotlight:serviceLinkedRoles is ["rds.amazonaws.com","rds.amazonaws.com"]; expected each service once'] },
+        { mistake: "images of gone sources kept 0 days", stack: "prod", change: (r) => (r.backups = { images: { goneSourceDays: 0 } }), problems: ["pilotlight:backups.images.goneSourceDays is 0; expected a whole number from 1 to 3650"] },
         { mistake: "allowedAccountIds naming the peer's account", stack: "prod", change: () => undefined, env: { allowedAccountIds: '["222222222222"]' }, problems: ['aws:allowedAccountIds is ["222222222222"]; expected ["111111111111"], the account pilotlight:accountId names: names and ARNs are computed from pilotlight:accountId, so the provider must refuse any other account'] },
         { mistake: "allowedAccountIds with a second account", stack: "dr", change: () => undefined, env: { allowedAccountIds: ["222222222222", "111111111111"] }, problems: ['aws:allowedAccountIds is ["222222222222","111111111111"]; expected ["222222222222"], the account pilotlight:accountId names: names and ARNs are computed from pilotlight:accountId, so the provider must refuse any other account'] },
     ];
@@ -494,6 +497,12 @@ describe("synth: what it cannot show as pulumi up would run it", () => {
         const report = stackFileReport("prod", [], stackDir({ "Pulumi.prod.yaml": prod }));
         assert.deepStrictEqual(report, { errors: [], notes: ["aws:defaultTags is set in Pulumi.prod.yaml: the AWS provider applies it at deployment, synth's mocks do not, so its effect (e.g. default tags) is not shown here"] });
         assert.match(summary({ stack: "prod", resources: [], outputs: {}, secretKeys: [] }, report.notes), /## Not shown by synth\n\n- aws:defaultTags is set in Pulumi\.prod\.yaml/);
+    });
+
+    it("shows the config's warnings in the summary's notes", () => {
+        assert.deepStrictEqual(stackFileReport("prod", ['restore={"databases":["billing"]}']).notes, [
+            'warning: pilotlight:restore.databases is ["billing"]; it leaves out the workload database pilotlight-db, so no failback machine is deployed and after a failover dr\'s data cannot come home through pilotlight; add "pilotlight-db" unless you bring it home another way',
+        ]);
     });
 
     it("checks the stack against its peer's file, with the overrides applied", async () => {

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { crossCheckStackFiles, stackFileFromYaml } from "../config";
+import { configWarnings, crossCheckStackFiles, foreignKeys, parseStackConfig, rawFromConfigMap, stackFileFromYaml } from "../config";
 import { DEPLOY_TIME_LOOKUPS } from "./mocks";
 import { applyOverrides, knownStacks, PROJECT, PROJECT_ROOT, ProgramResource, ProgramRun, readStackConfig, runProgram } from "./program";
 
@@ -141,8 +141,13 @@ export function stackFileReport(stack: string, sets: string[] = [], dir = PROJEC
             notes.push(`${key} is set in ${file}: the AWS provider applies it at deployment, synth's mocks do not, so its effect (e.g. default tags) is not shown here`);
         }
     }
-    const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v]));
-    const own = stackFileFromYaml(file, { config: raw }, PROJECT);
+    try {
+        const cfg = parseStackConfig(stack, rawFromConfigMap(config, PROJECT), config["aws:region"], PROJECT, (k) => config[`${PROJECT}:${k}`] === "[secret]", { allowedAccountIds: config["aws:allowedAccountIds"], foreignKeys: foreignKeys(config, PROJECT) });
+        notes.push(...configWarnings(cfg).map((w) => `warning: ${w}`));
+    } catch {
+        // The program run reports the config's problems with the stack's own message.
+    }
+    const own = stackFileFromYaml(file, { config }, PROJECT);
     const peerStack = own.raw.peer && typeof own.raw.peer === "object" ? (own.raw.peer as { stack?: unknown }).stack : undefined;
     const peerFile = typeof peerStack === "string" ? path.join(dir, `Pulumi.${peerStack}.yaml`) : undefined;
     if (peerFile && fs.existsSync(peerFile)) {
