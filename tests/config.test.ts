@@ -23,8 +23,9 @@ import {
     stackFileFromYaml,
 } from "../config";
 import { planSubnets } from "../components/network";
+import { clusterIdentifierProblem } from "../functions/lib/auroraFailover";
 import { drRawConfig, prodRawConfig } from "./fixtures";
-import { PROJECT_ROOT, readStackConfig } from "./program";
+import { PROJECT_ROOT, readStackConfig, runProgram } from "./program";
 import { markLookups, parseArgs, stackFileReport, summary, synth } from "./synth";
 
 function problemsOf(stack: string, raw: RawConfig, region: string | undefined): string[] {
@@ -353,7 +354,13 @@ describe("config: realistic mistakes, each refused with its exact message", () =
             change: (r) => ((r.namePrefix = "pilotlight-platform"), (r.restore = { databases: ["pilotlight-platform-db"], schedules: [{ name: "a".repeat(40), expression: "rate(1 day)", input: { identifier: "pilotlight-platform-db", task: "create_snapshot_only" } }] })),
             problems: [`pilotlight:restore.schedules[0].name is "${"a".repeat(40)}"; it makes the EventBridge rule name pilotlight-platform-restore-${"a".repeat(40)} (68 characters), but AWS allows at most 64: shorten pilotlight:restore.schedules[0].name or pilotlight:namePrefix`],
         },
-        { mistake: "an Aurora cluster identifier with capitals", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "Orders-Aurora" }] }), problems: ['pilotlight:auroraFailover.clusters[0].identifier is "Orders-Aurora"; expected lowercase, as RDS stores identifiers and names them in its events: "orders-aurora"'] },
+        {
+            mistake: "an Aurora cluster identifier with capitals",
+            stack: "prod",
+            change: (r) => (r.auroraFailover = { clusters: [{ identifier: "Orders-Aurora" }] }),
+            // The recovery's own identifier rule speaks first when it refuses capitals itself.
+            problems: [`pilotlight:auroraFailover.clusters[0].identifier is "Orders-Aurora"; ${clusterIdentifierProblem("Orders-Aurora") ?? 'expected lowercase, as RDS stores identifiers and names them in its events: "orders-aurora"'}`],
+        },
         // Regions of other partitions.
         { mistake: "a China region", stack: "prod", change: () => undefined, region: "cn-north-1", problems: ['aws:region is "cn-north-1"; cn-north-1 belongs to the aws-cn partition, which pilotlight does not serve (its ARNs, service principals and DNS suffixes are those of the aws partition); use a region of the aws partition such as us-east-1'] },
         { mistake: "a GovCloud peer", stack: "prod", change: (r) => (r.peer.region = "us-gov-west-1"), problems: ['pilotlight:peer.region is "us-gov-west-1"; us-gov-west-1 belongs to the aws-us-gov partition, which pilotlight does not serve (its ARNs, service principals and DNS suffixes are those of the aws partition); use a region of the aws partition such as us-west-2'] },
@@ -497,6 +504,15 @@ describe("synth: what it cannot show as pulumi up would run it", () => {
         const report = stackFileReport("prod", [], stackDir({ "Pulumi.prod.yaml": prod }));
         assert.deepStrictEqual(report, { errors: [], notes: ["aws:defaultTags is set in Pulumi.prod.yaml: the AWS provider applies it at deployment, synth's mocks do not, so its effect (e.g. default tags) is not shown here"] });
         assert.match(summary({ stack: "prod", resources: [], outputs: {}, secretKeys: [] }, report.notes), /## Not shown by synth\n\n- aws:defaultTags is set in Pulumi\.prod\.yaml/);
+    });
+
+    it("reports a key outside the pilotlight: namespace instead of dropping it", async () => {
+        const { config } = readStackConfig("prod");
+        await assert.rejects(runProgram("prod", { config: { ...config, "pilotlihgt:failover": "true", role: "primary" } }), (e: Error) => {
+            assert.ok(e.message.includes("pilotlihgt:failover is not read by this program (its keys are pilotlight:<key>, plus aws:region and aws:allowedAccountIds); did you mean pilotlight:failover?"), e.message);
+            assert.ok(e.message.includes("role is not read by this program (its keys are pilotlight:<key>, plus aws:region and aws:allowedAccountIds); did you mean pilotlight:role?"), e.message);
+            return true;
+        });
     });
 
     it("shows the config's warnings in the summary's notes", () => {
