@@ -63,6 +63,39 @@ function lookedUp<T extends Record<string, any>>(token: string, result: T, field
     return result;
 }
 
+/** An RDS instance outside any stack (the copy target machine restored it), as `aws.rds.getInstance` sees it. */
+export interface ExternalInstance {
+    /** Whether RDS manages its master password, and under which key (the copy target turns it on under the DR key). */
+    managedPassword?: { kmsKeyId: string };
+}
+
+/** What exists outside the stacks, for the data sources. Tests change it with `setExternalWorld` and reset it after. */
+export interface ExternalWorld {
+    /** The copy target's secret, as its machine writes it; undefined when there is none. */
+    copySecret?: { identifier: string; version: number; managedPassword: boolean };
+    /** Instances by identifier. */
+    instances: Record<string, ExternalInstance>;
+}
+
+/** By default: the copy target has made `pilotlight-db-v7` and turned on its managed password under the DR key. */
+export function defaultExternalWorld(): ExternalWorld {
+    return {
+        copySecret: { identifier: "pilotlight-db-v7", version: 7, managedPassword: true },
+        instances: { "pilotlight-db-v7": { managedPassword: { kmsKeyId: "key/copy-target" } } },
+    };
+}
+
+let world: ExternalWorld = defaultExternalWorld();
+
+/** Replaces the world outside the stacks (until `resetExternalWorld`). */
+export function setExternalWorld(w: ExternalWorld): void {
+    world = w;
+}
+
+export function resetExternalWorld(): void {
+    world = defaultExternalWorld();
+}
+
 /** Mocks that record every resource and invoke. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: MockedResource[] = [];
@@ -181,26 +214,44 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             }
             case "aws:ec2/getAmi:getAmi":
                 return lookedUp(args.token, { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" }, { imageId: "ami-0123456789abcdef0" });
-            // The copy target's secret: {host, port, identifier, version} of the instance it restored.
+            // The copy target's secret, as its machine writes it (functions/lib/copyTarget.ts `point`).
             case "aws:secretsmanager/getSecretVersion:getSecretVersion": {
-                const ident = "pilotlight-db-v7";
-                const host = `${ident}.mock.${this.region}.rds.amazonaws.com`;
+                const s = world.copySecret;
+                if (!s) throw new Error(`ResourceNotFoundException: Secrets Manager can't find the specified secret ${args.inputs.secretId}`);
+                const ident = s.identifier;
+                const value = {
+                    host: `${ident}.mock.${this.region}.rds.amazonaws.com`,
+                    port: 5432,
+                    identifier: ident,
+                    version: s.version,
+                    engine: "postgres",
+                    ...(s.managedPassword ? { masterUserSecretArn: mockMasterSecret(this.region, this.accountId, ident, undefined).secretArn } : {}),
+                    sourceSnapshotArn: `arn:aws:rds:${this.region}:111111111111:snapshot:pilotlight-db-cp-20260101000000`,
+                    sourceCreatedAt: "2026-01-01T00:00:00.000Z",
+                };
                 const arn = `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`;
-                const secretString = JSON.stringify({ host, port: 5432, identifier: ident, version: "7" });
-                return lookedUp(args.token, { ...args.inputs, id: args.inputs.secretId, arn, secretString, versionId: "v7" }, { arn, secretString, "secret host": host, "secret identifier": ident });
+                const secretString = JSON.stringify(value);
+                return lookedUp(
+                    args.token,
+                    { ...args.inputs, id: args.inputs.secretId, arn, secretString, versionId: `v${s.version}` },
+                    { arn, secretString, "secret host": value.host, "secret identifier": ident, "secret's managed password": value.masterUserSecretArn, "secret's source snapshot": value.sourceSnapshotArn },
+                );
             }
+            // Only instances that exist outside the stacks; a managed password only where RDS manages one.
             case "aws:rds/getInstance:getInstance": {
                 const ident = args.inputs.dbInstanceIdentifier;
-                const secret = mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:key/copy-target`);
+                const inst = world.instances[ident];
+                if (!inst) throw new Error(`couldn't find resource: DB instance ${ident} not found`);
+                const secrets = inst.managedPassword ? [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:${inst.managedPassword.kmsKeyId}`)] : [];
                 const found = {
                     ...args.inputs,
                     id: ident,
                     dbInstanceArn: `arn:aws:rds:${this.region}:${this.accountId}:db:${ident}`,
                     address: `${ident}.mock.${this.region}.rds.amazonaws.com`,
                     port: 5432,
-                    masterUserSecrets: [secret],
+                    masterUserSecrets: secrets,
                 };
-                return lookedUp(args.token, found, { address: found.address, "master user secret": secret.secretArn, "master user secret key": secret.kmsKeyId });
+                return lookedUp(args.token, found, { address: found.address, "master user secret": secrets[0]?.secretArn, "master user secret key": secrets[0]?.kmsKeyId });
             }
             default:
                 return args.inputs;
