@@ -1066,9 +1066,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         }
     }
 
-    if (v.failover && !primary) {
-        // fine: the switch
-    } else if (v.failover) {
+    if (v.failover && primary) {
         fail("failover", true, "failover applies only to a dr stack; set it on the dr stack (pulumi config set failover true -s <dr stack>) and leave it unset here");
     }
     if (primary && v.media.replicateBack !== undefined) {
