@@ -1,184 +1,32 @@
-// Typed, validated view of Pulumi.<stack>.yaml. Every rule reports the key, the
-// bad value and what would be right; all problems are reported at once.
+// Typed, validated view of Pulumi.<stack>.yaml. One zod schema per `pilotlight:` key gives the
+// TypeScript types, the defaults, the unknown-key rejection (with the closest known key) and the
+// messages; rules that relate keys to each other, to the stack's role or to the peer's stack file
+// follow the schema. Every problem names the key, the bad value and what would be right, and all
+// problems are reported at once.
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 import { identifierProblem, MAX_MANAGED_IDENTIFIER } from "./functions/lib/naming";
-import { parseRequest, RestoreRequest } from "./functions/lib/restoreJob";
-import { AFTER_RECOVERY, AfterRecovery, clusterIdentifierProblem, isInstanceClass } from "./functions/lib/auroraFailover";
+import { parseRequest } from "./functions/lib/restoreJob";
+import { AFTER_RECOVERY, clusterIdentifierProblem, isInstanceClass } from "./functions/lib/auroraFailover";
+import { planSubnets } from "./components/network";
+
+// ---------------------------------------------------------------- plain facts and helpers
 
 /** The two roles a stack can play. */
 export type StackRole = "primary" | "dr";
-export const STACK_ROLES: readonly StackRole[] = ["primary", "dr"];
+export const STACK_ROLES = ["primary", "dr"] as const satisfies readonly StackRole[];
 
 /** Database engines the network opens ports for (and the Database component deploys). */
 export type DatabaseEngine = "postgres" | "mysql" | "aurora-postgresql" | "aurora-mysql";
-export const DATABASE_ENGINES: readonly DatabaseEngine[] = ["postgres", "mysql", "aurora-postgresql", "aurora-mysql"];
-
-/** The peer stack: the other half of the pilot light. Its resource names are computed from this. */
-export interface PeerConfig {
-    /** Stack name of the peer (e.g. `dr` for prod). */
-    stack: string;
-    /** 12-digit AWS account id of the peer. Same as `accountId` for a same-account setup. */
-    accountId: string;
-    /** Region of the peer; must differ from this stack's region. */
-    region: string;
-    /** VPC CIDR of the peer; must not overlap this stack's. */
-    vpcCidr: string;
-}
-
-/** Network settings. */
-export interface NetworkConfig {
-    /** VPC CIDR, /16 to /20. */
-    vpcCidr: string;
-    /** Availability zones of this stack's region (at least 2, at most 6). */
-    availabilityZones: string[];
-    /** `single` NAT gateway (default) or one per AZ (`onePerAz`) when NAT is on. */
-    natGateways: "single" | "onePerAz";
-    /** Put Lambdas in the app tier with interface endpoints. Defaults to false. */
-    lambdasInVpc: boolean;
-    /** Port the app instances listen on behind the load balancer. Defaults to 80. */
-    appPort: number;
-}
-
-/** Media bucket replication settings. */
-export interface MediaConfig {
-    /** S3 Replication Time Control (15-minute SLA) and its metrics. Defaults to false. */
-    replicationTimeControl: boolean;
-    /** Days to keep noncurrent object versions. Defaults to 90. */
-    noncurrentVersionDays: number;
-    /**
-     * dr only: while failed over, replicate what the DR app writes back to the primary's
-     * bucket (two-way replication). A drill sets it false so that nothing reaches prod.
-     * Defaults to true.
-     */
-    replicateBack: boolean;
-}
-
-/** The workload database, as far as the network needs it. */
-export interface DatabaseConfig extends DatabaseDeploymentConfig {
-    /** Engine; decides the port the database security group opens. Defaults to `postgres`. */
-    engine: DatabaseEngine;
-    /** Port; defaults to the engine's (5432 PostgreSQL, 3306 MySQL). */
-    port: number;
-}
-
-/** One Aurora cluster whose failovers to a smaller reader the primary repairs. */
-export interface AuroraFailoverCluster {
-    /** Aurora cluster identifier, e.g. `orders-aurora`. */
-    identifier: string;
-    /** Intended writer instance class, e.g. `db.r6g.2xlarge`. Defaults to the cluster's `pilotlight:writer-class` tag, read at run time. */
-    writerClass?: string;
-    /** ARN of the enhanced-monitoring role (in this account) the new reader may be given. Defaults to none: the reader gets no enhanced monitoring. */
-    monitoringRoleArn?: string;
-}
-
-/** Aurora failover recovery settings (`pilotlight:auroraFailover`). */
-export interface AuroraFailoverConfig {
-    /** Clusters to watch. Defaults to none (nothing is deployed). */
-    clusters: AuroraFailoverCluster[];
-    /** At most one recovery per cluster within this many hours. Defaults to 24. */
-    windowHours: number;
-    /** After a successful recovery: `keep` the demoted smaller instance, `delete` it, or `resize` it to the intended class. Defaults to `keep`. */
-    afterRecovery: AfterRecovery;
-    /** Alert after a successful recovery too (failures always alert). Defaults to true. */
-    notifyOnSuccess: boolean;
-}
-
-/** Validates `pilotlight:auroraFailover`. Exported for testing. */
-export function parseAuroraFailover(c: Checker, role: StackRole, accountId: string): AuroraFailoverConfig {
-    const key = "auroraFailover";
-    const raw = c.get(key);
-    const out: AuroraFailoverConfig = {
-        clusters: [],
-        windowHours: c.int(`${key}.windowHours`, 1, 720, 24),
-        afterRecovery: c.oneOf(`${key}.afterRecovery`, AFTER_RECOVERY, "keep"),
-        notifyOnSuccess: c.bool(`${key}.notifyOnSuccess`, true),
-    };
-    if (raw === undefined) return out;
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-        c.fail(key, raw, "expected a map with clusters, windowHours, afterRecovery and notifyOnSuccess");
-        return out;
-    }
-    const clusters = c.get(`${key}.clusters`);
-    if (clusters === undefined) return out;
-    if (!Array.isArray(clusters)) {
-        c.fail(`${key}.clusters`, clusters, 'expected a list of clusters, e.g. [{identifier: orders-aurora, writerClass: db.r6g.2xlarge}]');
-        return out;
-    }
-    if (clusters.length > 0 && role !== "primary") {
-        c.fail(`${key}.clusters`, clusters.map((x) => (x as { identifier?: unknown })?.identifier), "Aurora failover recovery runs on the primary stack only; list the clusters in the primary's stack file");
-    }
-    const seen = new Set<string>();
-    clusters.forEach((entry, i) => {
-        const at = `${key}.clusters[${i}]`;
-        if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-            c.fail(at, entry, "expected a map with identifier and optionally writerClass and monitoringRoleArn");
-            return;
-        }
-        const e = entry as Record<string, unknown>;
-        const unknown = Object.keys(e).filter((k) => !["identifier", "writerClass", "monitoringRoleArn"].includes(k));
-        if (unknown.length > 0) c.fail(`${at}.${unknown[0]}`, e[unknown[0]], "is not a known setting; expected identifier, writerClass or monitoringRoleArn");
-        const problem = clusterIdentifierProblem(e.identifier);
-        if (problem) {
-            c.fail(`${at}.identifier`, e.identifier, problem);
-            return;
-        }
-        const identifier = e.identifier as string;
-        if (seen.has(identifier)) c.fail(`${at}.identifier`, identifier, "expected each cluster once");
-        seen.add(identifier);
-        if (e.writerClass !== undefined && !isInstanceClass(e.writerClass)) {
-            c.fail(`${at}.writerClass`, e.writerClass, "expected an instance class such as db.r6g.2xlarge, or leave it out to use the cluster's pilotlight:writer-class tag");
-        }
-        const roleRe = new RegExp(`^arn:aws(-cn|-us-gov)?:iam::${accountId}:role/[\\w+=,.@/-]{1,512}$`);
-        if (e.monitoringRoleArn !== undefined && (typeof e.monitoringRoleArn !== "string" || !roleRe.test(e.monitoringRoleArn))) {
-            c.fail(`${at}.monitoringRoleArn`, e.monitoringRoleArn, `expected the ARN of an IAM role in this account, e.g. arn:aws:iam::${accountId || "111111111111"}:role/rds-monitoring`);
-        }
-        out.clusters.push({
-            identifier,
-            ...(typeof e.writerClass === "string" ? { writerClass: e.writerClass } : {}),
-            ...(typeof e.monitoringRoleArn === "string" ? { monitoringRoleArn: e.monitoringRoleArn } : {}),
-        });
-    });
-    return out;
-}
-
-/** How the Database component deploys the workload database (`pilotlight:database`). */
-export interface DatabaseDeploymentConfig {
-    /** Engine version. Defaults per engine: see `DEFAULT_ENGINE_VERSIONS`. */
-    engineVersion: string;
-    /** Class of the RDS instance, or of the Aurora writer (the class failover recovery restores). Defaults to `db.t4g.medium`. */
-    instanceClass: string;
-    /** Aurora only: class of the readers. Defaults to `instanceClass`. */
-    readerClass: string;
-    /** Aurora only: instances in the cluster, writer included (1-16). Defaults to 2. */
-    instanceCount: number;
-    /** RDS instance only: storage in GiB (20-65536). Defaults to 20. */
-    allocatedStorage: number;
-    /** RDS instance only: storage autoscaling ceiling in GiB, at least `allocatedStorage`. Defaults to 100. */
-    maxAllocatedStorage: number;
-    /** RDS instance only: a standby in a second AZ. Defaults to false. */
-    multiAz: boolean;
-    /** Days of automated backups, 7-35. Defaults to 7. */
-    backupRetentionDays: number;
-    /** Daily backup window, UTC `hh:mm-hh:mm`. Defaults to `03:00-04:00`. */
-    backupWindow: string;
-    /** Weekly maintenance window, UTC `ddd:hh:mm-ddd:hh:mm`. Defaults to `sun:04:30-sun:05:30`. */
-    maintenanceWindow: string;
-    /** Performance Insights (7 days, encrypted with the stack's key). Defaults to true. */
-    performanceInsights: boolean;
-    /** Enhanced Monitoring interval in seconds (0 = off, 1, 5, 10, 15, 30, 60). Defaults to 0. */
-    monitoringIntervalSeconds: number;
-    /** Name of the application database created in a new database. Defaults to `app`. */
-    name: string;
-    /** Master user name of a new database (its password is RDS-managed). Defaults to `pilotlight`. */
-    masterUsername: string;
-    /** Deletion protection; set false only to remove the database on purpose (e.g. dr failback). Defaults to true. */
-    deletionProtection: boolean;
-}
+export const DATABASE_ENGINES = ["postgres", "mysql", "aurora-postgresql", "aurora-mysql"] as const satisfies readonly DatabaseEngine[];
 
 /**
- * Engine versions used when `pilotlight:database.engineVersion` is not set: major versions, so
- * that RDS picks the current minor and automatic minor upgrades never turn into a planned
- * downgrade (the provider compares a major with the running `engineVersionActual`).
+ * Engine versions used when `pilotlight:database.engineVersion` is not set: major versions, so that
+ * RDS's automatic minor upgrades never make a later `pulumi up` plan a downgrade. RDS picks the
+ * default minor version of a major ("You can supply either 5.7 or 8.0 to use the default engine
+ * version for Aurora MySQL version 2 or version 3", CreateDBCluster EngineVersion).
  */
 export const DEFAULT_ENGINE_VERSIONS: Record<DatabaseEngine, string> = {
     postgres: "16",
@@ -187,7 +35,7 @@ export const DEFAULT_ENGINE_VERSIONS: Record<DatabaseEngine, string> = {
     "aurora-mysql": "8.0",
 };
 
-// A major version (16, 8.0) or a full one (16.8, 8.0.41, 8.0.mysql_aurora.3.08.2).
+/** Accepted versions per engine: a major version, or a full minor version. */
 const ENGINE_VERSION_RE: Record<DatabaseEngine, { re: RegExp; example: string }> = {
     postgres: { re: /^\d{2}(\.\d+)?$/, example: "16 (or 16.8)" },
     mysql: { re: /^\d\.\d(\.\d+)?$/, example: "8.0 (or 8.0.41)" },
@@ -203,244 +51,773 @@ export function isAuroraEngine(engine: DatabaseEngine): boolean {
     return engine.startsWith("aurora-");
 }
 
+/** The default port of each engine. */
+export function enginePort(engine: DatabaseEngine): number {
+    return engine === "mysql" || engine === "aurora-mysql" ? 3306 : 5432;
+}
+
 /** Where the dr stack's database comes from on failover (`pilotlight:failoverDatabase`). */
 export type FailoverDatabaseSource = "latestCopy" | "snapshot" | "pointInTime" | "adopt";
-export const FAILOVER_DATABASE_SOURCES: readonly FailoverDatabaseSource[] = ["latestCopy", "snapshot", "pointInTime", "adopt"];
+export const FAILOVER_DATABASE_SOURCES = ["latestCopy", "snapshot", "pointInTime", "adopt"] as const satisfies readonly FailoverDatabaseSource[];
 
-/** dr only: the failover database's source. */
-export interface FailoverDatabaseConfig {
-    /**
-     * `latestCopy`: the newest snapshot copied into this region whose `pilotlight:source` tag is
-     * `sourceIdentifier`; `snapshot`: `snapshotIdentifier`; `pointInTime`: the replicated automated
-     * backups `automatedBackupsArn` (RDS instances only); `adopt`: the instance the copy target
-     * already restored, as named by the secret `secretName`.
-     */
-    source: FailoverDatabaseSource;
-    /** Identifier of the primary's database whose copies `latestCopy` looks for. Defaults to `<namePrefix>-db`. */
-    sourceIdentifier: string;
-    /** `snapshot` only: DB (cluster) snapshot identifier or ARN in this region and account. */
-    snapshotIdentifier?: string;
-    /** `pointInTime` only: ARN of the replicated automated backups in this region. */
-    automatedBackupsArn?: string;
-    /** `pointInTime` only: UTC time to restore to (`2026-01-31T23:45:00Z`). Defaults to the latest restorable time. */
-    restoreTime?: string;
-    /** `adopt` only: name or ARN of the secret `{host, port, identifier, version}` written by the copy target. Defaults to `pilotlight:copy`'s `secretName`. */
-    secretName?: string;
+/** Parses `a.b.c.d/n` into a 32-bit base and prefix; undefined when malformed or not aligned. */
+export function parseCidr(cidr: unknown): { base: number; prefix: number } | undefined {
+    if (typeof cidr !== "string") return undefined;
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+    if (!m) return undefined;
+    const octets = m.slice(1, 5).map(Number);
+    const prefix = Number(m[5]);
+    if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+    const base = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    if ((base & mask) >>> 0 !== base) return undefined;
+    return { base, prefix };
 }
 
-/** The app tier (`pilotlight:app`). */
-export interface AppConfig {
-    /** EC2 instance type. Defaults to `t3.small`. */
-    instanceType: string;
-    /**
-     * AMI id with the app installed (`pilotlight-app.service`), of this stack's region. Defaults to
-     * the newest Amazon Linux 2023 base image of the instance type's architecture (its public SSM
-     * parameter): the infrastructure comes up, the app must come from the image.
-     */
-    amiId?: string;
-    /** Auto Scaling group minimum. Defaults to 2. */
-    minSize: number;
-    /** Auto Scaling group maximum. Defaults to 4. */
-    maxSize: number;
-    /** Auto Scaling group desired capacity, between min and max. Defaults to `minSize`. */
-    desiredCapacity: number;
-    /** Path the load balancer and Route 53 check. Defaults to `/health`. */
-    healthCheckPath: string;
-    /** ACM certificate of this stack's region for HTTPS; plain HTTP when unset. */
-    certificateArn?: string;
-    /** Root volume size in GiB. Defaults to 20. */
-    volumeSizeGb: number;
-    /** ElastiCache node type. Defaults to `cache.t4g.small`. */
-    redisNodeType: string;
-    /** Redis nodes (1-6); 2 or more adds a replica with automatic failover. Defaults to 2. */
-    redisNodes: number;
-    /** Redis engine version. Defaults to `7.1`. */
-    redisEngineVersion: string;
+/** Formats a 32-bit base and prefix as a CIDR. */
+export function formatCidr(base: number, prefix: number): string {
+    return `${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${prefix}`;
 }
 
-/** Route 53 failover routing (`pilotlight:dns`); both stacks name the same zone and record. */
-export interface DnsConfig {
-    /** Hosted zone id, e.g. `Z0123456789ABCDEFGHIJ`. */
-    hostedZoneId: string;
-    /** The application's name, e.g. `app.example.com`. */
-    recordName: string;
-    /**
-     * Role to assume for the zone. Defaults to none on the primary (the zone is in its account)
-     * and, on a dr stack in another account, to the role the primary creates for it
-     * (`<namePrefix>-dns-failover` in the peer account).
-     */
-    roleArn?: string;
-    /**
-     * Primary only: keep traffic on dr after a failover, even once the primary's endpoint passes
-     * again, so a recovered region never serves its stale data: the PRIMARY's calculated health
-     * check is disabled and inverted (Route 53 then takes it as unhealthy). The durable form of the
-     * hold; during an outage hold with the hold-on-dr alarm (docs/runbook.md). Clear it as the last
-     * step of failback. Defaults to false.
-     */
-    holdOnDr: boolean;
+/** True when two valid CIDRs share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+    const x = parseCidr(a);
+    const y = parseCidr(b);
+    if (!x || !y) return false;
+    const prefix = Math.min(x.prefix, y.prefix);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    return (x.base & mask) >>> 0 === (y.base & mask) >>> 0;
 }
 
-const SNAPSHOT_ID_RE = /^([a-zA-Z][a-zA-Z0-9-]{0,254}|arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:(snapshot|cluster-snapshot):[a-zA-Z][a-zA-Z0-9:-]{0,254})$/;
-const DB_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
-const CERT_RE = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+/** `rate(2 hours)`, `rate(1 day)` or a six-field `cron(...)`. */
+export function isScheduleExpression(s: string): boolean {
+    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(s);
+    if (rate) return Number(rate[1]) >= 1 && (Number(rate[1]) === 1) === !rate[2].endsWith("s");
+    const cron = /^cron\(([^()]+)\)$/.exec(s);
+    return !!cron && cron[1].trim().split(/\s+/).length === 6;
+}
 
 /** Region of an ACM certificate ARN; undefined when it is not one. Exported for testing. */
 export function certificateRegion(arn: string): string | undefined {
     return CERT_RE.exec(arn)?.[1];
 }
 
-/** The `pilotlight:database` keys beyond engine and port. */
-function parseDatabaseDeployment(c: Checker, engine: DatabaseEngine): DatabaseDeploymentConfig {
-    const version = ENGINE_VERSION_RE[engine];
-    const engineVersion = c.string("database.engineVersion", `expected a version of ${engine} such as ${version.example}`, (s) => version.re.test(s), DEFAULT_ENGINE_VERSIONS[engine]);
-    const isClass = (s: string) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s);
-    const instanceClass = c.string("database.instanceClass", "expected an RDS instance class such as db.t4g.medium or db.r7g.large", isClass, "db.t4g.medium");
-    const readerClass = c.string("database.readerClass", "expected an RDS instance class such as db.r7g.large", isClass, instanceClass);
-    const allocatedStorage = c.int("database.allocatedStorage", 20, 65536, 20);
-    const maxAllocatedStorage = c.int("database.maxAllocatedStorage", 20, 65536, Math.max(100, allocatedStorage));
-    if (maxAllocatedStorage < allocatedStorage) {
-        c.fail("database.maxAllocatedStorage", maxAllocatedStorage, `expected at least pilotlight:database.allocatedStorage (${allocatedStorage}): it is the ceiling storage autoscaling may grow to`);
+/**
+ * Why `region` cannot host a stack, or undefined. pilotlight builds ARNs, service principals and
+ * endpoint names of the `aws` partition; China (`cn-*`), GovCloud (`us-gov-*`) and the ISO
+ * partitions (`*-iso*`) use other partitions and DNS suffixes, so they are refused rather than
+ * deployed half-right. Exported for testing.
+ */
+export function regionProblem(region: unknown): string | undefined {
+    if (typeof region !== "string" || !REGION_RE.test(region)) return "expected an AWS region such as us-east-1";
+    if (region.startsWith("cn-") || region.startsWith("us-gov-") || /-iso[a-z]*-/.test(region)) {
+        return `${region} belongs to the ${region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "ISO"} partition, which pilotlight does not serve (its ARNs, service principals and DNS suffixes are those of the aws partition); use a region of the aws partition such as us-east-1`;
     }
-    // Custom rule (not Checker.int): the message says why a week is the floor.
-    const retentionRaw = c.get("database.backupRetentionDays");
-    const retentionNum = typeof retentionRaw === "string" && /^\d+$/.test(retentionRaw) ? Number(retentionRaw) : retentionRaw;
-    let backupRetentionDays = 7;
-    if (retentionRaw !== undefined) {
-        if (typeof retentionNum === "number" && Number.isInteger(retentionNum) && retentionNum >= 7 && retentionNum <= 35) backupRetentionDays = retentionNum;
-        else c.fail("database.backupRetentionDays", retentionRaw, "expected 7 to 35 days: pilotlight keeps at least a week of automated backups and point-in-time recovery");
+    return undefined;
+}
+
+const ACCOUNT_RE = /^\d{12}$/;
+const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+/** 3-20 characters; no consecutive hyphens (RDS and ElastiCache identifiers refuse `--`). */
+const PREFIX_RE = /^[a-z](?:[a-z0-9]|-(?!-)){1,18}[a-z0-9]$/;
+const SNAPSHOT_ID_RE = /^([a-zA-Z][a-zA-Z0-9-]{0,254}|arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:(snapshot|cluster-snapshot):[a-zA-Z][a-zA-Z0-9:-]{0,254})$/;
+const DB_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const CERT_RE = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):(\d{12}):certificate\/[0-9a-f-]{36}$/;
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const INSTANCE_CLASS_RE = /^db\.[a-z0-9-]+\.[a-z0-9]+$/;
+const DB_IDENTIFIER_RE = /^[a-z](?:[a-z0-9]|-(?!-))*$/;
+/** Longest identifier whose derived names (`-v<N>-final`, `-bk-<timestamp>`) fit RDS's limits. */
+export const MAX_BACKUP_IDENTIFIER = 40;
+const isDbIdentifier = (s: string) => DB_IDENTIFIER_RE.test(s) && !s.endsWith("-") && s.length <= MAX_BACKUP_IDENTIFIER;
+const DB_IDENTIFIER_RULE = `expected an RDS identifier: a letter, then lowercase letters, digits or single hyphens, not ending in a hyphen, at most ${MAX_BACKUP_IDENTIFIER} characters`;
+const SCHEDULE_RULE = 'expected an EventBridge schedule such as "rate(2 hours)", "rate(1 day)" or "cron(0 3 * * ? *)"';
+const BOOL_RULE = "expected true or false";
+const SERVICE_LINKED_RULE = `expected a list of the service-linked roles to create in this account, each one of ${SERVICE_LINKED_ROLES.join(", ")}; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)`;
+
+/** Same-account setup: prod and dr in one account, nothing shared across accounts. */
+export function isSameAccount(cfg: { accountId: string; peer: { accountId: string } }): boolean {
+    return cfg.accountId === cfg.peer.accountId;
+}
+
+// ---------------------------------------------------------------- schema building blocks
+
+/** A string passing `test`; one message for every way it can be wrong. */
+function str(expected: string, test: (s: string) => boolean = () => true) {
+    return z.string({ error: expected }).refine(test, { error: expected });
+}
+
+/** A boolean; the engine's flat config map turns top-level booleans into "true"/"false". */
+function bool(expected = BOOL_RULE) {
+    return z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean({ error: expected }));
+}
+
+/** A whole number in [min, max]; top-level numbers arrive as strings. */
+function int(min: number, max: number, expected = `expected a whole number from ${min} to ${max}`) {
+    return z.preprocess(
+        (v) => (typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v),
+        z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected }),
+    );
+}
+
+/** One of fixed strings. */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+    return z.enum(values, { error: `expected one of ${values.map((a) => `"${a}"`).join(", ")}` });
+}
+
+/** A list of strings each passing `test`; the message is about the list. */
+function strList(expected: string, test: (s: string) => boolean) {
+    return z.array(z.string(), { error: expected }).refine((l) => l.every(test), { error: expected });
+}
+
+/** A map of string to string. */
+function strMap() {
+    return z.record(z.string(), z.string({ error: "expected a string: tags are a map of string to string" }), { error: "expected a map of string to string" });
+}
+
+/** Marker between an unknown key and the advice in an unrecognized-keys message. */
+const UNKNOWN_SEP = "\u0000";
+
+/**
+ * A map with exactly these keys: an unknown key is reported with the closest known one.
+ * `what` says what the map should look like when the value is no map at all.
+ */
+function map<S extends z.core.$ZodLooseShape>(shape: S, what: string) {
+    const known = Object.keys(shape);
+    return z.strictObject(shape, {
+        error: (iss) => {
+            if (iss.code === "unrecognized_keys") return iss.keys.map((k) => `${k}${UNKNOWN_SEP}${unknownKeyAdvice(k, known)}`).join("\n");
+            if (iss.code === "invalid_type") return what;
+            return undefined;
+        },
+    });
+}
+
+/** The keys of a map schema, through optional, default and pipe wrappers; none for other schemas. */
+function keysOf(schema: z.ZodType): string[] {
+    const def = (schema as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    if (def.type === "object") return Object.keys(def.shape as object);
+    for (const inner of [def.innerType, def.out, def.in]) {
+        const keys = inner ? keysOf(inner as z.ZodType) : [];
+        if (keys.length > 0) return keys;
     }
-    const monitoring = c.int("database.monitoringIntervalSeconds", 0, 60, 0);
-    if (![0, 1, 5, 10, 15, 30, 60].includes(monitoring)) {
-        c.fail("database.monitoringIntervalSeconds", monitoring, "expected one of 0 (off), 1, 5, 10, 15, 30, 60");
+    return [];
+}
+
+/** Every key of a schema as `a.b`, list entries as `a[].b`; for the documentation test. */
+export function schemaKeyPaths(schema: Record<string, z.ZodType> = stackSchema({ stack: "prod", region: "us-east-1" })): string[] {
+    const walk = (s: z.ZodType, at: string): string[] => {
+        const def = (s as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+        if (def.type === "array") return walk(def.element as z.ZodType, `${at}[]`);
+        const keys = keysOf(s);
+        if (keys.length === 0) {
+            for (const inner of [def.innerType, def.out, def.in]) {
+                if (inner && (inner as { _zod: { def: { type: string } } })._zod.def.type === "array") return walk(inner as z.ZodType, at);
+            }
+            return [at];
+        }
+        const shapeOf = (x: z.ZodType): Record<string, z.ZodType> | undefined => {
+            const d = (x as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+            if (d.type === "object") return d.shape as Record<string, z.ZodType>;
+            for (const inner of [d.innerType, d.out, d.in]) {
+                const found = inner ? shapeOf(inner as z.ZodType) : undefined;
+                if (found) return found;
+            }
+            return undefined;
+        };
+        const shape = shapeOf(s)!;
+        return [at, ...Object.entries(shape).flatMap(([k, v]) => walk(v, `${at}.${k}`))];
+    };
+    return Object.entries(schema).flatMap(([k, v]) => walk(v, k));
+}
+
+/** Levenshtein distance. */
+function distance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const cur = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = cur;
+        }
     }
+    return row[b.length];
+}
+
+/** The known key closest to `key` (case-insensitive), when it is close enough to be a typo. Exported for testing. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const k of known) {
+        const d = distance(key.toLowerCase(), k.toLowerCase());
+        if (d < bestDistance) [best, bestDistance] = [k, d];
+    }
+    if (best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3))) return best;
+    // A shortened or lengthened key (`writer` for `writerClass`, `databases` for `database`).
+    const lower = key.toLowerCase();
+    return lower.length >= 3 ? known.find((k) => k.toLowerCase().startsWith(lower) || lower.startsWith(k.toLowerCase())) : undefined;
+}
+
+/** `did you mean <key>?` with a `{}` placeholder for the parent path, or the list of keys. */
+function unknownKeyAdvice(key: string, known: readonly string[]): string {
+    const near = closestKey(key, known);
+    return near !== undefined ? `did you mean {}${near}?` : `expected one of ${known.join(", ")}`;
+}
+
+// ---------------------------------------------------------------- the schema of each key
+
+/** What the sections' messages depend on: the stack and its region. */
+interface SchemaContext {
+    stack: string;
+    region: string;
+    /** The workload database `<namePrefix>-db` and its kind, when `namePrefix` and the engine are valid. */
+    workload?: { identifier: string; isCluster: boolean };
+}
+
+/** An entry's kind when it does not say: the workload database's kind for the workload database, else an RDS instance. */
+function defaultKind(c: SchemaContext, identifier: string): boolean {
+    return c.workload?.identifier === identifier ? c.workload.isCluster : false;
+}
+
+const vpcCidr = () =>
+    str("expected an IPv4 CIDR from /16 to /20 with its host bits zero, e.g. 10.10.0.0/16", (s) => {
+        const p = parseCidr(s);
+        return !!p && p.prefix >= 16 && p.prefix <= 20;
+    });
+
+const account = (example: string, whose = "") => str(`expected ${whose}a 12-digit AWS account id in quotes, e.g. "${example}"`, (s) => ACCOUNT_RE.test(s));
+
+/** A database of `pilotlight:backups.databases`. */
+const backupDatabase = (c: SchemaContext) =>
+    map(
+        {
+            /** RDS instance or Aurora cluster identifier. */
+            identifier: str(DB_IDENTIFIER_RULE, isDbIdentifier),
+            /** True for an Aurora cluster. Defaults to the workload database's kind for `<namePrefix>-db`, else false. */
+            isCluster: bool().optional(),
+        },
+        'expected {identifier, isCluster}, e.g. {"identifier": "app-db", "isCluster": false}',
+    ).transform((d) => ({ identifier: d.identifier, isCluster: d.isCluster ?? defaultKind(c, d.identifier) }));
+
+const RESTORE_DATABASE_RULE =
+    `expected a list of RDS instance or Aurora cluster identifiers (lowercase letters, digits, single hyphens, at most ${MAX_MANAGED_IDENTIFIER} characters): ` +
+    '"wordpress" for an instance or {"identifier": "shop", "isCluster": true} for a cluster, e.g. ["wordpress", {"identifier": "shop", "isCluster": true}]';
+
+/** A database of `pilotlight:restore.databases`: an identifier (an RDS instance) or {identifier, isCluster}. */
+const restoreDatabase = (c: SchemaContext) =>
+    z.preprocess(
+        (v) => (typeof v === "string" ? { identifier: v } : v),
+        map(
+            {
+                identifier: z
+                    .string({ error: 'expected an RDS instance or Aurora cluster identifier, e.g. "shop"' })
+                    .superRefine((s, ctx) => {
+                        const problem = identifierProblem(s);
+                        if (problem) ctx.addIssue({ code: "custom", message: `expected an RDS instance or Aurora cluster identifier: ${problem}` });
+                    }),
+                isCluster: bool("expected true (Aurora cluster) or false (RDS instance)").optional(),
+            },
+            'expected an RDS instance identifier such as "wordpress" or {"identifier": "shop", "isCluster": true}',
+        ).transform((d) => ({ identifier: d.identifier, isCluster: d.isCluster ?? defaultKind(c, d.identifier) })),
+    );
+
+/** Each identifier once: reported at the later entry. */
+function uniqueIdentifiers(list: { identifier: string }[], ctx: z.core.$RefinementCtx, what: string, at: (i: number) => (string | number)[]) {
+    list.forEach((d, i) => {
+        if (list.findIndex((o) => o.identifier === d.identifier) < i) ctx.addIssue({ code: "custom", message: `expected each ${what} once`, path: at(i) });
+    });
+}
+
+/** The schema of every `pilotlight:` key. Exported for the docs test and the key suggestions. */
+export function stackSchema(c: SchemaContext) {
+    const region = c.region || "us-east-1";
     return {
-        engineVersion,
-        instanceClass,
-        readerClass,
-        instanceCount: c.int("database.instanceCount", 1, 16, 2),
-        allocatedStorage,
-        maxAllocatedStorage,
-        multiAz: c.bool("database.multiAz", false),
-        backupRetentionDays,
-        backupWindow: c.string("database.backupWindow", "expected a UTC window hh:mm-hh:mm such as 03:00-04:00", (s) => /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(s), "03:00-04:00"),
-        maintenanceWindow: c.string(
-            "database.maintenanceWindow",
-            "expected a UTC window ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30",
-            (s) => /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/.test(s),
-            "sun:04:30-sun:05:30",
+        /** `primary` (serves traffic) or `dr` (the pilot light). Required. */
+        role: oneOf(STACK_ROLES),
+        /** Prefix of every physical name; the same in both stacks. Defaults to `pilotlight`. */
+        namePrefix: str("expected 3-20 lowercase letters, digits or single hyphens, starting with a letter and not ending in a hyphen (RDS and ElastiCache refuse consecutive hyphens)", (s) => PREFIX_RE.test(s)).default("pilotlight"),
+        /** This stack's 12-digit account id. Required. */
+        accountId: account("111111111111"),
+        /** This stack's VPC CIDR, /16 to /20. Required. */
+        vpcCidr: vpcCidr(),
+        /** Availability zones of this stack's region, 2 to 6. Required. */
+        availabilityZones: z
+            .array(z.string(), { error: `expected a list of at least 2 availability zones of ${c.region || "the stack's region"}, e.g. ["${region}a", "${region}b"]` })
+            .superRefine((azs, ctx) => {
+                azs.forEach((z, i) => {
+                    if (!/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/.test(z)) ctx.addIssue({ code: "custom", message: `expected an availability zone name such as ${region}a`, path: [i] });
+                    else if (c.region && !z.startsWith(c.region)) ctx.addIssue({ code: "custom", message: `expected zones of this stack's region ${c.region}, e.g. ${c.region}a`, path: [i] });
+                });
+                if (azs.length < 2 || azs.length > 6) ctx.addIssue({ code: "custom", message: "expected 2 to 6 availability zones: a database subnet group and a load balancer need at least 2" });
+                else if (new Set(azs).size !== azs.length) ctx.addIssue({ code: "custom", message: "expected each availability zone once" });
+            }),
+        /** The other stack of the pair. Required. */
+        peer: map(
+            {
+                /** Stack name of the peer (e.g. `dr` for prod). */
+                stack: str("expected the peer stack's name, e.g. dr", (s) => /^[A-Za-z0-9_.-]+$/.test(s)),
+                /** The peer's account id; the same as `accountId` in a same-account setup. */
+                accountId: account("222222222222", "the peer's "),
+                /** The peer's region; must differ from this stack's. */
+                region: z.string({ error: "expected an AWS region such as us-west-2" }).superRefine((s, ctx) => {
+                    const problem = regionProblem(s);
+                    if (problem) ctx.addIssue({ code: "custom", message: problem.replace("us-east-1", "us-west-2") });
+                }),
+                /** The peer's VPC CIDR; must not overlap this stack's. */
+                vpcCidr: vpcCidr(),
+            },
+            "expected a map with stack, accountId, region and vpcCidr of the other stack",
         ),
-        performanceInsights: c.bool("database.performanceInsights", true),
-        monitoringIntervalSeconds: monitoring,
-        name: c.string("database.name", "expected a database name: a letter, then up to 62 letters, digits or underscores", (s) => DB_NAME_RE.test(s), "app"),
-        deletionProtection: c.bool("database.deletionProtection", true),
-        masterUsername: c.string("database.masterUsername", "expected a user name: a letter, then up to 62 letters, digits or underscores, not the reserved rdsadmin", (s) => DB_NAME_RE.test(s) && s.toLowerCase() !== "rdsadmin", "pilotlight"),
+        /** dr only: bring up the failover resources. Defaults to false. */
+        failover: bool().default(false),
+        network: map(
+            {
+                /** `single` NAT gateway or one per AZ (`onePerAz`) when NAT is on. Defaults to `single`. */
+                natGateways: oneOf(["single", "onePerAz"]).default("single"),
+                /** Put Lambdas in the app tier with interface endpoints. Defaults to false. */
+                lambdasInVpc: bool().default(false),
+                /** Port the app instances listen on behind the load balancer. Defaults to 80. */
+                appPort: int(1, 65535).default(80),
+            },
+            "expected a map with natGateways, lambdasInVpc and appPort",
+        ).default({ natGateways: "single", lambdasInVpc: false, appPort: 80 }),
+        media: map(
+            {
+                /** S3 Replication Time Control (15-minute SLA) and its metrics. Defaults to false. */
+                replicationTimeControl: bool().default(false),
+                /** Days to keep noncurrent object versions. Defaults to 90. */
+                noncurrentVersionDays: int(1, 3650).default(90),
+                /** dr only: replicate what the DR app writes back to the primary's bucket while failed over. Defaults to true. */
+                replicateBack: bool().optional(),
+            },
+            "expected a map with replicationTimeControl, noncurrentVersionDays and replicateBack",
+        ).default({ replicationTimeControl: false, noncurrentVersionDays: 90 }),
+        database: databaseSchema(),
+        failoverDatabase: map(
+            {
+                /** `latestCopy`, `snapshot`, `pointInTime` or `adopt`. Required. */
+                source: oneOf(FAILOVER_DATABASE_SOURCES),
+                /** The primary database whose copies `latestCopy` looks for. Defaults to `<namePrefix>-db`. */
+                sourceIdentifier: str("expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s)).optional(),
+                /** `snapshot` only: DB (cluster) snapshot identifier or ARN in this region and account. */
+                snapshotIdentifier: str("expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s)).optional(),
+                /** `pointInTime` only: ARN of the automated backups replicated into this region. */
+                automatedBackupsArn: str(`expected the ARN of replicated automated backups in this stack's region ${c.region}`, (s) => {
+                    const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
+                    return !!m && (!c.region || m[1] === c.region);
+                }).optional(),
+                /** `pointInTime` only: UTC time to restore to. Defaults to the latest restorable time. */
+                restoreTime: str("expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s))).optional(),
+                /** `adopt` only: the copy target's secret. Defaults to `pilotlight:copy`'s `secretName`. */
+                secretName: str("expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s)).optional(),
+            },
+            'expected a map: set pilotlight:failoverDatabase.source to "latestCopy", "snapshot", "pointInTime" or "adopt"',
+        ).optional(),
+        app: appSchema(),
+        dns: map(
+            {
+                /** Hosted zone id. Required. */
+                hostedZoneId: str("expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ", (s) => /^Z[A-Z0-9]{1,31}$/.test(s)),
+                /** The application's name. Required. */
+                recordName: str("expected the application's fully qualified name such as app.example.com", (s) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(s)),
+                /** Role to assume for the zone. Defaults per role (see docs). */
+                roleArn: str("expected an IAM role ARN such as arn:aws:iam::111111111111:role/pilotlight-dns", (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/.test(s)).optional(),
+                /** Primary only: keep traffic on dr after a failover. Defaults to false. */
+                holdOnDr: bool().default(false),
+            },
+            "expected a map with hostedZoneId and recordName (and roleArn when the zone is in another account)",
+        ).optional(),
+        /** Extra tags on every resource. Defaults to none. */
+        tags: strMap().default({}),
+        backups: backupsSchema(c).optional(),
+        copy: copySchema().optional(),
+        restore: restoreSchema(c).optional(),
+        alerts: map(
+            {
+                /** Verified SES sender address. Defaults to none (no e-mail). */
+                emailSender: str("expected the SES-verified address alerts are sent from, e.g. dr-alerts@example.com", (s) => EMAIL_RE.test(s)).optional(),
+                /** Recipients of alert e-mails. Defaults to none. */
+                emailRecipients: strList("expected a list of e-mail addresses", (s) => EMAIL_RE.test(s)).default([]),
+            },
+            "expected a map with emailSender and emailRecipients",
+        )
+            .superRefine((a, ctx) => {
+                if (a.emailRecipients.length > 0 && a.emailSender === undefined) ctx.addIssue({ code: "custom", message: "expected a sender address because pilotlight:alerts.emailRecipients is set", path: ["emailSender"] });
+            })
+            .default({ emailRecipients: [] }),
+        auroraFailover: auroraFailoverSchema(),
+        readiness: map(
+            {
+                /** dr: alarm when the newest recovery point the failover would use is older than this (15-525600). Defaults to one copy interval and a half. */
+                rpoMinutes: int(15, 525600).optional(),
+                /** Alarm when media replication lags more than this many seconds (60-86400). Defaults to 900 (S3 RTC's threshold). */
+                replicationLatencySeconds: int(60, 86400).default(900),
+                /** dr: the restore-test machine's schedule and throwaway class. */
+                restoreTest: map(
+                    {
+                        /** EventBridge schedule. Defaults to `rate(7 days)`. */
+                        schedule: str(SCHEDULE_RULE, isScheduleExpression).default("rate(7 days)"),
+                        /** Whether the schedule runs. Defaults to false, like every schedule. */
+                        enabled: bool().default(false),
+                        /** Class of the throwaway database. Defaults to `db.t4g.medium`. */
+                        instanceClass: str("expected an RDS instance class such as db.t4g.medium", (x) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(x)).default("db.t4g.medium"),
+                    },
+                    "expected a map with schedule, enabled and instanceClass",
+                ).prefault({}),
+            },
+            "expected a map with rpoMinutes, replicationLatencySeconds and restoreTest",
+        )
+            .transform((r) => ({ rpoMinutes: r.rpoMinutes, replicationLatencySeconds: r.replicationLatencySeconds, restoreTest: r.restoreTest }))
+            .prefault({}),
+        /**
+         * Service-linked roles this stack creates, by service principal, a subset of `SERVICE_LINKED_ROLES`.
+         * Each exists once per account: list only those the account does not have yet. Defaults to all of them.
+         */
+        serviceLinkedRoles: z
+            .array(z.string(), { error: SERVICE_LINKED_RULE })
+            .refine((l) => l.every((x) => (SERVICE_LINKED_ROLES as readonly string[]).includes(x)), { error: SERVICE_LINKED_RULE })
+            .refine((l) => new Set(l).size === l.length, { error: "expected each service once" })
+            .default([...SERVICE_LINKED_ROLES]),
+        /** Slack webhook URLs, a Pulumi secret read by index.ts; validated for being encrypted. */
+        slackWebhookUrls: z.unknown().optional(),
     };
 }
 
-/** `pilotlight:failoverDatabase`: validated whenever present; required on a dr stack with failover on. */
-function parseFailoverDatabase(c: Checker, role: StackRole, failover: boolean, engine: DatabaseEngine, region: string, namePrefix: string, copySecretName?: string): FailoverDatabaseConfig | undefined {
-    const raw = c.get("failoverDatabase");
-    const howTo =
-        'set pilotlight:failoverDatabase.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:failoverDatabase.snapshotIdentifier), "pointInTime" (with pilotlight:failoverDatabase.automatedBackupsArn) or "adopt" (with pilotlight:failoverDatabase.secretName)';
-    if (raw === undefined) {
-        if (failover) c.fail("failoverDatabase", raw, `failover needs a database source: ${howTo}`);
-        return undefined;
-    }
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-        c.fail("failoverDatabase", raw, `expected a map: ${howTo}`);
-        return undefined;
-    }
-    if (role === "primary") {
-        c.fail("failoverDatabase", raw, "failoverDatabase applies only to a dr stack (it says where the failover database comes from); remove it here");
-        return undefined;
-    }
-    const source = c.oneOf<FailoverDatabaseSource>("failoverDatabase.source", FAILOVER_DATABASE_SOURCES);
-    const restore: FailoverDatabaseConfig = {
-        source,
-        sourceIdentifier: c.string("failoverDatabase.sourceIdentifier", "expected the primary database's identifier, e.g. pilotlight-db", (s) => /^[a-z][a-z0-9-]{0,62}$/.test(s), `${namePrefix}-db`),
-    };
-    // A required key: reports it missing (once) and returns false, so its format is checked only when present.
-    const need = (key: string, why: string): boolean => {
-        if (c.get(key) !== undefined) return true;
-        c.fail(key, undefined, why);
-        return false;
-    };
-    if (c.get("failoverDatabase.snapshotIdentifier") !== undefined || source === "snapshot") {
-        if (need("failoverDatabase.snapshotIdentifier", 'failoverDatabase.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31'))
-            restore.snapshotIdentifier = c.string("failoverDatabase.snapshotIdentifier", "expected a DB snapshot identifier (a letter, then letters, digits, hyphens) or a snapshot ARN", (s) => SNAPSHOT_ID_RE.test(s));
-    }
-    if (source === "pointInTime") {
-        if (isAuroraEngine(engine)) {
-            c.fail("failoverDatabase.source", source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
+function databaseSchema() {
+    return map(
+        {
+            /** Engine. Defaults to `postgres`. */
+            engine: oneOf(DATABASE_ENGINES).default("postgres"),
+            /** Port. Defaults to the engine's (5432 PostgreSQL, 3306 MySQL). */
+            port: int(1150, 65535).optional(),
+            /** Engine version: a major version (`16`, `8.0`) or a full one. Defaults to the engine's major version (`DEFAULT_ENGINE_VERSIONS`). */
+            engineVersion: z.string({ error: "expected an engine version such as 16 or 8.0" }).optional(),
+            /** Class of the instance, or of the Aurora writer. Defaults to `db.t4g.medium`. */
+            instanceClass: str("expected an RDS instance class such as db.t4g.medium or db.r7g.large", (s) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s)).default("db.t4g.medium"),
+            /** Aurora only: class of the readers. Defaults to `instanceClass`. */
+            readerClass: str("expected an RDS instance class such as db.r7g.large", (s) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s)).optional(),
+            /** Aurora only: instances, writer included (1-16). Defaults to 2. */
+            instanceCount: int(1, 16).default(2),
+            /** RDS instance only: storage in GiB (20-65536). Defaults to 20. */
+            allocatedStorage: int(20, 65536).default(20),
+            /** RDS instance only: storage autoscaling ceiling in GiB. Defaults to the larger of 100 and `allocatedStorage`. */
+            maxAllocatedStorage: int(20, 65536).optional(),
+            /** RDS instance only: a standby in a second AZ. Defaults to false. */
+            multiAz: bool().default(false),
+            /** Days of automated backups, 7-35. Defaults to 7. */
+            backupRetentionDays: int(7, 35, "expected 7 to 35 days: pilotlight keeps at least a week of automated backups and point-in-time recovery").default(7),
+            /** Daily backup window, UTC. Defaults to `03:00-04:00`. */
+            backupWindow: str("expected a UTC window hh:mm-hh:mm such as 03:00-04:00", (s) => /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(s)).default("03:00-04:00"),
+            /** Weekly maintenance window, UTC. Defaults to `sun:04:30-sun:05:30`. */
+            maintenanceWindow: str("expected a UTC window ddd:hh:mm-ddd:hh:mm such as sun:04:30-sun:05:30", (s) =>
+                /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/.test(s),
+            ).default("sun:04:30-sun:05:30"),
+            /** Performance Insights. Defaults to true. */
+            performanceInsights: bool().default(true),
+            /** Enhanced Monitoring interval in seconds (0 = off). Defaults to 0. */
+            monitoringIntervalSeconds: z
+                .preprocess((v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v), z.number({ error: "expected one of 0 (off), 1, 5, 10, 15, 30, 60" }))
+                .refine((n) => [0, 1, 5, 10, 15, 30, 60].includes(n), { error: "expected one of 0 (off), 1, 5, 10, 15, 30, 60" })
+                .default(0),
+            /** Application database created in a new database. Defaults to `app`. */
+            name: str("expected a database name: a letter, then up to 62 letters, digits or underscores", (s) => DB_NAME_RE.test(s)).default("app"),
+            /** Master user name (its password is RDS-managed). Defaults to `pilotlight`. */
+            masterUsername: str("expected a user name: a letter, then up to 62 letters, digits or underscores, not the reserved rdsadmin", (s) => DB_NAME_RE.test(s) && s.toLowerCase() !== "rdsadmin").default("pilotlight"),
+            /** Deletion protection. Defaults to true. */
+            deletionProtection: bool().default(true),
+        },
+        "expected a map with engine, instanceClass and the other database settings",
+    )
+        .superRefine((d, ctx) => {
+            const version = ENGINE_VERSION_RE[d.engine];
+            if (d.engineVersion !== undefined && !version.re.test(d.engineVersion)) ctx.addIssue({ code: "custom", message: `expected a version of ${d.engine} such as ${version.example}`, path: ["engineVersion"] });
+            if (d.maxAllocatedStorage !== undefined && d.maxAllocatedStorage < d.allocatedStorage) {
+                ctx.addIssue({ code: "custom", message: `expected at least pilotlight:database.allocatedStorage (${d.allocatedStorage}): it is the ceiling storage autoscaling may grow to`, path: ["maxAllocatedStorage"] });
+            }
+        })
+        .transform((d) => ({
+            ...d,
+            port: d.port ?? enginePort(d.engine),
+            engineVersion: d.engineVersion ?? DEFAULT_ENGINE_VERSIONS[d.engine],
+            readerClass: d.readerClass ?? d.instanceClass,
+            maxAllocatedStorage: d.maxAllocatedStorage ?? Math.max(100, d.allocatedStorage),
+        }))
+        .prefault({});
+}
+
+function appSchema() {
+    return map(
+        {
+            /** EC2 instance type. Defaults to `t3.small`. */
+            instanceType: str("expected an EC2 instance type such as t3.small", (s) => /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(s)).default("t3.small"),
+            /** AMI id. Defaults to the app tier's documented lookup. */
+            amiId: str("expected an AMI id such as ami-0123456789abcdef0", (s) => /^ami-[0-9a-f]{8,17}$/.test(s)).optional(),
+            /** Auto Scaling group minimum. Defaults to 2. */
+            minSize: int(0, 100).default(2),
+            /** Auto Scaling group maximum. Defaults to the larger of 4 and `minSize`. */
+            maxSize: int(1, 100).optional(),
+            /** Desired capacity. Defaults to `minSize`. */
+            desiredCapacity: int(0, 100).optional(),
+            /** Path the load balancer and Route 53 check. Defaults to `/health`. */
+            healthCheckPath: str("expected an absolute URL path such as /health", (s) => /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(s) && s.length <= 255).default("/health"),
+            /** ACM certificate of this stack's region; plain HTTP when unset. */
+            certificateArn: str("expected an ACM certificate ARN such as arn:aws:acm:us-east-1:111111111111:certificate/<uuid>", (s) => certificateRegion(s) !== undefined).optional(),
+            /** Root volume size in GiB. Defaults to 20. */
+            volumeSizeGb: int(8, 16384).default(20),
+            /** ElastiCache node type. Defaults to `cache.t4g.small`. */
+            redisNodeType: str("expected an ElastiCache node type such as cache.t4g.small", (s) => /^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(s)).default("cache.t4g.small"),
+            /** Redis nodes (1-6). Defaults to 2. */
+            redisNodes: int(1, 6).default(2),
+            /** Redis engine version. Defaults to `7.1`. */
+            redisEngineVersion: str("expected a Redis version such as 7.1", (s) => /^\d+\.\d+$/.test(s)).default("7.1"),
+        },
+        "expected a map with instanceType, minSize, maxSize and the other app tier settings",
+    )
+        .transform((a, ctx) => {
+            const maxSize = a.maxSize ?? Math.max(4, a.minSize);
+            const desiredCapacity = a.desiredCapacity ?? a.minSize;
+            if (a.minSize > maxSize) ctx.addIssue({ code: "custom", message: `expected at most pilotlight:app.maxSize (${maxSize})`, path: ["minSize"] });
+            if (desiredCapacity < a.minSize || desiredCapacity > maxSize) {
+                ctx.addIssue({ code: "custom", message: `expected a number from pilotlight:app.minSize (${a.minSize}) to pilotlight:app.maxSize (${maxSize})`, path: ["desiredCapacity"], params: { value: desiredCapacity } });
+            }
+            return { ...a, maxSize, desiredCapacity };
+        })
+        .prefault({});
+}
+
+function backupsSchema(c: SchemaContext) {
+    return map(
+        {
+            /** Databases to snapshot each run. Defaults to none. */
+            databases: z.array(backupDatabase(c), { error: 'expected a list of {identifier, isCluster}, e.g. [{"identifier": "app-db", "isCluster": false}]' }).superRefine((l, ctx) => uniqueIdentifiers(l, ctx, "database", (i) => [i, "identifier"])).default([]),
+            /** EventBridge schedule. Defaults to `rate(2 hours)`. */
+            schedule: str(SCHEDULE_RULE, isScheduleExpression).default("rate(2 hours)"),
+            /** Whether the schedule runs. Defaults to false. */
+            scheduleEnabled: bool().default(false),
+            /** Snapshots kept per database in each region, 1-100. Defaults to 12. */
+            keep: int(1, 100).default(12),
+            /** dr stack, same account: replicate the automated backups of the listed instances. Defaults to false. */
+            automatedBackupReplication: bool().default(false),
+            /** Days the replicated automated backups are kept, 1-35. Defaults to 7. */
+            replicationRetentionDays: int(1, 35).default(7),
+            /** AMIs of tagged instances, copied to the DR region; absent when not configured. */
+            images: map(
+                {
+                    tagKey: str("expected an EC2 tag key (1-127 characters, not starting with aws:)", (s) => s.length >= 1 && s.length <= 127 && !s.startsWith("aws:")).default("pilotlight:backup"),
+                    tagValue: str("expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255).default("true"),
+                    noReboot: bool().default(true),
+                    /** Images kept per source (Auto Scaling group, launch template or lone instance) in each region, 1-100. Defaults to 7. */
+                    keep: int(1, 100).default(7),
+                    /** Days the images of a source that is no longer imaged are kept, 1-3650. Defaults to 30. */
+                    goneSourceDays: int(1, 3650).default(30),
+                },
+                "expected a map with tagKey, tagValue, noReboot, keep and goneSourceDays",
+            ).optional(),
+        },
+        "expected a map with databases, schedule, keep and the other backup settings",
+    ).transform((b) => ({ ...b, images: b.images }));
+}
+
+function copySchema() {
+    return map(
+        {
+            /** The source instance on the primary. Required. */
+            source: str(`${DB_IDENTIFIER_RULE}; the primary's RDS instance to copy`, isDbIdentifier),
+            /** EventBridge schedule of the source machine. Defaults to `rate(1 day)`. */
+            schedule: str(SCHEDULE_RULE, isScheduleExpression).default("rate(1 day)"),
+            /** Whether the source schedule runs. Defaults to false. */
+            scheduleEnabled: bool().default(false),
+            /** Copies kept, 1-20. Defaults to 2. */
+            keep: int(1, 20).default(2),
+            /** Base name of the copies on dr. Defaults to the source identifier. */
+            targetName: str(DB_IDENTIFIER_RULE, isDbIdentifier).optional(),
+            /** Secret on dr with the current copy. Defaults to `<namePrefix>/copy/<targetName>`. */
+            secretName: str("expected a Secrets Manager name: 1-512 letters, digits or /_+=.@-", (s) => /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(s)).optional(),
+            restore: map(
+                {
+                    instanceClass: str("expected an RDS instance class such as db.t4g.medium", (s) => INSTANCE_CLASS_RE.test(s)).default("db.t4g.medium"),
+                    subnetGroupName: str("expected a DB subnet group name (letters, digits, spaces, periods, underscores, hyphens)", (s) => /^[A-Za-z0-9 ._-]{1,255}$/.test(s)).optional(),
+                    securityGroupIds: strList('expected a list of security group ids, e.g. ["sg-0123456789abcdef0"]', (s) => /^sg-[0-9a-f]{8,17}$/.test(s)).optional(),
+                    parameterGroupName: str("expected a DB parameter group name: a letter, then letters, digits or hyphens", (s) => /^[A-Za-z][A-Za-z0-9-]{0,254}$/.test(s)).optional(),
+                    multiAz: bool().default(false),
+                    tags: strMap().default({}),
+                },
+                "expected a map with instanceClass, subnetGroupName, securityGroupIds, parameterGroupName, multiAz and tags",
+            )
+                .transform((r) => ({ instanceClass: r.instanceClass, subnetGroupName: r.subnetGroupName, securityGroupIds: r.securityGroupIds, parameterGroupName: r.parameterGroupName, multiAz: r.multiAz, tags: r.tags }))
+                .default({ instanceClass: "db.t4g.medium", subnetGroupName: undefined, securityGroupIds: undefined, parameterGroupName: undefined, multiAz: false, tags: {} }),
+        },
+        "expected a map with source and the other copy settings",
+    ).transform((c) => ({ ...c, targetName: c.targetName ?? c.source }));
+}
+
+function restoreSchema(c: SchemaContext) {
+    // A schedule's input may leave out isCluster: the kind the databases list gives its identifier.
+    const fillKinds = (v: unknown) => {
+        if (!v || typeof v !== "object" || Array.isArray(v)) return v;
+        const r = v as { databases?: unknown; schedules?: unknown };
+        if (!Array.isArray(r.databases) || !Array.isArray(r.schedules)) return v;
+        const kinds = new Map<string, unknown>();
+        for (const d of r.databases) {
+            if (typeof d === "string") kinds.set(d, defaultKind(c, d));
+            else if (d && typeof d === "object" && typeof (d as { identifier?: unknown }).identifier === "string") {
+                const e = d as { identifier: string; isCluster?: unknown };
+                kinds.set(e.identifier, e.isCluster === "true" ? true : e.isCluster === "false" ? false : (e.isCluster ?? defaultKind(c, e.identifier)));
+            }
         }
-        if (need("failoverDatabase.automatedBackupsArn", `failoverDatabase.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`)) {
-            restore.automatedBackupsArn = c.string("failoverDatabase.automatedBackupsArn", `expected the ARN of replicated automated backups in this stack's region ${region}`, (s) => {
-                const m = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:auto-backup:ab-[a-z0-9]+$/.exec(s);
-                return !!m && (!region || m[1] === region);
+        const schedules = r.schedules.map((s) => {
+            const input = (s as { input?: unknown } | null)?.input;
+            if (!input || typeof input !== "object" || Array.isArray(input)) return s;
+            const i = input as { identifier?: unknown; isCluster?: unknown };
+            if (i.isCluster !== undefined || typeof i.identifier !== "string" || !kinds.has(i.identifier.toLowerCase())) return s;
+            return { ...(s as object), input: { ...i, isCluster: kinds.get(i.identifier.toLowerCase()) } };
+        });
+        return { ...r, schedules };
+    };
+    return z.preprocess(fillKinds, restoreMap(c));
+}
+
+function restoreMap(c: SchemaContext) {
+    return map(
+        {
+            /** The instances/clusters the machine may restore. Required, at least one. */
+            databases: z
+                .array(restoreDatabase(c), { error: RESTORE_DATABASE_RULE })
+                .min(1, { error: "expected at least one identifier" })
+                .superRefine((l, ctx) => uniqueIdentifiers(l, ctx, "database", (i) => [i])),
+            /** Seconds between polls. Defaults to 60. */
+            pollIntervalSeconds: int(5, 3600).default(60),
+            /** Polls per wait before failing. Defaults to 180. */
+            maxAttempts: int(1, 10000).default(180),
+            /** Pilotlight snapshots kept per database. Defaults to 2. */
+            keepSnapshots: int(1, 100).default(2),
+            /** Alert on success too. Defaults to false. */
+            notifyOnSuccess: bool().default(false),
+            /** Enable export_snapshot into the media bucket under this prefix. Defaults to none: export refused. */
+            exportPrefix: str("expected an S3 key prefix of letters, digits, hyphens, underscores and slashes, e.g. rds-exports", (s) => /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(s)).optional(),
+            /** Scheduled runs. Defaults to none. */
+            schedules: z
+                .array(
+                    map(
+                        {
+                            /** Rule name suffix: 1-40 lowercase letters, digits, hyphens. */
+                            name: str("expected 1-40 lowercase letters, digits or hyphens", (s) => /^[a-z0-9][a-z0-9-]{0,39}$/.test(s)),
+                            /** EventBridge `cron(...)` or `rate(...)` expression. */
+                            expression: str("expected an EventBridge schedule like cron(0 3 * * ? *) or rate(1 day)", (s) => /^(cron|rate)\(.+\)$/.test(s)),
+                            /** Execution input: {identifier, task, isCluster[, snapshotIdentifier]}. */
+                            input: z.unknown().transform((v, ctx) => {
+                                try {
+                                    return parseRequest(v);
+                                } catch (err) {
+                                    ctx.addIssue({ code: "custom", message: `expected a restore machine input: ${(err as Error).message}` });
+                                    return z.NEVER;
+                                }
+                            }),
+                            /** Defaults to false: the rule is created DISABLED. */
+                            enabled: bool().default(false),
+                        },
+                        "expected a map with name, expression, input and enabled",
+                    ),
+                    { error: "expected a list of {name, expression, input, enabled}" },
+                )
+                .default([]),
+        },
+        "expected a map with at least databases: [<identifier>, ...]",
+    )
+        .superRefine((r, ctx) => {
+            r.schedules.forEach((s, i) => {
+                const db = r.databases.find((d) => d.identifier === s.input.identifier);
+                if (!db) ctx.addIssue({ code: "custom", message: `expected one of pilotlight:restore.databases (${r.databases.map((d) => d.identifier).join(", ")})`, path: ["schedules", i, "input", "identifier"] });
+                else if (db.isCluster !== s.input.isCluster) {
+                    ctx.addIssue({ code: "custom", message: `expected ${db.isCluster}: pilotlight:restore.databases lists '${db.identifier}' as ${db.isCluster ? "an Aurora cluster" : "an RDS instance"}`, path: ["schedules", i, "input", "isCluster"] });
+                }
             });
-        }
-        if (c.get("failoverDatabase.restoreTime") !== undefined) {
-            restore.restoreTime = c.string("failoverDatabase.restoreTime", "expected a UTC time such as 2026-01-31T23:45:00Z", (s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(s) && !Number.isNaN(Date.parse(s)));
-        }
-    }
-    if (source === "adopt") {
-        // Defaults to the secret the copy target of this stack keeps (pilotlight:copy.secretName).
-        if (copySecretName !== undefined || need("failoverDatabase.secretName", 'failoverDatabase.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version} (or a pilotlight:copy section, whose secret it then uses)'))
-            restore.secretName = c.string("failoverDatabase.secretName", "expected a Secrets Manager secret name or ARN", (s) => /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s), copySecretName);
-        if (isAuroraEngine(engine)) c.fail("failoverDatabase.source", source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
-    }
-    return restore;
+        })
+        .transform((r) => ({ ...r, exportPrefix: r.exportPrefix }));
 }
 
-/** `pilotlight:app`. */
-function parseApp(c: Checker, region: string): AppConfig {
-    const minSize = c.int("app.minSize", 0, 100, 2);
-    const maxSize = c.int("app.maxSize", 1, 100, Math.max(4, minSize));
-    const desiredCapacity = c.int("app.desiredCapacity", 0, 100, minSize);
-    if (minSize > maxSize) c.fail("app.minSize", minSize, `expected at most pilotlight:app.maxSize (${maxSize})`);
-    if (desiredCapacity < minSize || desiredCapacity > maxSize) c.fail("app.desiredCapacity", desiredCapacity, `expected a number from pilotlight:app.minSize (${minSize}) to pilotlight:app.maxSize (${maxSize})`);
-    const app: AppConfig = {
-        instanceType: c.string("app.instanceType", "expected an EC2 instance type such as t3.small", (s) => /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(s), "t3.small"),
-        minSize,
-        maxSize,
-        desiredCapacity,
-        healthCheckPath: c.string("app.healthCheckPath", "expected an absolute URL path such as /health", (s) => /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(s) && s.length <= 255, "/health"),
-        volumeSizeGb: c.int("app.volumeSizeGb", 8, 16384, 20),
-        redisNodeType: c.string("app.redisNodeType", "expected an ElastiCache node type such as cache.t4g.small", (s) => /^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(s), "cache.t4g.small"),
-        redisNodes: c.int("app.redisNodes", 1, 6, 2),
-        redisEngineVersion: c.string("app.redisEngineVersion", "expected a Redis version such as 7.1", (s) => /^\d+\.\d+$/.test(s), "7.1"),
-    };
-    if (c.get("app.amiId") !== undefined) app.amiId = c.string("app.amiId", "expected an AMI id such as ami-0123456789abcdef0", (s) => /^ami-[0-9a-f]{8,17}$/.test(s));
-    if (c.get("app.certificateArn") !== undefined) {
-        const arn = c.string("app.certificateArn", "expected an ACM certificate ARN such as arn:aws:acm:us-east-1:111111111111:certificate/<uuid>", (s) => certificateRegion(s) !== undefined);
-        const certRegion = certificateRegion(arn);
-        if (certRegion && region && certRegion !== region) {
-            c.fail("app.certificateArn", arn, `expected a certificate in this stack's region ${region}, not ${certRegion}: a load balancer can only use an ACM certificate of its own region (request or import one in ${region})`);
-        }
-        app.certificateArn = arn;
-    }
-    return app;
+function auroraFailoverSchema() {
+    return map(
+        {
+            /** Clusters to watch. Defaults to none. */
+            clusters: z
+                .array(
+                    map(
+                        {
+                            /** Aurora cluster identifier, lowercase as RDS stores it. */
+                            identifier: z.unknown().superRefine((id, ctx) => {
+                                const problem = clusterIdentifierProblem(id);
+                                if (problem) ctx.addIssue({ code: "custom", message: problem });
+                                // RDS stores identifiers in lowercase, and its events name the cluster that way: a
+                                // pattern on "Orders-Aurora" would never match.
+                                else if ((id as string) !== (id as string).toLowerCase()) ctx.addIssue({ code: "custom", message: `expected lowercase, as RDS stores identifiers and names them in its events: "${(id as string).toLowerCase()}"` });
+                            }) as unknown as z.ZodString,
+                            /** Intended writer class. Defaults to the cluster's `pilotlight:writer-class` tag. */
+                            writerClass: z.unknown().refine((v) => isInstanceClass(v), { error: "expected an instance class such as db.r6g.2xlarge, or leave it out to use the cluster's pilotlight:writer-class tag" }).optional() as unknown as z.ZodOptional<z.ZodString>,
+                            /** Enhanced-monitoring role in this account. Defaults to none. */
+                            monitoringRoleArn: z.string({ error: "expected the ARN of an IAM role in this account" }).optional(),
+                        },
+                        "expected a map with identifier and optionally writerClass and monitoringRoleArn",
+                    ),
+                    { error: "expected a list of clusters, e.g. [{identifier: orders-aurora, writerClass: db.r6g.2xlarge}]" },
+                )
+                .superRefine((l, ctx) => uniqueIdentifiers(l, ctx, "cluster", (i) => [i, "identifier"]))
+                .default([]),
+            /** At most one recovery per cluster within this many hours. Defaults to 24. */
+            windowHours: int(1, 720).default(24),
+            /** After a recovery: keep, delete or resize the demoted instance. Defaults to `keep`. */
+            afterRecovery: oneOf(AFTER_RECOVERY as unknown as readonly ["keep", "delete", "resize"]).default("keep"),
+            /** Alert after a successful recovery too. Defaults to true. */
+            notifyOnSuccess: bool().default(true),
+        },
+        "expected a map with clusters, windowHours, afterRecovery and notifyOnSuccess",
+    ).default({ clusters: [], windowHours: 24, afterRecovery: "keep", notifyOnSuccess: true });
 }
 
-/** `pilotlight:dns`: optional; without it no records are managed. */
-function parseDns(c: Checker, role: StackRole): DnsConfig | undefined {
-    const raw = c.get("dns");
-    if (raw === undefined) return undefined;
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-        c.fail("dns", raw, "expected a map with hostedZoneId and recordName (and roleArn when the zone is in another account)");
-        return undefined;
-    }
-    const dns: DnsConfig = {
-        hostedZoneId: c.string("dns.hostedZoneId", "expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ", (s) => /^Z[A-Z0-9]{1,31}$/.test(s)),
-        recordName: c.string("dns.recordName", "expected the application's fully qualified name such as app.example.com", (s) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(s)),
-        holdOnDr: false,
-    };
-    const holdOnDr = c.bool("dns.holdOnDr", false);
-    dns.holdOnDr = holdOnDr;
-    if (holdOnDr && role !== "primary") c.fail("dns.holdOnDr", true, "holdOnDr applies only to the primary stack, whose PRIMARY record it holds off; set it there");
-    if (c.get("dns.roleArn") !== undefined) dns.roleArn = c.string("dns.roleArn", "expected an IAM role ARN such as arn:aws:iam::111111111111:role/pilotlight-dns", (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/.test(s));
-    return dns;
-}
+type Sections = ReturnType<typeof stackSchema>;
+type Out<K extends keyof Sections> = z.output<Sections[K]>;
+
+// ---------------------------------------------------------------- the types
+
+/** The peer stack: the other half of the pilot light. Its resource names are computed from this. */
+export type PeerConfig = Out<"peer">;
+/** Network settings, with the VPC CIDR and zones. */
+export type NetworkConfig = { vpcCidr: string; availabilityZones: string[] } & Out<"network">;
+/** Media bucket replication settings. */
+export type MediaConfig = Omit<Out<"media">, "replicateBack"> & { replicateBack: boolean };
+/** The workload database. */
+export type DatabaseConfig = Out<"database">;
+/** How the Database component deploys the workload database. */
+export type DatabaseDeploymentConfig = Omit<DatabaseConfig, "engine" | "port">;
+/** dr only: the failover database's source. */
+export type FailoverDatabaseConfig = Omit<NonNullable<Out<"failoverDatabase">>, "sourceIdentifier"> & { sourceIdentifier: string };
+/** The app tier. */
+export type AppConfig = Out<"app">;
+/** Route 53 failover routing; both stacks name the same zone and record. */
+export type DnsConfig = NonNullable<Out<"dns">>;
+/** Scheduled snapshots copied to the DR region. */
+export type BackupsConfig = NonNullable<Out<"backups">>;
+/** A database the backup and copy machines work on. */
+export type BackupDatabase = BackupsConfig["databases"][number];
+/** AMI backups. */
+export type ImageBackupsConfig = NonNullable<BackupsConfig["images"]>;
+/** Cross-account copy of one instance, read by both stacks. */
+export type CopyConfig = Omit<NonNullable<Out<"copy">>, "secretName"> & { secretName: string };
+/** How the target side restores a shared snapshot. */
+export type CopyRestoreConfig = CopyConfig["restore"];
+/** The restore machine on the primary. */
+export type RestoreConfig = NonNullable<Out<"restore">>;
+/** One scheduled run of the restore machine. */
+export type RestoreScheduleConfig = RestoreConfig["schedules"][number];
+/** Alert channels besides the SNS topic. */
+export type AlertsConfig = Out<"alerts">;
+/** DR readiness metrics, alarms and dashboard (`pilotlight:readiness`). */
+export type ReadinessConfig = Out<"readiness">;
+/** Aurora failover recovery settings. */
+export type AuroraFailoverConfig = Out<"auroraFailover">;
+/** One Aurora cluster whose failovers to a smaller reader the primary repairs. */
+export type AuroraFailoverCluster = AuroraFailoverConfig["clusters"][number];
 
 /** The whole validated stack configuration. */
 export interface StackConfig {
@@ -480,31 +857,10 @@ export interface StackConfig {
     restore?: RestoreConfig;
     /** Alert channels shared by the machines. */
     alerts: AlertsConfig;
-    /**
-     * Service-linked roles this stack creates (`pilotlight:serviceLinkedRoles`), by service principal,
-     * a subset of `SERVICE_LINKED_ROLES`. Each exists once per account: list only those the account
-     * does not have yet. Defaults to all of them.
-     */
-    serviceLinkedRoles: string[];
     /** DR readiness metrics, alarms and dashboard (`pilotlight:readiness`). */
     readiness: ReadinessConfig;
-}
-
-/** `pilotlight:readiness`: what the recovery point age alarm and the replication alarms watch for. */
-export interface ReadinessConfig {
-    /** dr: alarm when the newest recovery point the failover would use is older than this. Defaults to one copy interval and a half (a daily copy: 2160). */
-    rpoMinutes?: number;
-    /** Alarm when media replication lags more than this many seconds. Defaults to 900 (S3 RTC's threshold). */
-    replicationLatencySeconds: number;
-    /** dr: the restore-test machine's schedule and throwaway class. */
-    restoreTest: {
-        /** EventBridge schedule. Defaults to `rate(7 days)`. */
-        schedule: string;
-        /** Whether the schedule runs. Defaults to false, like every schedule. */
-        enabled: boolean;
-        /** Class of the throwaway database. Defaults to `db.t4g.medium`. */
-        instanceClass: string;
-    };
+    /** Service-linked roles this stack creates (`pilotlight:serviceLinkedRoles`), a subset of `SERVICE_LINKED_ROLES`. Defaults to all of them. */
+    serviceLinkedRoles: string[];
 }
 
 /** Thrown when Pulumi.<stack>.yaml is wrong; lists every problem found. */
@@ -521,423 +877,419 @@ export class ConfigError extends Error {
 /** Raw stack config as read from the stack file: keys without the `pilotlight:` namespace. */
 export type RawConfig = Record<string, unknown>;
 
-const ACCOUNT_RE = /^\d{12}$/;
-const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
-const PREFIX_RE = /^[a-z][a-z0-9-]{1,18}[a-z0-9]$/;
-
-/** Parses `a.b.c.d/n` into a 32-bit base and prefix; undefined when malformed or not aligned. */
-export function parseCidr(cidr: unknown): { base: number; prefix: number } | undefined {
-    if (typeof cidr !== "string") return undefined;
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-    if (!m) return undefined;
-    const octets = m.slice(1, 5).map(Number);
-    const prefix = Number(m[5]);
-    if (octets.some((o) => o > 255) || prefix > 32) return undefined;
-    const base = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    if ((base & mask) >>> 0 !== base) return undefined;
-    return { base, prefix };
-}
-
-/** Formats a 32-bit base and prefix as a CIDR. */
-export function formatCidr(base: number, prefix: number): string {
-    return `${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${prefix}`;
-}
-
-/** True when two valid CIDRs share any address. */
-export function cidrsOverlap(a: string, b: string): boolean {
-    const x = parseCidr(a);
-    const y = parseCidr(b);
-    if (!x || !y) return false;
-    const prefix = Math.min(x.prefix, y.prefix);
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    return (x.base & mask) >>> 0 === (y.base & mask) >>> 0;
-}
-
-/** The default port of each engine. */
-export function enginePort(engine: DatabaseEngine): number {
-    return engine === "mysql" || engine === "aurora-mysql" ? 3306 : 5432;
-}
-
-/**
- * Small helper that validates one key at a time and remembers every problem.
- * Exported for the sections other modules add to the config.
- */
-export class Checker {
-    readonly problems: string[] = [];
-    constructor(readonly raw: RawConfig) {}
-
-    /** Records a problem: `pilotlight:<key>` is `<value>`; <what would be right>. */
-    fail(key: string, value: unknown, expected: string): void {
-        this.problems.push(`pilotlight:${key} is ${show(value)}; ${expected}`);
-    }
-
-    /** Reads a nested key like `peer.region`. */
-    get(key: string): unknown {
-        let v: unknown = this.raw;
-        for (const part of key.split(".")) {
-            if (v === undefined || v === null || typeof v !== "object") return undefined;
-            v = (v as Record<string, unknown>)[part];
-        }
-        return v;
-    }
-
-    string(key: string, expected: string, test: (s: string) => boolean, dflt?: string): string {
-        const v = this.get(key);
-        if (v === undefined && dflt !== undefined) return dflt;
-        if (typeof v !== "string" || !test(v)) {
-            this.fail(key, v, expected);
-            return dflt ?? "";
-        }
-        return v;
-    }
-
-    oneOf<T extends string>(key: string, allowed: readonly T[], dflt?: T): T {
-        const v = this.get(key);
-        if (v === undefined && dflt !== undefined) return dflt;
-        if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-            this.fail(key, v, `expected one of ${allowed.map((a) => `"${a}"`).join(", ")}`);
-            return dflt ?? allowed[0];
-        }
-        return v as T;
-    }
-
-    bool(key: string, dflt: boolean): boolean {
-        const v = this.get(key);
-        if (v === undefined) return dflt;
-        if (v === true || v === "true") return true;
-        if (v === false || v === "false") return false;
-        this.fail(key, v, "expected true or false");
-        return dflt;
-    }
-
-    int(key: string, min: number, max: number, dflt?: number): number {
-        const v = this.get(key);
-        if (v === undefined && dflt !== undefined) return dflt;
-        const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
-        if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
-            this.fail(key, v, `expected a whole number from ${min} to ${max}`);
-            return dflt ?? min;
-        }
-        return n;
-    }
-
-    stringList(key: string, expected: string, test: (s: string) => boolean, dflt?: string[]): string[] {
-        const v = this.get(key);
-        if (v === undefined && dflt !== undefined) return dflt;
-        if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || !test(s))) {
-            this.fail(key, v, expected);
-            return dflt ?? [];
-        }
-        return v as string[];
-    }
-
-    stringMap(key: string): Record<string, string> {
-        const v = this.get(key);
-        if (v === undefined) return {};
-        if (v === null || typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) {
-            this.fail(key, v, "expected a map of string to string");
-            return {};
-        }
-        return v as Record<string, string>;
-    }
-}
+// ---------------------------------------------------------------- messages
 
 function show(v: unknown): string {
     if (v === undefined) return "missing";
     return JSON.stringify(v);
 }
 
-const isAccount = (s: string) => ACCOUNT_RE.test(s);
-const isRegion = (s: string) => REGION_RE.test(s);
-
-function checkVpcCidr(c: Checker, key: string): string {
-    return c.string(key, "expected an IPv4 CIDR from /16 to /20 with its host bits zero, e.g. 10.10.0.0/16", (s) => {
-        const p = parseCidr(s);
-        return !!p && p.prefix >= 16 && p.prefix <= 20;
-    });
+/** `a.b[0].c`: the form `pulumi config set --path` takes. */
+export function keyPath(parts: readonly PropertyKey[]): string {
+    return parts.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
 }
 
 /**
- * Validates a stack's raw config. Pure: tests call it table-driven.
- * @param raw keys of the `pilotlight:` namespace, plus `aws:region` under `region` when not set.
+ * Turns schema issues into problems: `pilotlight:<key> is <value>; <what would be right>`. The value
+ * is the one written in the file; where the path enters a value that is not a map or list (a
+ * shorthand entry), the key stops there and that value is shown.
  */
-export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: string | undefined, project = "pilotlight", isSecret: (key: string) => boolean = () => false): StackConfig {
+function problemsOf(issues: readonly z.core.$ZodIssue[], base: PropertyKey[], raw: unknown): string[] {
+    const out: string[] = [];
+    for (const iss of issues) {
+        let parts = [...base, ...iss.path];
+        let value: unknown = raw;
+        for (let i = base.length; i < parts.length; i++) {
+            if (value === null || typeof value !== "object") {
+                if (value !== undefined) parts = parts.slice(0, i);
+                break;
+            }
+            value = (value as Record<PropertyKey, unknown>)[parts[i]];
+        }
+        if (iss.code === "unrecognized_keys") {
+            for (const line of iss.message.split("\n")) {
+                const [key, advice] = line.split(UNKNOWN_SEP);
+                out.push(`pilotlight:${keyPath([...parts, key])} is not a key; ${advice.replace("{}", `pilotlight:${parts.length > 0 ? `${keyPath(parts)}.` : ""}`)}`);
+            }
+            continue;
+        }
+        const shown = iss.code === "custom" && iss.params && "value" in iss.params ? iss.params.value : value;
+        out.push(`pilotlight:${keyPath(parts)} is ${show(shown)}; ${iss.message}`);
+    }
+    // A misspelt required key is reported once, as the typo: not also as missing.
+    const suggested = new Set(out.map((p) => / is not a key; did you mean (\S+)\?$/.exec(p)?.[1]).filter((k) => k !== undefined));
+    return [...new Set(out.filter((p) => !suggested.has(/^(\S+) is missing;/.exec(p)?.[1] ?? "")))];
+}
+
+// ---------------------------------------------------------------- derived names
+
+/** A physical name pilotlight derives from config, and the AWS limit it must fit. */
+export interface DerivedName {
+    /** What AWS calls it. */
+    what: string;
+    name: string;
+    /** Longest name AWS accepts. */
+    max: number;
+    /** The keys whose values make up the name (the first is the one to shorten). */
+    keys: string[];
+}
+
+/**
+ * The longest physical names derived from the prefix, regions, accounts and listed names, with
+ * the limits AWS sets: S3 bucket names 3-63 characters; IAM role names and Lambda function names
+ * at most 64; EventBridge rule names at most 64; ElastiCache replication group ids at most 40;
+ * RDS identifiers that the restore machine renames at most 63 with its suffix. Exported for testing.
+ */
+export function derivedNames(cfg: Pick<StackConfig, "namePrefix" | "accountId" | "region" | "peer" | "restore">): DerivedName[] {
+    const p = cfg.namePrefix;
+    const names: DerivedName[] = [];
+    for (const [accountId, region, key] of [
+        [cfg.accountId, cfg.region, "aws:region"],
+        [cfg.peer.accountId, cfg.peer.region, "peer.region"],
+    ] as const) {
+        names.push({ what: "S3 bucket name", name: `${p}-media-${accountId}-${region}`, max: 63, keys: ["namePrefix", key] });
+        names.push({ what: "IAM role name", name: `${p}-media-replication-${region}`, max: 64, keys: ["namePrefix", key] });
+        names.push({ what: "IAM role name", name: `${p}-media-failback-${region}`, max: 64, keys: ["namePrefix", key] });
+    }
+    names.push({ what: "RDS identifier the restore machine renames", name: `${p}-db`, max: MAX_MANAGED_IDENTIFIER, keys: ["namePrefix"] });
+    names.push({ what: "ElastiCache replication group id", name: `${p}-redis`, max: 40, keys: ["namePrefix"] });
+    names.push({ what: "Lambda function name", name: `${p}-restore-apply-settings`, max: 64, keys: ["namePrefix"] });
+    (cfg.restore?.schedules ?? []).forEach((s, i) => {
+        names.push({ what: "EventBridge rule name", name: `${p}-restore-${s.name}`, max: 64, keys: [`restore.schedules[${i}].name`, "namePrefix"] });
+    });
+    return names;
+}
+
+// ---------------------------------------------------------------- the whole stack file
+
+/** What a stack file says besides its `pilotlight:` keys. */
+export interface StackEnvironment {
+    /** `aws:allowedAccountIds` as the engine gives it (a JSON list) or as a list. */
+    allowedAccountIds?: unknown;
+    /** Keys of other namespaces (`ns:key`), which this program does not read. */
+    foreignKeys?: string[];
+}
+
+/** `aws:` keys the AWS provider reads at deployment; the program itself reads only region and allowedAccountIds. */
+const AWS_KEYS_READ = ["aws:region", "aws:allowedAccountIds"];
+
+/**
+ * Validates a stack's raw config. Pure: tests call it table-driven.
+ * @param raw keys of the `pilotlight:` namespace, without it.
+ * @param env `aws:allowedAccountIds` and the keys of other namespaces.
+ */
+export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: string | undefined, project = "pilotlight", isSecret: (key: string) => boolean = () => false, env: StackEnvironment = {}): StackConfig {
     const file = `Pulumi.${stack}.yaml`;
-    const c = new Checker(raw);
+    const problems: string[] = [];
+    const fail = (key: string, value: unknown, expected: string) => problems.push(`pilotlight:${key} is ${show(value)}; ${expected}`);
+
+    const regionIssue = regionProblem(awsRegion);
+    if (regionIssue) problems.push(`aws:region is ${show(awsRegion)}; ${regionIssue}`);
+    const region = regionIssue ? "" : (awsRegion as string);
+
+    // The workload database's kind is the default kind of every list entry that names it.
+    const first = stackSchema({ stack, region });
+    const prefixOk = first.namePrefix.safeParse(raw.namePrefix);
+    const databaseOk = first.database.safeParse(raw.database);
+    const workload = prefixOk.success && databaseOk.success ? { identifier: `${prefixOk.data}-db`, isCluster: isAuroraEngine(databaseOk.data.engine) } : undefined;
+    const schema = stackSchema({ stack, region, workload });
+    const known = Object.keys(schema);
+    for (const key of Object.keys(raw)) {
+        if (known.includes(key)) continue;
+        // A nested key written at the top (`pilotlight:engine` for `pilotlight:database.engine`).
+        const nested = closestKey(key, known) === undefined ? Object.entries(schema).find(([, s]) => keysOf(s as z.ZodType).some((k) => k.toLowerCase() === key.toLowerCase())) : undefined;
+        const advice = nested ? `did you mean pilotlight:${nested[0]}.${keysOf(nested[1] as z.ZodType).find((k) => k.toLowerCase() === key.toLowerCase())}?` : unknownKeyAdvice(key, known).replace("{}", "pilotlight:");
+        problems.push(`pilotlight:${key} is not a key; ${advice}`);
+    }
+    for (const key of env.foreignKeys ?? []) {
+        if (key.startsWith("aws:")) continue;
+        const name = key.slice(key.indexOf(":") + 1);
+        const near = known.includes(name) ? name : closestKey(name, known);
+        problems.push(`${key} is not read by this program (its keys are ${project}:<key>, plus ${AWS_KEYS_READ.join(" and ")})${near ? `; did you mean ${project}:${near}?` : ""}`);
+    }
+
+    // Each key on its own, so one wrong section does not hide the problems of the others.
+    const failed = new Set<string>();
+    const parsed: Record<string, unknown> = {};
+    for (const [key, s] of Object.entries(schema)) {
+        const r = (s as z.ZodType).safeParse(raw[key]);
+        if (r.success) parsed[key] = r.data;
+        else {
+            failed.add(key);
+            problems.push(...problemsOf(r.error.issues, [key], raw[key]));
+            const dflt = (s as z.ZodType).safeParse(undefined);
+            parsed[key] = dflt.success ? dflt.data : undefined;
+        }
+    }
+    const v = parsed as { [K in keyof Sections]: Out<K> };
+    const ok = (...keys: string[]) => keys.every((k) => !failed.has(k));
+
     // Webhook URLs are credentials: refuse them in plaintext, without echoing them.
     if (raw.slackWebhookUrls !== undefined && !isSecret("slackWebhookUrls")) {
-        c.problems.push(`pilotlight:slackWebhookUrls is stored in plaintext (value not shown); store it encrypted: pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/services/..."]' -s ${stack}`);
+        problems.push(`pilotlight:slackWebhookUrls is stored in plaintext (value not shown); store it encrypted: pulumi config set --secret slackWebhookUrls '["https://hooks.slack.com/services/..."]' -s ${stack}`);
     }
 
-    const role = c.oneOf<StackRole>("role", STACK_ROLES);
-    const namePrefix = c.string("namePrefix", "expected 3-20 lowercase letters, digits or hyphens, starting with a letter", (s) => PREFIX_RE.test(s), "pilotlight");
-    const accountId = c.string("accountId", 'expected a 12-digit AWS account id in quotes, e.g. "111111111111"', isAccount);
-    let region = awsRegion ?? "";
-    if (!isRegion(region)) {
-        c.problems.push(`aws:region is ${show(awsRegion)}; expected an AWS region such as us-east-1`);
-        region = "";
-    }
+    const role = (v.role ?? "primary") as StackRole;
+    const primary = role === "primary";
+    const namePrefix = v.namePrefix;
+    const accountId = v.accountId ?? "";
+    const peer = (v.peer ?? { stack: "", accountId: "", region: "", vpcCidr: "" }) as PeerConfig;
 
-    if (c.get("peer") === undefined || typeof c.get("peer") !== "object") {
-        c.fail("peer", c.get("peer"), "expected a map with stack, accountId, region and vpcCidr of the other stack");
-    }
-    const peer: PeerConfig = {
-        stack: c.string("peer.stack", "expected the peer stack's name, e.g. dr", (s) => /^[A-Za-z0-9_.-]+$/.test(s) && s !== stack),
-        accountId: c.string("peer.accountId", 'expected the peer\'s 12-digit AWS account id in quotes, e.g. "222222222222"', isAccount),
-        region: c.string("peer.region", "expected an AWS region such as us-west-2", isRegion),
-        vpcCidr: checkVpcCidr(c, "peer.vpcCidr"),
-    };
-    if (peer.region && region && peer.region === region) {
-        c.fail("peer.region", peer.region, `expected a region other than this stack's own (${region}): a pilot light in the same region does not survive a regional outage`);
-    }
-
-    const vpcCidr = checkVpcCidr(c, "vpcCidr");
-    if (vpcCidr && peer.vpcCidr && cidrsOverlap(vpcCidr, peer.vpcCidr)) {
-        c.fail("vpcCidr", vpcCidr, `must not overlap the peer's pilotlight:peer.vpcCidr ${peer.vpcCidr}; pick disjoint ranges (e.g. 10.10.0.0/16 and 10.20.0.0/16) so the VPCs can be peered and routes never collide`);
-    }
-
-    const azs = c.stringList("availabilityZones", `expected a list of at least 2 availability zones of ${region || "the stack's region"}, e.g. ["${region || "us-east-1"}a", "${region || "us-east-1"}b"]`, (s) => /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/.test(s));
-    if (Array.isArray(c.get("availabilityZones")) && c.problems.every((p) => !p.startsWith("pilotlight:availabilityZones"))) {
-        if (azs.length < 2 || azs.length > 6) {
-            c.fail("availabilityZones", azs, "expected 2 to 6 availability zones: a database subnet group and a load balancer need at least 2");
-        } else if (new Set(azs).size !== azs.length) {
-            c.fail("availabilityZones", azs, "expected each availability zone once");
-        } else if (region && azs.some((z) => !z.startsWith(region))) {
-            c.fail("availabilityZones", azs, `expected zones of this stack's region ${region}, e.g. ${region}a`);
+    // aws:allowedAccountIds keeps the provider from deploying into any other account than accountId.
+    if (env.allowedAccountIds !== undefined && ok("accountId")) {
+        let allowed: unknown = env.allowedAccountIds;
+        if (typeof allowed === "string") {
+            try {
+                allowed = JSON.parse(allowed);
+            } catch {
+                // Reported below as the string it is.
+            }
+        }
+        if (!Array.isArray(allowed) || allowed.length !== 1 || String(allowed[0]) !== accountId) {
+            problems.push(`aws:allowedAccountIds is ${show(allowed)}; expected ["${accountId}"], the account pilotlight:accountId names: names and ARNs are computed from pilotlight:accountId, so the provider must refuse any other account`);
         }
     }
 
-    const failover = c.bool("failover", false);
-    if (failover && role === "primary") {
-        c.fail("failover", true, "failover applies only to a dr stack; set it on the dr stack (pulumi config set failover true -s <dr stack>) and leave it unset here");
+    if (ok("peer")) {
+        if (peer.stack === stack) fail("peer.stack", peer.stack, `expected the other stack's name, not this stack's own (${stack})`);
+        if (region && peer.region === region) fail("peer.region", peer.region, `expected a region other than this stack's own (${region}): a pilot light in the same region does not survive a regional outage`);
+    }
+    if (ok("vpcCidr", "peer") && cidrsOverlap(v.vpcCidr, peer.vpcCidr)) {
+        fail("vpcCidr", v.vpcCidr, `must not overlap the peer's pilotlight:peer.vpcCidr ${peer.vpcCidr}; pick disjoint ranges (e.g. 10.10.0.0/16 and 10.20.0.0/16) so the VPCs can be peered and routes never collide`);
+    }
+    if (ok("vpcCidr", "availabilityZones")) {
+        // An Application Load Balancer needs a /27 or larger subnet in each zone it serves.
+        const plan = planSubnets(v.vpcCidr, v.availabilityZones.length);
+        const smallest = Math.max(...plan.public.map((c) => parseCidr(c)!.prefix));
+        if (smallest > 27) {
+            fail("vpcCidr", v.vpcCidr, `its public subnets would be /${smallest} (${plan.public[0]}, ...), but a load balancer needs at least a /27 in each zone; use a larger VPC (e.g. a /16)`);
+        }
     }
 
-    const network: NetworkConfig = {
-        vpcCidr,
-        availabilityZones: azs,
-        natGateways: c.oneOf("network.natGateways", ["single", "onePerAz"] as const, "single"),
-        lambdasInVpc: c.bool("network.lambdasInVpc", false),
-        appPort: c.int("network.appPort", 1, 65535, 80),
-    };
+    if (v.failover && primary) {
+        fail("failover", true, "failover applies only to a dr stack; set it on the dr stack (pulumi config set failover true -s <dr stack>) and leave it unset here");
+    }
+    if (primary && v.media.replicateBack !== undefined) {
+        fail("media.replicateBack", v.media.replicateBack, "replicateBack applies only to the dr stack, whose bucket replicates back while failed over; remove it from the primary's config");
+    }
+    const media: MediaConfig = { ...v.media, replicateBack: v.media.replicateBack ?? true };
 
-    const media: MediaConfig = {
-        replicationTimeControl: c.bool("media.replicationTimeControl", false),
-        noncurrentVersionDays: c.int("media.noncurrentVersionDays", 1, 3650, 90),
-        replicateBack: c.bool("media.replicateBack", true),
-    };
-    if (role === "primary" && c.get("media.replicateBack") !== undefined) {
-        c.fail("media.replicateBack", c.get("media.replicateBack"), "replicateBack applies only to the dr stack, whose bucket replicates back while failed over; remove it from the primary's config");
+    const database = v.database;
+    const engine = database.engine;
+    const copy: CopyConfig | undefined = v.copy ? { ...v.copy, secretName: v.copy.secretName ?? `${namePrefix}/copy/${v.copy.targetName}` } : undefined;
+
+    // failoverDatabase: validated whenever present; required on a dr stack with failover on.
+    const howTo =
+        'set pilotlight:failoverDatabase.source to "latestCopy" (the newest snapshot copied into this region), "snapshot" (with pilotlight:failoverDatabase.snapshotIdentifier), "pointInTime" (with pilotlight:failoverDatabase.automatedBackupsArn) or "adopt" (with pilotlight:failoverDatabase.secretName)';
+    let failoverDatabase: FailoverDatabaseConfig | undefined;
+    if (raw.failoverDatabase === undefined) {
+        if (v.failover && !primary) fail("failoverDatabase", undefined, `failover needs a database source: ${howTo}`);
+    } else if (primary) {
+        fail("failoverDatabase", raw.failoverDatabase, "failoverDatabase applies only to a dr stack (it says where the failover database comes from); remove it here");
+    } else if (v.failoverDatabase) {
+        const f = v.failoverDatabase;
+        failoverDatabase = { ...f, sourceIdentifier: f.sourceIdentifier ?? `${namePrefix}-db` };
+        if (f.source === "snapshot" && f.snapshotIdentifier === undefined) {
+            fail("failoverDatabase.snapshotIdentifier", undefined, 'failoverDatabase.source "snapshot" needs the DB snapshot identifier (or ARN) to restore, e.g. pilotlight-db-2026-01-31');
+        }
+        if (f.source === "pointInTime") {
+            if (ok("database") && isAuroraEngine(engine)) fail("failoverDatabase.source", f.source, `${engine} has no cross-region automated backup replication; use "latestCopy", "snapshot" or "adopt"`);
+            if (f.automatedBackupsArn === undefined) {
+                fail("failoverDatabase.automatedBackupsArn", undefined, `failoverDatabase.source "pointInTime" needs the ARN of the automated backups replicated into ${region || "this region"}, e.g. arn:aws:rds:${region || "us-west-2"}:222222222222:auto-backup:ab-abc123`);
+            }
+        }
+        if (f.source === "adopt") {
+            if (f.secretName === undefined && copy === undefined) {
+                fail("failoverDatabase.secretName", undefined, 'failoverDatabase.source "adopt" needs the name or ARN of the copy target\'s secret {host, port, identifier, version} (or a pilotlight:copy section, whose secret it then uses)');
+            } else if (f.secretName === undefined) failoverDatabase.secretName = copy!.secretName;
+            if (ok("database") && isAuroraEngine(engine)) fail("failoverDatabase.source", f.source, `the copy target restores RDS instances, not ${engine} clusters; use "latestCopy" or "snapshot"`);
+        }
     }
 
-    const engine = c.oneOf<DatabaseEngine>("database.engine", DATABASE_ENGINES, "postgres");
-    const database: DatabaseConfig = {
-        engine,
-        port: c.int("database.port", 1150, 65535, enginePort(engine)),
-        ...parseDatabaseDeployment(c, engine),
-    };
-    const copy = parseCopy(c, namePrefix);
-    const failoverDatabase = parseFailoverDatabase(c, role, failover, engine, region, namePrefix, copy?.secretName);
-    const app = parseApp(c, region);
-    const dns = parseDns(c, role);
-
-    const auroraFailover = parseAuroraFailover(c, role, accountId);
-
-    const tags = c.stringMap("tags");
-    const backups = parseBackups(c, accountId === peer.accountId);
-    const restore = parseRestoreConfig(c, role);
-    const alerts = parseAlertsConfig(c);
-    const readiness: ReadinessConfig = {
-        rpoMinutes: c.get("readiness.rpoMinutes") === undefined ? undefined : c.int("readiness.rpoMinutes", 15, 525600),
-        replicationLatencySeconds: c.int("readiness.replicationLatencySeconds", 60, 86400, 900),
-        restoreTest: {
-            schedule: c.string("readiness.restoreTest.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(7 days)"),
-            enabled: c.bool("readiness.restoreTest.enabled", false),
-            instanceClass: c.string("readiness.restoreTest.instanceClass", "expected an RDS instance class such as db.t4g.medium", (x) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(x), "db.t4g.medium"),
-        },
-    };
-    if (role === "primary" && c.get("readiness.rpoMinutes") !== undefined) {
-        c.fail("readiness.rpoMinutes", c.get("readiness.rpoMinutes"), "rpoMinutes applies to the dr stack, which measures the recovery points its failover would restore; set it in the dr stack's file");
+    const app = v.app;
+    if (app.certificateArn && region) {
+        const certRegion = certificateRegion(app.certificateArn);
+        if (certRegion && certRegion !== region) {
+            fail("app.certificateArn", app.certificateArn, `expected a certificate in this stack's region ${region}, not ${certRegion}: a load balancer can only use an ACM certificate of its own region (request or import one in ${region})`);
+        }
     }
+    const dns = v.dns;
+    if (dns?.holdOnDr && !primary) fail("dns.holdOnDr", true, "holdOnDr applies only to the primary stack, whose PRIMARY record it holds off; set it there");
 
-    const serviceLinkedRoles = c.stringList(
-        "serviceLinkedRoles",
-        `expected a list of the service-linked roles to create in this account, each one of ${SERVICE_LINKED_ROLES.join(", ")}; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)`,
-        (s) => (SERVICE_LINKED_ROLES as readonly string[]).includes(s),
-        [...SERVICE_LINKED_ROLES],
-    );
-    if (new Set(serviceLinkedRoles).size !== serviceLinkedRoles.length) c.fail("serviceLinkedRoles", serviceLinkedRoles, "expected each service once");
-
-    if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy, restore, alerts, readiness, serviceLinkedRoles };
-}
-
-// ---------------------------------------------------------------- backups and copies
-
-/** A database the backup and copy machines work on. */
-export interface BackupDatabase {
-    /** RDS instance or Aurora cluster identifier. */
-    identifier: string;
-    /** True for an Aurora cluster. Defaults to false. */
-    isCluster: boolean;
-}
-
-/** Scheduled snapshots copied to the DR region (`pilotlight:backups`). */
-export interface BackupsConfig {
-    /** Databases to snapshot each run. Defaults to none. */
-    databases: BackupDatabase[];
-    /** EventBridge schedule expression. Defaults to `rate(2 hours)`. */
-    schedule: string;
-    /** Whether the schedule rule runs. Defaults to false: enable it once the databases exist. */
-    scheduleEnabled: boolean;
-    /** pilotlight snapshots kept per database in each region, 1-100. Defaults to 12. */
-    keep: number;
-    /**
-     * dr stack: replicate the automated backups of the listed instances (not clusters) into the
-     * DR region, for point-in-time restore there. Defaults to false.
-     */
-    automatedBackupReplication: boolean;
-    /** Days the replicated automated backups are kept, 1-35. Defaults to 7. */
-    replicationRetentionDays: number;
-    /** AMIs of tagged instances, copied to the DR region; absent when not configured. */
-    images?: ImageBackupsConfig;
-}
-
-/** AMI backups (`pilotlight:backups.images`). */
-export interface ImageBackupsConfig {
-    /** Instances with this tag key... Defaults to `pilotlight:backup`. */
-    tagKey: string;
-    /** ...and this value are imaged. Defaults to `true`. */
-    tagValue: string;
-    /** Image without rebooting the instance (crash-consistent). Defaults to true. */
-    noReboot: boolean;
-    /** Images kept per source (Auto Scaling group, launch template or lone instance) in each region, 1-100. Defaults to 7. */
-    keep: number;
-    /** Days the images of a source that is no longer imaged are kept, 1-3650. Defaults to 30. */
-    goneSourceDays: number;
-}
-
-/** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
-export interface CopyRestoreConfig {
-    /** Instance class of each copy. Defaults to `db.t4g.medium`. */
-    instanceClass: string;
-    /** DB subnet group. Defaults to the dr network's database subnet group. */
-    subnetGroupName?: string;
-    /** VPC security groups. Defaults to the dr network's database security group. */
-    securityGroupIds?: string[];
-    /** DB parameter group. Defaults to the engine's default group. */
-    parameterGroupName?: string;
-    /** Multi-AZ copies. Defaults to false. */
-    multiAz: boolean;
-    /** Extra tags on each copy. Defaults to none. */
-    tags: Record<string, string>;
-}
-
-/** Cross-account copy of one instance (`pilotlight:copy`), read by both stacks. */
-export interface CopyConfig {
-    /** The source instance on the primary (clusters are not copied across accounts). */
-    source: string;
-    /** EventBridge schedule of the source machine. Defaults to `rate(1 day)`. */
-    schedule: string;
-    /** Whether the source schedule rule runs. Defaults to false. */
-    scheduleEnabled: boolean;
-    /** Copies (instances on dr, shared snapshots on the primary) kept, 1-20. Defaults to 2. */
-    keep: number;
-    /** Base name of the copies on dr: `<targetName>-v<N>`. Defaults to the source identifier. */
-    targetName: string;
-    /** Secrets Manager secret on dr holding `{host, port, identifier, version}`. Defaults to `<namePrefix>/copy/<targetName>`. */
-    secretName: string;
-    restore: CopyRestoreConfig;
-}
-
-const DB_IDENTIFIER_RE = /^[a-z](?:[a-z0-9]|-(?!-))*$/;
-/** Longest identifier whose derived names (`-v<N>-final`, `-bk-<timestamp>`) fit RDS's limits. */
-export const MAX_BACKUP_IDENTIFIER = 40;
-const isDbIdentifier = (s: string) => DB_IDENTIFIER_RE.test(s) && !s.endsWith("-") && s.length <= MAX_BACKUP_IDENTIFIER;
-const DB_IDENTIFIER_RULE = `expected an RDS identifier: a letter, then lowercase letters, digits or single hyphens, not ending in a hyphen, at most ${MAX_BACKUP_IDENTIFIER} characters`;
-
-/** `rate(2 hours)`, `rate(1 day)` or a six-field `cron(...)`. */
-export function isScheduleExpression(s: string): boolean {
-    const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(s);
-    if (rate) return Number(rate[1]) >= 1 && (Number(rate[1]) === 1) === !rate[2].endsWith("s");
-    const cron = /^cron\(([^()]+)\)$/.exec(s);
-    return !!cron && cron[1].trim().split(/\s+/).length === 6;
-}
-const SCHEDULE_RULE = 'expected an EventBridge schedule such as "rate(2 hours)", "rate(1 day)" or "cron(0 3 * * ? *)"';
-
-function parseDatabases(c: Checker, key: string): BackupDatabase[] {
-    const v = c.get(key);
-    if (v === undefined) return [];
-    if (!Array.isArray(v)) {
-        c.fail(key, v, 'expected a list of {identifier, isCluster}, e.g. [{"identifier": "app-db", "isCluster": false}]');
-        return [];
+    const auroraFailover = v.auroraFailover;
+    if (auroraFailover.clusters.length > 0 && !primary && ok("role")) {
+        fail("auroraFailover.clusters", auroraFailover.clusters.map((x) => x.identifier), "Aurora failover recovery runs on the primary stack only; list the clusters in the primary's stack file");
     }
-    const out: BackupDatabase[] = [];
-    v.forEach((_, i) => {
-        const identifier = c.string(`${key}.${i}.identifier`, DB_IDENTIFIER_RULE, isDbIdentifier);
-        const isCluster = c.bool(`${key}.${i}.isCluster`, false);
-        if (identifier && out.some((d) => d.identifier === identifier)) c.fail(`${key}.${i}.identifier`, identifier, "expected each database once");
-        else out.push({ identifier, isCluster });
+    auroraFailover.clusters.forEach((cl, i) => {
+        if (cl.monitoringRoleArn !== undefined && !new RegExp(`^arn:aws:iam::${accountId}:role/[\\w+=,.@/-]{1,512}$`).test(cl.monitoringRoleArn)) {
+            fail(`auroraFailover.clusters[${i}].monitoringRoleArn`, cl.monitoringRoleArn, `expected the ARN of an IAM role in this account, e.g. arn:aws:iam::${accountId || "111111111111"}:role/rds-monitoring`);
+        }
     });
-    return out;
-}
 
-/** `pilotlight:backups`; undefined when the key is absent. */
-function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefined {
-    if (c.get("backups") === undefined) return undefined;
-    const backups: BackupsConfig = {
-        databases: parseDatabases(c, "backups.databases"),
-        schedule: c.string("backups.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(2 hours)"),
-        scheduleEnabled: c.bool("backups.scheduleEnabled", false),
-        keep: c.int("backups.keep", 1, 100, 12),
-        automatedBackupReplication: c.bool("backups.automatedBackupReplication", false),
-        replicationRetentionDays: c.int("backups.replicationRetentionDays", 1, 35, 7),
-        images:
-            c.get("backups.images") === undefined
-                ? undefined
-                : {
-                      tagKey: c.string("backups.images.tagKey", "expected an EC2 tag key (1-127 characters, not starting with aws:)", (s) => s.length >= 1 && s.length <= 127 && !s.startsWith("aws:"), "pilotlight:backup"),
-                      tagValue: c.string("backups.images.tagValue", "expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255, "true"),
-                      noReboot: c.bool("backups.images.noReboot", true),
-                      keep: c.int("backups.images.keep", 1, 100, 7),
-                      goneSourceDays: c.int("backups.images.goneSourceDays", 1, 3650, 30),
-                  },
-    };
-    if (backups.automatedBackupReplication && !sameAccount) {
-        c.fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
-    } else if (backups.automatedBackupReplication && backups.databases.length > 0 && backups.databases.every((d) => d.isCluster)) {
-        c.fail("backups.automatedBackupReplication", true, "applies to RDS instances only; list at least one instance (isCluster: false) or turn it off (Aurora clusters use Aurora global databases instead)");
+    const backups = v.backups;
+    if (backups?.automatedBackupReplication && ok("accountId", "peer") && accountId !== peer.accountId) {
+        fail("backups.automatedBackupReplication", true, "RDS replicates automated backups only into another region of the same account; with the peer in another account use pilotlight:copy (cross-account copies) and the scheduled backups instead");
+    } else if (backups?.automatedBackupReplication && backups.databases.length > 0 && backups.databases.every((d) => d.isCluster)) {
+        fail("backups.automatedBackupReplication", true, "applies to RDS instances only; list at least one instance (isCluster: false) or turn it off (Aurora clusters use Aurora global databases instead)");
     }
-    return backups;
-}
 
-/** `pilotlight:copy`; undefined when the key is absent. */
-function parseCopy(c: Checker, namePrefix: string): CopyConfig | undefined {
-    if (c.get("copy") === undefined) return undefined;
-    const source = c.string("copy.source", `${DB_IDENTIFIER_RULE}; the primary's RDS instance to copy`, isDbIdentifier);
-    const targetName = c.string("copy.targetName", DB_IDENTIFIER_RULE, isDbIdentifier, source);
-    const sgs = c.get("copy.restore.securityGroupIds");
+    if (primary && v.readiness.rpoMinutes !== undefined && ok("role")) {
+        fail("readiness.rpoMinutes", v.readiness.rpoMinutes, "rpoMinutes applies to the dr stack, which measures the recovery points its failover would restore; set it in the dr stack's file");
+    }
+
+    const restore = v.restore;
+    if (raw.restore !== undefined && !primary && ok("role")) {
+        fail("restore", raw.restore, "the restore machine runs on the primary stack only; remove pilotlight:restore from this stack");
+    }
+
+    // The workload database has one kind; every list that names it must say the same.
+    if (ok("database", "namePrefix")) {
+        const workload = `${namePrefix}-db`;
+        const isCluster = isAuroraEngine(engine);
+        const kind = (c: boolean) => (c ? "an Aurora cluster" : "an RDS instance");
+        const lists: [string, { identifier: string; isCluster: boolean }[] | undefined][] = [
+            ["restore.databases", restore?.databases],
+            ["backups.databases", backups?.databases],
+        ];
+        for (const [key, list] of lists) {
+            list?.forEach((d, i) => {
+                if (d.identifier === workload && d.isCluster !== isCluster) {
+                    fail(`${key}[${i}].isCluster`, d.isCluster, `expected ${isCluster}: ${workload} is the workload database, ${kind(isCluster)} (pilotlight:database.engine ${engine})`);
+                }
+            });
+        }
+        if (copy && copy.source === workload && isCluster) {
+            fail("copy.source", copy.source, `the cross-account copy restores RDS instances, but ${workload} is an Aurora cluster (pilotlight:database.engine ${engine}); protect it with pilotlight:backups instead`);
+        }
+        auroraFailover.clusters.forEach((cl, i) => {
+            if (cl.identifier === workload && !isCluster) fail(`auroraFailover.clusters[${i}].identifier`, cl.identifier, `${workload} is the workload database, an RDS instance (pilotlight:database.engine ${engine}); Aurora failover recovery watches Aurora clusters only`);
+        });
+    }
+
+    // Names AWS would refuse: long prefixes, regions and schedule names add up.
+    if (ok("namePrefix", "accountId", "peer", "restore") && region) {
+        for (const n of derivedNames({ namePrefix, accountId, region, peer, restore })) {
+            if (n.name.length > n.max) {
+                const [key, ...others] = n.keys;
+                const value = key === "aws:region" ? region : key === "peer.region" ? peer.region : key === "namePrefix" ? namePrefix : restore?.schedules[Number(/\[(\d+)\]/.exec(key)?.[1])]?.name;
+                const shown = key.startsWith("aws:") ? `${key} is ${show(value)}` : `pilotlight:${key} is ${show(value)}`;
+                problems.push(`${shown}; it makes the ${n.what} ${n.name} (${n.name.length} characters), but AWS allows at most ${n.max}: shorten ${[key, ...others].map((k) => (k.startsWith("aws:") ? k : `pilotlight:${k}`)).join(" or ")}`);
+            }
+        }
+    }
+
+    if (problems.length > 0) throw new ConfigError(file, [...new Set(problems)]);
     return {
-        source,
-        schedule: c.string("copy.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(1 day)"),
-        scheduleEnabled: c.bool("copy.scheduleEnabled", false),
-        keep: c.int("copy.keep", 1, 20, 2),
-        targetName,
-        secretName: c.string("copy.secretName", "expected a Secrets Manager name: 1-512 letters, digits or /_+=.@-", (s) => /^[A-Za-z0-9/_+=.@-]{1,512}$/.test(s), `${namePrefix}/copy/${targetName}`),
-        restore: {
-            instanceClass: c.string("copy.restore.instanceClass", "expected an RDS instance class such as db.t4g.medium", (s) => /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(s), "db.t4g.medium"),
-            subnetGroupName: c.get("copy.restore.subnetGroupName") === undefined ? undefined : c.string("copy.restore.subnetGroupName", "expected a DB subnet group name (letters, digits, spaces, periods, underscores, hyphens)", (s) => /^[A-Za-z0-9 ._-]{1,255}$/.test(s)),
-            securityGroupIds: sgs === undefined ? undefined : c.stringList("copy.restore.securityGroupIds", 'expected a list of security group ids, e.g. ["sg-0123456789abcdef0"]', (s) => /^sg-[0-9a-f]{8,17}$/.test(s)),
-            parameterGroupName: c.get("copy.restore.parameterGroupName") === undefined ? undefined : c.string("copy.restore.parameterGroupName", "expected a DB parameter group name: a letter, then letters, digits or hyphens", (s) => /^[A-Za-z][A-Za-z0-9-]{0,254}$/.test(s)),
-            multiAz: c.bool("copy.restore.multiAz", false),
-            tags: c.stringMap("copy.restore.tags"),
-        },
+        project,
+        stack,
+        role,
+        namePrefix,
+        accountId,
+        region,
+        peer,
+        failover: v.failover,
+        network: { vpcCidr: v.vpcCidr, availabilityZones: v.availabilityZones, ...v.network },
+        media,
+        database,
+        failoverDatabase,
+        app,
+        dns,
+        auroraFailover,
+        tags: v.tags,
+        backups,
+        copy,
+        restore,
+        alerts: v.alerts,
+        readiness: v.readiness,
+        serviceLinkedRoles: v.serviceLinkedRoles,
     };
 }
 
-/** Same-account setup: prod and dr in one account, nothing shared across accounts. */
-export function isSameAccount(cfg: Pick<StackConfig, "accountId" | "peer">): boolean {
-    return cfg.accountId === cfg.peer.accountId;
+/**
+ * What a valid config leaves out that an operator should know about; `loadConfig` logs each as a
+ * warning. Exported for testing.
+ */
+export function configWarnings(cfg: StackConfig): string[] {
+    const warnings: string[] = [];
+    const workload = `${cfg.namePrefix}-db`;
+    // The failback brings dr's data home through the restore machine: only for a database it lists.
+    if (cfg.role === "primary" && cfg.restore && !cfg.restore.databases.some((d) => d.identifier === workload)) {
+        const entry = isAuroraEngine(cfg.database.engine) ? `{"identifier": "${workload}", "isCluster": true}` : `"${workload}"`;
+        warnings.push(
+            `pilotlight:restore.databases is ${show(cfg.restore.databases.map((d) => d.identifier))}; it leaves out the workload database ${workload}, so no failback machine is deployed and after a failover dr's data cannot come home through pilotlight; add ${entry} unless you bring it home another way`,
+        );
+    }
+    return warnings;
+}
+
+// ---------------------------------------------------------------- the two stack files together
+
+/** One stack file as the cross-file checks see it. */
+export interface StackFile {
+    /** `Pulumi.<stack>.yaml`. */
+    file: string;
+    /** Keys of the project's namespace, without it. */
+    raw: RawConfig;
+    /** `aws:region`. */
+    region: string | undefined;
+}
+
+/**
+ * What each file says of itself and of the other must agree: the peer's account, region and CIDR,
+ * the name prefix, the database engine and the DNS record. Pure; both files are named in every
+ * problem. Exported for testing.
+ */
+export function crossCheckStackFiles(own: StackFile, other: StackFile): string[] {
+    const problems: string[] = [];
+    const get = (f: StackFile, key: string): unknown => key.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), f.raw);
+    const said = (f: StackFile, key: string, value: unknown) => `${f.file} ${key === "aws:region" ? key : `pilotlight:${key}`} is ${show(value)}`;
+    const self = (f: StackFile) => ({ accountId: get(f, "accountId"), region: f.region, vpcCidr: get(f, "vpcCidr") });
+    // Each file's peer section against what the other file says of itself.
+    for (const [a, b] of [
+        [own, other],
+        [other, own],
+    ] as const) {
+        const facts = self(b);
+        for (const [key, selfKey] of [
+            ["peer.accountId", "accountId"],
+            ["peer.region", "aws:region"],
+            ["peer.vpcCidr", "vpcCidr"],
+        ] as const) {
+            const stated = get(a, key);
+            const actual = facts[selfKey === "aws:region" ? "region" : selfKey];
+            if (stated !== undefined && actual !== undefined && String(stated) !== String(actual)) {
+                problems.push(`${said(a, key, stated)} but ${said(b, selfKey, actual)}; the two must agree`);
+            }
+        }
+    }
+    const peerStack = get(other, "peer.stack");
+    const ownStack = /^Pulumi\.(.+)\.yaml$/.exec(own.file)?.[1];
+    if (peerStack !== undefined && ownStack !== undefined && peerStack !== ownStack) {
+        problems.push(`${said(other, "peer.stack", peerStack)} but this stack is ${ownStack} (${own.file}); the two must name each other`);
+    }
+    const same = (key: string, dflt: unknown) => {
+        const a = get(own, key) ?? dflt;
+        const b = get(other, key) ?? dflt;
+        if (JSON.stringify(a) !== JSON.stringify(b)) problems.push(`${said(own, key, a)} but ${said(other, key, b)}; both stacks must use the same value`);
+    };
+    same("namePrefix", "pilotlight");
+    same("database.engine", "postgres");
+    if (get(own, "dns") !== undefined && get(other, "dns") !== undefined) {
+        same("dns.hostedZoneId", undefined);
+        same("dns.recordName", undefined);
+    } else if ((get(own, "dns") === undefined) !== (get(other, "dns") === undefined)) {
+        const [has, lacks] = get(own, "dns") !== undefined ? [own, other] : [other, own];
+        problems.push(`${has.file} sets pilotlight:dns but ${lacks.file} does not; the PRIMARY and SECONDARY records need the same zone and name in both stacks`);
+    }
+    return problems;
+}
+
+/** The `pilotlight:` keys, `aws:region` and `aws:allowedAccountIds` of a stack file's YAML document. */
+export function stackFileFromYaml(file: string, doc: unknown, project = "pilotlight"): StackFile & { allowedAccountIds?: unknown } {
+    const config = ((doc as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
+    const flat: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) flat[k] = typeof v === "string" ? v : JSON.stringify(v);
+    return { file, raw: rawFromConfigMap(flat, project), region: typeof config["aws:region"] === "string" ? config["aws:region"] : undefined, allowedAccountIds: config["aws:allowedAccountIds"] };
 }
 
 /**
@@ -965,177 +1317,31 @@ export function rawFromConfigMap(all: Record<string, string>, project = "pilotli
     return raw;
 }
 
-/** Reads and validates the current stack's config. */
+/** Keys of a flat config map outside the project's namespace that the program does not read. */
+export function foreignKeys(all: Record<string, string>, project = "pilotlight"): string[] {
+    return Object.keys(all).filter((k) => !k.startsWith(`${project}:`) && !AWS_KEYS_READ.includes(k));
+}
+
+/** Reads and validates the current stack's config, and checks it against the peer's stack file when that is beside it. */
 export function loadConfig(): StackConfig {
     const project = pulumi.getProject();
-    const raw = rawFromConfigMap(pulumi.runtime.allConfig(), project);
-    const region = pulumi.runtime.allConfig()["aws:region"];
+    const all = pulumi.runtime.allConfig();
+    const raw = rawFromConfigMap(all, project);
     // The engine lists which keys are secrets; the runtime only exposes that internally.
     const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
     const isSecret = (key: string) => runtimeConfig.isConfigSecret?.(`${project}:${key}`) ?? false;
-    return parseStackConfig(pulumi.getStack(), raw, region, project, isSecret);
-}
-
-// ---------------------------------------------------------------- restore machine
-
-/** One scheduled run of the restore machine. */
-export interface RestoreScheduleConfig {
-    /** Rule name suffix: 1-40 lowercase letters, digits, hyphens. */
-    name: string;
-    /** EventBridge `cron(...)` or `rate(...)` expression. */
-    expression: string;
-    /** Execution input: {identifier, task, isCluster[, snapshotIdentifier]}. */
-    input: RestoreRequest;
-    /** Defaults to false: the rule is created DISABLED. */
-    enabled: boolean;
-}
-
-/** `pilotlight:restore`: the restore machine on the primary. */
-export interface RestoreConfig {
-    /**
-     * The instances/clusters the machine may restore (at least one). Each entry of
-     * `pilotlight:restore.databases` is an identifier (an RDS instance) or {identifier, isCluster}.
-     * Listing the workload database `<namePrefix>-db` also deploys the failback machine
-     * `<namePrefix>-failback`, which brings the dr stack's data home through this machine;
-     * without it there is no failback machine.
-     */
-    databases: BackupDatabase[];
-    /** Seconds between polls. Defaults to 60. */
-    pollIntervalSeconds: number;
-    /** Polls per wait before failing (and rolling back). Defaults to 180. */
-    maxAttempts: number;
-    /** Pilotlight snapshots kept per database. Defaults to 2. */
-    keepSnapshots: number;
-    /** Alert on success too. Defaults to false. */
-    notifyOnSuccess: boolean;
-    /** Enable export_snapshot into the media bucket under this prefix. Defaults to undefined: export refused. */
-    exportPrefix?: string;
-    /** Scheduled runs. Defaults to none. */
-    schedules: RestoreScheduleConfig[];
-}
-
-/** `pilotlight:alerts`: channels besides the SNS topic (which always exists). */
-export interface AlertsConfig {
-    /** Verified SES sender address. Defaults to none (no e-mail). */
-    emailSender?: string;
-    /** Recipients of alert e-mails. Defaults to none. */
-    emailRecipients: string[];
-}
-
-const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-
-const RESTORE_DATABASE_RULE =
-    `expected a list of RDS instance or Aurora cluster identifiers (lowercase letters, digits, single hyphens, at most ${MAX_MANAGED_IDENTIFIER} characters): ` +
-    '"wordpress" for an instance or {"identifier": "shop", "isCluster": true} for a cluster, e.g. ["wordpress", {"identifier": "shop", "isCluster": true}]';
-
-/** `pilotlight:restore.databases`: each entry a string (an RDS instance) or {identifier, isCluster}. */
-function parseRestoreDatabases(c: Checker): BackupDatabase[] {
-    const key = "restore.databases";
-    const v = c.get(key);
-    if (v === undefined) {
-        c.fail(key, undefined, RESTORE_DATABASE_RULE);
-        return [];
-    }
-    if (!Array.isArray(v)) {
-        c.fail(key, v, RESTORE_DATABASE_RULE);
-        return [];
-    }
-    if (v.length === 0) {
-        c.fail(key, [], "expected at least one identifier");
-        return [];
-    }
-    const out: BackupDatabase[] = [];
-    v.forEach((entry, i) => {
-        const at = `${key}.${i}`;
-        let db: BackupDatabase | undefined;
-        if (typeof entry === "string") {
-            const problem = identifierProblem(entry);
-            if (problem !== undefined) c.fail(at, entry, `expected an RDS instance identifier: ${problem}`);
-            else db = { identifier: entry, isCluster: false };
-        } else if (entry !== null && typeof entry === "object" && !Array.isArray(entry)) {
-            const unknown = Object.keys(entry).filter((k) => k !== "identifier" && k !== "isCluster");
-            if (unknown.length > 0) c.fail(at, entry, `expected only the keys identifier and isCluster, not ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
-            const raw = (entry as Record<string, unknown>).identifier;
-            const problem = typeof raw === "string" ? identifierProblem(raw) : undefined;
-            if (typeof raw !== "string") c.fail(`${at}.identifier`, raw, 'expected an RDS instance or Aurora cluster identifier, e.g. "shop"');
-            else if (problem !== undefined) c.fail(`${at}.identifier`, raw, `expected an RDS instance or Aurora cluster identifier: ${problem}`);
-            // As in pilotlight:backups.databases, isCluster defaults to false (an RDS instance).
-            const rawCluster = (entry as Record<string, unknown>).isCluster;
-            const isCluster = rawCluster === true || rawCluster === "true";
-            if (rawCluster !== undefined && !isCluster && rawCluster !== false && rawCluster !== "false") {
-                c.fail(`${at}.isCluster`, rawCluster, "expected true (Aurora cluster) or false (RDS instance)");
-            } else if (typeof raw === "string" && problem === undefined) db = { identifier: raw, isCluster };
-        } else {
-            c.fail(at, entry, 'expected an RDS instance identifier such as "wordpress" or {"identifier": "shop", "isCluster": true}');
+    const cfg = parseStackConfig(pulumi.getStack(), raw, all["aws:region"], project, isSecret, { allowedAccountIds: all["aws:allowedAccountIds"], foreignKeys: foreignKeys(all, project) });
+    // Under the engine (not under test mocks, which vary one stack's config on purpose; synth shows
+    // the warnings in its summary and runs the cross-file check itself).
+    if (pulumi.runtime.hasEngine()) {
+        for (const w of configWarnings(cfg)) pulumi.log.warn(w);
+        const peerFile = path.join(process.cwd(), `Pulumi.${cfg.peer.stack}.yaml`);
+        if (fs.existsSync(peerFile)) {
+            const yaml = require("js-yaml") as { load: (s: string) => unknown };
+            const other = stackFileFromYaml(path.basename(peerFile), yaml.load(fs.readFileSync(peerFile, "utf8")), project);
+            const problems = crossCheckStackFiles({ file: `Pulumi.${cfg.stack}.yaml`, raw, region: cfg.region }, other);
+            if (problems.length > 0) throw new ConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
         }
-        if (!db) return;
-        if (out.some((d) => d.identifier === db!.identifier)) c.fail(at, db.identifier, "expected each database once");
-        else out.push(db);
-    });
-    return out;
-}
-
-/** Validates `pilotlight:restore` (primary only). Exported for testing. */
-export function parseRestoreConfig(c: Checker, role: StackRole): RestoreConfig | undefined {
-    const raw = c.get("restore");
-    if (raw === undefined) return undefined;
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-        c.fail("restore", raw, "expected a map with at least databases: [<identifier>, ...]");
-        return undefined;
     }
-    if (role !== "primary") {
-        c.fail("restore", raw, "the restore machine runs on the primary stack only; remove pilotlight:restore from this stack");
-        return undefined;
-    }
-    const databases = parseRestoreDatabases(c);
-    const identifiers = databases.map((d) => d.identifier);
-    const exportPrefix = c.get("restore.exportPrefix") === undefined
-        ? undefined
-        : c.string("restore.exportPrefix", "expected an S3 key prefix of letters, digits, hyphens, underscores and slashes, e.g. rds-exports", (s) => /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(s));
-    const schedulesRaw = c.get("restore.schedules");
-    const schedules: RestoreScheduleConfig[] = [];
-    if (schedulesRaw !== undefined && !Array.isArray(schedulesRaw)) {
-        c.fail("restore.schedules", schedulesRaw, "expected a list of {name, expression, input, enabled}");
-    } else {
-        (schedulesRaw as unknown[] | undefined)?.forEach((_, i) => {
-            const key = `restore.schedules.${i}`;
-            const name = c.string(`${key}.name`, "expected 1-40 lowercase letters, digits or hyphens", (s) => /^[a-z0-9][a-z0-9-]{0,39}$/.test(s));
-            const expression = c.string(`${key}.expression`, "expected an EventBridge schedule like cron(0 3 * * ? *) or rate(1 day)", (s) => /^(cron|rate)\(.+\)$/.test(s));
-            const enabled = c.bool(`${key}.enabled`, false);
-            let input: RestoreRequest | undefined;
-            try {
-                input = parseRequest(c.get(`${key}.input`));
-                const db = databases.find((d) => d.identifier === input!.identifier);
-                if (!db) {
-                    c.fail(`${key}.input.identifier`, input.identifier, `expected one of pilotlight:restore.databases (${identifiers.join(", ")})`);
-                } else if (db.isCluster !== input.isCluster) {
-                    c.fail(`${key}.input.isCluster`, input.isCluster, `expected ${db.isCluster}: pilotlight:restore.databases lists '${db.identifier}' as ${db.isCluster ? "an Aurora cluster" : "an RDS instance"}`);
-                }
-            } catch (err) {
-                c.fail(`${key}.input`, c.get(`${key}.input`), `expected a restore machine input: ${(err as Error).message}`);
-            }
-            if (input) schedules.push({ name, expression, input, enabled });
-        });
-    }
-    return {
-        databases,
-        pollIntervalSeconds: c.int("restore.pollIntervalSeconds", 5, 3600, 60),
-        maxAttempts: c.int("restore.maxAttempts", 1, 10000, 180),
-        keepSnapshots: c.int("restore.keepSnapshots", 1, 100, 2),
-        notifyOnSuccess: c.bool("restore.notifyOnSuccess", false),
-        exportPrefix,
-        schedules,
-    };
-}
-
-/** Validates `pilotlight:alerts`. Exported for testing. */
-export function parseAlertsConfig(c: Checker): AlertsConfig {
-    const emailSender = c.get("alerts.emailSender") === undefined
-        ? undefined
-        : c.string("alerts.emailSender", "expected the SES-verified address alerts are sent from, e.g. dr-alerts@example.com", (s) => EMAIL_RE.test(s));
-    const emailRecipients = c.stringList("alerts.emailRecipients", "expected a list of e-mail addresses", (s) => EMAIL_RE.test(s), []);
-    if (emailRecipients.length > 0 && emailSender === undefined) {
-        c.fail("alerts.emailSender", undefined, "expected a sender address because pilotlight:alerts.emailRecipients is set");
-    }
-    return { emailSender, emailRecipients };
+    return cfg;
 }

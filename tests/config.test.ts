@@ -1,7 +1,32 @@
 import * as assert from "assert";
-import { cidrsOverlap, ConfigError, DEFAULT_ENGINE_VERSIONS, isScheduleExpression, parseCidr, parseStackConfig, RawConfig, rawFromConfigMap } from "../config";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import {
+    cidrsOverlap,
+    closestKey,
+    ConfigError,
+    configWarnings,
+    crossCheckStackFiles,
+    DatabaseEngine,
+    DEFAULT_ENGINE_VERSIONS,
+    derivedNames,
+    isScheduleExpression,
+    parseCidr,
+    parseStackConfig,
+    RawConfig,
+    rawFromConfigMap,
+    schemaKeyPaths,
+    StackEnvironment,
+    StackFile,
+    stackFileFromYaml,
+} from "../config";
+import { planSubnets } from "../components/network";
+import { clusterIdentifierProblem } from "../functions/lib/auroraFailover";
 import { drRawConfig, prodRawConfig } from "./fixtures";
-import { readStackConfig } from "./program";
+import { PROJECT_ROOT, readStackConfig, runProgram } from "./program";
+import { markLookups, parseArgs, stackFileReport, summary, synth } from "./synth";
 
 function problemsOf(stack: string, raw: RawConfig, region: string | undefined): string[] {
     try {
@@ -116,7 +141,7 @@ describe("config", () => {
         { rule: "aurora cluster twice", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1" }, { identifier: "a1" }] }), expect: ["pilotlight:auroraFailover.clusters[1].identifier", '"a1"', "each cluster once"] },
         { rule: "aurora writer class", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writerClass: "r6g.2xlarge" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writerClass", '"r6g.2xlarge"', "db.r6g.2xlarge"] },
         { rule: "aurora monitoring role of another account", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", monitoringRoleArn: "arn:aws:iam::222222222222:role/rds-monitoring" }] }), expect: ["pilotlight:auroraFailover.clusters[0].monitoringRoleArn", "222222222222", "role in this account", "arn:aws:iam::111111111111:role/rds-monitoring"] },
-        { rule: "aurora unknown cluster setting", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writer: "db.r6g.large" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writer", "not a known setting"] },
+        { rule: "aurora unknown cluster setting", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writer: "db.r6g.large" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writer is not a key; did you mean pilotlight:auroraFailover.clusters[0].writerClass?"] },
         { rule: "aurora window", stack: "prod", change: (r) => (r.auroraFailover = { windowHours: 0 }), expect: ["pilotlight:auroraFailover.windowHours", "0", "from 1 to 720"] },
         { rule: "aurora afterRecovery", stack: "prod", change: (r) => (r.auroraFailover = { afterRecovery: "shrink" }), expect: ["pilotlight:auroraFailover.afterRecovery", '"shrink"', '"keep", "delete", "resize"'] },
         { rule: "aurora notifyOnSuccess", stack: "prod", change: (r) => (r.auroraFailover = { notifyOnSuccess: "often" }), expect: ["pilotlight:auroraFailover.notifyOnSuccess", '"often"', "true or false"] },
@@ -148,9 +173,9 @@ describe("config", () => {
         { rule: "record name that is not a FQDN", stack: "prod", change: (r) => (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "app" }), expect: ["pilotlight:dns.recordName", '"app"', "app.example.com"] },
         { rule: "dns not a map", stack: "prod", change: (r) => (r.dns = "app.example.com"), expect: ["pilotlight:dns", "hostedZoneId and recordName"] },
         { rule: "backups databases not a list", stack: "prod", change: (r) => (r.backups = { databases: "app-db" }), expect: ["pilotlight:backups.databases", '"app-db"', "list of {identifier, isCluster}"] },
-        { rule: "backup identifier invalid", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "App_DB" }] }), expect: ["pilotlight:backups.databases.0.identifier", '"App_DB"', "RDS identifier"] },
-        { rule: "backup database listed twice", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }, { identifier: "app-db" }] }), expect: ["pilotlight:backups.databases.1.identifier", "each database once"] },
-        { rule: "backup isCluster not a boolean", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db", isCluster: "maybe" }] }), expect: ["pilotlight:backups.databases.0.isCluster", '"maybe"', "true or false"] },
+        { rule: "backup identifier invalid", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "App_DB" }] }), expect: ["pilotlight:backups.databases[0].identifier", '"App_DB"', "RDS identifier"] },
+        { rule: "backup database listed twice", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }, { identifier: "app-db" }] }), expect: ["pilotlight:backups.databases[1].identifier", "each database once"] },
+        { rule: "backup isCluster not a boolean", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "app-db", isCluster: "maybe" }] }), expect: ["pilotlight:backups.databases[0].isCluster", '"maybe"', "true or false"] },
         { rule: "backup keep 0", stack: "prod", change: (r) => (r.backups = { keep: 0 }), expect: ["pilotlight:backups.keep", "0", "from 1 to 100"] },
         { rule: "backup keep 101", stack: "prod", change: (r) => (r.backups = { keep: 101 }), expect: ["pilotlight:backups.keep", "101", "from 1 to 100"] },
         { rule: "backup schedule malformed", stack: "prod", change: (r) => (r.backups = { schedule: "every 2 hours" }), expect: ["pilotlight:backups.schedule", '"every 2 hours"', "rate(2 hours)"] },
@@ -312,5 +337,263 @@ describe("config: failover keys (serviceLinkedRoles, engine versions)", () => {
         assert.deepStrictEqual(DEFAULT_ENGINE_VERSIONS, { postgres: "16", mysql: "8.0", "aurora-postgresql": "16", "aurora-mysql": "8.0" });
         const bad = problems({ ...drRawConfig(), database: { engine: "aurora-mysql", engineVersion: "8" } });
         assert.ok(bad.includes('pilotlight:database.engineVersion is "8"') && bad.includes("8.0 (or 8.0.mysql_aurora.3.08.2)"), bad);
+    });
+});
+
+/** Problems of a config, with `aws:` keys and other namespaces as the engine gives them. */
+function refusal(stack: "prod" | "dr", change: (r: any) => void, region?: string, env: StackEnvironment = {}): string[] {
+    const raw = stack === "prod" ? prodRawConfig() : drRawConfig();
+    change(raw);
+    try {
+        parseStackConfig(stack, raw, region ?? (stack === "prod" ? "us-east-1" : "us-west-2"), "pilotlight", () => false, env);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return e.problems;
+    }
+    return [];
+}
+
+describe("config: realistic mistakes, each refused with its exact message", () => {
+    const PREFIX_RULE = "expected 3-20 lowercase letters, digits or single hyphens, starting with a letter and not ending in a hyphen (RDS and ElastiCache refuse consecutive hyphens)";
+    const mistakes: { mistake: string; stack: "prod" | "dr"; change: (r: any) => void; region?: string; env?: StackEnvironment; problems: string[] }[] = [
+        // Typos, at every level: a key that is not read is never silently dropped.
+        { mistake: "a typo in a top-level key", stack: "prod", change: (r) => (r.databse = { engine: "aurora-postgresql" }), problems: ["pilotlight:databse is not a key; did you mean pilotlight:database?"] },
+        { mistake: "a nested key written at the top", stack: "prod", change: (r) => (r.engine = "mysql"), problems: ["pilotlight:engine is not a key; did you mean pilotlight:database.engine?"] },
+        { mistake: "network.natGateway", stack: "prod", change: (r) => (r.network = { natGateway: "single" }), problems: ["pilotlight:network.natGateway is not a key; did you mean pilotlight:network.natGateways?"] },
+        { mistake: "backups.shedule", stack: "prod", change: (r) => (r.backups = { shedule: "rate(1 day)" }), problems: ["pilotlight:backups.shedule is not a key; did you mean pilotlight:backups.schedule?"] },
+        { mistake: "restore.keepSnapshot", stack: "prod", change: (r) => (r.restore = { databases: ["pilotlight-db"], keepSnapshot: 3 }), problems: ["pilotlight:restore.keepSnapshot is not a key; did you mean pilotlight:restore.keepSnapshots?"] },
+        { mistake: "dns.hostedZoneID (reported once, not also as missing)", stack: "prod", change: (r) => (r.dns = { hostedZoneID: "Z0123456789ABCDEFGHIJ", recordName: "app.example.com" }), problems: ["pilotlight:dns.hostedZoneID is not a key; did you mean pilotlight:dns.hostedZoneId?"] },
+        { mistake: "a typo in a list entry", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "orders-aurora", writerclass: "db.r6g.large" }] }), problems: ["pilotlight:auroraFailover.clusters[0].writerclass is not a key; did you mean pilotlight:auroraFailover.clusters[0].writerClass?"] },
+        { mistake: "a shortened key in a list entry", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "orders-aurora", writer: "db.r6g.large" }] }), problems: ["pilotlight:auroraFailover.clusters[0].writer is not a key; did you mean pilotlight:auroraFailover.clusters[0].writerClass?"] },
+        {
+            mistake: "enable for enabled in a schedule",
+            stack: "prod",
+            change: (r) => (r.restore = { databases: ["pilotlight-db"], schedules: [{ name: "n", expression: "rate(1 day)", enable: true, input: { identifier: "pilotlight-db", task: "create_snapshot_only" } }] }),
+            problems: ["pilotlight:restore.schedules[0].enable is not a key; did you mean pilotlight:restore.schedules[0].enabled?"],
+        },
+        { mistake: "backups.images.tagkey", stack: "prod", change: (r) => (r.backups = { images: { tagkey: "backup" } }), problems: ["pilotlight:backups.images.tagkey is not a key; did you mean pilotlight:backups.images.tagKey?"] },
+        { mistake: "media.replicationTimeControll", stack: "prod", change: (r) => (r.media = { replicationTimeControll: true }), problems: ["pilotlight:media.replicationTimeControll is not a key; did you mean pilotlight:media.replicationTimeControl?"] },
+        { mistake: "app.redisNode", stack: "prod", change: (r) => (r.app = { redisNode: 3 }), problems: ["pilotlight:app.redisNode is not a key; did you mean pilotlight:app.redisNodes?"] },
+        { mistake: "failoverDatabase.snapshotId", stack: "dr", change: (r) => (r.failoverDatabase = { source: "snapshot", snapshotId: "prod-2026" }), problems: ["pilotlight:failoverDatabase.snapshotId is not a key; did you mean pilotlight:failoverDatabase.snapshotIdentifier?"] },
+        {
+            mistake: "a key with no near match lists the keys",
+            stack: "dr",
+            change: (r) => (r.copy = { source: "pilotlight-db", restore: { instanceType: "db.t4g.medium" } }),
+            problems: ["pilotlight:copy.restore.instanceType is not a key; expected one of instanceClass, subnetGroupName, securityGroupIds, parameterGroupName, multiAz, tags"],
+        },
+        { mistake: "a key of another namespace", stack: "prod", change: () => undefined, env: { foreignKeys: ["pilotlihgt:role", "aws:profile"] }, problems: ["pilotlihgt:role is not read by this program (its keys are pilotlight:<key>, plus aws:region and aws:allowedAccountIds); did you mean pilotlight:role?"] },
+        // Wrong types.
+        { mistake: "a port as a word", stack: "prod", change: (r) => (r.network = { appPort: "eighty" }), problems: ['pilotlight:network.appPort is "eighty"; expected a whole number from 1 to 65535'] },
+        { mistake: "multiAz as yes", stack: "prod", change: (r) => (r.database = { multiAz: "yes" }), problems: ['pilotlight:database.multiAz is "yes"; expected true or false'] },
+        { mistake: "zones as one string", stack: "prod", change: (r) => (r.availabilityZones = "us-east-1a,us-east-1b"), problems: ['pilotlight:availabilityZones is "us-east-1a,us-east-1b"; expected a list of at least 2 availability zones of us-east-1, e.g. ["us-east-1a", "us-east-1b"]'] },
+        { mistake: "the peer as a list", stack: "dr", change: (r) => (r.peer = ["prod"]), problems: ['pilotlight:peer is ["prod"]; expected a map with stack, accountId, region and vpcCidr of the other stack'] },
+        { mistake: "tags as a list", stack: "prod", change: (r) => (r.tags = ["owner=platform"]), problems: ['pilotlight:tags is ["owner=platform"]; expected a map of string to string'] },
+        { mistake: "a tag value that is a number", stack: "prod", change: (r) => (r.tags = { "cost-center": 4100 }), problems: ["pilotlight:tags.cost-center is 4100; expected a string: tags are a map of string to string"] },
+        // Names AWS refuses.
+        { mistake: "a prefix with consecutive hyphens", stack: "prod", change: (r) => (r.namePrefix = "pilot--light"), problems: [`pilotlight:namePrefix is "pilot--light"; ${PREFIX_RULE}`] },
+        { mistake: "a prefix of 21 characters", stack: "prod", change: (r) => (r.namePrefix = "pilotlight-platform-x"), problems: [`pilotlight:namePrefix is "pilotlight-platform-x"; ${PREFIX_RULE}`] },
+        {
+            mistake: "a restore schedule whose rule name overflows 64 characters with the prefix",
+            stack: "prod",
+            change: (r) => ((r.namePrefix = "pilotlight-platform"), (r.restore = { databases: ["pilotlight-platform-db"], schedules: [{ name: "a".repeat(40), expression: "rate(1 day)", input: { identifier: "pilotlight-platform-db", task: "create_snapshot_only" } }] })),
+            problems: [`pilotlight:restore.schedules[0].name is "${"a".repeat(40)}"; it makes the EventBridge rule name pilotlight-platform-restore-${"a".repeat(40)} (68 characters), but AWS allows at most 64: shorten pilotlight:restore.schedules[0].name or pilotlight:namePrefix`],
+        },
+        {
+            mistake: "an Aurora cluster identifier with capitals",
+            stack: "prod",
+            change: (r) => (r.auroraFailover = { clusters: [{ identifier: "Orders-Aurora" }] }),
+            // The recovery's own identifier rule speaks first when it refuses capitals itself.
+            problems: [`pilotlight:auroraFailover.clusters[0].identifier is "Orders-Aurora"; ${clusterIdentifierProblem("Orders-Aurora") ?? 'expected lowercase, as RDS stores identifiers and names them in its events: "orders-aurora"'}`],
+        },
+        // Regions of other partitions.
+        { mistake: "a China region", stack: "prod", change: () => undefined, region: "cn-north-1", problems: ['aws:region is "cn-north-1"; cn-north-1 belongs to the aws-cn partition, which pilotlight does not serve (its ARNs, service principals and DNS suffixes are those of the aws partition); use a region of the aws partition such as us-east-1'] },
+        { mistake: "a GovCloud peer", stack: "prod", change: (r) => (r.peer.region = "us-gov-west-1"), problems: ['pilotlight:peer.region is "us-gov-west-1"; us-gov-west-1 belongs to the aws-us-gov partition, which pilotlight does not serve (its ARNs, service principals and DNS suffixes are those of the aws partition); use a region of the aws partition such as us-west-2'] },
+        { mistake: "an ISO region", stack: "dr", change: () => undefined, region: "us-isob-east-1", problems: ['aws:region is "us-isob-east-1"; us-isob-east-1 belongs to the ISO partition, which pilotlight does not serve (its ARNs, service principals and DNS suffixes are those of the aws partition); use a region of the aws partition such as us-east-1'] },
+        // Kinds: the workload database is an instance or a cluster, and every list says the same.
+        { mistake: "an Aurora workload listed as an instance to restore", stack: "prod", change: (r) => ((r.database = { engine: "aurora-postgresql" }), (r.restore = { databases: [{ identifier: "pilotlight-db", isCluster: false }] })), problems: ["pilotlight:restore.databases[0].isCluster is false; expected true: pilotlight-db is the workload database, an Aurora cluster (pilotlight:database.engine aurora-postgresql)"] },
+        { mistake: "an instance workload backed up as a cluster", stack: "prod", change: (r) => (r.backups = { databases: [{ identifier: "pilotlight-db", isCluster: true }] }), problems: ["pilotlight:backups.databases[0].isCluster is true; expected false: pilotlight-db is the workload database, an RDS instance (pilotlight:database.engine postgres)"] },
+        { mistake: "an Aurora workload through the instance-only copy", stack: "prod", change: (r) => ((r.database = { engine: "aurora-mysql" }), (r.copy = { source: "pilotlight-db" })), problems: ['pilotlight:copy.source is "pilotlight-db"; the cross-account copy restores RDS instances, but pilotlight-db is an Aurora cluster (pilotlight:database.engine aurora-mysql); protect it with pilotlight:backups instead'] },
+        { mistake: "Aurora recovery of an instance workload", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "pilotlight-db" }] }), problems: ['pilotlight:auroraFailover.clusters[0].identifier is "pilotlight-db"; pilotlight-db is the workload database, an RDS instance (pilotlight:database.engine postgres); Aurora failover recovery watches Aurora clusters only'] },
+        { mistake: "a minor version of another engine", stack: "prod", change: (r) => (r.database = { engine: "aurora-mysql", engineVersion: "8.0.41" }), problems: ['pilotlight:database.engineVersion is "8.0.41"; expected a version of aurora-mysql such as 8.0 (or 8.0.mysql_aurora.3.08.2)'] },
+        // The provider's account guard.
+        { mistake: "a service-linked role by its short name", stack: "dr", change: (r) => (r.serviceLinkedRoles = ["autoscaling"]), problems: ['pilotlight:serviceLinkedRoles is ["autoscaling"]; expected a list of the service-linked roles to create in this account, each one of autoscaling.amazonaws.com, elasticache.amazonaws.com, rds.amazonaws.com; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)'] },
+        { mistake: "a service-linked role twice", stack: "dr", change: (r) => (r.serviceLinkedRoles = ["rds.amazonaws.com", "rds.amazonaws.com"]), problems: ['pilotlight:serviceLinkedRoles is ["rds.amazonaws.com","rds.amazonaws.com"]; expected each service once'] },
+        { mistake: "images of gone sources kept 0 days", stack: "prod", change: (r) => (r.backups = { images: { goneSourceDays: 0 } }), problems: ["pilotlight:backups.images.goneSourceDays is 0; expected a whole number from 1 to 3650"] },
+        { mistake: "allowedAccountIds naming the peer's account", stack: "prod", change: () => undefined, env: { allowedAccountIds: '["222222222222"]' }, problems: ['aws:allowedAccountIds is ["222222222222"]; expected ["111111111111"], the account pilotlight:accountId names: names and ARNs are computed from pilotlight:accountId, so the provider must refuse any other account'] },
+        { mistake: "allowedAccountIds with a second account", stack: "dr", change: () => undefined, env: { allowedAccountIds: ["222222222222", "111111111111"] }, problems: ['aws:allowedAccountIds is ["222222222222","111111111111"]; expected ["222222222222"], the account pilotlight:accountId names: names and ARNs are computed from pilotlight:accountId, so the provider must refuse any other account'] },
+    ];
+    for (const m of mistakes) {
+        it(`refuses ${m.mistake}`, () => assert.deepStrictEqual(refusal(m.stack, m.change, m.region, m.env), m.problems));
+    }
+
+    it("accepts major engine versions and defaults to them", () => {
+        for (const [engine, version] of [["postgres", "16"], ["mysql", "8.0"], ["aurora-postgresql", "16"], ["aurora-mysql", "8.0"], ["postgres", "16.8"], ["aurora-mysql", "8.0.mysql_aurora.3.08.2"]]) {
+            assert.deepStrictEqual(refusal("prod", (r) => (r.database = { engine, engineVersion: version })), [], `${engine} ${version}`);
+            assert.strictEqual(parseStackConfig("prod", prodRawConfig({ database: { engine } }), "us-east-1").database.engineVersion, DEFAULT_ENGINE_VERSIONS[engine as DatabaseEngine]);
+        }
+        assert.deepStrictEqual(Object.values(DEFAULT_ENGINE_VERSIONS), ["16", "8.0", "16", "8.0"]);
+    });
+
+    it("gives the workload database's kind to list entries that leave it out", () => {
+        const cfg = parseStackConfig(
+            "prod",
+            prodRawConfig({
+                database: { engine: "aurora-postgresql" },
+                restore: { databases: ["pilotlight-db", "billing"], schedules: [{ name: "n", expression: "rate(1 day)", input: { identifier: "pilotlight-db", task: "create_snapshot_only" } }] },
+                backups: { databases: [{ identifier: "pilotlight-db" }, { identifier: "billing" }] },
+            }),
+            "us-east-1",
+        );
+        assert.deepStrictEqual(cfg.restore?.databases, [{ identifier: "pilotlight-db", isCluster: true }, { identifier: "billing", isCluster: false }]);
+        assert.strictEqual(cfg.restore?.schedules[0].input.isCluster, true);
+        assert.deepStrictEqual(cfg.backups?.databases, [{ identifier: "pilotlight-db", isCluster: true }, { identifier: "billing", isCluster: false }]);
+    });
+
+    it("refuses a VPC whose public subnets would be smaller than the /27 a load balancer needs, by the network's subnet plan", () => {
+        for (const prefix of [16, 17, 18, 19, 20]) {
+            for (const azs of [2, 3, 6]) {
+                const cidr = `10.10.0.0/${prefix}`;
+                const zones = ["a", "b", "c", "d", "e", "f"].slice(0, azs).map((z) => `us-east-1${z}`);
+                const plan = planSubnets(cidr, azs);
+                const smallest = Math.max(...plan.public.map((c) => parseCidr(c)!.prefix));
+                const expected = smallest > 27 ? [`pilotlight:vpcCidr is "${cidr}"; its public subnets would be /${smallest} (${plan.public[0]}, ...), but a load balancer needs at least a /27 in each zone; use a larger VPC (e.g. a /16)`] : [];
+                assert.deepStrictEqual(refusal("prod", (r) => ((r.vpcCidr = cidr), (r.availabilityZones = zones))), expected, `${cidr} over ${azs} zones`);
+            }
+        }
+        // Today's plan gives a /20 VPC /28 public subnets: it must be among the refused.
+        assert.ok(refusal("prod", (r) => (r.vpcCidr = "10.10.0.0/20")).length > 0 || parseCidr(planSubnets("10.10.0.0/20", 2).public[0])!.prefix <= 27);
+    });
+
+    it("lists every derived name with its AWS limit, and the longest fit for the longest allowed prefix", () => {
+        const names = derivedNames({ namePrefix: "a".repeat(20), accountId: "111111111111", region: "ap-southeast-2", peer: { stack: "dr", accountId: "222222222222", region: "ap-northeast-3", vpcCidr: "10.20.0.0/16" }, restore: undefined });
+        assert.ok(names.length >= 8);
+        for (const n of names) assert.ok(n.name.length <= n.max, `${n.what} ${n.name} is ${n.name.length} > ${n.max}`);
+        assert.deepStrictEqual(names.find((n) => n.what === "S3 bucket name"), { what: "S3 bucket name", name: `${"a".repeat(20)}-media-111111111111-ap-southeast-2`, max: 63, keys: ["namePrefix", "aws:region"] });
+    });
+
+    it("warns when the restore machine leaves out the workload database a failback needs", () => {
+        assert.deepStrictEqual(configWarnings(parseStackConfig("prod", prodRawConfig({ restore: { databases: ["billing"] } }), "us-east-1")), [
+            'pilotlight:restore.databases is ["billing"]; it leaves out the workload database pilotlight-db, so no failback machine is deployed and after a failover dr\'s data cannot come home through pilotlight; add "pilotlight-db" unless you bring it home another way',
+        ]);
+        assert.deepStrictEqual(configWarnings(parseStackConfig("prod", prodRawConfig({ restore: { databases: ["pilotlight-db"] } }), "us-east-1")), []);
+        assert.deepStrictEqual(configWarnings(parseStackConfig("prod", prodRawConfig(), "us-east-1")), []);
+    });
+
+    it("suggests the closest key only when it is close", () => {
+        assert.strictEqual(closestKey("databse", ["database", "dns"]), "database");
+        assert.strictEqual(closestKey("DNS", ["database", "dns"]), "dns");
+        assert.strictEqual(closestKey("owner", ["database", "dns"]), undefined);
+        assert.strictEqual(closestKey("writer", ["identifier", "writerClass"]), "writerClass");
+    });
+});
+
+describe("config: the two stack files together", () => {
+    const file = (stack: "prod" | "dr", change: (r: any) => void = () => undefined, region?: string): StackFile => {
+        const raw = stack === "prod" ? prodRawConfig() : drRawConfig();
+        change(raw);
+        return { file: `Pulumi.${stack}.yaml`, raw, region: region ?? (stack === "prod" ? "us-east-1" : "us-west-2") };
+    };
+
+    it("accepts the example stack files", () => {
+        const prod = stackFileFromYaml("Pulumi.prod.yaml", yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8")));
+        const dr = stackFileFromYaml("Pulumi.dr.yaml", yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dr.yaml"), "utf8")));
+        assert.deepStrictEqual(crossCheckStackFiles(prod, dr), []);
+        assert.deepStrictEqual(crossCheckStackFiles(dr, prod), []);
+        assert.strictEqual(prod.region, "us-east-1");
+        assert.deepStrictEqual(prod.allowedAccountIds, ["111111111111"]);
+    });
+
+    const mismatches: { mismatch: string; own: StackFile; other: StackFile; problems: string[] }[] = [
+        { mismatch: "the peer's account", own: file("prod", (r) => (r.peer.accountId = "222222222223")), other: file("dr"), problems: ['Pulumi.prod.yaml pilotlight:peer.accountId is "222222222223" but Pulumi.dr.yaml pilotlight:accountId is "222222222222"; the two must agree'] },
+        { mismatch: "the peer's region", own: file("prod"), other: file("dr", () => undefined, "us-west-1"), problems: ['Pulumi.prod.yaml pilotlight:peer.region is "us-west-2" but Pulumi.dr.yaml aws:region is "us-west-1"; the two must agree'] },
+        { mismatch: "the peer's CIDR, seen from the other file", own: file("prod"), other: file("dr", (r) => (r.peer.vpcCidr = "10.11.0.0/16")), problems: ['Pulumi.dr.yaml pilotlight:peer.vpcCidr is "10.11.0.0/16" but Pulumi.prod.yaml pilotlight:vpcCidr is "10.10.0.0/16"; the two must agree'] },
+        { mismatch: "which stack the peer names", own: file("prod"), other: file("dr", (r) => (r.peer.stack = "production")), problems: ['Pulumi.dr.yaml pilotlight:peer.stack is "production" but this stack is prod (Pulumi.prod.yaml); the two must name each other'] },
+        { mismatch: "the name prefix (one left at its default)", own: file("prod", (r) => (r.namePrefix = "shop")), other: file("dr"), problems: ['Pulumi.prod.yaml pilotlight:namePrefix is "shop" but Pulumi.dr.yaml pilotlight:namePrefix is "pilotlight"; both stacks must use the same value'] },
+        { mismatch: "the database engine", own: file("dr", (r) => (r.database = { engine: "aurora-postgresql" })), other: file("prod"), problems: ['Pulumi.dr.yaml pilotlight:database.engine is "aurora-postgresql" but Pulumi.prod.yaml pilotlight:database.engine is "postgres"; both stacks must use the same value'] },
+        {
+            mismatch: "the DNS record",
+            own: file("prod", (r) => (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "app.example.com" })),
+            other: file("dr", (r) => (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "www.example.com" })),
+            problems: ['Pulumi.prod.yaml pilotlight:dns.recordName is "app.example.com" but Pulumi.dr.yaml pilotlight:dns.recordName is "www.example.com"; both stacks must use the same value'],
+        },
+        { mismatch: "DNS in one file only", own: file("prod", (r) => (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "app.example.com" })), other: file("dr"), problems: ["Pulumi.prod.yaml sets pilotlight:dns but Pulumi.dr.yaml does not; the PRIMARY and SECONDARY records need the same zone and name in both stacks"] },
+    ];
+    for (const m of mismatches) {
+        it(`refuses a mismatch of ${m.mismatch}, naming both files and both values`, () => assert.deepStrictEqual(crossCheckStackFiles(m.own, m.other), m.problems));
+    }
+});
+
+describe("synth: what it cannot show as pulumi up would run it", () => {
+    const stackDir = (files: Record<string, string>) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+        for (const stack of ["prod", "dr"]) fs.copyFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), path.join(dir, `Pulumi.${stack}.yaml`));
+        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+        return dir;
+    };
+
+    it("has nothing to report for the example stack files", () => {
+        for (const stack of ["prod", "dr"]) assert.deepStrictEqual(stackFileReport(stack), { errors: [], notes: [] });
+    });
+
+    it("refuses ESC environment imports, which it cannot read", () => {
+        const prod = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8");
+        const dir = stackDir({ "Pulumi.prod.yaml": `environment:\n  - platform/prod-secrets\n${prod}` });
+        assert.deepStrictEqual(stackFileReport("prod", [], dir).errors, [
+            'Pulumi.prod.yaml imports the ESC environment(s) "platform/prod-secrets", which synth cannot read: its plan would differ from the one pulumi up runs. Write the values the stack needs into Pulumi.prod.yaml (pulumi env get <environment>), or review with pulumi preview',
+        ]);
+    });
+
+    it("notes aws: provider keys that change the plan but that the mocks do not apply", () => {
+        const prod = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8").replace("config:\n", 'config:\n  aws:profile: prod\n  aws:defaultTags:\n    tags:\n      team: platform\n');
+        const report = stackFileReport("prod", [], stackDir({ "Pulumi.prod.yaml": prod }));
+        assert.deepStrictEqual(report, { errors: [], notes: ["aws:defaultTags is set in Pulumi.prod.yaml: the AWS provider applies it at deployment, synth's mocks do not, so its effect (e.g. default tags) is not shown here"] });
+        assert.match(summary({ stack: "prod", resources: [], outputs: {}, secretKeys: [], calls: [] }, report.notes), /## Not shown by synth\n\n- aws:defaultTags is set in Pulumi\.prod\.yaml/);
+    });
+
+    it("reports a key outside the pilotlight: namespace instead of dropping it", async () => {
+        const { config } = readStackConfig("prod");
+        await assert.rejects(runProgram("prod", { config: { ...config, "pilotlihgt:failover": "true", role: "primary" } }), (e: Error) => {
+            assert.ok(e.message.includes("pilotlihgt:failover is not read by this program (its keys are pilotlight:<key>, plus aws:region and aws:allowedAccountIds); did you mean pilotlight:failover?"), e.message);
+            assert.ok(e.message.includes("role is not read by this program (its keys are pilotlight:<key>, plus aws:region and aws:allowedAccountIds); did you mean pilotlight:role?"), e.message);
+            return true;
+        });
+    });
+
+    it("shows the config's warnings in the summary's notes", () => {
+        assert.deepStrictEqual(stackFileReport("prod", ['restore={"databases":["billing"]}']).notes, [
+            'warning: pilotlight:restore.databases is ["billing"]; it leaves out the workload database pilotlight-db, so no failback machine is deployed and after a failover dr\'s data cannot come home through pilotlight; add "pilotlight-db" unless you bring it home another way',
+        ]);
+    });
+
+    it("checks the stack against its peer's file, with the overrides applied", async () => {
+        assert.deepStrictEqual(stackFileReport("prod", ["peer.accountId=333333333333"]).errors, ['Pulumi.prod.yaml pilotlight:peer.accountId is "333333333333" but Pulumi.dr.yaml pilotlight:accountId is "222222222222"; the two must agree']);
+        await assert.rejects(synth(parseArgs(["--stack", "prod", "--set", "namePrefix=shop", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "synth-x-"))])), /Pulumi\.prod\.yaml cannot be synthesized as pulumi up would run it:\n  - Pulumi\.prod\.yaml pilotlight:namePrefix is "shop" but Pulumi\.dr\.yaml pilotlight:namePrefix is "pilotlight"/);
+    });
+
+    it("marks what a real deployment looks up (AMIs, snapshots, secrets, the latest copy) instead of the mocks' answers", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "synth-l-"));
+        await synth(parseArgs(["--stack", "dr", "--set", "failover=true", "--out", out]));
+        const text = fs.readdirSync(path.join(out, "dr"), { recursive: true }).map((f) => path.join(out, "dr", String(f))).filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f, "utf8")).join("\n");
+        assert.ok(!text.includes("copy-latest"), "the mocks' snapshot name is shown as real");
+        assert.ok(text.includes("<looked up at deploy time: getSnapshot dbSnapshotIdentifier>"));
+        assert.deepStrictEqual(markLookups({ a: ["x-pilotlight-db-v7.mock"], b: 7 }, new Map([["pilotlight-db-v7", "secret identifier"], ["pilotlight-db-v7.mock", "secret host"]])), { a: ["x-<looked up at deploy time: secret host>"], b: 7 });
+    });
+});
+
+describe("docs/configuration.md", () => {
+    it("documents every key of the schema, with the file's single title", () => {
+        const doc = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "configuration.md"), "utf8");
+        assert.match(doc, /^# Configuration\n/);
+        assert.strictEqual(doc.match(/^# /gm)?.length, 1);
+        const lines = doc.split("\n");
+        const paths = schemaKeyPaths().map((p) => p.replace(/\[\]$/, ""));
+        // Leaves only: a section is documented by its keys.
+        const leaves = paths.filter((p) => !paths.some((o) => o.startsWith(`${p}.`) || o.startsWith(`${p}[].`)));
+        const missing = leaves.filter((p) => {
+            const dot = p.lastIndexOf(".");
+            const [parent, leaf] = dot < 0 ? ["", p] : [p.slice(0, dot + 1), p.slice(dot + 1)];
+            return !lines.some((l) => l.startsWith("|") && l.includes(`pilotlight:${parent}`) && (l.includes(`pilotlight:${p}\``) || l.includes(`/ \`${leaf}\``)));
+        });
+        assert.deepStrictEqual(missing, []);
     });
 });

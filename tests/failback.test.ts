@@ -6,7 +6,8 @@ import { resolveRestoreOptions } from "../components/machines/restore";
 import { assertValidAsl, taskStates } from "./machineHarness";
 import { oneResource, ProgramResource, ProgramRun, readStackConfig, rolePolicyOf, runProgram } from "./program";
 
-const AURORA = ["database.engine=aurora-postgresql", "database.engineVersion=16.6"];
+// The cross-account copy is for instances: with an Aurora workload it copies another database.
+const AURORA = ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "copy.source=reports-db"];
 
 function failbacks(run: ProgramRun): string[] {
     return run.resources.filter((r) => r.type === "pilotlight:failback:Failback").map((r) => r.name);

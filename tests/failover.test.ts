@@ -150,7 +150,7 @@ describe("failover switch", () => {
 
     it("stays additive when adopting the copy target's instance and with Aurora", async () => {
         assertAdditive(off, await runProgram("dr", { sets: ["failover=true", "failoverDatabase.source=adopt", "failoverDatabase.secretName=pilotlight/copy/current"] }));
-        const auroraSets = ["database.engine=aurora-postgresql", "database.engineVersion=16.6"];
+        const auroraSets = ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "copy.source=reports-db"];
         assertAdditive(await runProgram("dr", { sets: auroraSets }), await runProgram("dr", { sets: [...auroraSets, "failover=true"] }));
     });
 

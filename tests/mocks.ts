@@ -49,6 +49,20 @@ function mockMasterSecret(region: string, account: string, ident: string, kmsKey
     return { secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${ident}-AbCdEf`, kmsKeyId: kmsKeyId ?? "", secretStatus: "active" };
 }
 
+/**
+ * Values the mocks invent for what a real deployment looks up at deploy time (AMIs, snapshots,
+ * secrets, the latest copy), each with what it stands for. Synth shows these as looked up at
+ * deploy time instead of as if they were real; it clears the map before each run.
+ */
+export const DEPLOY_TIME_LOOKUPS = new Map<string, string>();
+
+/** Records the invented values of `fields` of a lookup's result and returns the result. */
+function lookedUp<T extends Record<string, any>>(token: string, result: T, fields: Record<string, unknown>): T {
+    const fn = token.split(":").pop();
+    for (const [field, value] of Object.entries(fields)) if (typeof value === "string" && value.length >= 8) DEPLOY_TIME_LOOKUPS.set(value, `${fn} ${field}`);
+    return result;
+}
+
 /** An RDS instance outside any stack (the copy target machine restored it), as `aws.rds.getInstance` sees it. */
 export interface ExternalInstance {
     /** Whether RDS manages its master password, and under which key (the copy target turns it on under the DR key). */
@@ -187,23 +201,28 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "aws:rds/getSnapshot:getSnapshot": {
                 const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbInstanceIdentifier ?? "db";
                 const snap = args.inputs.dbSnapshotIdentifier ?? `${source}-copy-latest`;
-                return { ...args.inputs, id: snap, dbSnapshotIdentifier: snap, dbSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${snap}`, status: "available", encrypted: true };
+                const arn = `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${snap}`;
+                const found = { ...args.inputs, id: snap, dbSnapshotIdentifier: snap, dbSnapshotArn: arn, status: "available", encrypted: true };
+                return args.inputs.dbSnapshotIdentifier ? found : lookedUp(args.token, found, { dbSnapshotIdentifier: snap, dbSnapshotArn: arn });
             }
             case "aws:rds/getClusterSnapshot:getClusterSnapshot": {
                 const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbClusterIdentifier ?? "cluster";
                 const snap = args.inputs.dbClusterSnapshotIdentifier ?? `${source}-copy-latest`;
-                return { ...args.inputs, id: snap, dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`, status: "available" };
+                const arn = `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`;
+                const found = { ...args.inputs, id: snap, dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: arn, status: "available" };
+                return args.inputs.dbClusterSnapshotIdentifier ? found : lookedUp(args.token, found, { dbClusterSnapshotIdentifier: snap, dbClusterSnapshotArn: arn });
             }
             // Secrets Manager's GetRandomPassword: a fixed stand-in of the requested length (letters and digits).
             case "aws:secretsmanager/getRandomPassword:getRandomPassword":
-                return { ...args.inputs, id: "random", randomPassword: "R4nd0m".repeat(20).slice(0, args.inputs.passwordLength ?? 32) };
+                return lookedUp(args.token, { ...args.inputs, id: "random", randomPassword: "R4nd0m".repeat(20).slice(0, args.inputs.passwordLength ?? 32) }, { randomPassword: "R4nd0m".repeat(20).slice(0, args.inputs.passwordLength ?? 32) });
             // AWS's public AMI parameters: an image id per name (architecture).
             case "aws:ssm/getParameter:getParameter": {
                 const arch = String(args.inputs.name).endsWith("arm64") ? "0a" : "0b";
-                return { ...args.inputs, id: args.inputs.name, type: "String", value: `ami-${arch}23456789abcdef0`, insecureValue: `ami-${arch}23456789abcdef0` };
+                const ami = `ami-${arch}23456789abcdef0`;
+                return lookedUp(args.token, { ...args.inputs, id: args.inputs.name, type: "String", value: ami, insecureValue: ami }, { value: ami });
             }
             case "aws:ec2/getAmi:getAmi":
-                return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" };
+                return lookedUp(args.token, { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" }, { imageId: "ami-0123456789abcdef0" });
             // The copy target's secret, as its machine writes it (functions/lib/copyTarget.ts `point`).
             case "aws:secretsmanager/getSecretVersion:getSecretVersion": {
                 const s = world.copySecret;
@@ -219,27 +238,29 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                     sourceSnapshotArn: `arn:aws:rds:${this.region}:111111111111:snapshot:pilotlight-db-cp-20260101000000`,
                     sourceCreatedAt: "2026-01-01T00:00:00.000Z",
                 };
-                return {
-                    ...args.inputs,
-                    id: args.inputs.secretId,
-                    arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`,
-                    secretString: JSON.stringify(value),
-                    versionId: `v${s.version}`,
-                };
+                const arn = `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`;
+                const secretString = JSON.stringify(value);
+                return lookedUp(
+                    args.token,
+                    { ...args.inputs, id: args.inputs.secretId, arn, secretString, versionId: `v${s.version}` },
+                    { arn, secretString, "secret host": value.host, "secret identifier": ident, "secret's managed password": value.masterUserSecretArn, "secret's source snapshot": value.sourceSnapshotArn },
+                );
             }
             // Only instances that exist outside the stacks; a managed password only where RDS manages one.
             case "aws:rds/getInstance:getInstance": {
                 const ident = args.inputs.dbInstanceIdentifier;
                 const inst = world.instances[ident];
                 if (!inst) throw new Error(`couldn't find resource: DB instance ${ident} not found`);
-                return {
+                const secrets = inst.managedPassword ? [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:${inst.managedPassword.kmsKeyId}`)] : [];
+                const found = {
                     ...args.inputs,
                     id: ident,
                     dbInstanceArn: `arn:aws:rds:${this.region}:${this.accountId}:db:${ident}`,
                     address: `${ident}.mock.${this.region}.rds.amazonaws.com`,
                     port: 5432,
-                    masterUserSecrets: inst.managedPassword ? [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:${inst.managedPassword.kmsKeyId}`)] : [],
+                    masterUserSecrets: secrets,
                 };
+                return lookedUp(args.token, found, { address: found.address, "master user secret": secrets[0]?.secretArn, "master user secret key": secrets[0]?.kmsKeyId });
             }
             default:
                 return args.inputs;

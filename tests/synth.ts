@@ -9,7 +9,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { knownStacks, PROJECT_ROOT, ProgramResource, ProgramRun, runProgram } from "./program";
+import * as yaml from "js-yaml";
+import { configWarnings, crossCheckStackFiles, foreignKeys, parseStackConfig, rawFromConfigMap, stackFileFromYaml } from "../config";
+import { DEPLOY_TIME_LOOKUPS } from "./mocks";
+import { applyOverrides, knownStacks, PROJECT, PROJECT_ROOT, ProgramResource, ProgramRun, readStackConfig, runProgram } from "./program";
 
 export const SECRET = "[secret]";
 
@@ -96,6 +99,63 @@ export function maskSecrets(v: unknown, secrets: string[]): unknown {
     return v;
 }
 
+/** How synth shows a value that a real deployment looks up at deploy time. */
+export function deployTimeMarker(what: string): string {
+    return `<looked up at deploy time: ${what}>`;
+}
+
+/** Replaces the mocks' invented answers to lookups (longest first) with what they stand for. */
+export function markLookups(v: unknown, lookups: ReadonlyMap<string, string>): unknown {
+    if (lookups.size === 0) return v;
+    if (typeof v === "string") {
+        let out = v;
+        for (const [value, what] of [...lookups].sort(([a], [b]) => b.length - a.length)) out = out.split(value).join(deployTimeMarker(what));
+        return out;
+    }
+    if (Array.isArray(v)) return v.map((x) => markLookups(x, lookups));
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, markLookups(x, lookups)]));
+    return v;
+}
+
+/** `aws:` keys that change nothing synth shows (credentials and how the provider reaches AWS). */
+const AWS_KEYS_WITHOUT_PLAN_EFFECT = ["aws:region", "aws:allowedAccountIds", "aws:profile", "aws:sharedCredentialsFiles", "aws:sharedConfigFiles", "aws:accessKey", "aws:secretKey", "aws:token", "aws:assumeRole", "aws:skipCredentialsValidation", "aws:skipMetadataApiCheck", "aws:skipRegionValidation", "aws:skipRequestingAccountId", "aws:maxRetries"];
+
+/**
+ * What synth cannot show as `pulumi up` would run it: ESC `environment:` imports (synth cannot read
+ * them: an error), `aws:` provider keys the mocks do not apply (a note in SUMMARY.md), and
+ * disagreements with the peer's stack file beside it (errors). Keys of other namespaces are
+ * refused by the config validation itself. Exported for testing.
+ */
+export function stackFileReport(stack: string, sets: string[] = [], dir = PROJECT_ROOT): { errors: string[]; notes: string[] } {
+    const file = `Pulumi.${stack}.yaml`;
+    const doc = (yaml.load(fs.readFileSync(path.join(dir, file), "utf8")) ?? {}) as { environment?: unknown; config?: Record<string, unknown> };
+    const errors: string[] = [];
+    const notes: string[] = [];
+    if (doc.environment !== undefined) {
+        const envs = Array.isArray(doc.environment) ? doc.environment : [doc.environment];
+        errors.push(`${file} imports the ESC environment(s) ${envs.map((e) => JSON.stringify(e)).join(", ")}, which synth cannot read: its plan would differ from the one pulumi up runs. Write the values the stack needs into ${file} (pulumi env get <environment>), or review with pulumi preview`);
+    }
+    const config = applyOverrides(readStackConfig(stack, dir).config, sets);
+    for (const key of Object.keys(config).sort()) {
+        if (key.startsWith("aws:") && !AWS_KEYS_WITHOUT_PLAN_EFFECT.includes(key)) {
+            notes.push(`${key} is set in ${file}: the AWS provider applies it at deployment, synth's mocks do not, so its effect (e.g. default tags) is not shown here`);
+        }
+    }
+    try {
+        const cfg = parseStackConfig(stack, rawFromConfigMap(config, PROJECT), config["aws:region"], PROJECT, (k) => config[`${PROJECT}:${k}`] === "[secret]", { allowedAccountIds: config["aws:allowedAccountIds"], foreignKeys: foreignKeys(config, PROJECT) });
+        notes.push(...configWarnings(cfg).map((w) => `warning: ${w}`));
+    } catch {
+        // The program run reports the config's problems with the stack's own message.
+    }
+    const own = stackFileFromYaml(file, { config }, PROJECT);
+    const peerStack = own.raw.peer && typeof own.raw.peer === "object" ? (own.raw.peer as { stack?: unknown }).stack : undefined;
+    const peerFile = typeof peerStack === "string" ? path.join(dir, `Pulumi.${peerStack}.yaml`) : undefined;
+    if (peerFile && fs.existsSync(peerFile)) {
+        errors.push(...crossCheckStackFiles(own, stackFileFromYaml(path.basename(peerFile), yaml.load(fs.readFileSync(peerFile, "utf8")), PROJECT)));
+    }
+    return { errors, notes };
+}
+
 /** Which input of which resource type holds a policy document, and what to call the file. */
 export const POLICY_FIELDS: Record<string, { field: string; kind: string }[]> = {
     "aws:iam/role:Role": [{ field: "assumeRolePolicy", kind: "trust" }],
@@ -154,7 +214,6 @@ export function aslDiagram(definition: any): string {
     return lines.join("\n");
 }
 
-/** SUMMARY.md: counts by type, components and their children, a Mermaid diagram. */
 /**
  * Every schedule of the stack and whether it runs: a schedule that is off makes nothing new
  * (no backups, copies or restore tests), so the summary says so where a reviewer looks.
@@ -170,7 +229,8 @@ export function scheduleLines(run: ProgramRun): string[] {
     return out;
 }
 
-export function summary(run: ProgramRun): string {
+/** SUMMARY.md: counts by type, components and their children, a Mermaid diagram; `notes` on what synth does not show. */
+export function summary(run: ProgramRun, notes: string[] = []): string {
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
     const counts = new Map<string, number>();
     for (const r of run.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
@@ -183,6 +243,11 @@ export function summary(run: ProgramRun): string {
         if (run.outputs[key] !== undefined) out.push(`- ${key}: \`${JSON.stringify(run.outputs[key])}\``);
     }
     out.push(`- resources: ${run.resources.length}`, "");
+    if (notes.length > 0) {
+        out.push("## Not shown by synth", "");
+        for (const n of notes) out.push(`- ${n}`);
+        out.push("");
+    }
     out.push("## Resources by type", "", "| type | count |", "|---|---|");
     for (const [t, n] of [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) out.push(`| \`${t}\` | ${n} |`);
     out.push("", "## Components", "");
@@ -211,23 +276,23 @@ export function summary(run: ProgramRun): string {
 }
 
 /** Renders one run into files (name -> content). Pure apart from asset hashing. */
-export async function renderRun(run: ProgramRun, secretValues: string[] = []): Promise<Map<string, string>> {
+export async function renderRun(run: ProgramRun, secretValues: string[] = [], notes: string[] = [], lookups: ReadonlyMap<string, string> = new Map()): Promise<Map<string, string>> {
     const files = new Map<string, string>();
     const resources = [];
     for (const r of run.resources) {
-        const inputs = maskSecrets(await resolveAssets(r.inputs), secretValues) as Record<string, unknown>;
+        const inputs = markLookups(maskSecrets(await resolveAssets(r.inputs), secretValues), lookups) as Record<string, unknown>;
         const parent = r.parent ? run.resources.find((p) => p.urn === r.parent) : undefined;
         resources.push({ type: r.type, name: r.name, urn: r.urn, parent: parent ? `${parent.type}::${parent.name}` : null, inputs });
     }
     files.set("resources.json", stableJson(resources));
-    for (const [file, doc] of policyFiles(run.resources)) files.set(`iam/${file}`, stableJson(doc));
+    for (const [file, doc] of policyFiles(run.resources)) files.set(`iam/${file}`, stableJson(markLookups(doc, lookups)));
     for (const m of run.resources.filter((r) => r.type === "aws:sfn/stateMachine:StateMachine")) {
-        const def = parseJson(m.inputs.definition);
+        const def = markLookups(parseJson(m.inputs.definition), lookups);
         files.set(`machines/${m.name}.asl.json`, stableJson(def));
         files.set(`machines/${m.name}.md`, `# State machine \`${m.name}\`\n\n\`\`\`mermaid\n${aslDiagram(def)}\n\`\`\`\n`);
     }
-    files.set("SUMMARY.md", summary(run));
-    files.set("outputs.json", stableJson(maskSecrets(run.outputs, secretValues)));
+    files.set("SUMMARY.md", summary({ ...run, outputs: markLookups(run.outputs, lookups) as Record<string, unknown> }, notes));
+    files.set("outputs.json", stableJson(markLookups(maskSecrets(run.outputs, secretValues), lookups)));
     return files;
 }
 
@@ -235,8 +300,11 @@ export async function renderRun(run: ProgramRun, secretValues: string[] = []): P
 export async function synth(args: SynthArgs): Promise<string[]> {
     const dirs: string[] = [];
     for (const stack of args.stacks) {
+        const report = stackFileReport(stack, args.sets);
+        if (report.errors.length > 0) throw new Error(`Pulumi.${stack}.yaml cannot be synthesized as pulumi up would run it:\n${report.errors.map((e) => `  - ${e}`).join("\n")}`);
+        DEPLOY_TIME_LOOKUPS.clear();
         const run = await runProgram(stack, { sets: args.sets });
-        const files = await renderRun(run);
+        const files = await renderRun(run, [], report.notes, new Map(DEPLOY_TIME_LOOKUPS));
         const dir = path.join(args.out, stack);
         fs.rmSync(dir, { recursive: true, force: true });
         for (const [name, content] of files) {
