@@ -28,6 +28,11 @@ import { Network } from "./components/network";
 import { RestoreMachine } from "./components/restoreMachine";
 import { peerBucketTarget, ReplicatedBucket } from "./components/replicatedBucket";
 import { SharedKey } from "./components/sharedKey";
+import { registerProtection } from "./components/protection";
+
+// First, before any resource: keys, buckets, databases and data-holding secrets get Pulumi's
+// `protect` (and `retainOnDelete` where the data must outlive the stack); docs/teardown.md.
+registerProtection();
 
 const cfg = loadConfig();
 const primary = cfg.role === "primary";
