@@ -2,9 +2,13 @@ import * as assert from "assert";
 import { mockClient } from "aws-sdk-client-mock";
 import { ACMClient, DescribeCertificateCommand, ResourceNotFoundException } from "@aws-sdk/client-acm";
 import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { GetRoleCommand, IAMClient, NoSuchEntityException } from "@aws-sdk/client-iam";
 import {
     DBSnapshotNotFoundFault,
+    DescribeDBClusterSnapshotsCommand,
     DescribeDBClustersCommand,
     DescribeDBInstanceAutomatedBackupsCommand,
     DescribeDBInstancesCommand,
@@ -22,6 +26,8 @@ import { parseArgs, stackConfig, stateResources } from "../scripts/preflight";
 import {
     checkAmi,
     checkCertificate,
+    checkIdentity,
+    checksFor,
     checkDatabaseIdentity,
     checkDns,
     checkPeer,
@@ -32,9 +38,9 @@ import {
     rateHours,
     runChecks,
 } from "../scripts/preflight/checks";
-import { backendUrl, parseBackend, secretsProviderRegion } from "../scripts/preflight/pulumiSettings";
-import { exitCode, renderTable } from "../scripts/preflight/table";
-import { awsClients, CheckResult, PreflightContext, Status } from "../scripts/preflight/types";
+import { backendUrl, parseBackend, readPulumiSettings, secretsProviderRegion } from "../scripts/preflight/pulumiSettings";
+import { exitCode, renderTable, verdict } from "../scripts/preflight/table";
+import { awsClients, CheckResult, Clients, Credentials, PreflightContext, row, Status } from "../scripts/preflight/types";
 
 const NOW = new Date("2026-11-26T12:00:00Z");
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
@@ -358,6 +364,256 @@ describe("preflight", () => {
             const rows = await checkPeer(ctx({ ...drCfg, failover: true }));
             assert.deepStrictEqual(statuses(rows), ["ok", "warn"]);
             assert.match(rows[0].check, /pilotlight-media-111111111111-us-east-1/);
+        });
+    });
+
+    describe("the cases in between", () => {
+        const tagged = (id: string, h: number, tags = [{ Key: "pilotlight:source", Value: "pilotlight-db" }]) => ({ DBSnapshotIdentifier: id, SnapshotCreateTime: hoursAgo(h), Status: "available", TagList: tags });
+        const zone = { HostedZone: { Id: "Z", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } };
+        const rec = (name: string, type: "A" | "AAAA", failover: "PRIMARY" | "SECONDARY", hc?: string) => ({ Name: name, Type: type, Failover: failover, SetIdentifier: failover, HealthCheckId: hc, AliasTarget: { DNSName: `${failover}-alb`, HostedZoneId: "Z", EvaluateTargetHealth: true } });
+
+        it("credentials: an error is a failure that says to sign in", async () => {
+            sts.on(GetCallerIdentityCommand).rejects(new Error("Could not load credentials from any providers"));
+            const r = one(await checkIdentity(ctx(drCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["fail", "sts:GetCallerIdentity failed: Could not load credentials from any providers"]);
+            sts.on(GetCallerIdentityCommand).resolves({ Account: "222222222222", Arn: "arn:aws:iam::222222222222:user/op" });
+            assert.strictEqual(one(await checkIdentity(ctx(drCfg))).status, "ok");
+        });
+
+        it("AMI: an image that is not available yet, and an unnamed one", async () => {
+            const cfg = { ...drCfg, app: { ...drCfg.app, amiId: "ami-0123456789abcdef0" } };
+            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "pending" }] });
+            assert.deepStrictEqual(statuses(await checkAmi(ctx(cfg))), ["fail"]);
+            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "available" }] });
+            assert.match(one(await checkAmi(ctx(cfg))).detail, /\(unnamed\) is available/);
+            ec2.on(DescribeImagesCommand).resolves({});
+            assert.strictEqual(one(await checkAmi(ctx(cfg))).status, "fail");
+        });
+
+        it("certificate: asks for the configured ARN; 30 days left is still fine", async () => {
+            acm.on(DescribeCertificateCommand).resolves({ Certificate: { Status: "ISSUED", NotAfter: new Date(NOW.getTime() + 30 * 86_400_000) } });
+            const r = one(await checkCertificate(ctx(drCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["ok", `${drCfg.app.certificateArn} is issued, 30 days left`]);
+            assert.deepStrictEqual(acm.commandCalls(DescribeCertificateCommand)[0].args[0].input, { CertificateArn: drCfg.app.certificateArn });
+            acm.on(DescribeCertificateCommand).resolves({ Certificate: { Status: "ISSUED" } });
+            assert.strictEqual(one(await checkCertificate(ctx(drCfg))).detail, `${drCfg.app.certificateArn} is issued`);
+            acm.on(DescribeCertificateCommand).resolves({});
+            assert.strictEqual(one(await checkCertificate(ctx(drCfg))).status, "fail");
+        });
+
+        it("latestCopy: only this source's tag counts, across pages; exactly the age limit is fine", async () => {
+            rds.on(DescribeDBSnapshotsCommand)
+                .resolvesOnce({
+                    DBSnapshots: [tagged("other-source", 1, [{ Key: "pilotlight:source", Value: "other-db" }]), tagged("other-key", 1, [{ Key: "team", Value: "pilotlight-db" }]), { DBSnapshotIdentifier: "no-tags", SnapshotCreateTime: hoursAgo(1), Status: "available" }],
+                    Marker: "m1",
+                })
+                .resolves({ DBSnapshots: [tagged("pilotlight-db-x", 26)] });
+            const r = one(await checkRecoveryPoint(ctx(drCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["ok", `latestCopy -> pilotlight-db-x, 26 h old (created ${hoursAgo(26).toISOString()})`]);
+            assert.strictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[1].args[0].input.Marker, "m1");
+        });
+
+        it("recovery point: a snapshot without creation time or status, and the snapshot source's input", async () => {
+            const cfg = { ...drCfg, failoverDatabase: { source: "snapshot" as const, sourceIdentifier: "pilotlight-db", snapshotIdentifier: "chosen" } };
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: "chosen", Status: "available" }] });
+            assert.deepStrictEqual(statuses(await checkRecoveryPoint(ctx(cfg))), ["warn"]);
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[0].args[0].input, { DBSnapshotIdentifier: "chosen", Marker: undefined });
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: "chosen", SnapshotCreateTime: hoursAgo(1) }] });
+            assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /is unknown/);
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
+            assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /^snapshot chosen not found in us-west-2/);
+        });
+
+        it("Aurora: cluster snapshots, by source or by name", async () => {
+            const aurora = { ...drCfg, database: { ...drCfg.database, engine: "aurora-postgresql" as const } };
+            rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "c-1", SnapshotCreateTime: hoursAgo(2), Status: "available", TagList: [{ Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
+            assert.match(one(await checkRecoveryPoint(ctx(aurora))).detail, /latestCopy -> c-1, 2 h old/);
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBClusterSnapshotsCommand)[0].args[0].input, { DBClusterIdentifier: "pilotlight-db", SnapshotType: "manual", Marker: undefined });
+            const named = { ...aurora, failoverDatabase: { source: "snapshot" as const, sourceIdentifier: "pilotlight-db", snapshotIdentifier: "c-1" } };
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(named))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBClusterSnapshotsCommand)[1].args[0].input, { DBClusterSnapshotIdentifier: "c-1", Marker: undefined });
+            assert.strictEqual(rds.commandCalls(DescribeDBSnapshotsCommand).length, 0);
+        });
+
+        it("pointInTime and adopt: inputs and the states that are not usable", async () => {
+            const arn = "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-1";
+            const pit = { ...drCfg, failoverDatabase: { source: "pointInTime" as const, sourceIdentifier: "pilotlight-db", automatedBackupsArn: arn } };
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ DBInstanceIdentifier: "pilotlight-db", Status: "active", RestoreWindow: { LatestTime: hoursAgo(1) } }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(pit))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBInstanceAutomatedBackupsCommand)[0].args[0].input, { DBInstanceAutomatedBackupsArn: arn });
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ Status: "pending", RestoreWindow: { LatestTime: hoursAgo(1) } }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(pit))).status, "fail");
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ Status: "replicating" }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(pit))).status, "warn");
+            const adopt = { ...drCfg, failoverDatabase: { source: "adopt" as const, sourceIdentifier: "pilotlight-db", secretName: "copy/secret" } };
+            secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ version: "3" }) });
+            assert.match(one(await checkRecoveryPoint(ctx(adopt))).detail, /secret copy\/secret names no identifier/);
+            assert.deepStrictEqual(secrets.commandCalls(GetSecretValueCommand)[0].args[0].input, { SecretId: "copy/secret" });
+            secrets.on(GetSecretValueCommand).resolves({});
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(adopt))).status, "fail");
+            assert.match(one(await checkRecoveryPoint(ctx({ ...drCfg, failoverDatabase: undefined }))).action, /failoverDatabase.source/);
+        });
+
+        it("schedules: which jobs, the two-interval limit exactly, cron, and errors", async () => {
+            const base = { ...prodCfg, backups: { ...prodCfg.backups!, scheduleEnabled: true }, copy: { ...prodCfg.copy!, scheduleEnabled: true } };
+            const ran = (h: number, status: "SUCCEEDED" | "TIMED_OUT" | "ABORTED" = "SUCCEEDED") => ({ executions: [{ executionArn: "e", stateMachineArn: "m", name: "n", status, startDate: hoursAgo(h) }] });
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx({ ...base, backups: undefined, copy: undefined }))), ["warn"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(4));
+            const imagesOnly = await checkSchedules(ctx({ ...base, backups: { ...base.backups!, databases: [] }, copy: undefined }));
+            assert.deepStrictEqual(imagesOnly.map((r) => [r.check, r.status]), [["schedule pilotlight-image-backup", "ok"]]);
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx({ ...base, backups: { ...base.backups!, images: undefined }, copy: undefined }))), ["ok"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(1, "TIMED_OUT"));
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx(base))), ["warn", "warn", "warn"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(1, "ABORTED"));
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx(base))), ["warn", "warn", "warn"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(100));
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx({ ...base, backups: { ...base.backups!, schedule: "cron(0 3 * * ? *)" }, copy: undefined }))), ["ok", "ok"]);
+            sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+            const never = await checkSchedules(ctx(base));
+            assert.deepStrictEqual(statuses(never), ["fail", "fail", "fail"]);
+            assert.match(never[0].detail, /no execution yet/);
+            sfn.on(ListExecutionsCommand).rejects(httpError("StateMachineDoesNotExist", 400));
+            const missing = await checkSchedules(ctx(base));
+            assert.deepStrictEqual(statuses(missing), ["fail", "fail", "fail"]);
+            assert.match(missing[0].detail, /StateMachineDoesNotExist/);
+        });
+
+        it("service-linked roles: another error says which permission is missing", async () => {
+            iam.on(GetRoleCommand).rejects(httpError("AccessDenied", 403));
+            const rows = await checkServiceLinkedRoles(ctx(drCfg));
+            assert.deepStrictEqual(statuses(rows), ["fail", "fail", "fail", "fail"]);
+            assert.match(rows[0].action, /grant iam:GetRole/);
+        });
+
+        it("DNS: no config is skipped; only this name's A records count; the role's credentials reach Route 53", async () => {
+            assert.deepStrictEqual(statuses(await checkDns(ctx({ ...prodCfg, dns: undefined }))), ["skip"]);
+            let given: Credentials | undefined;
+            const clients: Clients = { ...awsClients, route53: (c) => ((given = c), awsClients.route53(c)) };
+            sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "AK", SecretAccessKey: "SK", SessionToken: "ST", Expiration: NOW } });
+            r53.on(GetHostedZoneCommand).resolves(zone);
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("other.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "AAAA", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
+            const dr = await checkDns(ctx(drCfg, { clients }));
+            assert.deepStrictEqual(given, { accessKeyId: "AK", secretAccessKey: "SK", sessionToken: "ST" });
+            assert.deepStrictEqual(dr.map((r) => `${r.check}:${r.status}`), ["DNS role:ok", "hosted zone:ok", "PRIMARY record:warn", "SECONDARY record:ok"]);
+            assert.deepStrictEqual(r53.commandCalls(GetHostedZoneCommand)[0].args[0].input, { Id: "Z0123456789ABCDEFGHIJ" });
+            assert.deepStrictEqual(r53.commandCalls(ListResourceRecordSetsCommand)[0].args[0].input, { HostedZoneId: "Z0123456789ABCDEFGHIJ", StartRecordName: "app.example.com.", StartRecordType: "A", MaxItems: 10 });
+            const prod = await checkDns(ctx(prodCfg));
+            assert.deepStrictEqual(prod.map((r) => `${r.check}:${r.status}`), ["hosted zone:ok", "PRIMARY record:fail"]);
+            assert.strictEqual(prod[1].action, "deploy the primary stack: pulumi up -s prod");
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "A", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
+            const stale = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual(stale.map((r) => r.status), ["ok", "ok", "ok", "warn"]);
+            const failed = await checkDns(ctx({ ...drCfg, failover: true }));
+            assert.deepStrictEqual(failed[3], row("SECONDARY record", "ok", "app.example.com. -> SECONDARY-alb"));
+            assert.strictEqual(failed[2].detail, "app.example.com. -> PRIMARY-alb, health check hc");
+        });
+
+        it("state backend: file, other, none, an unreadable bucket location; secrets providers without a region", async () => {
+            const st = async (extra: Partial<PreflightContext>) => (await checkPulumiBackend(ctx(drCfg, extra))).map((r) => `${r.check}:${r.status}`);
+            assert.deepStrictEqual(await st({ backendUrl: "file://~" }), ["state backend:warn", "secrets provider:ok"]);
+            assert.deepStrictEqual(await st({ backendUrl: "azblob://state" }), ["state backend:ok", "secrets provider:ok"]);
+            assert.deepStrictEqual(await st({}), ["state backend:warn", "secrets provider:ok"]);
+            assert.deepStrictEqual(await st({ backendUrl: "https://api.pulumi.com", secretsProvider: "awskms://alias/pulumi" }), ["state backend:ok", "secrets provider:warn"]);
+            assert.deepStrictEqual(await st({ backendUrl: "https://api.pulumi.com", secretsProvider: "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k" }), ["state backend:ok", "secrets provider:ok"]);
+            s3.on(GetBucketLocationCommand).rejects(httpError("AccessDenied", 403));
+            assert.deepStrictEqual(await st({ backendUrl: "s3://state" }), ["state backend:warn", "secrets provider:ok"]);
+            assert.deepStrictEqual(s3.commandCalls(GetBucketLocationCommand)[0].args[0].input, { Bucket: "state" });
+            const home = await checkPulumiBackend(ctx(drCfg, { backendUrl: "s3://state?region=us-east-1" }));
+            assert.match(home[0].detail, /locks out pulumi up -s dr/);
+            const homeProd = await checkPulumiBackend(ctx(prodCfg, { backendUrl: "s3://state?region=us-east-1" }));
+            assert.match(homeProd[0].detail, /locks out pulumi up -s dr/);
+            assert.strictEqual(parseBackend("https://example.com/pulumi").kind, "other");
+            assert.strictEqual(parseBackend("https://app.pulumi.com/org").kind, "cloud");
+            assert.strictEqual(secretsProviderRegion("awskms://arn%3Aaws%3Akms%3Aus-west-2%3A1%3Akey%2Fk"), "us-west-2");
+            assert.strictEqual(secretsProviderRegion("awskms://xarn:aws:kms:us-west-2:1:key/k"), undefined);
+        });
+
+        it("reads the stack file and the login from the environment", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: pilotlight\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.dr.yaml"), "secretsprovider: awskms://alias/p?region=us-west-2\nencryptionsalt: v1:abc\nconfig: {}\n");
+            fs.writeFileSync(path.join(dir, "credentials.json"), JSON.stringify({ current: "s3://from-login" }));
+            assert.deepStrictEqual(readPulumiSettings(dir, "dr", { PULUMI_HOME: dir }), { backendUrl: "s3://from-login", secretsProvider: "awskms://alias/p?region=us-west-2", passphrase: true });
+            assert.deepStrictEqual(readPulumiSettings(dir, "prod", { PULUMI_HOME: path.join(dir, "none") }), { backendUrl: undefined, secretsProvider: undefined, passphrase: false });
+            assert.strictEqual(backendUrl({}, undefined, JSON.stringify({})), undefined);
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("database: the cluster as in the state, a missing resource, an unreadable database", async () => {
+            const aurora = { ...prodCfg, database: { ...prodCfg.database, engine: "aurora-postgresql" as const } };
+            const cluster = [
+                { urn: "urn:pulumi:prod::pilotlight::aws:rds/instance:Instance::database-cluster", type: "aws:rds/instance:Instance", outputs: { clusterResourceId: "cluster-X" } },
+                { urn: "urn:pulumi:prod::pilotlight::pilotlight:database:Database$aws:rds/cluster:Cluster::database-cluster", type: "aws:rds/cluster:Cluster", outputs: { clusterResourceId: "cluster-OLD" } },
+            ];
+            rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ DbClusterResourceId: "cluster-OLD" }] });
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(aurora, { state: cluster }))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBClustersCommand)[0].args[0].input, { DBClusterIdentifier: "pilotlight-db" });
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(aurora, { state: [] }))).detail, "no database-cluster in the state");
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(prodCfg, { state: cluster }))).detail, "no database-instance in the state");
+            // No parent in the state (a top-level import): no --parent; the id when outputs lack resourceId.
+            const flat = [{ urn: "urn:pulumi:prod::pilotlight::aws:rds/instance:Instance::database-instance", type: "aws:rds/instance:Instance", id: "db-OLD" }];
+            rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DbiResourceId: "db-OLD" }] });
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(prodCfg, { state: flat }))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBInstancesCommand)[0].args[0].input, { DBInstanceIdentifier: "pilotlight-db" });
+            rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DbiResourceId: "db-NEW" }] });
+            assert.doesNotMatch(one(await checkDatabaseIdentity(ctx(prodCfg, { state: flat }))).action, /--parent/);
+            rds.on(DescribeDBInstancesCommand).rejects(httpError("DBInstanceNotFound", 404));
+            const gone = one(await checkDatabaseIdentity(ctx(prodCfg, { state: flat })));
+            assert.deepStrictEqual([gone.status, gone.detail], ["fail", "pilotlight-db: DBInstanceNotFound"]);
+            assert.match(one(await checkDatabaseIdentity(ctx(prodCfg))).detail, /state not read: unknown/);
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx({ ...drCfg, failover: true }, { state: flat }))).status, "fail");
+        });
+
+        it("peer bucket: NoSuchBucket without a status, and other errors", async () => {
+            s3.on(HeadBucketCommand).rejects(Object.assign(new Error("x"), { name: "NoSuchBucket" }));
+            assert.strictEqual(one(await checkPeer(ctx(prodCfg))).status, "fail");
+            assert.deepStrictEqual(s3.commandCalls(HeadBucketCommand)[0].args[0].input, { Bucket: "pilotlight-media-222222222222-us-west-2" });
+            s3.on(HeadBucketCommand).rejects(httpError("SlowDown", 503));
+            const r = one(await checkPeer(ctx(prodCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["warn", "s3:HeadBucket failed: SlowDown"]);
+            s3.on(HeadBucketCommand).rejects(httpError("NotFound", 404));
+            const dr = await checkPeer(ctx({ ...drCfg, failover: true, copy: undefined }));
+            assert.deepStrictEqual(statuses(dr), ["warn"]);
+            assert.deepStrictEqual(statuses(await checkPeer(ctx({ ...drCfg, copy: undefined }))), ["skip"]);
+            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "PendingConfirmation" }] });
+            assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["warn"]);
+            sns.on(ListSubscriptionsCommand).rejects(httpError("AuthorizationError", 403));
+            assert.match(one(await checkPeer(ctx(drCfg))).detail, /sns:ListSubscriptions failed: AuthorizationError/);
+        });
+
+        it("runs the role's checks in order; a check that throws is a failed row", async () => {
+            assert.deepStrictEqual(checksFor("dr").map((c) => c.name), ["checkPulumiBackend", "checkAmi", "checkCertificate", "checkRecoveryPoint", "checkServiceLinkedRoles", "checkDns", "checkDatabaseIdentity", "checkPeer"]);
+            assert.deepStrictEqual(checksFor("primary").map((c) => c.name), ["checkPulumiBackend", "checkSchedules", "checkDns", "checkDatabaseIdentity", "checkPeer"]);
+            sts.on(GetCallerIdentityCommand).resolves({ Account: "111111111111", Arn: "a" });
+            r53.on(GetHostedZoneCommand).resolves(zone);
+            r53.on(ListResourceRecordSetsCommand).rejects(new Error("socket hang up"));
+            const rows = await runChecks(ctx(prodCfg, { backendUrl: "https://api.pulumi.com" }));
+            const dns = rows.find((r) => r.check === "Dns")!;
+            assert.deepStrictEqual([dns.status, dns.detail], ["fail", "could not check: socket hang up: socket hang up"]);
+        });
+
+        it("the table pads three columns and the verdict counts", () => {
+            const rows = [row("a", "ok", "found it"), row("longer check", "warn", "x", "do this"), row("c", "fail", "", "fix")];
+            assert.strictEqual(
+                renderTable(rows),
+                [
+                    "check         status  found     what to do",
+                    "------------  ------  --------  ----------",
+                    "a             OK      found it",
+                    "longer check  WARN    x         do this",
+                    "c             FAIL              fix",
+                    "",
+                ].join("\n"),
+            );
+            assert.strictEqual(verdict(rows), "1 check(s) FAIL: a failover now would break; fix them first.");
+            assert.strictEqual(verdict(rows.slice(0, 2)), "No check fails (1 warning(s)): what the runbook assumes holds now.");
+            assert.strictEqual(verdict(rows.slice(0, 1)), "No check fails: what the runbook assumes holds now.");
+            assert.strictEqual(exitCode(rows.slice(0, 2)), 0);
+        });
+
+        it("reads pulumi stack export output", () => {
+            assert.deepStrictEqual(stateResources(JSON.stringify({ deployment: {} })), []);
+            assert.deepStrictEqual(stateResources("{}"), []);
         });
     });
 
