@@ -110,6 +110,10 @@ describe("preflight", () => {
             assert.strictEqual(rateHours("rate(1 day)"), 24);
             assert.strictEqual(rateHours("rate(30 minutes)"), 0.5);
             assert.strictEqual(rateHours("cron(0 3 * * ? *)"), undefined);
+            assert.strictEqual(rateHours("xrate(2 hours)"), undefined);
+            assert.strictEqual(rateHours("rate(2 hours)x"), undefined);
+            assert.strictEqual(parseBackend("https://example.com/?u=https://api.pulumi.com").kind, "other");
+            assert.strictEqual(secretsProviderRegion("awskms://arn:aws-cn:kms:cn-north-1:111111111111:key/abc"), "cn-north-1");
         });
     });
 
@@ -186,7 +190,11 @@ describe("preflight", () => {
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30), tagged("pilotlight-db-b", 1, "creating")] });
             assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "fail");
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
-            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "fail");
+            const none = one(await checkRecoveryPoint(ctx(drCfg)));
+            assert.deepStrictEqual([none.status, none.detail], ["fail", "no manual snapshot of pilotlight-db tagged pilotlight:source=pilotlight-db in us-west-2"]);
+            // Other tags beside the source tag do not hide a copy.
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ ...tagged("pilotlight-db-t", 2), TagList: [{ Key: "team", Value: "web" }, { Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "ok");
         });
 
         it("snapshot: fails when the named snapshot does not exist", async () => {
@@ -202,7 +210,7 @@ describe("preflight", () => {
             rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ DBInstanceIdentifier: "pilotlight-db", Status: "replicating", RestoreWindow: { LatestTime: hoursAgo(0.1) } }] });
             assert.strictEqual(one(await checkRecoveryPoint(ctx(cfg))).status, "ok");
             rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [] });
-            assert.strictEqual(one(await checkRecoveryPoint(ctx(cfg))).status, "fail");
+            assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /^replicated automated backups .* not found$/);
         });
 
         it("adopt: the instance the copy target's secret names", async () => {
@@ -358,6 +366,7 @@ describe("preflight", () => {
         it("dr: subscribed to prod's copy topic; prod's bucket only while failed over", async () => {
             sns.on(ListSubscriptionsCommand).resolvesOnce({ Subscriptions: [{ TopicArn: "other" }], NextToken: "t" }).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "arn:sub" }] });
             assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["ok"]);
+            assert.strictEqual(sns.commandCalls(ListSubscriptionsCommand)[1].args[0].input.NextToken, "t");
             assert.strictEqual(s3.calls().length, 0);
             sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [] });
             s3.on(HeadBucketCommand).resolves({});
@@ -501,6 +510,10 @@ describe("preflight", () => {
             assert.deepStrictEqual(prod.map((r) => `${r.check}:${r.status}`), ["hosted zone:ok", "PRIMARY record:fail"]);
             assert.strictEqual(prod[1].action, "deploy the primary stack: pulumi up -s prod");
             r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "A", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "SECONDARY"), rec("app.example.com.", "A", "PRIMARY")], IsTruncated: false, MaxItems: 10 });
+            const noCheck = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual([noCheck[2].status, noCheck[2].action], ["fail", "pulumi up -s prod"]);
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "A", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
             const stale = await checkDns(ctx(drCfg));
             assert.deepStrictEqual(stale.map((r) => r.status), ["ok", "ok", "ok", "warn"]);
             const failed = await checkDns(ctx({ ...drCfg, failover: true }));
@@ -568,6 +581,8 @@ describe("preflight", () => {
             s3.on(HeadBucketCommand).rejects(Object.assign(new Error("x"), { name: "NoSuchBucket" }));
             assert.strictEqual(one(await checkPeer(ctx(prodCfg))).status, "fail");
             assert.deepStrictEqual(s3.commandCalls(HeadBucketCommand)[0].args[0].input, { Bucket: "pilotlight-media-222222222222-us-west-2" });
+            s3.on(HeadBucketCommand).rejects(Object.assign(new Error("x"), { name: "NotFound" }));
+            assert.strictEqual(one(await checkPeer(ctx(prodCfg))).status, "fail");
             s3.on(HeadBucketCommand).rejects(httpError("SlowDown", 503));
             const r = one(await checkPeer(ctx(prodCfg)));
             assert.deepStrictEqual([r.status, r.detail], ["warn", "s3:HeadBucket failed: SlowDown"]);
@@ -575,6 +590,8 @@ describe("preflight", () => {
             const dr = await checkPeer(ctx({ ...drCfg, failover: true, copy: undefined }));
             assert.deepStrictEqual(statuses(dr), ["warn"]);
             assert.deepStrictEqual(statuses(await checkPeer(ctx({ ...drCfg, copy: undefined }))), ["skip"]);
+            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:other", SubscriptionArn: "arn:sub" }] });
+            assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["warn"]);
             sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "PendingConfirmation" }] });
             assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["warn"]);
             sns.on(ListSubscriptionsCommand).rejects(httpError("AuthorizationError", 403));
@@ -624,6 +641,7 @@ describe("preflight", () => {
             r53.on(GetHostedZoneCommand).rejects(new NoSuchHostedZone({ message: "no", ...meta }));
             s3.on(HeadBucketCommand).resolves({});
             const rows = await runChecks(ctx(prodCfg, { backendUrl: "https://api.pulumi.com" }));
+            assert.deepStrictEqual([rows[0].check, rows[0].status], ["credentials", "ok"]);
             assert.strictEqual(exitCode(rows), 1);
             const table = renderTable(rows);
             assert.match(table, /^check\s+status\s+found\s+what to do\n/);

@@ -24,6 +24,9 @@ describe("protection: data that outlives a mistake", () => {
             { type: KEY, name: "shared-key", expect: { protect: true, retainOnDelete: true } },
             { type: REPLICA, name: "shared-replica", expect: { protect: true, retainOnDelete: true } },
             { type: BUCKET, name: "media", expect: { protect: true, retainOnDelete: true } },
+            // `always` ignores a deletionProtection input; a name rule applies to its own type only.
+            { type: KEY, name: "k", props: { deletionProtection: false }, expect: { protect: true, retainOnDelete: true } },
+            { type: BUCKET, name: "alerts-slack", expect: { protect: true, retainOnDelete: true } },
             { type: INSTANCE, name: "database-instance", props: { deletionProtection: true }, expect: { protect: true } },
             { type: INSTANCE, name: "database-instance", props: { deletionProtection: false }, expect: { protect: false } },
             { type: INSTANCE, name: "database-instance", props: {}, expect: { protect: true } },
