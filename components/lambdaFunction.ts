@@ -3,6 +3,7 @@
 // and its own log group with a retention. The AWS SDK v3 clients are left to the
 // runtime, which ships them (as the CDK's NodejsFunction does by default): bundles
 // stay a few kilobytes, reviewable, and quick to deploy and start.
+import * as fs from "fs";
 import * as path from "path";
 import * as esbuild from "esbuild";
 import * as aws from "@pulumi/aws";
@@ -58,7 +59,8 @@ export function bundleJob(job: string): string {
     if (cached !== undefined) return cached;
     const result = esbuild.buildSync({
         absWorkingDir: PROJECT_ROOT,
-        entryPoints: [`functions/${job}/index.ts`],
+        // The sources in this repository; the compiled JavaScript in the built package.
+        entryPoints: [fs.existsSync(path.join(PROJECT_ROOT, "functions", job, "index.ts")) ? `functions/${job}/index.ts` : `functions/${job}/index.js`],
         bundle: true,
         platform: "node",
         target: "node22",

@@ -292,3 +292,20 @@ describe("FakeRds copies across regions and accounts", () => {
         }
     });
 });
+
+describe("FakeRds snapshot times", () => {
+    let home: FakeRds;
+    beforeEach(() => {
+        home = new FakeRds();
+    });
+    afterEach(() => home.restore());
+
+    it("a copy has its own SnapshotCreateTime and keeps the source's OriginalSnapshotCreateTime", async () => {
+        home.addSnapshot("s-orig", "db", { created: "2026-02-01T00:00:00Z", kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/mrk-shared" });
+        const out = await new RDSClient({ region: "us-west-2" }).send(
+            new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: rdsArn("snapshot", "s-orig"), TargetDBSnapshotIdentifier: "s-copy", KmsKeyId: "arn:aws:kms:us-west-2:123456789012:key/mrk-shared" }),
+        );
+        assert.deepStrictEqual(out.DBSnapshot!.OriginalSnapshotCreateTime, new Date("2026-02-01T00:00:00Z"));
+        assert.notDeepStrictEqual(out.DBSnapshot!.SnapshotCreateTime, new Date("2026-02-01T00:00:00Z"));
+    });
+});

@@ -1396,6 +1396,8 @@ export class FakeRds {
             DbiResourceId: source.info.DbiResourceId,
             SourceDBSnapshotIdentifier: source.info.DBSnapshotArn,
             SourceRegion: /^arn:aws:rds:([^:]+):/.exec(source.info.DBSnapshotArn!)![1],
+            // OriginalSnapshotCreateTime: "Doesn't change when the snapshot is copied."
+            OriginalSnapshotCreateTime: source.info.OriginalSnapshotCreateTime ?? source.info.SnapshotCreateTime,
         });
         start(snap, this.timelines.snapshotCreate);
         return { ...meta, DBSnapshot: { ...clone(snap.info), Status: snap.status } };

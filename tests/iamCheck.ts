@@ -75,6 +75,24 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
                 ),
                 ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
             ];
+        case "RestoreDBClusterFromSnapshot":
+            return [
+                ...on(
+                    call.command,
+                    arn("cluster", i.DBClusterIdentifier),
+                    arn("cluster-snapshot", i.SnapshotIdentifier),
+                    ...(i.DBSubnetGroupName ? [arn("subgrp", i.DBSubnetGroupName)] : []),
+                    ...(i.DBClusterParameterGroupName ? [arn("cluster-pg", i.DBClusterParameterGroupName)] : []),
+                ),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("cluster", i.DBClusterIdentifier)) : []),
+            ];
+        case "CreateDBInstance":
+            return [
+                ...on(call.command, arn("db", i.DBInstanceIdentifier), ...(i.DBClusterIdentifier ? [arn("cluster", i.DBClusterIdentifier)] : [])),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
+            ];
+        case "DeleteDBCluster":
+            return on(call.command, arn("cluster", i.DBClusterIdentifier));
         case "DeleteDBInstance":
             return [...on(call.command, arn("db", i.DBInstanceIdentifier)), ...(i.FinalDBSnapshotIdentifier ? on("CreateDBSnapshot", arn("db", i.DBInstanceIdentifier), arn("snapshot", i.FinalDBSnapshotIdentifier)) : [])];
         case "DeleteDBSnapshot":

@@ -10,6 +10,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { alarmAlert } from "../lib/alarmAlert";
 import { AlertResult, parseAlertEvent, sendAlert } from "../lib/alert";
 import { listEnv } from "../lib/env";
 
@@ -30,7 +31,8 @@ async function post(url: string, body: string): Promise<number> {
 }
 
 export async function handler(event: unknown): Promise<AlertResult> {
-    return sendAlert({ sns, ses, secrets, post }, parseAlertEvent(event), {
+    // A CloudWatch alarm action sends its own payload; every other caller sends an AlertEvent.
+    return sendAlert({ sns, ses, secrets, post }, alarmAlert(event) ?? parseAlertEvent(event), {
         topicArn: process.env.TOPIC_ARN || undefined,
         emailSender: process.env.EMAIL_SENDER || undefined,
         emailRecipients: listEnv("EMAIL_RECIPIENTS"),

@@ -31,7 +31,7 @@ export const FAILED_DB_STATUSES = new Set([
 /** Statuses from which a snapshot never becomes available. */
 export const FAILED_SNAPSHOT_STATUSES = new Set(["failed", "error", "incompatible-restore"]);
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
     const name = (err as { name?: string })?.name ?? "";
     return /NotFound(Fault)?$/.test(name);
 }
