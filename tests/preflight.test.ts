@@ -626,6 +626,8 @@ describe("preflight", () => {
             assert.strictEqual(verdict(rows.slice(0, 2)), "No check fails (1 warning(s)): what the runbook assumes holds now.");
             assert.strictEqual(verdict(rows.slice(0, 1)), "No check fails: what the runbook assumes holds now.");
             assert.strictEqual(exitCode(rows.slice(0, 2)), 0);
+            assert.strictEqual(verdict([row("credentials", "fail", "wrong account")]), "Nothing else was checked: these credentials cannot check this stack.");
+            assert.strictEqual(verdict([row("credentials", "ok", "")]), "No check fails: what the runbook assumes holds now.");
         });
 
         it("reads pulumi stack export output", () => {

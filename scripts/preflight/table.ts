@@ -18,6 +18,7 @@ export function exitCode(rows: CheckResult[]): number {
 
 /** One line under the table. */
 export function verdict(rows: CheckResult[]): string {
+    if (rows.length === 1 && rows[0].check === "credentials" && rows[0].status === "fail") return "Nothing else was checked: these credentials cannot check this stack.";
     const fails = rows.filter((r) => r.status === "fail").length;
     const warns = rows.filter((r) => r.status === "warn").length;
     return fails > 0 ? `${fails} check(s) FAIL: a failover now would break; fix them first.` : `No check fails${warns ? ` (${warns} warning(s))` : ""}: what the runbook assumes holds now.`;
