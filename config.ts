@@ -783,8 +783,10 @@ export interface ImageBackupsConfig {
     tagValue: string;
     /** Image without rebooting the instance (crash-consistent). Defaults to true. */
     noReboot: boolean;
-    /** Images kept per instance in each region, 1-100. Defaults to 7. */
+    /** Images kept per source (Auto Scaling group, launch template or lone instance) in each region, 1-100. Defaults to 7. */
     keep: number;
+    /** Days the images of a source that is no longer imaged are kept, 1-3650. Defaults to 30. */
+    goneSourceDays: number;
 }
 
 /** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
@@ -870,6 +872,7 @@ function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefin
                       tagValue: c.string("backups.images.tagValue", "expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255, "true"),
                       noReboot: c.bool("backups.images.noReboot", true),
                       keep: c.int("backups.images.keep", 1, 100, 7),
+                      goneSourceDays: c.int("backups.images.goneSourceDays", 1, 3650, 30),
                   },
     };
     if (backups.automatedBackupReplication && !sameAccount) {

@@ -261,6 +261,8 @@ const backups =
               scheduleEnabled: cfg.backups.scheduleEnabled,
               keep: cfg.backups.keep,
               images: cfg.backups.images,
+              // Two-account layout: the DR-region image copies are shared with the dr account.
+              peerAccountId: isSameAccount(cfg) ? undefined : cfg.peer.accountId,
               vpc: network.lambdaVpc,
               tags,
           })
@@ -293,6 +295,7 @@ const copy = cfg.copy
               sourceIdentifier: cfg.copy.source,
               sharedKeyArn: key.keyArn,
               drKeyArn: key.replicaKeyArn!,
+              peerRegionProvider: drRegion!,
               alertFunctionArn: alerts.functionArn,
               keep: cfg.copy.keep,
               schedule: cfg.copy.schedule,
@@ -306,13 +309,12 @@ const copy = cfg.copy
               accountId: cfg.accountId,
               region: cfg.region,
               sourceAccountId: cfg.peer.accountId,
-              sourceRegion: cfg.peer.region,
-              // The subscription lives with the topic, in the primary's region.
-              sourceRegionProvider: new aws.Provider("source-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] }),
               sourceIdentifier: cfg.copy.source,
               targetName: cfg.copy.targetName,
               drKeyArn: key.keyArn,
               secretName: cfg.copy.secretName,
+              // Failed over: the copy target must not move the secret off, nor prune, what the stack serves from.
+              failedOver: cfg.failover,
               keep: cfg.copy.keep,
               restore: {
                   instanceClass: cfg.copy.restore.instanceClass,
@@ -328,22 +330,23 @@ const copy = cfg.copy
           })
     : undefined;
 
-// Failback, dr side (while failed over): snapshot the DR database and share it with the primary.
-const failbackSource =
-    !primary && cfg.failover && database
-        ? new Failback("failback-source", {
-              side: "source",
-              namePrefix: cfg.namePrefix,
-              accountId: cfg.accountId,
-              region: cfg.region,
-              peerAccountId: cfg.peer.accountId,
-              databaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
-              isCluster: database.isCluster,
-              alertFunctionArn: alerts.functionArn,
-              vpc: network.lambdaVpc,
-              tags,
-          })
-        : undefined;
+// Failback, dr side: snapshot the DR database and share it with the primary. Its roles are
+// part of the pilot light (IAM is global); its function and machine come with failover.
+const failbackSource = !primary
+    ? new Failback("failback-source", {
+          side: "source",
+          namePrefix: cfg.namePrefix,
+          accountId: cfg.accountId,
+          region: cfg.region,
+          peerAccountId: cfg.peer.accountId,
+          databaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
+          isCluster: isAuroraEngine(cfg.database.engine),
+          failedOver: cfg.failover,
+          alertFunctionArn: alerts.functionArn,
+          vpc: network.lambdaVpc,
+          tags,
+      })
+    : undefined;
 
 // Failback, primary side: bring that snapshot home and refresh the database in place through
 // the restore machine; only where the restore machine covers the workload database.
@@ -416,7 +419,7 @@ const machines: ReadinessMachine[] = [
     ...(copy ? [{ label: primary ? "copy source" : "copy target", arn: copy.stateMachineArn, scheduleEnabled: primary ? cfg.copy!.scheduleEnabled : undefined }] : []),
     // By its computed ARN on every dr stack, so failing over does not change the dashboard.
     ...(!primary ? [{ label: "failback source", arn: stateMachineArn(own, jobName(cfg.namePrefix, FAILBACK_SOURCE_JOB)) }] : []),
-    ...(failback ? [{ label: "failback", arn: failback.stateMachineArn }] : []),
+    ...(failback?.stateMachineArn ? [{ label: "failback", arn: failback.stateMachineArn }] : []),
     ...auroraRecoveries.map((r, i) => ({ label: `aurora ${cfg.auroraFailover.clusters[i].identifier}`, arn: r.stateMachineArn })),
 ];
 // Restore tests (dr): measure the database RTO on a throwaway restored from what failover would use.
