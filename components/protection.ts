@@ -91,6 +91,11 @@ export const NAME_RULES: readonly { type: string; name: RegExp; rule: Protection
         name: /-slack$/,
         rule: { protect: "never", retainOnDelete: false, why: "holds only the Pulumi secret slackWebhookUrls, which every `pulumi up` writes again" },
     },
+    {
+        type: "aws:secretsmanager/secret:Secret",
+        name: /-hold$/,
+        rule: { protect: "never", retainOnDelete: false, why: "the copy target's hold: a marker with no value, created with failover and removed by failback" },
+    },
 ];
 
 /** The rule for a resource, or undefined when its type holds no data. Exported for testing. */

@@ -34,6 +34,7 @@ describe("protection: data that outlives a mistake", () => {
             { type: CLUSTER, name: "database-cluster", props: { deletionProtection: false }, expect: { protect: false } },
             { type: SECRET, name: "copy-secret", expect: { protect: true } },
             { type: SECRET, name: "alerts-slack", expect: undefined },
+            { type: SECRET, name: "copy-hold", expect: undefined },
             { type: "aws:dynamodb/table:Table", name: "aurora-x-guard", expect: undefined },
             { type: "aws:elasticache/replicationGroup:ReplicationGroup", name: "app-redis", expect: undefined },
             // A stateful type pilotlight does not use yet is protected by default.
@@ -125,6 +126,7 @@ describe("protection: data that outlives a mistake", () => {
         });
 
         it("dr failed over: adds only the database, which deletionProtection=false releases for failback", () => {
+            assert.ok(drFailover.resources.some((r) => r.type === SECRET && r.name === "copy-hold"), "the copy target's hold exists, unprotected, so failback can remove it");
             assert.deepStrictEqual(protectedList(drFailover), [...protectedList(dr), `${INSTANCE} database-instance protect=true`].sort());
             assert.deepStrictEqual(protectedList(drReleased), [...protectedList(dr), `${INSTANCE} database-instance protect=false`].sort());
         });
