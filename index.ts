@@ -34,6 +34,11 @@ import { defaultRpoMinutes, Readiness, ReadinessMachine } from "./components/rea
 import { RestoreTest } from "./components/restoreTest";
 import { RecoveryTarget } from "./functions/lib/readiness";
 import { FAILBACK_SOURCE_JOB } from "./functions/lib/failback";
+import { registerProtection } from "./components/protection";
+
+// First, before any resource: keys, buckets, databases and data-holding secrets get Pulumi's
+// `protect` (and `retainOnDelete` where the data must outlive the stack); docs/teardown.md.
+registerProtection();
 
 const cfg = loadConfig();
 const primary = cfg.role === "primary";

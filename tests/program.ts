@@ -21,6 +21,10 @@ export interface ProgramResource extends MockedResource {
     dependsOn: string[];
     /** Its `ignoreChanges` option. */
     ignoreChanges: string[];
+    /** Pulumi's `protect` as the engine would receive it (undefined: not set). */
+    protect?: boolean;
+    /** Pulumi's `retainOnDelete` as the engine would receive it (undefined: not set). */
+    retainOnDelete?: boolean;
 }
 
 /** The outcome of one run. */
@@ -147,6 +151,25 @@ export function recordsByTypeAndName(created: { type: string; name: string }[], 
 }
 
 /**
+ * What each registration tells the engine about the resource's lifecycle (`protect`,
+ * `retainOnDelete`), read from the request itself, keyed by `type::name`. The mocks' own
+ * callback does not receive these options.
+ */
+function recordLifecycleOptions(): Map<string, { protect?: boolean; retainOnDelete?: boolean }> {
+    const seen = new Map<string, { protect?: boolean; retainOnDelete?: boolean }>();
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, callback: unknown) => unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: unknown) => {
+        const options: { protect?: boolean; retainOnDelete?: boolean } = {};
+        if (req.hasProtect()) options.protect = req.getProtect();
+        if (req.hasRetainondelete()) options.retainOnDelete = req.getRetainondelete();
+        seen.set(`${req.getType()}::${req.getName()}`, options);
+        return register(req, callback);
+    };
+    return seen;
+}
+
+/**
  * Runs index.ts for `stack` with `config` (defaults to the stack file) under mocks.
  * Pulumi records a stack trace for every promise it makes, and source-map support
  * makes each one expensive; stack traces are off while the program runs (error
@@ -176,6 +199,7 @@ async function runProgramTraced(stack: string, opts: { config?: Record<string, s
     const mocks = new RecordingMocks(region, account);
     pulumi.runtime.setAllConfig(config, fromFile.secretKeys);
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+    const lifecycle = recordLifecycleOptions();
 
     const created: { res: pulumi.Resource; type: string; name: string; parent?: pulumi.Resource; dependsOn?: unknown; ignoreChanges?: string[] }[] = [];
     // Known only once the constructor has finished (transformations run inside it).
@@ -230,6 +254,7 @@ async function runProgramTraced(stack: string, opts: { config?: Record<string, s
             custom: isCustom(c.res),
             dependsOn: dependsOn.get(c.res) ?? [],
             ignoreChanges: c.ignoreChanges ?? [],
+            ...lifecycle.get(`${c.type}::${c.name}`),
         };
     });
     resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));

@@ -1,0 +1,654 @@
+import * as assert from "assert";
+import { mockClient } from "aws-sdk-client-mock";
+import { ACMClient, DescribeCertificateCommand, ResourceNotFoundException } from "@aws-sdk/client-acm";
+import { DescribeImagesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { GetRoleCommand, IAMClient, NoSuchEntityException } from "@aws-sdk/client-iam";
+import {
+    DBSnapshotNotFoundFault,
+    DescribeDBClusterSnapshotsCommand,
+    DescribeDBClustersCommand,
+    DescribeDBInstanceAutomatedBackupsCommand,
+    DescribeDBInstancesCommand,
+    DescribeDBSnapshotsCommand,
+    RDSClient,
+} from "@aws-sdk/client-rds";
+import { GetHostedZoneCommand, ListResourceRecordSetsCommand, NoSuchHostedZone, Route53Client } from "@aws-sdk/client-route-53";
+import { GetBucketLocationCommand, HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { ListSubscriptionsCommand, SNSClient } from "@aws-sdk/client-sns";
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { StackConfig } from "../config";
+import { parseArgs, stackConfig, stateResources } from "../scripts/preflight";
+import {
+    checkAmi,
+    checkCertificate,
+    checkIdentity,
+    checksFor,
+    checkDatabaseIdentity,
+    checkDns,
+    checkPeer,
+    checkPulumiBackend,
+    checkRecoveryPoint,
+    checkSchedules,
+    checkServiceLinkedRoles,
+    rateHours,
+    runChecks,
+} from "../scripts/preflight/checks";
+import { backendUrl, parseBackend, readPulumiSettings, secretsProviderRegion } from "../scripts/preflight/pulumiSettings";
+import { exitCode, renderTable, verdict } from "../scripts/preflight/table";
+import { awsClients, CheckResult, Clients, Credentials, PreflightContext, row, Status } from "../scripts/preflight/types";
+
+const NOW = new Date("2026-11-26T12:00:00Z");
+const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
+const meta = { $metadata: {} };
+
+const sts = mockClient(STSClient);
+const ec2 = mockClient(EC2Client);
+const acm = mockClient(ACMClient);
+const rds = mockClient(RDSClient);
+const iam = mockClient(IAMClient);
+const r53 = mockClient(Route53Client);
+const s3 = mockClient(S3Client);
+const sfn = mockClient(SFNClient);
+const sns = mockClient(SNSClient);
+const secrets = mockClient(SecretsManagerClient);
+
+let prodCfg: StackConfig;
+let drCfg: StackConfig;
+
+function ctx(cfg: StackConfig, extra: Partial<PreflightContext> = {}): PreflightContext {
+    return { cfg, clients: awsClients, now: NOW, maxAgeHours: 26, passphrase: false, ...extra };
+}
+const statuses = (rows: CheckResult[]): Status[] => rows.map((r) => r.status);
+const one = (rows: CheckResult[]): CheckResult => {
+    assert.strictEqual(rows.length, 1, JSON.stringify(rows));
+    return rows[0];
+};
+const httpError = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+describe("preflight", () => {
+    before(() => {
+        prodCfg = stackConfig("prod");
+        drCfg = stackConfig("dr");
+    });
+    beforeEach(() => [sts, ec2, acm, rds, iam, r53, s3, sfn, sns, secrets].forEach((m) => m.reset()));
+    after(() => [sts, ec2, acm, rds, iam, r53, s3, sfn, sns, secrets].forEach((m) => m.restore()));
+
+    describe("arguments and settings", () => {
+        it("requires a known stack and a positive age", () => {
+            assert.deepStrictEqual(parseArgs(["--stack", "dr"], ["dr", "prod"]), { stack: "dr", statePath: undefined, maxAgeHours: 26 });
+            assert.deepStrictEqual(parseArgs(["-s", "prod", "--state", "s.json", "--max-age-hours", "4"], ["dr", "prod"]), { stack: "prod", statePath: "s.json", maxAgeHours: 4 });
+            assert.throws(() => parseArgs([], ["dr", "prod"]), /--stack is required \(one of: dr, prod\)/);
+            assert.throws(() => parseArgs(["--stack", "qa"], ["dr", "prod"]), /Unknown stack "qa": there is no Pulumi.qa.yaml. Known stacks: dr, prod/);
+            assert.throws(() => parseArgs(["--stack", "dr", "--max-age-hours", "-1"], ["dr", "prod"]), /--max-age-hours -1: expected a positive number/);
+            assert.throws(() => parseArgs(["--stack"], ["dr"]), /--stack needs a value/);
+            assert.throws(() => parseArgs(["--stak", "dr"], ["dr"]), /Unknown argument --stak/);
+        });
+
+        it("finds the backend in the CLI's order", () => {
+            const creds = JSON.stringify({ current: "s3://from-login" });
+            assert.strictEqual(backendUrl({ PULUMI_BACKEND_URL: "s3://from-env" }, "backend:\n  url: s3://from-project\n", creds), "s3://from-env");
+            assert.strictEqual(backendUrl({}, "name: x\nbackend:\n  url: s3://from-project\n", creds), "s3://from-project");
+            assert.strictEqual(backendUrl({}, "name: x\n", creds), "s3://from-login");
+            assert.strictEqual(backendUrl({}, undefined, "not json"), undefined);
+        });
+
+        it("reads regions from backend and secrets provider URLs", () => {
+            assert.deepStrictEqual(parseBackend("s3://state-bucket?region=us-west-2&awssdk=v2"), { kind: "s3", bucket: "state-bucket", region: "us-west-2" });
+            assert.deepStrictEqual(parseBackend("s3://state-bucket"), { kind: "s3", bucket: "state-bucket", region: undefined });
+            assert.strictEqual(parseBackend("https://api.pulumi.com").kind, "cloud");
+            assert.strictEqual(parseBackend("file://~").kind, "file");
+            assert.strictEqual(secretsProviderRegion("awskms://alias/pulumi?region=us-east-1"), "us-east-1");
+            assert.strictEqual(secretsProviderRegion("awskms://arn:aws:kms:eu-west-1:111111111111:key/abc"), "eu-west-1");
+            assert.strictEqual(secretsProviderRegion("awskms://alias/pulumi"), undefined);
+            assert.strictEqual(secretsProviderRegion("gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"), undefined);
+            assert.strictEqual(rateHours("rate(2 hours)"), 2);
+            assert.strictEqual(rateHours("rate(1 day)"), 24);
+            assert.strictEqual(rateHours("rate(30 minutes)"), 0.5);
+            assert.strictEqual(rateHours("cron(0 3 * * ? *)"), undefined);
+            assert.strictEqual(rateHours("xrate(2 hours)"), undefined);
+            assert.strictEqual(rateHours("rate(2 hours)x"), undefined);
+            assert.strictEqual(parseBackend("https://example.com/?u=https://api.pulumi.com").kind, "other");
+            assert.strictEqual(secretsProviderRegion("awskms://arn:aws-cn:kms:cn-north-1:111111111111:key/abc"), "cn-north-1");
+        });
+    });
+
+    describe("credentials", () => {
+        it("stops at the wrong account, and exits 1", async () => {
+            sts.on(GetCallerIdentityCommand).resolves({ Account: "111111111111", Arn: "arn:aws:iam::111111111111:user/op" });
+            const rows = await runChecks(ctx(drCfg));
+            assert.deepStrictEqual(statuses(rows), ["fail"]);
+            assert.match(rows[0].detail, /account 111111111111 .* stack dr is account 222222222222/);
+            assert.strictEqual(exitCode(rows), 1);
+            assert.strictEqual(ec2.calls().length, 0, "nothing else is asked with the wrong credentials");
+        });
+    });
+
+    describe("AMI", () => {
+        it("passes with the newest tagged image and fails with none", async () => {
+            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-old", CreationDate: "2026-10-01T00:00:00Z" }, { ImageId: "ami-new", CreationDate: "2026-11-01T00:00:00Z" }] });
+            const ok = one(await checkAmi(ctx(drCfg)));
+            assert.strictEqual(ok.status, "ok");
+            assert.match(ok.detail, /ami-new/);
+            const input = ec2.commandCalls(DescribeImagesCommand)[0].args[0].input;
+            assert.deepStrictEqual(input.Owners, ["self"]);
+            assert.deepStrictEqual(input.Filters, [{ Name: "tag-key", Values: ["pilotlight:created-by"] }, { Name: "state", Values: ["available"] }]);
+            ec2.reset();
+            ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+            const fail = one(await checkAmi(ctx(drCfg)));
+            assert.strictEqual(fail.status, "fail");
+            assert.match(fail.action, /copy-image|app.amiId/);
+        });
+
+        it("checks a configured app.amiId", async () => {
+            const cfg = { ...drCfg, app: { ...drCfg.app, amiId: "ami-0123456789abcdef0" } };
+            ec2.on(DescribeImagesCommand, { ImageIds: ["ami-0123456789abcdef0"] }).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "available" }] });
+            assert.strictEqual(one(await checkAmi(ctx(cfg))).status, "ok");
+            ec2.reset();
+            ec2.on(DescribeImagesCommand).rejects(httpError("InvalidAMIID.NotFound", 400));
+            const fail = one(await checkAmi(ctx(cfg)));
+            assert.strictEqual(fail.status, "fail");
+            assert.match(fail.detail, /InvalidAMIID.NotFound/);
+        });
+    });
+
+    describe("certificate", () => {
+        it("passes issued, warns expiring, fails pending or missing", async () => {
+            acm.on(DescribeCertificateCommand).resolves({ Certificate: { Status: "ISSUED", NotAfter: hoursAgo(-24 * 90) } });
+            assert.strictEqual(one(await checkCertificate(ctx(drCfg))).status, "ok");
+            acm.on(DescribeCertificateCommand).resolves({ Certificate: { Status: "ISSUED", NotAfter: hoursAgo(-24 * 5) } });
+            assert.strictEqual(one(await checkCertificate(ctx(drCfg))).status, "warn");
+            acm.on(DescribeCertificateCommand).resolves({ Certificate: { Status: "PENDING_VALIDATION" } });
+            assert.strictEqual(one(await checkCertificate(ctx(drCfg))).status, "fail");
+            acm.on(DescribeCertificateCommand).rejects(new ResourceNotFoundException({ message: "no", ...meta }));
+            const missing = one(await checkCertificate(ctx(drCfg)));
+            assert.strictEqual(missing.status, "fail");
+            assert.match(missing.detail, /ResourceNotFoundException/);
+            const none = one(await checkCertificate(ctx({ ...drCfg, app: { ...drCfg.app, certificateArn: undefined } })));
+            assert.strictEqual(none.status, "warn");
+        });
+    });
+
+    describe("newest recovery point", () => {
+        const tagged = (id: string, h: number, status = "available") => ({ DBSnapshotIdentifier: id, SnapshotCreateTime: hoursAgo(h), Status: status, TagList: [{ Key: "pilotlight:source", Value: "pilotlight-db" }] });
+
+        it("latestCopy: the newest tagged manual snapshot, with its age", async () => {
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30), tagged("pilotlight-db-b", 3), { DBSnapshotIdentifier: "untagged", SnapshotCreateTime: hoursAgo(1), Status: "available" }] });
+            const ok = one(await checkRecoveryPoint(ctx(drCfg)));
+            assert.strictEqual(ok.status, "ok");
+            assert.match(ok.detail, /pilotlight-db-b, 3 h old/);
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[0].args[0].input, { DBInstanceIdentifier: "pilotlight-db", SnapshotType: "manual", Marker: undefined });
+        });
+
+        it("warns when older than the limit, fails when none or not available", async () => {
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30)] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "warn");
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30), tagged("pilotlight-db-b", 1, "creating")] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "fail");
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
+            const none = one(await checkRecoveryPoint(ctx(drCfg)));
+            assert.deepStrictEqual([none.status, none.detail], ["fail", "no manual snapshot of pilotlight-db tagged pilotlight:source=pilotlight-db in us-west-2"]);
+            // Other tags beside the source tag do not hide a copy.
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ ...tagged("pilotlight-db-t", 2), TagList: [{ Key: "team", Value: "web" }, { Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "ok");
+        });
+
+        it("snapshot: fails when the named snapshot does not exist", async () => {
+            const cfg = { ...drCfg, failoverDatabase: { source: "snapshot" as const, sourceIdentifier: "pilotlight-db", snapshotIdentifier: "gone" } };
+            rds.on(DescribeDBSnapshotsCommand).rejects(new DBSnapshotNotFoundFault({ message: "gone", ...meta }));
+            const fail = one(await checkRecoveryPoint(ctx(cfg)));
+            assert.strictEqual(fail.status, "fail");
+            assert.match(fail.detail, /DBSnapshotNotFoundFault/);
+        });
+
+        it("pointInTime: the latest restorable time", async () => {
+            const cfg = { ...drCfg, failoverDatabase: { source: "pointInTime" as const, sourceIdentifier: "pilotlight-db", automatedBackupsArn: "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-1" } };
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ DBInstanceIdentifier: "pilotlight-db", Status: "replicating", RestoreWindow: { LatestTime: hoursAgo(0.1) } }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(cfg))).status, "ok");
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [] });
+            assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /^replicated automated backups .* not found$/);
+        });
+
+        it("adopt: the instance the copy target's secret names", async () => {
+            const cfg = { ...drCfg, failoverDatabase: { source: "adopt" as const, sourceIdentifier: "pilotlight-db", secretName: "pilotlight/copy/pilotlight-db" } };
+            secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ identifier: "pilotlight-db-v7", version: "7" }) });
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "pilotlight-db-v7" }).resolves({ DBInstances: [{ DBInstanceStatus: "available", InstanceCreateTime: hoursAgo(5) }] });
+            assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /pilotlight-db-v7 \(copy v7\), 5 h old/);
+            rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceStatus: "deleting", InstanceCreateTime: hoursAgo(5) }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(cfg))).status, "fail");
+        });
+    });
+
+    describe("schedules", () => {
+        const on = (cfg: StackConfig): StackConfig => ({ ...cfg, backups: { ...cfg.backups!, scheduleEnabled: true }, copy: { ...cfg.copy!, scheduleEnabled: true } });
+
+        it("fails a schedule that is off in config, with the command that turns it on", async () => {
+            sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+            const rows = await checkSchedules(ctx(prodCfg));
+            assert.deepStrictEqual(statuses(rows), ["fail", "fail", "fail"]);
+            assert.strictEqual(rows[0].action, "pulumi config set --path backups.scheduleEnabled true -s prod && pulumi up -s prod");
+        });
+
+        it("passes recent runs, fails a schedule that has not run for two intervals", async () => {
+            sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: "e", stateMachineArn: "m", name: "n", status: "SUCCEEDED", startDate: hoursAgo(1) }] });
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx(on(prodCfg)))), ["ok", "ok", "ok"]);
+            assert.strictEqual(sfn.commandCalls(ListExecutionsCommand)[0].args[0].input.stateMachineArn, "arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-backup");
+            sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: "e", stateMachineArn: "m", name: "n", status: "SUCCEEDED", startDate: hoursAgo(5) }] });
+            // backups every 2 h: 5 h is more than two intervals; the daily copy is fine.
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx(on(prodCfg)))), ["fail", "fail", "ok"]);
+            sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: "e", stateMachineArn: "m", name: "n", status: "FAILED", startDate: hoursAgo(1) }] });
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx(on(prodCfg)))), ["warn", "warn", "warn"]);
+        });
+    });
+
+    describe("service-linked roles", () => {
+        it("passes existing roles, fails a missing one with the create command", async () => {
+            iam.on(GetRoleCommand).resolves({ Role: { RoleName: "r", Path: "/", Arn: "a", RoleId: "i", CreateDate: NOW } });
+            iam.on(GetRoleCommand, { RoleName: "AWSServiceRoleForElastiCache" }).rejects(new NoSuchEntityException({ message: "no", ...meta }));
+            const rows = await checkServiceLinkedRoles(ctx(drCfg));
+            assert.deepStrictEqual(statuses(rows), ["ok", "ok", "fail", "ok"]);
+            assert.strictEqual(rows[2].action, "aws iam create-service-linked-role --aws-service-name elasticache.amazonaws.com");
+        });
+    });
+
+    describe("DNS", () => {
+        const primary = { Name: "app.example.com.", Type: "A" as const, Failover: "PRIMARY" as const, SetIdentifier: "pilotlight-primary", HealthCheckId: "hc-1", AliasTarget: { DNSName: "prod-alb", HostedZoneId: "Z", EvaluateTargetHealth: true } };
+
+        it("prod: zone and PRIMARY record with its health check", async () => {
+            r53.on(GetHostedZoneCommand).resolves({ HostedZone: { Id: "Z0123456789ABCDEFGHIJ", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } });
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [primary], IsTruncated: false, MaxItems: 10 });
+            assert.deepStrictEqual(statuses(await checkDns(ctx(prodCfg))), ["ok", "ok"]);
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [{ ...primary, HealthCheckId: undefined }], IsTruncated: false, MaxItems: 10 });
+            assert.deepStrictEqual(statuses(await checkDns(ctx(prodCfg))), ["ok", "fail"]);
+            r53.on(GetHostedZoneCommand).rejects(new NoSuchHostedZone({ message: "no", ...meta }));
+            assert.deepStrictEqual(statuses(await checkDns(ctx(prodCfg))), ["fail"]);
+        });
+
+        it("dr in another account: through the primary's DNS role; SECONDARY only when failed over", async () => {
+            sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "a", SecretAccessKey: "s", SessionToken: "t", Expiration: NOW } });
+            r53.on(GetHostedZoneCommand).resolves({ HostedZone: { Id: "Z", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } });
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [primary], IsTruncated: false, MaxItems: 10 });
+            assert.deepStrictEqual(statuses(await checkDns(ctx(drCfg))), ["ok", "ok", "ok", "ok"]);
+            assert.strictEqual(sts.commandCalls(AssumeRoleCommand)[0].args[0].input.RoleArn, "arn:aws:iam::111111111111:role/pilotlight-dns-failover");
+            assert.deepStrictEqual(statuses(await checkDns(ctx({ ...drCfg, failover: true }))), ["ok", "ok", "ok", "fail"]);
+            sts.on(AssumeRoleCommand).rejects(httpError("AccessDenied", 403));
+            const denied = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual(statuses(denied), ["fail"]);
+            assert.match(denied[0].detail, /pilotlight-dns-failover: AccessDenied/);
+        });
+    });
+
+    describe("state backend and secrets provider", () => {
+        it("fails anything in the primary region", async () => {
+            const rows = await checkPulumiBackend(ctx(drCfg, { backendUrl: "s3://state?region=us-east-1", secretsProvider: "awskms://alias/pulumi?region=us-east-1" }));
+            assert.deepStrictEqual(statuses(rows), ["fail", "fail"]);
+            const fine = await checkPulumiBackend(ctx(drCfg, { backendUrl: "s3://state?region=us-west-2", secretsProvider: "awskms://alias/pulumi?region=us-west-2" }));
+            assert.deepStrictEqual(statuses(fine), ["ok", "ok"]);
+            assert.deepStrictEqual(statuses(await checkPulumiBackend(ctx(prodCfg, { backendUrl: "https://api.pulumi.com", passphrase: true }))), ["ok", "ok"]);
+        });
+
+        it("asks S3 where a bucket without ?region= is (null means us-east-1)", async () => {
+            s3.on(GetBucketLocationCommand).resolves({});
+            assert.deepStrictEqual(statuses(await checkPulumiBackend(ctx(prodCfg, { backendUrl: "s3://state" }))), ["fail", "ok"]);
+            s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: "eu-west-1" });
+            assert.deepStrictEqual(statuses(await checkPulumiBackend(ctx(prodCfg, { backendUrl: "s3://state" }))), ["ok", "ok"]);
+        });
+    });
+
+    describe("database in Pulumi state", () => {
+        const state = (resourceId: string) =>
+            stateResources(
+                JSON.stringify({
+                    version: 3,
+                    deployment: {
+                        resources: [
+                            { urn: "urn:pulumi:prod::pilotlight::pilotlight:database:Database::database", type: "pilotlight:database:Database" },
+                            {
+                                urn: "urn:pulumi:prod::pilotlight::pilotlight:database:Database$aws:rds/instance:Instance::database-instance",
+                                type: "aws:rds/instance:Instance",
+                                id: resourceId,
+                                parent: "urn:pulumi:prod::pilotlight::pilotlight:database:Database::database",
+                                outputs: { resourceId },
+                            },
+                        ],
+                    },
+                }),
+            );
+
+        it("passes when the deployed instance is the one in the state", async () => {
+            rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: "pilotlight-db" }).resolves({ DBInstances: [{ DbiResourceId: "db-OLD" }] });
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(prodCfg, { state: state("db-OLD") }))).status, "ok");
+        });
+
+        it("after an in-place restore: fails with the exact commands that re-adopt it", async () => {
+            rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DbiResourceId: "db-NEW" }] });
+            const r = one(await checkDatabaseIdentity(ctx(prodCfg, { state: state("db-OLD") })));
+            assert.strictEqual(r.status, "fail");
+            assert.strictEqual(
+                r.action,
+                "pulumi state delete --force -s prod 'urn:pulumi:prod::pilotlight::pilotlight:database:Database$aws:rds/instance:Instance::database-instance'" +
+                    " && pulumi import -s prod aws:rds/instance:Instance database-instance pilotlight-db --parent 'database=urn:pulumi:prod::pilotlight::pilotlight:database:Database::database'" +
+                    " && pulumi up -s prod",
+            );
+        });
+
+        it("Aurora: a refresh re-reads the cluster by its identifier", async () => {
+            const cfg = { ...prodCfg, database: { ...prodCfg.database, engine: "aurora-postgresql" as const } };
+            const s = [{ urn: "urn:pulumi:prod::pilotlight::pilotlight:database:Database$aws:rds/cluster:Cluster::database-cluster", type: "aws:rds/cluster:Cluster", id: "pilotlight-db", outputs: { clusterResourceId: "cluster-OLD" } }];
+            rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ DbClusterResourceId: "cluster-NEW" }] });
+            const r = one(await checkDatabaseIdentity(ctx(cfg, { state: s })));
+            assert.strictEqual(r.status, "warn");
+            assert.strictEqual(r.action, "pulumi refresh -s prod");
+        });
+
+        it("says how to give it the state when it could not read it; skips a pilot light", async () => {
+            const r = one(await checkDatabaseIdentity(ctx(prodCfg, { stateProblem: "pulumi stack export failed (ENOENT)" })));
+            assert.strictEqual(r.status, "warn");
+            assert.match(r.action, /pulumi stack export -s prod > state.json/);
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(drCfg))).status, "skip");
+        });
+    });
+
+    describe("peer resources", () => {
+        it("prod: dr's replica bucket exists (403 counts: it is someone else's)", async () => {
+            s3.on(HeadBucketCommand, { Bucket: "pilotlight-media-222222222222-us-west-2" }).rejects(httpError("Forbidden", 403));
+            assert.strictEqual(one(await checkPeer(ctx(prodCfg))).status, "ok");
+            s3.on(HeadBucketCommand).rejects(httpError("NotFound", 404));
+            const r = one(await checkPeer(ctx(prodCfg)));
+            assert.strictEqual(r.status, "fail");
+            assert.strictEqual(r.action, "deploy the peer stack: pulumi up -s dr");
+        });
+
+        it("dr: subscribed to prod's copy topic; prod's bucket only while failed over", async () => {
+            sns.on(ListSubscriptionsCommand).resolvesOnce({ Subscriptions: [{ TopicArn: "other" }], NextToken: "t" }).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "arn:sub" }] });
+            assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["ok"]);
+            assert.strictEqual(sns.commandCalls(ListSubscriptionsCommand)[1].args[0].input.NextToken, "t");
+            assert.strictEqual(s3.calls().length, 0);
+            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [] });
+            s3.on(HeadBucketCommand).resolves({});
+            const rows = await checkPeer(ctx({ ...drCfg, failover: true }));
+            assert.deepStrictEqual(statuses(rows), ["ok", "warn"]);
+            assert.match(rows[0].check, /pilotlight-media-111111111111-us-east-1/);
+        });
+    });
+
+    describe("the cases in between", () => {
+        const tagged = (id: string, h: number, tags = [{ Key: "pilotlight:source", Value: "pilotlight-db" }]) => ({ DBSnapshotIdentifier: id, SnapshotCreateTime: hoursAgo(h), Status: "available", TagList: tags });
+        const zone = { HostedZone: { Id: "Z", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } };
+        const rec = (name: string, type: "A" | "AAAA", failover: "PRIMARY" | "SECONDARY", hc?: string) => ({ Name: name, Type: type, Failover: failover, SetIdentifier: failover, HealthCheckId: hc, AliasTarget: { DNSName: `${failover}-alb`, HostedZoneId: "Z", EvaluateTargetHealth: true } });
+
+        it("credentials: an error is a failure that says to sign in", async () => {
+            sts.on(GetCallerIdentityCommand).rejects(new Error("Could not load credentials from any providers"));
+            const r = one(await checkIdentity(ctx(drCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["fail", "sts:GetCallerIdentity failed: Could not load credentials from any providers"]);
+            sts.on(GetCallerIdentityCommand).resolves({ Account: "222222222222", Arn: "arn:aws:iam::222222222222:user/op" });
+            assert.strictEqual(one(await checkIdentity(ctx(drCfg))).status, "ok");
+        });
+
+        it("AMI: an image that is not available yet, and an unnamed one", async () => {
+            const cfg = { ...drCfg, app: { ...drCfg.app, amiId: "ami-0123456789abcdef0" } };
+            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "pending" }] });
+            assert.deepStrictEqual(statuses(await checkAmi(ctx(cfg))), ["fail"]);
+            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "available" }] });
+            assert.match(one(await checkAmi(ctx(cfg))).detail, /\(unnamed\) is available/);
+            ec2.on(DescribeImagesCommand).resolves({});
+            assert.strictEqual(one(await checkAmi(ctx(cfg))).status, "fail");
+        });
+
+        it("certificate: asks for the configured ARN; 30 days left is still fine", async () => {
+            acm.on(DescribeCertificateCommand).resolves({ Certificate: { Status: "ISSUED", NotAfter: new Date(NOW.getTime() + 30 * 86_400_000) } });
+            const r = one(await checkCertificate(ctx(drCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["ok", `${drCfg.app.certificateArn} is issued, 30 days left`]);
+            assert.deepStrictEqual(acm.commandCalls(DescribeCertificateCommand)[0].args[0].input, { CertificateArn: drCfg.app.certificateArn });
+            acm.on(DescribeCertificateCommand).resolves({ Certificate: { Status: "ISSUED" } });
+            assert.strictEqual(one(await checkCertificate(ctx(drCfg))).detail, `${drCfg.app.certificateArn} is issued`);
+            acm.on(DescribeCertificateCommand).resolves({});
+            assert.strictEqual(one(await checkCertificate(ctx(drCfg))).status, "fail");
+        });
+
+        it("latestCopy: only this source's tag counts, across pages; exactly the age limit is fine", async () => {
+            rds.on(DescribeDBSnapshotsCommand)
+                .resolvesOnce({
+                    DBSnapshots: [tagged("other-source", 1, [{ Key: "pilotlight:source", Value: "other-db" }]), tagged("other-key", 1, [{ Key: "team", Value: "pilotlight-db" }]), { DBSnapshotIdentifier: "no-tags", SnapshotCreateTime: hoursAgo(1), Status: "available" }],
+                    Marker: "m1",
+                })
+                .resolves({ DBSnapshots: [tagged("pilotlight-db-x", 26)] });
+            const r = one(await checkRecoveryPoint(ctx(drCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["ok", `latestCopy -> pilotlight-db-x, 26 h old (created ${hoursAgo(26).toISOString()})`]);
+            assert.strictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[1].args[0].input.Marker, "m1");
+        });
+
+        it("recovery point: a snapshot without creation time or status, and the snapshot source's input", async () => {
+            const cfg = { ...drCfg, failoverDatabase: { source: "snapshot" as const, sourceIdentifier: "pilotlight-db", snapshotIdentifier: "chosen" } };
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: "chosen", Status: "available" }] });
+            assert.deepStrictEqual(statuses(await checkRecoveryPoint(ctx(cfg))), ["warn"]);
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[0].args[0].input, { DBSnapshotIdentifier: "chosen", Marker: undefined });
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: "chosen", SnapshotCreateTime: hoursAgo(1) }] });
+            assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /is unknown/);
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
+            assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /^snapshot chosen not found in us-west-2/);
+        });
+
+        it("Aurora: cluster snapshots, by source or by name", async () => {
+            const aurora = { ...drCfg, database: { ...drCfg.database, engine: "aurora-postgresql" as const } };
+            rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "c-1", SnapshotCreateTime: hoursAgo(2), Status: "available", TagList: [{ Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
+            assert.match(one(await checkRecoveryPoint(ctx(aurora))).detail, /latestCopy -> c-1, 2 h old/);
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBClusterSnapshotsCommand)[0].args[0].input, { DBClusterIdentifier: "pilotlight-db", SnapshotType: "manual", Marker: undefined });
+            const named = { ...aurora, failoverDatabase: { source: "snapshot" as const, sourceIdentifier: "pilotlight-db", snapshotIdentifier: "c-1" } };
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(named))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBClusterSnapshotsCommand)[1].args[0].input, { DBClusterSnapshotIdentifier: "c-1", Marker: undefined });
+            assert.strictEqual(rds.commandCalls(DescribeDBSnapshotsCommand).length, 0);
+        });
+
+        it("pointInTime and adopt: inputs and the states that are not usable", async () => {
+            const arn = "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-1";
+            const pit = { ...drCfg, failoverDatabase: { source: "pointInTime" as const, sourceIdentifier: "pilotlight-db", automatedBackupsArn: arn } };
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ DBInstanceIdentifier: "pilotlight-db", Status: "active", RestoreWindow: { LatestTime: hoursAgo(1) } }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(pit))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBInstanceAutomatedBackupsCommand)[0].args[0].input, { DBInstanceAutomatedBackupsArn: arn });
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ Status: "pending", RestoreWindow: { LatestTime: hoursAgo(1) } }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(pit))).status, "fail");
+            rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ Status: "replicating" }] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(pit))).status, "warn");
+            const adopt = { ...drCfg, failoverDatabase: { source: "adopt" as const, sourceIdentifier: "pilotlight-db", secretName: "copy/secret" } };
+            secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ version: "3" }) });
+            assert.match(one(await checkRecoveryPoint(ctx(adopt))).detail, /secret copy\/secret names no identifier/);
+            assert.deepStrictEqual(secrets.commandCalls(GetSecretValueCommand)[0].args[0].input, { SecretId: "copy/secret" });
+            secrets.on(GetSecretValueCommand).resolves({});
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(adopt))).status, "fail");
+            assert.match(one(await checkRecoveryPoint(ctx({ ...drCfg, failoverDatabase: undefined }))).action, /failoverDatabase.source/);
+        });
+
+        it("schedules: which jobs, the two-interval limit exactly, cron, and errors", async () => {
+            const base = { ...prodCfg, backups: { ...prodCfg.backups!, scheduleEnabled: true }, copy: { ...prodCfg.copy!, scheduleEnabled: true } };
+            const ran = (h: number, status: "SUCCEEDED" | "TIMED_OUT" | "ABORTED" = "SUCCEEDED") => ({ executions: [{ executionArn: "e", stateMachineArn: "m", name: "n", status, startDate: hoursAgo(h) }] });
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx({ ...base, backups: undefined, copy: undefined }))), ["warn"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(4));
+            const imagesOnly = await checkSchedules(ctx({ ...base, backups: { ...base.backups!, databases: [] }, copy: undefined }));
+            assert.deepStrictEqual(imagesOnly.map((r) => [r.check, r.status]), [["schedule pilotlight-image-backup", "ok"]]);
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx({ ...base, backups: { ...base.backups!, images: undefined }, copy: undefined }))), ["ok"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(1, "TIMED_OUT"));
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx(base))), ["warn", "warn", "warn"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(1, "ABORTED"));
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx(base))), ["warn", "warn", "warn"]);
+            sfn.on(ListExecutionsCommand).resolves(ran(100));
+            assert.deepStrictEqual(statuses(await checkSchedules(ctx({ ...base, backups: { ...base.backups!, schedule: "cron(0 3 * * ? *)" }, copy: undefined }))), ["ok", "ok"]);
+            sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+            const never = await checkSchedules(ctx(base));
+            assert.deepStrictEqual(statuses(never), ["fail", "fail", "fail"]);
+            assert.match(never[0].detail, /no execution yet/);
+            sfn.on(ListExecutionsCommand).rejects(httpError("StateMachineDoesNotExist", 400));
+            const missing = await checkSchedules(ctx(base));
+            assert.deepStrictEqual(statuses(missing), ["fail", "fail", "fail"]);
+            assert.match(missing[0].detail, /StateMachineDoesNotExist/);
+        });
+
+        it("service-linked roles: another error says which permission is missing", async () => {
+            iam.on(GetRoleCommand).rejects(httpError("AccessDenied", 403));
+            const rows = await checkServiceLinkedRoles(ctx(drCfg));
+            assert.deepStrictEqual(statuses(rows), ["fail", "fail", "fail", "fail"]);
+            assert.match(rows[0].action, /grant iam:GetRole/);
+        });
+
+        it("DNS: no config is skipped; only this name's A records count; the role's credentials reach Route 53", async () => {
+            assert.deepStrictEqual(statuses(await checkDns(ctx({ ...prodCfg, dns: undefined }))), ["skip"]);
+            let given: Credentials | undefined;
+            const clients: Clients = { ...awsClients, route53: (c) => ((given = c), awsClients.route53(c)) };
+            sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "AK", SecretAccessKey: "SK", SessionToken: "ST", Expiration: NOW } });
+            r53.on(GetHostedZoneCommand).resolves(zone);
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("other.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "AAAA", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
+            const dr = await checkDns(ctx(drCfg, { clients }));
+            assert.deepStrictEqual(given, { accessKeyId: "AK", secretAccessKey: "SK", sessionToken: "ST" });
+            assert.deepStrictEqual(dr.map((r) => `${r.check}:${r.status}`), ["DNS role:ok", "hosted zone:ok", "PRIMARY record:warn", "SECONDARY record:ok"]);
+            assert.deepStrictEqual(r53.commandCalls(GetHostedZoneCommand)[0].args[0].input, { Id: "Z0123456789ABCDEFGHIJ" });
+            assert.deepStrictEqual(r53.commandCalls(ListResourceRecordSetsCommand)[0].args[0].input, { HostedZoneId: "Z0123456789ABCDEFGHIJ", StartRecordName: "app.example.com.", StartRecordType: "A", MaxItems: 10 });
+            const prod = await checkDns(ctx(prodCfg));
+            assert.deepStrictEqual(prod.map((r) => `${r.check}:${r.status}`), ["hosted zone:ok", "PRIMARY record:fail"]);
+            assert.strictEqual(prod[1].action, "deploy the primary stack: pulumi up -s prod");
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "A", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "SECONDARY"), rec("app.example.com.", "A", "PRIMARY")], IsTruncated: false, MaxItems: 10 });
+            const noCheck = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual([noCheck[2].status, noCheck[2].action], ["fail", "pulumi up -s prod"]);
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "A", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
+            const stale = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual(stale.map((r) => r.status), ["ok", "ok", "ok", "warn"]);
+            const failed = await checkDns(ctx({ ...drCfg, failover: true }));
+            assert.deepStrictEqual(failed[3], row("SECONDARY record", "ok", "app.example.com. -> SECONDARY-alb"));
+            assert.strictEqual(failed[2].detail, "app.example.com. -> PRIMARY-alb, health check hc");
+        });
+
+        it("state backend: file, other, none, an unreadable bucket location; secrets providers without a region", async () => {
+            const st = async (extra: Partial<PreflightContext>) => (await checkPulumiBackend(ctx(drCfg, extra))).map((r) => `${r.check}:${r.status}`);
+            assert.deepStrictEqual(await st({ backendUrl: "file://~" }), ["state backend:warn", "secrets provider:ok"]);
+            assert.deepStrictEqual(await st({ backendUrl: "azblob://state" }), ["state backend:ok", "secrets provider:ok"]);
+            assert.deepStrictEqual(await st({}), ["state backend:warn", "secrets provider:ok"]);
+            assert.deepStrictEqual(await st({ backendUrl: "https://api.pulumi.com", secretsProvider: "awskms://alias/pulumi" }), ["state backend:ok", "secrets provider:warn"]);
+            assert.deepStrictEqual(await st({ backendUrl: "https://api.pulumi.com", secretsProvider: "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k" }), ["state backend:ok", "secrets provider:ok"]);
+            s3.on(GetBucketLocationCommand).rejects(httpError("AccessDenied", 403));
+            assert.deepStrictEqual(await st({ backendUrl: "s3://state" }), ["state backend:warn", "secrets provider:ok"]);
+            assert.deepStrictEqual(s3.commandCalls(GetBucketLocationCommand)[0].args[0].input, { Bucket: "state" });
+            const home = await checkPulumiBackend(ctx(drCfg, { backendUrl: "s3://state?region=us-east-1" }));
+            assert.match(home[0].detail, /locks out pulumi up -s dr/);
+            const homeProd = await checkPulumiBackend(ctx(prodCfg, { backendUrl: "s3://state?region=us-east-1" }));
+            assert.match(homeProd[0].detail, /locks out pulumi up -s dr/);
+            assert.strictEqual(parseBackend("https://example.com/pulumi").kind, "other");
+            assert.strictEqual(parseBackend("https://app.pulumi.com/org").kind, "cloud");
+            assert.strictEqual(secretsProviderRegion("awskms://arn%3Aaws%3Akms%3Aus-west-2%3A1%3Akey%2Fk"), "us-west-2");
+            assert.strictEqual(secretsProviderRegion("awskms://xarn:aws:kms:us-west-2:1:key/k"), undefined);
+        });
+
+        it("reads the stack file and the login from the environment", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: pilotlight\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.dr.yaml"), "secretsprovider: awskms://alias/p?region=us-west-2\nencryptionsalt: v1:abc\nconfig: {}\n");
+            fs.writeFileSync(path.join(dir, "credentials.json"), JSON.stringify({ current: "s3://from-login" }));
+            assert.deepStrictEqual(readPulumiSettings(dir, "dr", { PULUMI_HOME: dir }), { backendUrl: "s3://from-login", secretsProvider: "awskms://alias/p?region=us-west-2", passphrase: true });
+            assert.deepStrictEqual(readPulumiSettings(dir, "prod", { PULUMI_HOME: path.join(dir, "none") }), { backendUrl: undefined, secretsProvider: undefined, passphrase: false });
+            assert.strictEqual(backendUrl({}, undefined, JSON.stringify({})), undefined);
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("database: the cluster as in the state, a missing resource, an unreadable database", async () => {
+            const aurora = { ...prodCfg, database: { ...prodCfg.database, engine: "aurora-postgresql" as const } };
+            const cluster = [
+                { urn: "urn:pulumi:prod::pilotlight::aws:rds/instance:Instance::database-cluster", type: "aws:rds/instance:Instance", outputs: { clusterResourceId: "cluster-X" } },
+                { urn: "urn:pulumi:prod::pilotlight::pilotlight:database:Database$aws:rds/cluster:Cluster::database-cluster", type: "aws:rds/cluster:Cluster", outputs: { clusterResourceId: "cluster-OLD" } },
+            ];
+            rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ DbClusterResourceId: "cluster-OLD" }] });
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(aurora, { state: cluster }))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBClustersCommand)[0].args[0].input, { DBClusterIdentifier: "pilotlight-db" });
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(aurora, { state: [] }))).detail, "no database-cluster in the state");
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(prodCfg, { state: cluster }))).detail, "no database-instance in the state");
+            // No parent in the state (a top-level import): no --parent; the id when outputs lack resourceId.
+            const flat = [{ urn: "urn:pulumi:prod::pilotlight::aws:rds/instance:Instance::database-instance", type: "aws:rds/instance:Instance", id: "db-OLD" }];
+            rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DbiResourceId: "db-OLD" }] });
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx(prodCfg, { state: flat }))).status, "ok");
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBInstancesCommand)[0].args[0].input, { DBInstanceIdentifier: "pilotlight-db" });
+            rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DbiResourceId: "db-NEW" }] });
+            assert.doesNotMatch(one(await checkDatabaseIdentity(ctx(prodCfg, { state: flat }))).action, /--parent/);
+            rds.on(DescribeDBInstancesCommand).rejects(httpError("DBInstanceNotFound", 404));
+            const gone = one(await checkDatabaseIdentity(ctx(prodCfg, { state: flat })));
+            assert.deepStrictEqual([gone.status, gone.detail], ["fail", "pilotlight-db: DBInstanceNotFound"]);
+            assert.match(one(await checkDatabaseIdentity(ctx(prodCfg))).detail, /state not read: unknown/);
+            assert.strictEqual(one(await checkDatabaseIdentity(ctx({ ...drCfg, failover: true }, { state: flat }))).status, "fail");
+        });
+
+        it("peer bucket: NoSuchBucket without a status, and other errors", async () => {
+            s3.on(HeadBucketCommand).rejects(Object.assign(new Error("x"), { name: "NoSuchBucket" }));
+            assert.strictEqual(one(await checkPeer(ctx(prodCfg))).status, "fail");
+            assert.deepStrictEqual(s3.commandCalls(HeadBucketCommand)[0].args[0].input, { Bucket: "pilotlight-media-222222222222-us-west-2" });
+            s3.on(HeadBucketCommand).rejects(Object.assign(new Error("x"), { name: "NotFound" }));
+            assert.strictEqual(one(await checkPeer(ctx(prodCfg))).status, "fail");
+            s3.on(HeadBucketCommand).rejects(httpError("SlowDown", 503));
+            const r = one(await checkPeer(ctx(prodCfg)));
+            assert.deepStrictEqual([r.status, r.detail], ["warn", "s3:HeadBucket failed: SlowDown"]);
+            s3.on(HeadBucketCommand).rejects(httpError("NotFound", 404));
+            const dr = await checkPeer(ctx({ ...drCfg, failover: true, copy: undefined }));
+            assert.deepStrictEqual(statuses(dr), ["warn"]);
+            assert.deepStrictEqual(statuses(await checkPeer(ctx({ ...drCfg, copy: undefined }))), ["skip"]);
+            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:other", SubscriptionArn: "arn:sub" }] });
+            assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["warn"]);
+            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "PendingConfirmation" }] });
+            assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["warn"]);
+            sns.on(ListSubscriptionsCommand).rejects(httpError("AuthorizationError", 403));
+            assert.match(one(await checkPeer(ctx(drCfg))).detail, /sns:ListSubscriptions failed: AuthorizationError/);
+        });
+
+        it("runs the role's checks in order; a check that throws is a failed row", async () => {
+            assert.deepStrictEqual(checksFor("dr").map((c) => c.name), ["checkPulumiBackend", "checkAmi", "checkCertificate", "checkRecoveryPoint", "checkServiceLinkedRoles", "checkDns", "checkDatabaseIdentity", "checkPeer"]);
+            assert.deepStrictEqual(checksFor("primary").map((c) => c.name), ["checkPulumiBackend", "checkSchedules", "checkDns", "checkDatabaseIdentity", "checkPeer"]);
+            sts.on(GetCallerIdentityCommand).resolves({ Account: "111111111111", Arn: "a" });
+            r53.on(GetHostedZoneCommand).resolves(zone);
+            r53.on(ListResourceRecordSetsCommand).rejects(new Error("socket hang up"));
+            const rows = await runChecks(ctx(prodCfg, { backendUrl: "https://api.pulumi.com" }));
+            const dns = rows.find((r) => r.check === "Dns")!;
+            assert.deepStrictEqual([dns.status, dns.detail], ["fail", "could not check: socket hang up: socket hang up"]);
+        });
+
+        it("the table pads three columns and the verdict counts", () => {
+            const rows = [row("a", "ok", "found it"), row("longer check", "warn", "x", "do this"), row("c", "fail", "", "fix")];
+            assert.strictEqual(
+                renderTable(rows),
+                [
+                    "check         status  found     what to do",
+                    "------------  ------  --------  ----------",
+                    "a             OK      found it",
+                    "longer check  WARN    x         do this",
+                    "c             FAIL              fix",
+                    "",
+                ].join("\n"),
+            );
+            assert.strictEqual(verdict(rows), "1 check(s) FAIL: a failover now would break; fix them first.");
+            assert.strictEqual(verdict(rows.slice(0, 2)), "No check fails (1 warning(s)): what the runbook assumes holds now.");
+            assert.strictEqual(verdict(rows.slice(0, 1)), "No check fails: what the runbook assumes holds now.");
+            assert.strictEqual(exitCode(rows.slice(0, 2)), 0);
+            assert.strictEqual(verdict([row("credentials", "fail", "wrong account")]), "Nothing else was checked: these credentials cannot check this stack.");
+            assert.strictEqual(verdict([row("credentials", "ok", "")]), "No check fails: what the runbook assumes holds now.");
+        });
+
+        it("reads pulumi stack export output", () => {
+            assert.deepStrictEqual(stateResources(JSON.stringify({ deployment: {} })), []);
+            assert.deepStrictEqual(stateResources("{}"), []);
+        });
+    });
+
+    describe("the whole run", () => {
+        it("prints a table and exits 0 only when nothing fails", async () => {
+            sts.on(GetCallerIdentityCommand).resolves({ Account: "111111111111", Arn: "arn:aws:iam::111111111111:user/op" });
+            sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+            r53.on(GetHostedZoneCommand).rejects(new NoSuchHostedZone({ message: "no", ...meta }));
+            s3.on(HeadBucketCommand).resolves({});
+            const rows = await runChecks(ctx(prodCfg, { backendUrl: "https://api.pulumi.com" }));
+            assert.deepStrictEqual([rows[0].check, rows[0].status], ["credentials", "ok"]);
+            assert.strictEqual(exitCode(rows), 1);
+            const table = renderTable(rows);
+            assert.match(table, /^check\s+status\s+found\s+what to do\n/);
+            assert.match(table, /hosted zone\s+FAIL/);
+            assert.strictEqual(exitCode(rows.filter((r) => r.status !== "fail")), 0);
+        });
+    });
+});
