@@ -212,7 +212,7 @@ describe("Database", () => {
 
     describe("prod (Aurora cluster)", () => {
         let run: ProgramRun;
-        before(async () => (run = await runProgram("prod", { sets: ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "database.instanceClass=db.r7g.large", "database.readerClass=db.r7g.medium", "database.instanceCount=3"] })));
+        before(async () => (run = await runProgram("prod", { sets: ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "database.instanceClass=db.r7g.large", "database.readerClass=db.r7g.medium", "database.instanceCount=3", "copy.source=reports-db"] })));
 
         it("is a cluster with its own cluster parameter group, writer class tag and writer first", () => {
             const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
@@ -272,7 +272,7 @@ describe("Database", () => {
             // prod: storage autoscaling grows it past the configured size, RDS cannot shrink it, so it is never planned back.
             const prod = oneResource(await runProgram("prod"), "aws:rds/instance:Instance", "database-instance");
             assert.deepStrictEqual(prod.ignoreChanges, ["allocatedStorage"]);
-            const aurora = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-postgresql", "database.engineVersion=16.6"] });
+            const aurora = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-postgresql", "database.engineVersion=16.6", "copy.source=reports-db"] });
             assert.strictEqual(oneResource(aurora, "aws:rds/cluster:Cluster", "database-cluster").inputs.engineVersion, undefined);
             assert.ok(oneResource(aurora, "aws:rds/cluster:Cluster", "database-cluster").ignoreChanges.includes("engineVersion"));
             for (const m of ofType(aurora, "aws:rds/clusterInstance:ClusterInstance")) {
@@ -319,7 +319,7 @@ describe("Database", () => {
         });
 
         it("restores a cluster from the newest cluster snapshot copy", async () => {
-            const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2"] });
+            const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2", "copy.source=reports-db"] });
             const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
             assert.strictEqual(cluster.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
             assert.strictEqual(cluster.inputs.finalSnapshotIdentifier, "pilotlight-db-final-pilotlight-db-copy-latest");

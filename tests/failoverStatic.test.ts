@@ -122,7 +122,7 @@ describe("static stability: what failover adds on dr", () => {
 
     it("stays so for Aurora, Enhanced Monitoring, adopt, a drill and a same-account pair", async () => {
         for (const sets of [
-            ["database.engine=aurora-postgresql", "database.engineVersion=16"],
+            ["database.engine=aurora-postgresql", "database.engineVersion=16", "copy.source=reports-db"],
             ["database.monitoringIntervalSeconds=30"],
             ["failoverDatabase.source=adopt", "failoverDatabase.secretName=pilotlight/copy/current"],
             ["media.replicateBack=false"],

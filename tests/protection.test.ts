@@ -82,7 +82,7 @@ describe("protection: data that outlives a mistake", () => {
 
         before(async () => {
             prod = await runProgram("prod");
-            prodAurora = await runProgram("prod", { sets: ["database.engine=aurora-postgresql", "database.engineVersion=16.6"] });
+            prodAurora = await runProgram("prod", { sets: ["database.engine=aurora-postgresql", "database.engineVersion=16.6", "copy.source=reports-db"] });
             const { config } = readStackConfig("prod");
             config["pilotlight:slackWebhookUrls"] = JSON.stringify(["https://hooks.slack.com/services/T/B/X"]);
             prodSlack = await runProgram("prod", { config, secretKeys: ["pilotlight:slackWebhookUrls"] });
@@ -96,19 +96,29 @@ describe("protection: data that outlives a mistake", () => {
 
         it("prod: the shared key and its replica, the media bucket (all kept on delete) and the database", () => {
             assert.deepStrictEqual(protectedList(prod), [
+                // Service-linked roles are kept on delete: other stacks and services of the account use them.
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-autoscaling protect=undefined retainOnDelete",
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-elasticache protect=undefined retainOnDelete",
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-rds protect=undefined retainOnDelete",
                 `${KEY} shared-key protect=true retainOnDelete`,
                 `${REPLICA} shared-replica protect=true retainOnDelete`,
                 `${INSTANCE} database-instance protect=true`,
                 `${BUCKET} media protect=true retainOnDelete`,
+                `${SECRET} app-redis-auth protect=true`,
             ]);
         });
 
         it("prod with Aurora: the cluster, not its instances (the data is in the cluster volume)", () => {
             assert.deepStrictEqual(protectedList(prodAurora), [
+                // Service-linked roles are kept on delete: other stacks and services of the account use them.
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-autoscaling protect=undefined retainOnDelete",
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-elasticache protect=undefined retainOnDelete",
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-rds protect=undefined retainOnDelete",
                 `${KEY} shared-key protect=true retainOnDelete`,
                 `${REPLICA} shared-replica protect=true retainOnDelete`,
                 `${CLUSTER} database-cluster protect=true`,
                 `${BUCKET} media protect=true retainOnDelete`,
+                `${SECRET} app-redis-auth protect=true`,
             ]);
         });
 
@@ -119,8 +129,13 @@ describe("protection: data that outlives a mistake", () => {
 
         it("dr as a pilot light: its key, the replica bucket and the copy target's secret", () => {
             assert.deepStrictEqual(protectedList(dr), [
+                // Service-linked roles are kept on delete: other stacks and services of the account use them.
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-autoscaling protect=undefined retainOnDelete",
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-elasticache protect=undefined retainOnDelete",
+                "aws:iam/serviceLinkedRole:ServiceLinkedRole slr-rds protect=undefined retainOnDelete",
                 `${KEY} dr-key protect=true retainOnDelete`,
                 `${BUCKET} media protect=true retainOnDelete`,
+                `${SECRET} app-redis-auth protect=true`,
                 `${SECRET} copy-secret protect=true`,
             ]);
         });
