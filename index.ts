@@ -131,7 +131,8 @@ const database = serving
           subnetGroupName: network.dbSubnetGroup.name,
           securityGroupIds: [network.dbSecurityGroup.id],
           // Config validation guarantees a failoverDatabase section on a failed-over dr stack.
-          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!),
+          // Two accounts: `latestCopy` restores the newest snapshot the primary's account shared with this one.
+          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!, cfg.peer.accountId !== cfg.accountId ? cfg.peer.accountId : undefined),
           accountId: cfg.accountId,
           region: cfg.region,
           tags,
@@ -249,6 +250,8 @@ const backups =
               schedule: cfg.backups.schedule,
               scheduleEnabled: cfg.backups.scheduleEnabled,
               keep: cfg.backups.keep,
+              // The DR-region copies are shared with the dr account, where `latestCopy` finds them.
+              peerAccountId: cfg.peer.accountId,
               images: cfg.backups.images,
               vpc: network.lambdaVpc,
               tags,

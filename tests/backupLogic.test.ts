@@ -1,7 +1,10 @@
 import * as assert from "assert";
 import { copyTargetDefinition } from "../components/machines/copyTarget";
 import { imageMachineDefinition, machineTimeout, snapshotMachineDefinition } from "../components/machines/snapshotMachine";
-import { BACKUP_JOB, copyExecutionName, nextVersion, runSnapshotName, selectCopiesToPrune, selectCopySnapshotsToPrune, versionOf } from "../functions/lib/backup";
+import { SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS, snapshotQuotaProblem } from "../components/backupSchedule";
+import { BACKUP_JOB, COPY_SOURCE_JOB, copyExecutionName, CopyCandidate, isRunSnapshotName, nextVersion, runSnapshotName, selectCopiesToPrune, selectCopySnapshotsToPrune, selectLatestCopy, SnapshotJob, versionOf } from "../functions/lib/backup";
+import { requestedDatabases, SnapshotJobSettings, startedBefore } from "../functions/lib/snapshotJobs";
+import { allStates } from "./machineHarness";
 import { SnapshotInfo, selectSnapshotsToPrune } from "../functions/lib/rds";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 
@@ -113,4 +116,126 @@ describe("machineTimeout", () => {
         assert.throws(() => imageMachineDefinition({ job: "arn:job", alert: "arn:alert" }, { timeoutSeconds: 60 }), /timeoutSeconds 60 is shorter/);
         assert.throws(() => copyTargetDefinition({ job: "arn:job", alert: "arn:alert" }, { timeoutSeconds: 60 }), /timeoutSeconds 60 is shorter/);
     });
+});
+
+describe("backup and copy-source input, names and limits", () => {
+    const s = (databases: { identifier: string; isCluster: boolean }[]) =>
+        ({ job: BACKUP_JOB, homeRegion: "us-east-1", drRegion: "us-west-2", sharedKeyArn: "k", drKeyArn: "d", databases, keep: 2 }) as SnapshotJobSettings;
+    const two = s([{ identifier: "app", isCluster: false }, { identifier: "shop", isCluster: true }]);
+
+    const good: [unknown, string[]][] = [
+        [{}, ["app", "shop"]],
+        [{ databases: [{ identifier: "shop" }] }, ["shop"]],
+        [{ databases: [{ identifier: "app", isCluster: false }, { identifier: "shop", isCluster: true }] }, ["app", "shop"]],
+    ];
+    for (const [input, ids] of good) {
+        it(`accepts ${JSON.stringify(input)}`, () => assert.deepStrictEqual(requestedDatabases(two, input).map((d) => d.identifier), ids));
+    }
+    const bad: [unknown, RegExp][] = [
+        [null, /must be a JSON object, e\.g\. \{\} .*"app".*; got null/],
+        [undefined, /must be a JSON object.*got undefined/],
+        ["app", /got "app"/],
+        [[], /got \[\]/],
+        [7, /got 7/],
+        [{ databases: [] }, /non-empty list/],
+        [{ databases: "app" }, /non-empty list.*got "app"/],
+        [{ Databases: [] }, /unknown key\(s\) "Databases"/],
+        [{ databases: [null] }, /databases\[0\] must be an object/],
+        [{ databases: [{ identifier: "app" }, { identifier: "app" }] }, /app is listed twice/],
+        [{ databases: [{ identifier: "app", isCluster: true }] }, /isCluster false, not true/],
+        [{ databases: [{ identifier: "ghost" }] }, /"ghost" is not configured for backup-schedule; configured: app, shop/],
+        [{ databases: [{ identifier: "app", extra: 1 }] }, /databases\[0\] has unknown key\(s\) "extra"/],
+    ];
+    for (const [input, expect] of bad) {
+        it(`refuses ${JSON.stringify(input) ?? "undefined"}`, () => assert.throws(() => requestedDatabases(two, input), (e: Error) => e.name === "InvalidInputError" && expect.test(e.message)));
+    }
+
+    const names: [string, string, string, boolean][] = [
+        [BACKUP_JOB, "app", "app-bk-20260101000000", true],
+        [BACKUP_JOB, "app", "app-bk-20260101000000-sk", true],
+        [BACKUP_JOB, "app", "app-cp-20260101000000", false],
+        [COPY_SOURCE_JOB, "app", "app-cp-20260101000000", true],
+        [BACKUP_JOB, "app", "app-bk-2026010100000", false],
+        [BACKUP_JOB, "app", "app-bk-20260101000000-skx", false],
+        [BACKUP_JOB, "app", "app-bk-20260101000000-x", false],
+        [BACKUP_JOB, "app", "xapp-bk-20260101000000", false],
+        [BACKUP_JOB, "app", "app-db-bk-20260101000000", false],
+        [BACKUP_JOB, "app", "app-before-upgrade", false],
+    ];
+    for (const [job, id, name, expected] of names) {
+        it(`${name} is ${expected ? "" : "not "}a ${job} run snapshot of ${id}`, () => assert.strictEqual(isRunSnapshotName(job as SnapshotJob, id, name), expected));
+    }
+
+    it("the earlier start wins a race of twins, then the smaller ARN", () => {
+        assert.strictEqual(startedBefore({ startedAt: 1, arn: "b" }, { startedAt: 2, arn: "a" }), true);
+        assert.strictEqual(startedBefore({ startedAt: 2, arn: "a" }, { startedAt: 1, arn: "b" }), false);
+        assert.strictEqual(startedBefore({ startedAt: 1, arn: "a" }, { startedAt: 1, arn: "b" }), true);
+        assert.strictEqual(startedBefore({ startedAt: 1, arn: "b" }, { startedAt: 1, arn: "a" }), false);
+        assert.strictEqual(startedBefore({ startedAt: 1, arn: "a" }, { startedAt: 1, arn: "a" }), false);
+    });
+
+    it("a machine keeps fewer than 20 copy requests in progress, and times out only after every wave's waits", () => {
+        const def = snapshotMachineDefinition({ job: "arn:job", alert: "arn:alert" }, { kind: "backup", maxAttempts: 10, pollIntervalSeconds: 60, databases: 25, maxConcurrency: 10 });
+        const map = def.States.Databases as any;
+        assert.deepStrictEqual([map.MaxConcurrency, map.ItemProcessor.ProcessorConfig, map.ToleratedFailurePercentage], [10, { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, 0]);
+        assert.strictEqual(def.TimeoutSeconds, 3 * 3 * 10 * 60 + 3600, "3 waves of 3 wait loops");
+        assert.strictEqual(snapshotMachineDefinition({ job: "arn:job", alert: "arn:alert" }, { kind: "backup", maxAttempts: 10, databases: 10 }).TimeoutSeconds, 3 * 600 + 3600);
+        for (const bad of [0, 20, 1.5]) assert.throws(() => snapshotMachineDefinition({ job: "j", alert: "a" }, { kind: "backup", maxConcurrency: bad }), /maxConcurrency must be a whole number from 1 to 19/);
+        assert.throws(() => snapshotMachineDefinition({ job: "j", alert: "a" }, { kind: "backup", databases: 0 }), /databases must be a whole number >= 1, got 0/);
+        assert.strictEqual((snapshotMachineDefinition({ job: "j", alert: "a" }, { kind: "backup", maxConcurrency: 19 }).States.Databases as any).MaxConcurrency, 19);
+    });
+
+    it("every job Task retries Lambda service errors and timeouts, and waits longer than the Lambda may run", () => {
+        for (const kind of ["backup", "copy-source"] as const) {
+            const def = snapshotMachineDefinition({ job: "arn:job", alert: "arn:alert" }, { kind });
+            for (const [name, state] of allStates(def as any)) {
+                if (state.Type !== "Task" || name === "NotifyFailure" || name === "Report") continue;
+                const errors = (state.Retry as any[]).flatMap((r) => r.ErrorEquals);
+                for (const e of ["Lambda.ServiceException", "Lambda.Unknown", "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException", "States.Timeout", "TransientError"]) assert.ok(errors.includes(e), `${kind} ${name} retries ${e}`);
+                assert.ok((state as any).TimeoutSeconds >= SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS, `${kind} ${name}`);
+            }
+        }
+    });
+
+    it("a non-object input becomes a field before anything reads it, so a failure can still be recorded and alerted", () => {
+        const def = snapshotMachineDefinition({ job: "arn:job", alert: "arn:alert" }, { kind: "backup" });
+        assert.strictEqual(def.StartAt, "Start");
+        assert.deepStrictEqual(def.States.Start, { Type: "Pass", Parameters: { "input.$": "$" }, Next: "Plan" });
+        assert.strictEqual((def.States.Plan as any).Parameters["input.$"], "$.input");
+    });
+
+    it("the snapshot quota must hold keep + the run's own + a shared-key copy per database and kind", () => {
+        const dbs = (n: number, isCluster: boolean) => Array.from({ length: n }, (_, i) => ({ identifier: `d${i}`, isCluster }));
+        assert.strictEqual(snapshotQuotaProblem(dbs(7, false), 12, 100), undefined);
+        assert.match(snapshotQuotaProblem(dbs(8, false), 12, 100)!, /8 instance\(s\) keeping 12 snapshots each need up to 112 manual snapshots per region .* quota of 100: lower keep to 10/);
+        assert.strictEqual(snapshotQuotaProblem([...dbs(7, false), ...dbs(7, true)], 12, 100), undefined, "instances and clusters have separate quotas");
+        assert.match(snapshotQuotaProblem(dbs(1, true), 99, 100)!, /1 cluster\(s\) keeping 99 .* 101 manual cluster snapshots/);
+        assert.strictEqual(snapshotQuotaProblem(dbs(1, true), 98, 100), undefined);
+    });
+
+    const candidates = (over: Partial<CopyCandidate>[]): CopyCandidate[] =>
+        over.map((o, i) => ({ identifier: `c${i}`, arn: `arn:aws:rds:us-west-2:111111111111:snapshot:app-bk-2026010${i}000000`, databaseIdentifier: "app", status: "available", takenAt: `2026-01-0${i + 1}T00:00:00Z`, ...o }));
+    const want = { sourceIdentifier: "app", owner: "111111111111", region: "us-west-2" };
+
+    it("latestCopy takes the newest available snapshot of the source owned by the peer in this region", () => {
+        const list = candidates([{}, {}, { takenAt: "2026-01-02T12:00:00Z" }]);
+        assert.strictEqual(selectLatestCopy(list, want).identifier, "c2");
+        assert.strictEqual(selectLatestCopy(candidates([{ arn: "arn:aws:rds:us-west-2:111111111111:cluster-snapshot:app-bk-1" }]), want).identifier, "c0", "cluster snapshots too");
+    });
+
+    const ignored: [string, Partial<CopyCandidate>][] = [
+        ["another account's", { arn: "arn:aws:rds:us-west-2:999999999999:snapshot:app-bk-20260109000000" }],
+        ["another region's", { arn: "arn:aws:rds:us-east-1:111111111111:snapshot:app-bk-20260109000000" }],
+        ["another database's", { databaseIdentifier: "other" }],
+        ["one still being copied", { status: "copying" }],
+        ["one without a time", { takenAt: "" }],
+        ["one whose ARN is not a snapshot's", { arn: "arn:aws:rds:us-west-2:111111111111:db:app" }],
+    ];
+    for (const [what, bad] of ignored) {
+        it(`latestCopy never takes ${what} snapshot, however new`, () => {
+            const list = candidates([{}, { ...bad, takenAt: bad.takenAt ?? "2026-02-01T00:00:00Z" }]);
+            assert.strictEqual(selectLatestCopy(list, want).identifier, "c0");
+            assert.throws(() => selectLatestCopy(list.slice(1), want), /no available snapshot of app owned by account 111111111111 in us-west-2 \(1 candidate\(s\) seen\); set pilotlight:failoverDatabase.source to "snapshot"/);
+        });
+    }
 });
