@@ -3,7 +3,10 @@ import { copyTargetDefinition } from "../components/machines/copyTarget";
 import { imageMachineDefinition, machineTimeout, snapshotMachineDefinition } from "../components/machines/snapshotMachine";
 import { SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS, snapshotQuotaProblem } from "../components/backupSchedule";
 import { BACKUP_JOB, COPY_SOURCE_JOB, copyExecutionName, CopyCandidate, isRunSnapshotName, nextVersion, runSnapshotName, selectCopiesToPrune, selectCopySnapshotsToPrune, selectLatestCopy, SnapshotJob, versionOf } from "../functions/lib/backup";
-import { requestedDatabases, SnapshotJobSettings, startedBefore } from "../functions/lib/snapshotJobs";
+import { copyToDr, dropOriginal, olderExecutionCovering, requestedDatabases, share, SnapshotJobSettings, startedBefore } from "../functions/lib/snapshotJobs";
+import { RDSClient } from "@aws-sdk/client-rds";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { FakeRds } from "./fakeRds";
 import { allStates } from "./machineHarness";
 import { SnapshotInfo, selectSnapshotsToPrune } from "../functions/lib/rds";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
@@ -238,4 +241,91 @@ describe("backup and copy-source input, names and limits", () => {
             assert.throws(() => selectLatestCopy(list.slice(1), want), /no available snapshot of app owned by account 111111111111 in us-west-2 \(1 candidate\(s\) seen\); set pilotlight:failoverDatabase.source to "snapshot"/);
         });
     }
+});
+
+describe("snapshot job steps against the fake", () => {
+    const HOME = "us-east-1";
+    const SHARED = "arn:aws:kms:us-east-1:123456789012:key/mrk-shared";
+    let fake: FakeRds;
+    const settings = (): SnapshotJobSettings => ({ job: BACKUP_JOB, homeRegion: HOME, drRegion: "us-west-2", sharedKeyArn: SHARED, drKeyArn: "arn:aws:kms:us-west-2:123456789012:key/mrk-shared", databases: [{ identifier: "app", isCluster: false }], keep: 1 });
+    const clients = { rds: (region: string) => new RDSClient({ region }), sfn: new SFNClient({ region: HOME }) };
+    const ours = [{ Key: CREATED_BY_TAG, Value: BACKUP_JOB }, { Key: "pilotlight:source", Value: "app" }];
+    const item = { identifier: "app", isCluster: false, engine: "postgres", snapshotId: "app-bk-20260101000000-sk", original: "app-bk-20260101000000", attempt: 0 };
+
+    beforeEach(() => {
+        fake = new FakeRds();
+        fake.addInstance({ identifier: "app", data: "d" });
+        fake.addSnapshot("app-bk-20260101000000", "app", { tags: ours });
+    });
+    afterEach(() => fake.restore());
+
+    for (const status of ["creating", "copying", "failed"]) {
+        it(`never drops the default-key snapshot while its shared-key copy is ${status}`, async () => {
+            fake.addSnapshot("app-bk-20260101000000-sk", "app", { tags: ours, kmsKeyId: SHARED, status });
+            await assert.rejects(dropOriginal(clients, settings(), item), /shared-key copy app-bk-20260101000000-sk is .*; keeping app-bk-20260101000000/);
+            assert.deepStrictEqual(fake.callsOf("DeleteDBSnapshot"), []);
+        });
+    }
+
+    it("drops the default-key snapshot once its shared-key copy is available, and a retry after that is done", async () => {
+        fake.addSnapshot("app-bk-20260101000000-sk", "app", { tags: ours, kmsKeyId: SHARED });
+        const out = await dropOriginal(clients, settings(), item);
+        assert.strictEqual(out.original, undefined);
+        assert.deepStrictEqual(fake.callsOf("DeleteDBSnapshot").map((c) => c.input.DBSnapshotIdentifier), ["app-bk-20260101000000"]);
+        await dropOriginal(clients, settings(), item);
+        assert.strictEqual(fake.callsOf("DeleteDBSnapshot").length, 1, "deleting: not deleted twice");
+    });
+
+    it("never drops an original that is not the job's", async () => {
+        fake.snapshots.get("app-bk-20260101000000")!.tags = [];
+        fake.addSnapshot("app-bk-20260101000000-sk", "app", { tags: ours, kmsKeyId: SHARED });
+        await dropOriginal(clients, settings(), item);
+        assert.deepStrictEqual(fake.callsOf("DeleteDBSnapshot"), []);
+    });
+
+    it("the DR copy carries only the job's tag until it is shared (latestCopy must not see it while it is copied)", async () => {
+        fake.snapshots.get("app-bk-20260101000000")!.info.KmsKeyId = SHARED;
+        const copied = await copyToDr(clients, settings(), { ...item, snapshotId: "app-bk-20260101000000", original: undefined });
+        const copy = fake.inRegion("us-west-2").snapshots.get("app-bk-20260101000000")!;
+        assert.deepStrictEqual(copy.tags, [{ Key: CREATED_BY_TAG, Value: BACKUP_JOB }]);
+        assert.strictEqual(copied.drSnapshotArn, "arn:aws:rds:us-west-2:123456789012:snapshot:app-bk-20260101000000");
+        await assert.rejects(share(clients, settings(), copied), /DR copy app-bk-20260101000000 is creating in us-west-2; only an available copy is shared/);
+        copy.status = "available";
+        await share(clients, settings(), copied);
+        assert.deepStrictEqual(copy.tags, ours);
+        assert.deepStrictEqual(fake.callsOf("ModifyDBSnapshotAttribute"), [], "same account: nothing shared");
+    });
+});
+
+describe("olderExecutionCovering", () => {
+    const MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:pilotlight-backup";
+    const RUN = "arn:aws:states:us-east-1:123456789012:execution:pilotlight-backup";
+    const s = { job: BACKUP_JOB, homeRegion: "us-east-1", drRegion: "us-west-2", sharedKeyArn: "k", drKeyArn: "d", databases: [{ identifier: "app", isCluster: false }, { identifier: "shop", isCluster: true }], keep: 2 } as SnapshotJobSettings;
+    const me = { input: {}, startedAt: "2026-01-01T02:00:00Z", executionArn: `${RUN}:me`, stateMachineArn: MACHINE };
+    function clients(running: { executionArn: string; startDate: string; input: unknown }[]) {
+        const described: string[] = [];
+        const sfn = {
+            send: async (cmd: any) => {
+                if (cmd.constructor.name === "ListExecutionsCommand") return { executions: running.map((r) => ({ executionArn: r.executionArn, name: r.executionArn.split(":").pop(), startDate: new Date(r.startDate) })) };
+                described.push(cmd.input.executionArn);
+                return { input: JSON.stringify(running.find((r) => r.executionArn === cmd.input.executionArn)!.input) };
+            },
+        };
+        return { c: { rds: () => undefined as never, sfn: sfn as never }, described };
+    }
+
+    it("names an older run covering a database; ignores younger runs, other databases, invalid inputs and child executions", async () => {
+        const { c, described } = clients([
+            { executionArn: `${RUN}:younger`, startDate: "2026-01-01T03:00:00Z", input: {} },
+            { executionArn: `${RUN}/Databases:child`, startDate: "2026-01-01T01:00:00Z", input: { identifier: "app" } },
+            { executionArn: `${RUN}:other-db`, startDate: "2026-01-01T01:00:00Z", input: { databases: [{ identifier: "shop" }] } },
+            { executionArn: `${RUN}:invalid`, startDate: "2026-01-01T01:00:00Z", input: "app" },
+        ]);
+        assert.strictEqual(await olderExecutionCovering(c, s, [{ identifier: "app", isCluster: false }], me), undefined);
+        assert.deepStrictEqual(described, [`${RUN}:other-db`, `${RUN}:invalid`], "only older runs of the machine itself are read");
+        const older = clients([{ executionArn: `${RUN}:older`, startDate: "2026-01-01T01:00:00Z", input: {} }]);
+        assert.match((await olderExecutionCovering(older.c, s, [{ identifier: "app", isCluster: false }], me))!, /execution 'older' .* is already running backup-schedule on app; this run changes nothing/);
+        const twin = clients([{ executionArn: `${RUN}:a-twin`, startDate: "2026-01-01T02:00:00Z", input: { databases: [{ identifier: "app" }] } }]);
+        assert.match((await olderExecutionCovering(twin.c, s, [{ identifier: "app", isCluster: false }], me))!, /'a-twin'/, "a twin with a smaller ARN is older");
+    });
 });

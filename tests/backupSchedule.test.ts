@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { wildcardActions } from "../components/iam";
 import { snapshotJobStatements } from "../components/backupSchedule";
-import { assertValidAsl, taskStates } from "./machineHarness";
+import { allStates, assertValidAsl, taskStates } from "./machineHarness";
 import { oneResource, ProgramRun, rolePolicyOf, runProgram } from "./program";
 
 const BACKUPS = 'backups={"databases":[{"identifier":"wordpress"},{"identifier":"shop","isCluster":true}]}';
@@ -131,5 +131,18 @@ describe("BackupSchedule component", () => {
         assert.deepStrictEqual(byId.ListOwnExecutions, { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-image-backup"] });
         const env = oneResource(run, "aws:lambda/function:Function", "backup-image-fn").inputs.environment.variables;
         assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN], ["true", "7", oneResource(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn]);
+    });
+
+    it("the deployed machine runs each database as a child execution, at most 10 at once, and no Task times out before its Lambda", () => {
+        const fn = oneResource(prod, "aws:lambda/function:Function", "backup-fn").inputs;
+        const def = JSON.parse(oneResource(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine").inputs.definition);
+        assert.deepStrictEqual([def.States.Databases.ItemProcessor.ProcessorConfig.Mode, def.States.Databases.MaxConcurrency], ["DISTRIBUTED", 10]);
+        assert.strictEqual(fn.timeout, 60);
+        for (const [name, state] of allStates(def)) if (state.Type === "Task") assert.ok((state as any).TimeoutSeconds >= fn.timeout, name);
+    });
+
+    it("refuses databases whose kept snapshots cannot fit the manual snapshot quota", async () => {
+        const many = JSON.stringify({ databases: Array.from({ length: 8 }, (_, i) => ({ identifier: `db${i}` })) });
+        await assert.rejects(runProgram("prod", { sets: [`backups=${many}`] }), /8 instance\(s\) keeping 12 snapshots each need up to 112 manual snapshots/);
     });
 });

@@ -183,8 +183,10 @@ export async function olderExecutionCovering(c: JobClients, s: SnapshotJobSettin
     const running = await runningExecutionsOf(c.sfn, event.stateMachineArn);
     const mine = new Set(databases.map((d) => d.identifier));
     const me = { startedAt: Date.parse(event.startedAt), arn: event.executionArn };
+    // A distributed Map's child executions (`execution:<machine>/<label>:<id>`) belong to their parent run.
+    const ownRuns = `${event.stateMachineArn.replace(":stateMachine:", ":execution:")}:`;
     for (const other of running) {
-        if (other.executionArn === event.executionArn) continue;
+        if (other.executionArn === event.executionArn || !other.executionArn?.startsWith(ownRuns)) continue;
         if (!startedBefore({ startedAt: other.startDate ? new Date(other.startDate).getTime() : Number.NEGATIVE_INFINITY, arn: other.executionArn ?? "" }, me)) continue;
         const described = await c.sfn.send(new DescribeExecutionCommand({ executionArn: other.executionArn }));
         let covers: JobDatabase[];
