@@ -357,4 +357,13 @@ describe("FakeRds snapshot quotas and copy limits (snapshot jobs)", () => {
         assert.strictEqual(await status("copy"), "failed");
         assert.strictEqual(await status("copy2"), "available");
     });
+
+    it("a cluster snapshot copy is copying until it is available", async () => {
+        home.addClusterSnapshot("c", "cl", { kmsKeyId: SHARED });
+        const out = await west().send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: home.arn("cluster-snapshot", "c"), TargetDBClusterSnapshotIdentifier: "c", KmsKeyId: REPLICA }));
+        assert.strictEqual(out.DBClusterSnapshot!.Status, "copying");
+        const statuses: string[] = [];
+        for (let i = 0; i < 3; i++) statuses.push((await west().send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: "c" }))).DBClusterSnapshots![0].Status!);
+        assert.deepStrictEqual(statuses, ["copying", "copying", "available"]);
+    });
 });

@@ -1499,7 +1499,8 @@ export class FakeRds {
         });
         Object.assign(snap.info, { Engine: source.info.Engine, EngineVersion: source.info.EngineVersion, EngineMode: source.info.EngineMode });
         snap.copiedFrom = source.info.DBClusterSnapshotArn;
-        start(snap, this.timelines.snapshotCreate);
+        // DBClusterSnapshot.Status: "Valid statuses are the following: available, copying, creating" — a copy is `copying`.
+        start(snap, this.timelines.snapshotCreate.map((x) => (x === "creating" ? "copying" : x)));
         return { ...meta, DBClusterSnapshot: { ...clone(snap.info), Status: snap.status } };
     }
 
