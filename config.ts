@@ -466,6 +466,25 @@ export interface StackConfig {
     restore?: RestoreConfig;
     /** Alert channels shared by the machines. */
     alerts: AlertsConfig;
+    /** DR readiness metrics, alarms and dashboard (`pilotlight:readiness`). */
+    readiness: ReadinessConfig;
+}
+
+/** `pilotlight:readiness`: what the recovery point age alarm and the replication alarms watch for. */
+export interface ReadinessConfig {
+    /** dr: alarm when the newest recovery point the failover would use is older than this. Defaults to one copy interval and a half (a daily copy: 2160). */
+    rpoMinutes?: number;
+    /** Alarm when media replication lags more than this many seconds. Defaults to 900 (S3 RTC's threshold). */
+    replicationLatencySeconds: number;
+    /** dr: the restore-test machine's schedule and throwaway class. */
+    restoreTest: {
+        /** EventBridge schedule. Defaults to `rate(7 days)`. */
+        schedule: string;
+        /** Whether the schedule runs. Defaults to false, like every schedule. */
+        enabled: boolean;
+        /** Class of the throwaway database. Defaults to `db.t4g.medium`. */
+        instanceClass: string;
+    };
 }
 
 /** Thrown when Pulumi.<stack>.yaml is wrong; lists every problem found. */
@@ -708,9 +727,21 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const backups = parseBackups(c, accountId === peer.accountId);
     const restore = parseRestoreConfig(c, role);
     const alerts = parseAlertsConfig(c);
+    const readiness: ReadinessConfig = {
+        rpoMinutes: c.get("readiness.rpoMinutes") === undefined ? undefined : c.int("readiness.rpoMinutes", 15, 525600),
+        replicationLatencySeconds: c.int("readiness.replicationLatencySeconds", 60, 86400, 900),
+        restoreTest: {
+            schedule: c.string("readiness.restoreTest.schedule", SCHEDULE_RULE, isScheduleExpression, "rate(7 days)"),
+            enabled: c.bool("readiness.restoreTest.enabled", false),
+            instanceClass: c.string("readiness.restoreTest.instanceClass", "expected an RDS instance class such as db.t4g.medium", (x) => /^db\.[a-z0-9]+\.[a-z0-9]+$/.test(x), "db.t4g.medium"),
+        },
+    };
+    if (role === "primary" && c.get("readiness.rpoMinutes") !== undefined) {
+        c.fail("readiness.rpoMinutes", c.get("readiness.rpoMinutes"), "rpoMinutes applies to the dr stack, which measures the recovery points its failover would restore; set it in the dr stack's file");
+    }
 
     if (c.problems.length > 0) throw new ConfigError(file, c.problems);
-    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy, restore, alerts };
+    return { project, stack, role, namePrefix, accountId, region, peer, failover, network, media, database, failoverDatabase, app, dns, auroraFailover, tags, backups, copy, restore, alerts, readiness };
 }
 
 // ---------------------------------------------------------------- backups and copies
@@ -752,8 +783,10 @@ export interface ImageBackupsConfig {
     tagValue: string;
     /** Image without rebooting the instance (crash-consistent). Defaults to true. */
     noReboot: boolean;
-    /** Images kept per instance in each region, 1-100. Defaults to 7. */
+    /** Images kept per source (Auto Scaling group, launch template or lone instance) in each region, 1-100. Defaults to 7. */
     keep: number;
+    /** Days the images of a source that is no longer imaged are kept, 1-3650. Defaults to 30. */
+    goneSourceDays: number;
 }
 
 /** How the target side restores a shared snapshot (`pilotlight:copy.restore`). */
@@ -839,6 +872,7 @@ function parseBackups(c: Checker, sameAccount: boolean): BackupsConfig | undefin
                       tagValue: c.string("backups.images.tagValue", "expected an EC2 tag value (0-255 characters)", (s) => s.length <= 255, "true"),
                       noReboot: c.bool("backups.images.noReboot", true),
                       keep: c.int("backups.images.keep", 1, 100, 7),
+                      goneSourceDays: c.int("backups.images.goneSourceDays", 1, 3650, 30),
                   },
     };
     if (backups.automatedBackupReplication && !sameAccount) {

@@ -3,7 +3,7 @@
 // peer stack and the operators need.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { isSameAccount, loadConfig } from "./config";
+import { isAuroraEngine, isSameAccount, loadConfig } from "./config";
 import { AppTier } from "./components/appTier";
 import { Database, restoreSource } from "./components/database";
 import { FailoverDns } from "./components/failoverDns";
@@ -13,6 +13,8 @@ import {
     dnsFailoverRoleName,
     drKeyAlias,
     failbackReplicationRoleName,
+    jobName,
+    stateMachineArn,
     mediaBucketName,
     NameScope,
     replicationRoleName,
@@ -28,6 +30,10 @@ import { Network } from "./components/network";
 import { RestoreMachine } from "./components/restoreMachine";
 import { peerBucketTarget, ReplicatedBucket } from "./components/replicatedBucket";
 import { SharedKey } from "./components/sharedKey";
+import { defaultRpoMinutes, Readiness, ReadinessMachine } from "./components/readiness";
+import { RestoreTest } from "./components/restoreTest";
+import { RecoveryTarget } from "./functions/lib/readiness";
+import { FAILBACK_SOURCE_JOB } from "./functions/lib/failback";
 
 const cfg = loadConfig();
 const primary = cfg.role === "primary";
@@ -250,9 +256,9 @@ const backups =
               schedule: cfg.backups.schedule,
               scheduleEnabled: cfg.backups.scheduleEnabled,
               keep: cfg.backups.keep,
-              // The DR-region copies are shared with the dr account, where `latestCopy` finds them.
-              peerAccountId: cfg.peer.accountId,
               images: cfg.backups.images,
+              // Two-account layout: the DR-region snapshot copies (found there by `latestCopy`) and image copies are shared with the dr account.
+              peerAccountId: isSameAccount(cfg) ? undefined : cfg.peer.accountId,
               vpc: network.lambdaVpc,
               tags,
           })
@@ -285,6 +291,7 @@ const copy = cfg.copy
               sourceIdentifier: cfg.copy.source,
               sharedKeyArn: key.keyArn,
               drKeyArn: key.replicaKeyArn!,
+              peerRegionProvider: drRegion!,
               alertFunctionArn: alerts.functionArn,
               keep: cfg.copy.keep,
               schedule: cfg.copy.schedule,
@@ -298,13 +305,12 @@ const copy = cfg.copy
               accountId: cfg.accountId,
               region: cfg.region,
               sourceAccountId: cfg.peer.accountId,
-              sourceRegion: cfg.peer.region,
-              // The subscription lives with the topic, in the primary's region.
-              sourceRegionProvider: new aws.Provider("source-region", { region: cfg.peer.region as aws.Region, allowedAccountIds: [cfg.accountId] }),
               sourceIdentifier: cfg.copy.source,
               targetName: cfg.copy.targetName,
               drKeyArn: key.keyArn,
               secretName: cfg.copy.secretName,
+              // Failed over: the copy target must not move the secret off, nor prune, what the stack serves from.
+              failedOver: cfg.failover,
               keep: cfg.copy.keep,
               restore: {
                   instanceClass: cfg.copy.restore.instanceClass,
@@ -320,22 +326,23 @@ const copy = cfg.copy
           })
     : undefined;
 
-// Failback, dr side (while failed over): snapshot the DR database and share it with the primary.
-const failbackSource =
-    !primary && cfg.failover && database
-        ? new Failback("failback-source", {
-              side: "source",
-              namePrefix: cfg.namePrefix,
-              accountId: cfg.accountId,
-              region: cfg.region,
-              peerAccountId: cfg.peer.accountId,
-              databaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
-              isCluster: database.isCluster,
-              alertFunctionArn: alerts.functionArn,
-              vpc: network.lambdaVpc,
-              tags,
-          })
-        : undefined;
+// Failback, dr side: snapshot the DR database and share it with the primary. Its roles are
+// part of the pilot light (IAM is global); its function and machine come with failover.
+const failbackSource = !primary
+    ? new Failback("failback-source", {
+          side: "source",
+          namePrefix: cfg.namePrefix,
+          accountId: cfg.accountId,
+          region: cfg.region,
+          peerAccountId: cfg.peer.accountId,
+          databaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
+          isCluster: isAuroraEngine(cfg.database.engine),
+          failedOver: cfg.failover,
+          alertFunctionArn: alerts.functionArn,
+          vpc: network.lambdaVpc,
+          tags,
+      })
+    : undefined;
 
 // Failback, primary side: bring that snapshot home and refresh the database in place through
 // the restore machine; only where the restore machine covers the workload database.
@@ -382,6 +389,76 @@ const auroraRecoveries = primary
       )
     : [];
 
+// Readiness: on dr, the age of the newest recovery point its failover would restore (an alarm at
+// rpoMinutes, missing data breaching); on both, media replication alarms (where S3 publishes
+// replication metrics, i.e. with Replication Time Control) and one dashboard of every machine.
+function recoveryTarget(): RecoveryTarget | undefined {
+    const f = cfg.failoverDatabase;
+    if (primary || !f) return undefined;
+    const isCluster = isAuroraEngine(cfg.database.engine);
+    switch (f.source) {
+        case "latestCopy":
+        case "adopt":
+            return { database: f.sourceIdentifier, isCluster, kind: "snapshots", sharedFrom: isSameAccount(cfg) ? undefined : cfg.peer.accountId };
+        case "snapshot":
+            return { database: f.sourceIdentifier, isCluster, kind: "snapshot", snapshotIdentifier: f.snapshotIdentifier! };
+        case "pointInTime":
+            return { database: f.sourceIdentifier, isCluster: false, kind: "automatedBackups", automatedBackupsArn: f.automatedBackupsArn! };
+    }
+}
+const target = recoveryTarget();
+const replicating = cfg.media.replicationTimeControl && (primary || (cfg.failover && cfg.media.replicateBack));
+const machines: ReadinessMachine[] = [
+    ...(restore ? [{ label: "restore", arn: restore.stateMachineArn, scheduleEnabled: cfg.restore!.schedules.length > 0 ? cfg.restore!.schedules.some((x) => x.enabled) : undefined }] : []),
+    ...(backups?.stateMachineArn ? [{ label: "backup", arn: backups.stateMachineArn, scheduleEnabled: cfg.backups!.scheduleEnabled }] : []),
+    ...(backups?.imageMachineArn ? [{ label: "image backup", arn: backups.imageMachineArn, scheduleEnabled: cfg.backups!.scheduleEnabled }] : []),
+    ...(copy ? [{ label: primary ? "copy source" : "copy target", arn: copy.stateMachineArn, scheduleEnabled: primary ? cfg.copy!.scheduleEnabled : undefined }] : []),
+    // By its computed ARN on every dr stack, so failing over does not change the dashboard.
+    ...(!primary ? [{ label: "failback source", arn: stateMachineArn(own, jobName(cfg.namePrefix, FAILBACK_SOURCE_JOB)) }] : []),
+    ...(failback?.stateMachineArn ? [{ label: "failback", arn: failback.stateMachineArn }] : []),
+    ...auroraRecoveries.map((r, i) => ({ label: `aurora ${cfg.auroraFailover.clusters[i].identifier}`, arn: r.stateMachineArn })),
+];
+// Restore tests (dr): measure the database RTO on a throwaway restored from what failover would use.
+const restoreTest =
+    target && target.kind !== "automatedBackups"
+        ? new RestoreTest("restore-test", {
+              namePrefix: cfg.namePrefix,
+              accountId: cfg.accountId,
+              region: cfg.region,
+              target,
+              instanceClass: cfg.readiness.restoreTest.instanceClass,
+              vpcId: network.vpcId,
+              subnetGroupName: network.dbSubnetGroup.name,
+              probeSubnetIds: network.appSubnetIds,
+              port: cfg.database.port,
+              kmsKeyArn: key.keyArn,
+              alertFunctionArn: alerts.functionArn,
+              schedule: { expression: cfg.readiness.restoreTest.schedule, enabled: cfg.readiness.restoreTest.enabled },
+              tags,
+          })
+        : undefined;
+if (restoreTest) machines.push({ label: "restore test", arn: restoreTest.stateMachineArn, scheduleEnabled: cfg.readiness.restoreTest.enabled });
+
+const readiness = new Readiness("readiness", {
+    namePrefix: cfg.namePrefix,
+    accountId: cfg.accountId,
+    region: cfg.region,
+    databases: target ? [{ target, rpoMinutes: cfg.readiness.rpoMinutes ?? defaultRpoMinutes(undefined) }] : [],
+    restoreTests: restoreTest && target ? [target.database] : [],
+    replication: replicating
+        ? {
+              sourceBucket: media.bucketName,
+              destinationBucket: mediaBucketName(peer),
+              ruleId: primary ? "media-to-dr" : "media-to-primary",
+              latencyThresholdSeconds: cfg.readiness.replicationLatencySeconds,
+          }
+        : undefined,
+    machines,
+    alertFunctionArn: alerts.functionArn,
+    vpc: network.lambdaVpc,
+    tags,
+});
+
 export const role = cfg.role;
 export const sameAccount = isSameAccount(cfg);
 export const vpcId = network.vpcId;
@@ -423,3 +500,5 @@ export const copyTopicArn = copy?.topicArn;
 export const copySecretArn = copy?.secretArn;
 export const auroraRecoveryMachineArns =
     auroraRecoveries.length > 0 ? pulumi.all(Object.fromEntries(auroraRecoveries.map((r, i) => [cfg.auroraFailover.clusters[i].identifier, r.stateMachineArn]))) : undefined;
+export const readinessDashboard = readiness.dashboardName;
+export const restoreTestMachineArn = restoreTest?.stateMachineArn;

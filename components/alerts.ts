@@ -3,8 +3,11 @@
 // one message to every channel independently. Machines invoke `functionArn`
 // with an AlertEvent (functions/lib/alert.ts): database, task, failed step,
 // error, cause, rollback outcome and the execution's ARN for a console link.
+// An EventBridge rule sends it every execution of this stack's machines that ends
+// FAILED, TIMED_OUT or ABORTED: those ends never pass a machine's own failure alert.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ALERTED_STATUSES, EXECUTION_STATUS_CHANGE } from "../functions/lib/alert";
 import { PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { partitionOf } from "./naming";
@@ -38,10 +41,29 @@ export function emailDomain(address: string): string {
     return address.slice(at + 1);
 }
 
+/**
+ * Prefix of the ARN of every state machine of a stack: every machine's physical name starts
+ * with `<namePrefix>-` (tests/alerts.test.ts checks this over the whole program).
+ */
+export function stackMachineArnPrefix(args: { accountId: string; region: string; namePrefix: string }): string {
+    return `arn:${partitionOf(args.region)}:states:${args.region}:${args.accountId}:stateMachine:${args.namePrefix}-`;
+}
+
+/** The execution-status rule's pattern: this stack's machines' executions that end other than SUCCEEDED. */
+export function executionStatusPattern(args: { accountId: string; region: string; namePrefix: string }): object {
+    return {
+        source: ["aws.states"],
+        "detail-type": [EXECUTION_STATUS_CHANGE],
+        detail: { status: [...ALERTED_STATUSES], stateMachineArn: [{ prefix: stackMachineArnPrefix(args) }] },
+    };
+}
+
 /** What the alert Lambda may do: publish to its topic, send as its sender, read its secret. Exported for testing. */
 export function alertStatements(args: {
     accountId: string;
     region: string;
+    /** The stack's name prefix: the alert reads the history of its machines' failed executions. Defaults to none. */
+    namePrefix?: string;
     topicArn: pulumi.Input<string>;
     emailSender?: string;
     slackSecretArn?: pulumi.Input<string>;
@@ -49,6 +71,11 @@ export function alertStatements(args: {
 }): PolicyStatement[] {
     const p = partitionOf(args.region);
     const statements: PolicyStatement[] = [{ Sid: "PublishToAlertTopic", Effect: "Allow", Action: ["sns:Publish"], Resource: [args.topicArn] }];
+    if (args.namePrefix) {
+        // Executions are named at run time (`<machine>:<execution>`): "*" covers the names under this stack's machines only.
+        const executions = `arn:${p}:states:${args.region}:${args.accountId}:execution:${args.namePrefix}-*`;
+        statements.push({ Sid: "ReadOwnMachinesHistory", Effect: "Allow", Action: ["states:GetExecutionHistory"], Resource: [executions] });
+    }
     if (args.emailSender) {
         const identity = (name: string) => `arn:${p}:ses:${args.region}:${args.accountId}:identity/${name}`;
         statements.push({
@@ -108,6 +135,8 @@ export class Alerts extends pulumi.ComponentResource {
     public readonly functionArn: pulumi.Output<string>;
     /** ARN of the Secrets Manager secret holding the Slack webhooks, when any are configured. */
     public readonly slackSecretArn?: pulumi.Output<string>;
+    /** The rule that alerts on every execution of this stack's machines that ends FAILED, TIMED_OUT or ABORTED. */
+    public readonly executionStatusRule: aws.cloudwatch.EventRule;
 
     constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pilotlight:alerts:Alerts", name, {}, opts);
@@ -165,7 +194,7 @@ export class Alerts extends pulumi.ComponentResource {
                 statements: pulumi
                     .all([this.topic.arn, secretArn ?? pulumi.output(undefined), args.kmsKeyArn ?? pulumi.output(undefined)])
                     .apply(([topicArn, slack, key]) =>
-                        alertStatements({ accountId: args.accountId, region: args.region, topicArn, emailSender: args.emailSender, slackSecretArn: slack, kmsKeyArn: key }),
+                        alertStatements({ accountId: args.accountId, region: args.region, namePrefix: args.namePrefix, topicArn, emailSender: args.emailSender, slackSecretArn: slack, kmsKeyArn: key }),
                     ),
                 environment,
                 timeoutSeconds: 30,
@@ -176,6 +205,35 @@ export class Alerts extends pulumi.ComponentResource {
             { parent: this },
         );
         this.functionArn = this.function.arn;
-        this.registerOutputs({ topicArn: this.topicArn, functionArn: this.functionArn, slackSecretArn: this.slackSecretArn });
+
+        // No silent failure: a run that times out, is stopped, hits a Step Functions limit or
+        // fails outside its Catch never reaches its own alert; this rule does.
+        this.executionStatusRule = new aws.cloudwatch.EventRule(
+            `${name}-executions`,
+            {
+                name: `${base}-executions`,
+                description: `alerts on every ${args.namePrefix}-* state machine execution that ends ${ALERTED_STATUSES.join(", ")}`,
+                eventPattern: JSON.stringify(executionStatusPattern(args)),
+                tags,
+            },
+            { parent: this },
+        );
+        const invoke = new aws.lambda.Permission(
+            `${name}-executions-invoke`,
+            { action: "lambda:InvokeFunction", function: this.function.functionName, principal: "events.amazonaws.com", sourceArn: this.executionStatusRule.arn },
+            { parent: this },
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-executions-target`,
+            {
+                rule: this.executionStatusRule.name,
+                targetId: "alert",
+                arn: this.function.arn,
+                // The whole event: the alert Lambda reads "Step Functions Execution Status Change" events itself.
+                retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+            },
+            { parent: this, dependsOn: [invoke] },
+        );
+        this.registerOutputs({ topicArn: this.topicArn, functionArn: this.functionArn, slackSecretArn: this.slackSecretArn, executionStatusRule: this.executionStatusRule.name });
     }
 }

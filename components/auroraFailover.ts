@@ -74,6 +74,19 @@ export function recoveryBaseName(prefix: string, cluster: string): string {
     return `${full.slice(0, keep).replace(/-+$/, "")}-${hash}`;
 }
 
+/** Longest component name whose children's logical names keep auto-named IAM roles within 64 characters. */
+export const MAX_CHILD_BASE = 40;
+
+/**
+ * The base of the children's logical names: the component's name, or for a long one (a cluster
+ * id of up to 63 characters) `aurora-<hash>`, unique per name. Short names stay as they are, so
+ * existing deployments keep their resources.
+ */
+export function recoveryChildName(name: string): string {
+    if (name.length <= MAX_CHILD_BASE) return name;
+    return `aurora-${crypto.createHash("sha256").update(name).digest("hex").slice(0, 12)}`;
+}
+
 /** ARNs the recovery's policies are scoped to. */
 export interface RecoveryScope {
     accountId: string;
@@ -124,6 +137,16 @@ export function recoveryStatements(
         },
         { Sid: "TagAndDiscardRecoveryReader", Effect: "Allow", Action: ["rds:AddTagsToResource", "rds:DeleteDBInstance"], Resource: [recoveryReaders] },
     ];
+    // The new reader copies the template member's Performance Insights key; when a call names a
+    // customer key, RDS uses the caller's KMS permissions. The key is the cluster's, read at run
+    // time, so any key of this account and region, and only through RDS, only to grant RDS.
+    reader.push({
+        Sid: "UsePerformanceInsightsKeyThroughRds",
+        Effect: "Allow",
+        Action: ["kms:CreateGrant", "kms:DescribeKey"],
+        Resource: [`arn:${partitionOf(s.region)}:kms:${s.region}:${s.accountId}:key/*`],
+        Condition: { StringEquals: { "kms:ViaService": `rds.${s.region}.amazonaws.com` }, Bool: { "kms:GrantIsForAWSResource": "true" } },
+    });
     if (opts.monitoringRoleArn) {
         reader.push({
             Sid: "PassMonitoringRole",
@@ -133,16 +156,9 @@ export function recoveryStatements(
             Condition: { StringEquals: { "iam:PassedToService": "monitoring.rds.amazonaws.com" } },
         });
     }
-    const demoted: PolicyStatement[] = [];
-    if (opts.afterRecovery !== "keep") {
-        demoted.push(readCluster, { Sid: "ReadMembers", Effect: "Allow", Action: ["rds:DescribeDBInstances"], Resource: [members] });
-        demoted.push({
-            Sid: opts.afterRecovery === "delete" ? "DeleteDemotedMember" : "ResizeDemotedMember",
-            Effect: "Allow",
-            Action: [opts.afterRecovery === "delete" ? "rds:DeleteDBInstance" : "rds:ModifyDBInstance"],
-            Resource: [members],
-        });
-    }
+    const demoted: PolicyStatement[] = [readCluster, { Sid: "ReadMembers", Effect: "Allow", Action: ["rds:DescribeDBInstances"], Resource: [members] }];
+    const demotedSid = { keep: "MoveDemotedMemberToLastTier", delete: "DeleteDemotedMember", resize: "ResizeDemotedMember" }[opts.afterRecovery];
+    demoted.push({ Sid: demotedSid, Effect: "Allow", Action: [opts.afterRecovery === "delete" ? "rds:DeleteDBInstance" : "rds:ModifyDBInstance"], Resource: [members] });
     return {
         assess: [{ ...readCluster, Action: ["rds:DescribeDBClusters", "rds:ListTagsForResource"] }, readInstances],
         guard: [claim("ClaimRecoveryWindow")],
@@ -207,6 +223,8 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
 
     constructor(name: string, args: AuroraFailoverRecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pilotlight:auroraFailover:AuroraFailoverRecovery", name, {}, opts);
+        // Children's logical names feed auto-named physical names (IAM roles: logical name + 8, at most 64).
+        const n = recoveryChildName(name);
         const tags = { ...(args.tags ?? {}), "pilotlight:cluster": args.clusterIdentifier };
         const after = args.afterRecovery ?? "keep";
         const windowHours = args.windowHours ?? 24;
@@ -214,7 +232,7 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
         const scope: RecoveryScope = { accountId: args.accountId, region: args.region, clusterIdentifier: args.clusterIdentifier };
 
         this.table = new aws.dynamodb.Table(
-            `${name}-guard`,
+            `${n}-guard`,
             {
                 name: `${base}-guard`,
                 billingMode: "PAY_PER_REQUEST",
@@ -241,11 +259,16 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
             },
             { key: "switch", job: "aurora-switch", description: "Aurora failover recovery: fail over to the recovery reader", environment: env },
         ];
-        if (after !== "keep") jobs.push({ key: "demoted", job: "aurora-demoted", description: `Aurora failover recovery: ${after} the demoted instance`, environment: env });
+        jobs.push({
+            key: "demoted",
+            job: "aurora-demoted",
+            description: after === "keep" ? "Aurora failover recovery: move the demoted instance to the last promotion tier" : `Aurora failover recovery: ${after} the demoted instance`,
+            environment: env,
+        });
         this.functions = {};
         for (const j of jobs) {
             this.functions[j.key] = new BundledFunction(
-                `${name}-${j.key}`,
+                `${n}-${j.key}`,
                 {
                     job: j.job,
                     functionName: `${base}-${j.key}`,
@@ -264,14 +287,14 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
 
         const fns = this.functions;
         this.definition = pulumi
-            .all([fns.assess.arn, fns.guard.arn, fns.reader.arn, fns.switch.arn, fns.demoted?.arn ?? "", pulumi.output(args.alertFunctionArn)])
+            .all([fns.assess.arn, fns.guard.arn, fns.reader.arn, fns.switch.arn, fns.demoted.arn, pulumi.output(args.alertFunctionArn)])
             .apply(([assessArn, guardArn, readerArn, switchArn, demotedArn, alertArn]) =>
                 auroraFailoverDefinition({
                     assessArn,
                     guardArn,
                     readerArn,
                     switchArn,
-                    demotedArn: demotedArn || undefined,
+                    demotedArn,
                     alertArn,
                     afterRecovery: after,
                     notifyOnSuccess: args.notifyOnSuccess ?? true,
@@ -281,13 +304,13 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
 
         const machineName = `${base}-recovery`;
         this.stateMachine = new LambdaStateMachine(
-            `${name}-machine`,
+            `${n}-machine`,
             {
                 machineName,
                 roleName: `${base}-machine`,
                 accountId: args.accountId,
                 definition: this.definition,
-                functionArns: [fns.assess.arn, fns.guard.arn, fns.reader.arn, fns.switch.arn, ...(fns.demoted ? [fns.demoted.arn] : []), pulumi.output(args.alertFunctionArn)],
+                functionArns: [fns.assess.arn, fns.guard.arn, fns.reader.arn, fns.switch.arn, fns.demoted.arn, pulumi.output(args.alertFunctionArn)],
                 invokeSid: "InvokeRecoveryLambdas",
                 logRetentionDays: args.logRetentionDays ?? 30,
                 tags,
@@ -298,7 +321,7 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
 
         // "Failover completed" starts the machine.
         this.recoveryRule = new aws.cloudwatch.EventRule(
-            `${name}-completed`,
+            `${n}-completed`,
             {
                 name: `${base}-completed`,
                 description: `Aurora ${args.clusterIdentifier}: failover completed (${FAILOVER_COMPLETED}) starts recovery`,
@@ -307,11 +330,12 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const eventsRole = startExecutionRole(`${name}-events`, { roleName: `${base}-events`, accountId: args.accountId, sid: "StartRecovery", machineArn: this.stateMachine.arn, tags }, this);
+        const eventsRole = startExecutionRole(`${n}-events`, { roleName: `${base}-events`, accountId: args.accountId, sid: "StartRecovery", machineArn: this.stateMachine.arn, tags }, this);
         new aws.cloudwatch.EventTarget(
-            `${name}-completed-target`,
+            `${n}-completed-target`,
             {
                 rule: this.recoveryRule.name,
+                targetId: "recovery-machine",
                 arn: this.stateMachine.arn,
                 roleArn: eventsRole.arn,
                 inputTransformer: recoveryInputTransformer(args.clusterIdentifier),
@@ -322,7 +346,7 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
 
         // "Failover started" is only recorded.
         this.startedRule = new aws.cloudwatch.EventRule(
-            `${name}-started`,
+            `${n}-started`,
             {
                 name: `${base}-started`,
                 description: `Aurora ${args.clusterIdentifier}: failover started (${FAILOVER_STARTED.join(", ")}) is recorded`,
@@ -332,13 +356,13 @@ export class AuroraFailoverRecovery extends pulumi.ComponentResource {
             { parent: this },
         );
         const invokeRecord = new aws.lambda.Permission(
-            `${name}-started-invoke`,
+            `${n}-started-invoke`,
             { action: "lambda:InvokeFunction", function: fns.record.functionName, principal: "events.amazonaws.com", sourceArn: this.startedRule.arn },
             { parent: this },
         );
         new aws.cloudwatch.EventTarget(
-            `${name}-started-target`,
-            { rule: this.startedRule.name, arn: fns.record.arn, retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 20 } },
+            `${n}-started-target`,
+            { rule: this.startedRule.name, targetId: "record-start", arn: fns.record.arn, retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 20 } },
             { parent: this, dependsOn: [invokeRecord] },
         );
 

@@ -118,13 +118,13 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
         if (ctx.topicArn) {
             statements.push(
                 { Sid: "AnnounceSharedSnapshots", Effect: "Allow", Action: ["sns:Publish"], Resource: [ctx.topicArn] },
-                // The topic is encrypted with the shared key.
+                // The topic is encrypted with the key of its region: the shared key at home, its replica in the DR region.
                 {
                     Sid: "EncryptAnnouncementsThroughSns",
                     Effect: "Allow",
                     Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-                    Resource: [ctx.sharedKeyArn],
-                    Condition: { StringEquals: { "kms:ViaService": `sns.${ctx.homeRegion}.amazonaws.com` } },
+                    Resource: [ctx.topicArn.split(":")[3] === ctx.homeRegion ? ctx.sharedKeyArn : ctx.drKeyArn],
+                    Condition: { StringEquals: { "kms:ViaService": `sns.${ctx.topicArn.split(":")[3]}.amazonaws.com` } },
                 },
             );
         }
@@ -162,6 +162,8 @@ export interface ImagePolicyContext {
     drKeyArn: string;
     /** Physical name of the image machine (its running executions are read by the plan step). */
     machineName: string;
+    /** The peer account the DR copies are shared with; undefined in a same-account setup. */
+    peerAccountId?: string;
 }
 
 /** IAM statements of the image backup Lambda. Exported for testing. */
@@ -195,10 +197,23 @@ export function imageJobStatements(ctx: ImagePolicyContext): PolicyStatement[] {
             Resource: [...images, ...snapshots],
             Condition: { StringEquals: { "ec2:CreateAction": ["CreateImage", "CopyImage"] } },
         },
-        { Sid: "CopyImagesToDr", Effect: "Allow", Action: ["ec2:CopyImage"], Resource: images },
+        // CopyImage is authorized on the source and new image and on their snapshots (AWS's example policy for CopyImage).
+        { Sid: "CopyImagesToDr", Effect: "Allow", Action: ["ec2:CopyImage"], Resource: [...images, ...snapshots] },
         { Sid: "DeregisterOnlyOwnImages", Effect: "Allow", Action: ["ec2:DeregisterImage"], Resource: images, Condition: { StringEquals: ours } },
-        // CreateImage and CopyImage tag the snapshots they make: only those may be deleted.
+        // DeregisterImage with DeleteAssociatedSnapshots deletes with the caller's DeleteSnapshot permission, and the
+        // sweep deletes leftovers: CreateImage and CopyImage tag the snapshots they make, and only those may be deleted.
         { Sid: "DeleteSnapshotsOfDeregisteredImages", Effect: "Allow", Action: ["ec2:DeleteSnapshot"], Resource: snapshots, Condition: { StringEquals: ours } },
+        ...(ctx.peerAccountId
+            ? [
+                  {
+                      Sid: "ShareOwnDrCopiesWithPeer",
+                      Effect: "Allow" as const,
+                      Action: ["ec2:ModifyImageAttribute"],
+                      Resource: [`arn:${p}:ec2:${ctx.drRegion}::image/*`],
+                      Condition: { StringEquals: ours },
+                  },
+              ]
+            : []),
         {
             Sid: "EncryptCopiesThroughEc2",
             Effect: "Allow",
@@ -286,9 +301,13 @@ export interface BackupScheduleArgs {
         tagValue: string;
         /** Image without reboot. Defaults to true. */
         noReboot?: boolean;
-        /** Images kept per instance in each region. Defaults to 7. */
+        /** Images kept per source (Auto Scaling group, launch template or lone instance) in each region. Defaults to 7. */
         keep?: number;
+        /** Days the images of a source that is no longer imaged are kept. Defaults to 30. */
+        goneSourceDays?: number;
     };
+    /** The peer account the DR-region snapshot and image copies are shared with (two-account layout). Defaults to none (same account). */
+    peerAccountId?: string;
     /** ARN of the shared key (snapshots that are not under it are copied under it first). */
     sharedKeyArn: pulumi.Input<string>;
     /** ARN of the shared key's replica in the DR region: the copies' key. */
@@ -301,8 +320,6 @@ export interface BackupScheduleArgs {
     scheduleEnabled?: boolean;
     /** Snapshots kept per database in each region, 1-100. Defaults to 12. */
     keep?: number;
-    /** The peer (dr) account when it is another account: each DR-region copy is shared with it. Defaults to none (same account). */
-    peerAccountId?: string;
     /** Databases backed up at once, 1-19 (RDS allows 20 copy requests in progress per destination region). Defaults to 10. */
     maxConcurrency?: number;
     /** The account's manual snapshot quota per region (RDS `ManualSnapshots` / `ManualClusterSnapshots`). Defaults to 100. */
@@ -405,6 +422,9 @@ export class BackupSchedule extends pulumi.ComponentResource {
             const imageKeep = args.images.keep ?? 7;
             if (!Number.isInteger(imageKeep) || imageKeep < 1 || imageKeep > 100) throw new Error(`BackupSchedule: images.keep must be a whole number from 1 to 100, got ${imageKeep}`);
             const images = args.images;
+            const goneSourceDays = images.goneSourceDays ?? 30;
+            if (!Number.isInteger(goneSourceDays) || goneSourceDays < 1 || goneSourceDays > 3650) throw new Error(`BackupSchedule: images.goneSourceDays must be a whole number from 1 to 3650, got ${goneSourceDays}`);
+            if (args.peerAccountId !== undefined && !/^\d{12}$/.test(args.peerAccountId)) throw new Error(`BackupSchedule: peerAccountId must be a 12-digit account id, got ${args.peerAccountId}`);
             const base = jobName(args.namePrefix, "image-backup");
             const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
                 ([sharedKeyArn, drKeyArn]): ImagePolicyContext => ({
@@ -416,6 +436,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
                     tagValue: images.tagValue,
                     sharedKeyArn,
                     drKeyArn,
+                    peerAccountId: args.peerAccountId,
                 }),
             );
             const fn = new BundledFunction(
@@ -435,6 +456,8 @@ export class BackupSchedule extends pulumi.ComponentResource {
                         NO_REBOOT: String(images.noReboot ?? true),
                         DR_KEY_ARN: args.drKeyArn,
                         KEEP: String(imageKeep),
+                        GONE_SOURCE_DAYS: String(goneSourceDays),
+                        ...(args.peerAccountId ? { PEER_ACCOUNT_ID: args.peerAccountId } : {}),
                     },
                     logRetentionDays: args.logRetentionDays,
                     vpc: args.vpc,
@@ -442,7 +465,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            const definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => imageMachineDefinition({ job, alert }, poll));
+            const definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => imageMachineDefinition({ job, alert }, { ...poll, share: args.peerAccountId !== undefined }));
             const made = machineWithSchedule(
                 `${name}-images`,
                 { machineName: base, accountId: args.accountId, region: args.region, definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({}), tags },

@@ -1,10 +1,13 @@
 // Cross-account copy of one RDS instance. Source side (primary): a machine snapshots
 // the instance, copies it under the shared key to the target's region, shares that copy
-// with the target account and announces it on a topic the target account may subscribe
-// to. Target side (dr): the stack subscribes its trigger Lambda to that topic (the topic's
-// ARN is computed from the peer config); the trigger starts a machine that copies the
-// shared snapshot under the DR key, restores `<name>-v<N>`, points a secret at it and
-// keeps the newest copies.
+// with the target account and announces it on a topic in the target's region (where the
+// shared copy is), which the target account may subscribe to. Target side (dr): the stack
+// subscribes its trigger Lambda to that topic from its own region (the topic's ARN is
+// computed from the peer config), so no dr `pulumi up` calls the primary region; the trigger
+// starts a machine that copies the shared snapshot under the DR key, restores `<name>-v<N>`,
+// turns on its RDS-managed password, points a secret at it and keeps the newest copies.
+// While the dr stack is failed over it adds the hold secret: the machine then touches
+// neither the secret nor any copy.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COPY_SOURCE_JOB, COPY_TARGET_JOB } from "../functions/lib/backup";
@@ -12,7 +15,7 @@ import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { machineWithSchedule, SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS, SnapshotPolicyContext, snapshotJobStatements } from "./backupSchedule";
 import { PolicyDocument, policyDocument, PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
-import { copyTargetDefinition } from "./machines/copyTarget";
+import { copyTargetDefinition, TARGET_LAMBDA_TIMEOUT_SECONDS } from "./machines/copyTarget";
 import { MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
 import { accountRoot, copyTopicName, jobName, keysInRegion, partitionOf, rdsArn, topicArn } from "./naming";
 
@@ -57,6 +60,13 @@ export interface CopyTargetPolicyContext {
     targetName: string;
     drKeyArn: string;
     secretArn: string;
+    /** Name of the hold secret (`holdSecretName`). */
+    holdSecretName: string;
+}
+
+/** Name of the secret whose existence holds the copy target: `<secretName>/hold`. */
+export function holdSecretName(secretName: string): string {
+    return `${secretName}/hold`;
 }
 
 /** IAM statements of the copy target Lambda. Exported for testing. */
@@ -70,6 +80,18 @@ export function copyTargetStatements(ctx: CopyTargetPolicyContext): PolicyStatem
         { Sid: "ListInstancesAndSnapshots", Effect: "Allow", Action: ["rds:DescribeDBInstances", "rds:DescribeDBSnapshots"], Resource: [rdsArn(own, "db", "*"), rdsArn(own, "snapshot", "*"), shared] },
         { Sid: "CopySharedSnapshot", Effect: "Allow", Action: ["rds:CopyDBSnapshot"], Resource: [shared, copySnapshots] },
         { Sid: "TagOwnCopies", Effect: "Allow", Action: ["rds:AddTagsToResource"], Resource: [copySnapshots, copies] },
+        // Turning on the RDS-managed master password of its own copies, nothing else.
+        {
+            Sid: "ManagePasswordOfOwnCopies",
+            Effect: "Allow",
+            Action: ["rds:ModifyDBInstance"],
+            Resource: [copies],
+            Condition: { StringEquals: { [`rds:db-tag/${CREATED_BY_TAG}`]: COPY_TARGET_JOB } },
+        },
+        // RDS creates the managed secret (named rds!db-<uuid>) on the caller's authority (RDS user guide, "Permissions required for Secrets Manager integration").
+        { Sid: "CreateManagedPasswordSecret", Effect: "Allow", Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"], Resource: [`arn:${partitionOf(ctx.region)}:secretsmanager:${ctx.region}:${ctx.accountId}:secret:rds!db-*`] },
+        // The hold exists while the dr stack is failed over; only its metadata is read.
+        { Sid: "ReadHold", Effect: "Allow", Action: ["secretsmanager:DescribeSecret"], Resource: [`arn:${partitionOf(ctx.region)}:secretsmanager:${ctx.region}:${ctx.accountId}:secret:${ctx.holdSecretName}-??????`] },
         {
             Sid: "RestoreCopies",
             Effect: "Allow",
@@ -111,11 +133,12 @@ export function copyTargetStatements(ctx: CopyTargetPolicyContext): PolicyStatem
             },
         },
         { Sid: "PointSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], Resource: [ctx.secretArn] },
-        // The secret is encrypted with the DR key: reading and writing it goes through Secrets Manager.
+        // The secret and the copies' managed passwords are encrypted with the DR key, through Secrets Manager
+        // ("the user who specifies the customer managed key ... kms:Decrypt, kms:GenerateDataKey, kms:CreateGrant").
         {
             Sid: "SecretKeyThroughSecretsManager",
             Effect: "Allow",
-            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Action: ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
             Resource: [ctx.drKeyArn],
             Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${ctx.region}.amazonaws.com` } },
         },
@@ -125,7 +148,7 @@ export function copyTargetStatements(ctx: CopyTargetPolicyContext): PolicyStatem
 /** Source side (primary). */
 export interface SnapshotCopySourceArgs {
     side: "source";
-    /** Prefix of physical names: machine and Lambda `<namePrefix>-copy-source`, topic `<namePrefix>-snapshot-copy`. */
+    /** Prefix of physical names: machine and Lambda `<namePrefix>-copy-source`, topic `<namePrefix>-snapshot-copy` (in `peerRegion`). */
     namePrefix: string;
     accountId: string;
     region: string;
@@ -137,8 +160,10 @@ export interface SnapshotCopySourceArgs {
     sourceIdentifier: string;
     /** ARN of the shared key. */
     sharedKeyArn: pulumi.Input<string>;
-    /** ARN of the shared key's replica in the target's region. */
+    /** ARN of the shared key's replica in the target's region (it also encrypts the topic). */
     drKeyArn: pulumi.Input<string>;
+    /** Provider of this account in the target's region: the topic lives there, beside the shared copies. */
+    peerRegionProvider: pulumi.ProviderResource;
     /** ARN of the alert Lambda. */
     alertFunctionArn: pulumi.Input<string>;
     /** Shared snapshots kept in each region. Defaults to 2. */
@@ -166,18 +191,16 @@ export interface SnapshotCopyTargetArgs {
     region: string;
     /** The source account. */
     sourceAccountId: string;
-    /** The source region, where the topic lives. */
-    sourceRegion: string;
-    /** Provider for the source region: the subscription is made there. */
-    sourceRegionProvider: pulumi.ProviderResource;
     /** The instance the shared snapshots are of. */
     sourceIdentifier: string;
     /** Copies are `<targetName>-v<N>`. */
     targetName: string;
     /** ARN of this account's DR key: copies and the secret are encrypted with it. */
     drKeyArn: pulumi.Input<string>;
-    /** Name of the secret holding `{host, port, identifier, version}`. */
+    /** Name of the secret holding `{host, port, identifier, version, engine, masterUserSecretArn, sourceSnapshotArn, sourceCreatedAt}`. */
     secretName: string;
+    /** The dr stack is failed over: creates the hold secret, so the machine leaves the secret and the copies alone. Defaults to false. */
+    failedOver?: boolean;
     /** Copies kept. Defaults to 2. */
     keep?: number;
     /** Restore settings of each copy. */
@@ -234,9 +257,11 @@ export class SnapshotCopy extends pulumi.ComponentResource {
         if (args.side === "source") {
             const sameAccount = args.peerAccountId === args.accountId;
             const topicName = copyTopicName(args.namePrefix);
-            const topic = topicArn(args, topicName);
-            const t = new aws.sns.Topic(`${name}-topic`, { name: topicName, kmsMasterKeyId: args.sharedKeyArn, tags }, { parent: this });
-            new aws.sns.TopicPolicy(`${name}-topic-policy`, { arn: t.arn, policy: JSON.stringify(copyTopicPolicy(topic, args.accountId, args.region, args.peerAccountId)) }, { parent: this });
+            // In the target's region: the dr stack subscribes from its own region, never needing this one.
+            const topic = topicArn({ accountId: args.accountId, region: args.peerRegion }, topicName);
+            const inPeerRegion = { parent: this, provider: args.peerRegionProvider };
+            const t = new aws.sns.Topic(`${name}-topic`, { name: topicName, kmsMasterKeyId: args.drKeyArn, tags }, inPeerRegion);
+            new aws.sns.TopicPolicy(`${name}-topic-policy`, { arn: t.arn, policy: JSON.stringify(copyTopicPolicy(topic, args.accountId, args.peerRegion, args.peerAccountId)) }, inPeerRegion);
             this.topicArn = t.arn;
             const base = jobName(args.namePrefix, "copy-source");
             const databases = [{ identifier: args.sourceIdentifier, isCluster: false }];
@@ -309,6 +334,15 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                 { parent: this },
             );
             this.secretArn = secret.arn;
+            const hold = holdSecretName(args.secretName);
+            if (args.failedOver) {
+                // Only its existence matters; no recovery window, so failing over again can re-create it at once.
+                new aws.secretsmanager.Secret(
+                    `${name}-hold`,
+                    { name: hold, description: "the dr stack is failed over (failover: true): the copy target leaves its secret and every copy alone", recoveryWindowInDays: 0, kmsKeyId: args.drKeyArn, tags },
+                    { parent: this },
+                );
+            }
             const ctx = pulumi.all([args.drKeyArn, secret.arn]).apply(
                 ([drKeyArn, secretArn]): CopyTargetPolicyContext => ({
                     namePrefix: args.namePrefix,
@@ -319,6 +353,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                     targetName: args.targetName,
                     drKeyArn,
                     secretArn,
+                    holdSecretName: hold,
                 }),
             );
             const fn = new BundledFunction(
@@ -326,10 +361,11 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                 {
                     job: "copy-target",
                     functionName: base,
-                    description: "pilotlight copy target: copy, restore <name>-v<N>, point the secret, keep the newest",
+                    description: "pilotlight copy target: copy, restore <name>-v<N>, manage its password, point the secret, keep the newest",
                     accountId: args.accountId,
                     region: args.region,
                     statements: ctx.apply(copyTargetStatements),
+                    timeoutSeconds: TARGET_LAMBDA_TIMEOUT_SECONDS,
                     environment: {
                         TARGET_NAME: args.targetName,
                         TARGET_REGION: args.region,
@@ -337,6 +373,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                         SOURCE_IDENTIFIER: args.sourceIdentifier,
                         DR_KEY_ARN: args.drKeyArn,
                         SECRET_ID: secret.arn,
+                        HOLD_SECRET_ID: hold,
                         KEEP: String(keep),
                         INSTANCE_CLASS: args.restore.instanceClass,
                         SUBNET_GROUP_NAME: args.restore.subnetGroupName,
@@ -373,7 +410,8 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            const sourceTopic = topicArn({ accountId: args.sourceAccountId, region: args.sourceRegion }, copyTopicName(args.namePrefix));
+            // The source announces in this region: subscribing needs nothing from the primary region.
+            const sourceTopic = topicArn({ accountId: args.sourceAccountId, region: args.region }, copyTopicName(args.namePrefix));
             const permission = new aws.lambda.Permission(
                 `${name}-trigger-from-topic`,
                 { function: trigger.functionName, action: "lambda:InvokeFunction", principal: "sns.amazonaws.com", sourceArn: sourceTopic },
@@ -382,7 +420,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
             new aws.sns.TopicSubscription(
                 `${name}-subscription`,
                 { topic: sourceTopic, protocol: "lambda", endpoint: trigger.arn },
-                { parent: this, provider: args.sourceRegionProvider, dependsOn: [permission] },
+                { parent: this, dependsOn: [permission] },
             );
         }
         this.stateMachineArn = this.stateMachine.arn;

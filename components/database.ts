@@ -158,6 +158,8 @@ export interface AdoptedInstance {
     port: number;
     identifier: string;
     version: string;
+    /** The instance's RDS-managed master-user secret, as the copy target recorded it (absent in older secrets). */
+    masterUserSecretArn?: string;
 }
 
 /** Parses and checks the copy target's secret; a clear error when it is not what it should be. Exported for testing. */
@@ -174,8 +176,24 @@ export function parseAdoptedSecret(secretName: string, json: string): AdoptedIns
     if (typeof port !== "number" || !Number.isInteger(port) || port < 1150 || port > 65535) problems.push(`port is ${JSON.stringify(v.port)}, expected 1150-65535`);
     if (typeof v.identifier !== "string" || !/^[a-z][a-z0-9-]{0,62}$/.test(v.identifier)) problems.push(`identifier is ${JSON.stringify(v.identifier)}, expected a DB instance identifier`);
     if (v.version === undefined || v.version === null || String(v.version) === "") problems.push("version is missing");
+    if (v.masterUserSecretArn !== undefined && (typeof v.masterUserSecretArn !== "string" || !v.masterUserSecretArn.startsWith("arn:"))) problems.push(`masterUserSecretArn is ${JSON.stringify(v.masterUserSecretArn)}, expected a secret ARN`);
     if (problems.length) throw new Error(`secret ${secretName}: ${problems.join("; ")}`);
-    return { host: v.host as string, port: port as number, identifier: v.identifier as string, version: String(v.version) };
+    const adopted: AdoptedInstance = { host: v.host as string, port: port as number, identifier: v.identifier as string, version: String(v.version) };
+    if (v.masterUserSecretArn !== undefined) adopted.masterUserSecretArn = v.masterUserSecretArn as string;
+    return adopted;
+}
+
+/** The adopted instance's RDS-managed master-user secret; a clear error when it has none or another one. Exported for testing. */
+export function adoptedMasterSecret<T extends { secretArn: string }>(secretName: string, adopted: AdoptedInstance, secrets: T[] | undefined): T {
+    if (!secrets?.length) {
+        throw new Error(
+            `adopted instance ${adopted.identifier} has no RDS-managed master-user secret, so the app could not read its password; the copy target turns it on (ModifyDBInstance ManageMasterUserPassword) before it points ${secretName} at a copy: run it again, or roll back to a copy it made`,
+        );
+    }
+    if (adopted.masterUserSecretArn && adopted.masterUserSecretArn !== secrets[0].secretArn) {
+        throw new Error(`secret ${secretName} names master-user secret ${adopted.masterUserSecretArn}, but ${adopted.identifier}'s is ${secrets[0].secretArn}; let the copy target point the secret again`);
+    }
+    return secrets[0];
 }
 
 export interface DatabaseArgs {
@@ -268,10 +286,7 @@ export class Database extends pulumi.ComponentResource {
             const secret = aws.secretsmanager.getSecretVersionOutput({ secretId: source.secretName }, { parent: this });
             const adopted = pulumi.unsecret(secret.secretString).apply((s) => parseAdoptedSecret(source.secretName, s));
             const instance = aws.rds.getInstanceOutput({ dbInstanceIdentifier: adopted.identifier }, { parent: this });
-            const managed = instance.masterUserSecrets.apply((s) => {
-                if (!s?.length) throw new Error(`adopted instance has no RDS-managed master-user secret; the copy target must restore it with ManageMasterUserPassword so the app can read its password`);
-                return s[0];
-            });
+            const managed = pulumi.all([instance.masterUserSecrets, adopted]).apply(([s, a]) => adoptedMasterSecret(source.secretName, a, s));
             this.identifier = adopted.identifier;
             this.endpoint = adopted.host;
             this.port = adopted.port;

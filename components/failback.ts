@@ -6,16 +6,20 @@
 // (`db_restore`). The target side exists only where the restore machine covers the workload
 // database (`pilotlight:restore.databases` lists `<namePrefix>-db`): it is what changes the
 // database. Both machines are started by an operator; neither has a schedule.
+//
+// The source side is statically stable: its roles and policies (IAM, a global control plane)
+// are part of the pilot light on dr always; only its function, machine and log groups
+// (regional) come with `failover: true`, so switching failover on needs no IAM call.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FAILBACK_JOB, FAILBACK_SOURCE_JOB, FailbackSettings, FailbackSourceSettings } from "../functions/lib/failback";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
-import { machineWithSchedule } from "./backupSchedule";
 import { PolicyStatement } from "./iam";
-import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
-import { failbackDefinition, failbackSourceDefinition } from "./machines/failback";
+import { BundledFunction, functionRole, LambdaVpcConfig } from "./lambdaFunction";
+import { FailbackArns, failbackDefinition, failbackSourceDefinition } from "./machines/failback";
 import { MachineDefinition } from "./machines/snapshotMachine";
-import { drKeyAlias, executionsOf, jobName, keysInRegion, rdsArn, stateMachineArn } from "./naming";
+import { drKeyAlias, executionsOf, jobName, keysInRegion, partitionOf, rdsArn, stateMachineArn } from "./naming";
+import { LambdaStateMachine, machineRole } from "./stateMachine";
 
 /** RDS names of one database kind: instance (`db`, `snapshot`) or Aurora cluster (`cluster`, `cluster-snapshot`). */
 function rdsKind(isCluster: boolean) {
@@ -49,6 +53,7 @@ export function failbackSourceStatements(ctx: FailbackSourcePolicyContext): Poli
         { Sid: "TagFailbackSnapshots", Effect: "Allow", Action: ["rds:AddTagsToResource"], Resource: [snapshots] },
     ];
     if (ctx.peerAccountId) {
+        statements.push({ Sid: "ReadSharing", Effect: "Allow", Action: [`rds:${k.action("DescribeDBSnapshotAttributes")}`], Resource: [snapshots] });
         statements.push({
             Sid: "ShareWithPrimary",
             Effect: "Allow",
@@ -114,6 +119,8 @@ export function failbackStatements(ctx: FailbackPolicyContext): PolicyStatement[
         { Sid: "UseSharedKeyThroughRds", Effect: "Allow", Action: useKey, Resource: [ctx.sharedKeyArn], Condition: { StringEquals: viaRds(ctx.homeRegion) } },
         { Sid: "StartRestore", Effect: "Allow", Action: ["states:StartExecution"], Resource: [stateMachineArn(home, ctx.restoreMachineName)] },
         { Sid: "WatchRestore", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [executionsOf(home, ctx.restoreMachineName)] },
+        // The plan refuses while another restore runs on the database.
+        { Sid: "ListRestores", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [stateMachineArn(home, ctx.restoreMachineName)] },
         // Any other running execution of the machine stops the plan; listing shows them all.
         { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [stateMachineArn(home, ctx.machineName)] },
     ];
@@ -151,6 +158,11 @@ export interface FailbackSourceArgs extends FailbackCommonArgs {
     side: "source";
     /** The primary's account: the snapshot is shared with it. Equal to `accountId` in a same-account setup (then nothing is shared). */
     peerAccountId: string;
+    /**
+     * The DR database exists (`failover: true`): create the function, the machine and their log
+     * groups. Their roles and policies exist either way. Defaults to true.
+     */
+    failedOver?: boolean;
 }
 
 /**
@@ -175,10 +187,12 @@ export type FailbackArgs = FailbackSourceArgs | FailbackTargetArgs;
 
 /** One side of the failback. */
 export class Failback extends pulumi.ComponentResource {
-    /** The side's state machine. */
-    public readonly stateMachine: aws.sfn.StateMachine;
+    /** The side's state machine; none on dr until it fails over. */
+    public readonly stateMachine?: aws.sfn.StateMachine;
     /** ARN of the state machine: start executions here. */
-    public readonly stateMachineArn: pulumi.Output<string>;
+    public readonly stateMachineArn?: pulumi.Output<string>;
+    /** The function's and the machine's roles: there always, also before failover. */
+    public readonly roles: { function: aws.iam.Role; machine: aws.iam.Role };
     /** The deployed definition. */
     public readonly definition: pulumi.Output<MachineDefinition>;
 
@@ -186,85 +200,110 @@ export class Failback extends pulumi.ComponentResource {
         super("pilotlight:failback:Failback", name, {}, opts);
         const tags = args.tags ?? {};
         const poll = { pollIntervalSeconds: args.pollIntervalSeconds, maxAttempts: args.maxAttempts, timeoutSeconds: args.timeoutSeconds };
-        const common = { accountId: args.accountId, region: args.region, logRetentionDays: args.logRetentionDays, vpc: args.vpc, tags };
-        let fn: BundledFunction;
-        let machineName: string;
+        const logRetentionDays = args.logRetentionDays ?? 30;
+        let job: { name: string; description: string; statements: pulumi.Input<PolicyStatement[]>; environment: Record<string, pulumi.Input<string>> };
+        let definition: (arns: FailbackArns) => MachineDefinition;
 
         if (args.side === "source") {
-            machineName = jobName(args.namePrefix, FAILBACK_SOURCE_JOB);
+            const machineName = jobName(args.namePrefix, FAILBACK_SOURCE_JOB);
             const sameAccount = args.peerAccountId === args.accountId;
-            fn = new BundledFunction(
-                `${name}-fn`,
-                {
-                    job: "failback-source",
-                    functionName: machineName,
-                    description: "pilotlight failback source: snapshot the DR database, share it with the primary",
-                    statements: failbackSourceStatements({
-                        accountId: args.accountId,
-                        region: args.region,
-                        identifier: args.databaseIdentifier,
-                        isCluster: args.isCluster,
-                        machineName,
-                        peerAccountId: sameAccount ? undefined : args.peerAccountId,
-                    }),
-                    environment: { REGION: args.region, DATABASE: args.databaseIdentifier, IS_CLUSTER: String(args.isCluster), PEER_ACCOUNT_ID: sameAccount ? "" : args.peerAccountId },
-                    ...common,
-                },
-                { parent: this },
-            );
-            this.definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => failbackSourceDefinition({ job, alert }, { share: !sameAccount, ...poll }));
+            job = {
+                name: machineName,
+                description: "pilotlight failback source: snapshot the DR database, share it with the primary",
+                statements: failbackSourceStatements({
+                    accountId: args.accountId,
+                    region: args.region,
+                    identifier: args.databaseIdentifier,
+                    isCluster: args.isCluster,
+                    machineName,
+                    peerAccountId: sameAccount ? undefined : args.peerAccountId,
+                }),
+                environment: { REGION: args.region, DATABASE: args.databaseIdentifier, IS_CLUSTER: String(args.isCluster), PEER_ACCOUNT_ID: sameAccount ? "" : args.peerAccountId },
+            };
+            definition = (arns) => failbackSourceDefinition(arns, { share: !sameAccount, ...poll });
         } else {
-            machineName = jobName(args.namePrefix, FAILBACK_JOB);
+            const machineName = jobName(args.namePrefix, FAILBACK_JOB);
             const restoreMachineName = jobName(args.namePrefix, "restore");
             const target = args;
-            const statements = pulumi.all([args.sharedKeyArn, args.replicaKeyArn]).apply(([sharedKeyArn, replicaKeyArn]) =>
-                failbackStatements({
-                    namePrefix: target.namePrefix,
-                    accountId: target.accountId,
-                    homeRegion: target.region,
-                    drRegion: target.drRegion,
-                    drAccountId: target.drAccountId,
-                    identifier: target.databaseIdentifier,
-                    isCluster: target.isCluster,
-                    machineName,
-                    restoreMachineName,
-                    sharedKeyArn,
-                    replicaKeyArn,
-                }),
-            );
-            fn = new BundledFunction(
-                `${name}-fn`,
+            job = {
+                name: machineName,
+                description: "pilotlight failback: copy the dr snapshot home, refresh the database with the restore machine",
+                statements: pulumi.all([args.sharedKeyArn, args.replicaKeyArn]).apply(([sharedKeyArn, replicaKeyArn]) =>
+                    failbackStatements({
+                        namePrefix: target.namePrefix,
+                        accountId: target.accountId,
+                        homeRegion: target.region,
+                        drRegion: target.drRegion,
+                        drAccountId: target.drAccountId,
+                        identifier: target.databaseIdentifier,
+                        isCluster: target.isCluster,
+                        machineName,
+                        restoreMachineName,
+                        sharedKeyArn,
+                        replicaKeyArn,
+                    }),
+                ),
+                environment: {
+                    ACCOUNT_ID: args.accountId,
+                    HOME_REGION: args.region,
+                    DR_REGION: args.drRegion,
+                    DR_ACCOUNT_ID: args.drAccountId,
+                    DATABASE: args.databaseIdentifier,
+                    IS_CLUSTER: String(args.isCluster),
+                    SHARED_KEY_ARN: args.sharedKeyArn,
+                    REPLICA_KEY_ARN: args.replicaKeyArn,
+                    RESTORE_MACHINE_ARN: stateMachineArn(args, restoreMachineName),
+                },
+            };
+            definition = (arns) => failbackDefinition(arns, { restoreTimeoutSeconds: target.restoreTimeoutSeconds, ...poll });
+        }
+
+        // IAM first, always, under the names the function and machine components gave them
+        // before (aliases keep a stack deployed that way from replacing them).
+        const fnName = `${name}-fn`;
+        const machineComponent = `${name}-machine`;
+        const aliasUnder = (component: string, type: string) => ({ aliases: [{ parent: pulumi.createUrn(component, type, this) }] });
+        const fnRole = functionRole(
+            fnName,
+            { functionName: job.name, statements: job.statements, vpc: args.vpc, accountId: args.accountId, region: args.region, tags },
+            { parent: this, ...aliasUnder(fnName, "pilotlight:lambda:BundledFunction") },
+        );
+        // The function's ARN is known from its name, so the machine's policy needs no function.
+        const jobArn = `arn:${partitionOf(args.region)}:lambda:${args.region}:${args.accountId}:function:${job.name}`;
+        const role = machineRole(
+            machineComponent,
+            { accountId: args.accountId, functionArns: [jobArn, args.alertFunctionArn], logRetentionDays, tags },
+            { parent: this, ...aliasUnder(machineComponent, "pilotlight:sfn:LambdaStateMachine") },
+        );
+        this.roles = { function: fnRole.role, machine: role.role };
+        this.definition = pulumi.output(args.alertFunctionArn).apply((alert) => definition({ job: jobArn, alert }));
+
+        if (args.side === "target" || (args.failedOver ?? true)) {
+            const fn = new BundledFunction(
+                fnName,
                 {
-                    job: "failback",
-                    functionName: machineName,
-                    description: "pilotlight failback: copy the dr snapshot home, refresh the database with the restore machine",
-                    statements,
-                    environment: {
-                        ACCOUNT_ID: args.accountId,
-                        HOME_REGION: args.region,
-                        DR_REGION: args.drRegion,
-                        DR_ACCOUNT_ID: args.drAccountId,
-                        DATABASE: args.databaseIdentifier,
-                        IS_CLUSTER: String(args.isCluster),
-                        SHARED_KEY_ARN: args.sharedKeyArn,
-                        REPLICA_KEY_ARN: args.replicaKeyArn,
-                        RESTORE_MACHINE_ARN: stateMachineArn(args, restoreMachineName),
-                    },
-                    ...common,
+                    job: args.side === "source" ? "failback-source" : "failback",
+                    functionName: job.name,
+                    description: job.description,
+                    statements: job.statements,
+                    environment: job.environment,
+                    role: fnRole,
+                    accountId: args.accountId,
+                    region: args.region,
+                    logRetentionDays: args.logRetentionDays,
+                    vpc: args.vpc,
+                    tags,
                 },
                 { parent: this },
             );
-            this.definition = pulumi
-                .all([fn.arn, args.alertFunctionArn])
-                .apply(([job, alert]) => failbackDefinition({ job, alert }, { restoreTimeoutSeconds: target.restoreTimeoutSeconds, ...poll }));
+            const definitionWithFunction = pulumi.all([fn.arn, this.definition]).apply(([, d]) => d);
+            this.stateMachine = new LambdaStateMachine(
+                machineComponent,
+                { machineName: job.name, accountId: args.accountId, definition: definitionWithFunction, functionArns: [jobArn, args.alertFunctionArn], logRetentionDays, role, tags },
+                { parent: this },
+            ).stateMachine;
+            this.stateMachineArn = this.stateMachine.arn;
         }
-        const { machine } = machineWithSchedule(
-            name,
-            { machineName, accountId: args.accountId, region: args.region, definition: this.definition, functionArns: [fn.arn, args.alertFunctionArn], logRetentionDays: args.logRetentionDays, tags },
-            this,
-        );
-        this.stateMachine = machine;
-        this.stateMachineArn = machine.arn;
         this.registerOutputs({ stateMachineArn: this.stateMachineArn });
     }
 }

@@ -3,6 +3,7 @@
 // and its own log group with a retention. The AWS SDK v3 clients are left to the
 // runtime, which ships them (as the CDK's NodejsFunction does by default): bundles
 // stay a few kilobytes, reviewable, and quick to deploy and start.
+import * as fs from "fs";
 import * as path from "path";
 import * as esbuild from "esbuild";
 import * as aws from "@pulumi/aws";
@@ -42,6 +43,40 @@ export interface BundledFunctionArgs {
     region: string;
     /** Tags for the function, role and log group. Defaults to none. */
     tags?: Record<string, string>;
+    /** A role made beforehand for this function by `functionRole` (e.g. kept in the pilot light). Defaults to one of its own. */
+    role?: FunctionRole;
+}
+
+/** A function's execution role and its inline policy. */
+export interface FunctionRole {
+    role: aws.iam.Role;
+    rolePolicy: aws.iam.RolePolicy;
+    /** The policy document (for review and tests). */
+    policy: pulumi.Output<string>;
+}
+
+/**
+ * The role and policy of a BundledFunction, `<name>-role` and `<name>-policy`: the given
+ * statements plus writing to its own log group. IAM is a global service: a stack can make
+ * them apart, so that they stay in place while the function itself comes and goes.
+ */
+export function functionRole(
+    name: string,
+    args: Pick<BundledFunctionArgs, "functionName" | "statements" | "vpc" | "accountId" | "region" | "tags">,
+    opts: pulumi.CustomResourceOptions,
+): FunctionRole {
+    const tags = args.tags ?? {};
+    const p = partitionOf(args.region);
+    const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com", args.accountId)), tags }, opts);
+    const logArn = `arn:${p}:logs:${args.region}:${args.accountId}:log-group:/aws/lambda/${args.functionName}`;
+    const statements = pulumi.output(args.statements ?? []).apply((s) => [
+        { Sid: "WriteOwnLogs", Effect: "Allow" as const, Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logArn}:*`] },
+        ...(args.vpc ? vpcAccessStatements(args.accountId, args.region) : []),
+        ...s,
+    ]);
+    const policy = renderPolicy(statements.apply((s) => policyDocument(s as PolicyStatement[])));
+    const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy }, opts);
+    return { role, rolePolicy, policy };
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -58,7 +93,8 @@ export function bundleJob(job: string): string {
     if (cached !== undefined) return cached;
     const result = esbuild.buildSync({
         absWorkingDir: PROJECT_ROOT,
-        entryPoints: [`functions/${job}/index.ts`],
+        // The sources in this repository; the compiled JavaScript in the built package.
+        entryPoints: [fs.existsSync(path.join(PROJECT_ROOT, "functions", job, "index.ts")) ? `functions/${job}/index.ts` : `functions/${job}/index.js`],
         bundle: true,
         platform: "node",
         target: "node22",
@@ -115,27 +151,15 @@ export class BundledFunction extends pulumi.ComponentResource {
             throw new Error(`Lambda function name "${args.functionName}" must be 1-64 letters, digits, hyphens or underscores`);
         }
         const tags = args.tags ?? {};
-        const p = partitionOf(args.region);
         const logGroupName = `/aws/lambda/${args.functionName}`;
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
             { name: logGroupName, retentionInDays: args.logRetentionDays ?? 30, tags },
             { parent: this },
         );
-
-        this.role = new aws.iam.Role(
-            `${name}-role`,
-            { assumeRolePolicy: JSON.stringify(assumeRolePolicy("lambda.amazonaws.com", args.accountId)), tags },
-            { parent: this },
-        );
-        const logArn = `arn:${p}:logs:${args.region}:${args.accountId}:log-group:${logGroupName}`;
-        const statements = pulumi.output(args.statements ?? []).apply((s) => [
-            { Sid: "WriteOwnLogs", Effect: "Allow" as const, Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${logArn}:*`] },
-            ...(args.vpc ? vpcAccessStatements(args.accountId, args.region) : []),
-            ...s,
-        ]);
-        this.policy = renderPolicy(statements.apply((s) => policyDocument(s as PolicyStatement[])));
-        const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: this.role.id, policy: this.policy }, { parent: this });
+        const { role, rolePolicy, policy } = args.role ?? functionRole(name, args, { parent: this });
+        this.role = role;
+        this.policy = policy;
 
         this.fn = new aws.lambda.Function(
             name,

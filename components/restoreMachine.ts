@@ -256,6 +256,8 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
             ];
         case "applySettings":
             return [
+                // It looks before it modifies: only what the restored database does not have yet.
+                describe,
                 { Sid: "ModifyManagedDatabases", Effect: "Allow", Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster"], Resource: [...live, ...groups] },
                 keysViaRds,
                 passMonitoringRole,
@@ -263,7 +265,10 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
             ];
         case "deleteOld":
             return [
-                { ...describe, Sid: "DescribeRenamedOriginal", Resource: renamed },
+                // The renamed original, and the restored database whose new secret and key it reports when done.
+                { ...describe, Sid: "DescribeRenamedOriginalAndRestore", Resource: [...renamed, ...live] },
+                // Only the final snapshot it took counts as proof that the original's data is kept.
+                { ...describeSnapshots, Resource: [...rds("snapshot", `${FINAL_INFIX}*`), ...rds("cluster-snapshot", `${FINAL_INFIX}*`)] },
                 {
                     Sid: "DeleteRenamedOriginal",
                     Effect: "Allow",
@@ -282,11 +287,20 @@ export function restoreLambdaStatements(job: RestoreJobKey, ctx: RestorePolicyCo
         case "rollback":
             return [
                 describe,
+                // After the point of no return it reports the original's final snapshot, if one exists.
+                { ...describeSnapshots, Resource: [...rds("snapshot", `${FINAL_INFIX}*`), ...rds("cluster-snapshot", `${FINAL_INFIX}*`)] },
                 {
                     Sid: "RemoveHalfMadeRestoreAndRenameBack",
                     Effect: "Allow",
                     Action: ["rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster"],
                     Resource: dbs,
+                },
+                // After the point of no return it finishes deleting an original cluster whose members are already going.
+                {
+                    Sid: "TakeFinalSnapshotOfOriginalCluster",
+                    Effect: "Allow",
+                    Action: ["rds:CreateDBClusterSnapshot"],
+                    Resource: [...renamedClusters, ...rds("cluster-snapshot", `${FINAL_INFIX}*`)],
                 },
                 managedSecret(["secretsmanager:DeleteSecret"]),
             ];

@@ -35,6 +35,38 @@ export interface LambdaStateMachineArgs {
     statements?: PolicyStatement[];
     /** Tags of every resource. Defaults to none. */
     tags?: Record<string, string>;
+    /** A role made beforehand for this machine by `machineRole` (e.g. kept in the pilot light). Defaults to one of its own. */
+    role?: MachineRole;
+}
+
+/** A machine's role and its inline policy. */
+export interface MachineRole {
+    role: aws.iam.Role;
+    rolePolicy: aws.iam.RolePolicy;
+}
+
+/**
+ * The role and policy of a LambdaStateMachine, `<name>-role` and `<name>-policy`: invoke the
+ * given Lambdas, and deliver execution logs when `logRetentionDays` is set. IAM is a global
+ * service: a stack can make them apart, so that they stay in place while the machine comes and goes.
+ */
+export function machineRole(
+    name: string,
+    args: Pick<LambdaStateMachineArgs, "roleName" | "accountId" | "functionArns" | "invokeSid" | "logRetentionDays" | "statements" | "tags">,
+    opts: pulumi.CustomResourceOptions,
+): MachineRole {
+    const logs = args.logRetentionDays !== undefined;
+    const role = new aws.iam.Role(
+        `${name}-role`,
+        { name: args.roleName, assumeRolePolicy: JSON.stringify(assumeRolePolicy("states.amazonaws.com", args.accountId)), tags: args.tags ?? {} },
+        opts,
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+        `${name}-policy`,
+        { role: role.id, policy: renderPolicy(pulumi.output(args.functionArns).apply((arns) => lambdaMachinePolicy(arns, { invokeSid: args.invokeSid, logs, statements: args.statements }))) },
+        opts,
+    );
+    return { role, rolePolicy };
 }
 
 /** A STANDARD state machine, its role and inline policy, and optionally its log group. */
@@ -59,16 +91,8 @@ export class LambdaStateMachine extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        this.role = new aws.iam.Role(
-            `${name}-role`,
-            { name: args.roleName, assumeRolePolicy: JSON.stringify(assumeRolePolicy("states.amazonaws.com", args.accountId)), tags },
-            { parent: this },
-        );
-        const policy = new aws.iam.RolePolicy(
-            `${name}-policy`,
-            { role: this.role.id, policy: renderPolicy(pulumi.output(args.functionArns).apply((arns) => lambdaMachinePolicy(arns, { invokeSid: args.invokeSid, logs, statements: args.statements }))) },
-            { parent: this },
-        );
+        const { role, rolePolicy: policy } = args.role ?? machineRole(name, args, { parent: this });
+        this.role = role;
         const logGroup = this.logGroup;
         this.stateMachine = new aws.sfn.StateMachine(
             name,

@@ -1,9 +1,14 @@
 /** The alert handler (every channel independently) and the Alerts component. */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { handler } from "../functions/alert";
-import { consoleLink, formatAlert, readableCause } from "../functions/lib/alert";
-import { Alerts, alertStatements, parseWebhookList } from "../components/alerts";
+import { handler as alertHandler } from "../functions/alert";
+import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { mockClient } from "aws-sdk-client-mock";
+import { AlertResult, consoleLink, executionStatusAlert, formatAlert, isExecutionStatusEvent, readableCause } from "../functions/lib/alert";
+
+/** The handler on a machine's own alert event (never skipped). */
+const handler = (event: unknown) => alertHandler(event) as Promise<AlertResult>;
+import { Alerts, alertStatements, executionStatusPattern, parseWebhookList, stackMachineArnPrefix } from "../components/alerts";
 import { PolicyDocument, wildcardActions } from "../components/iam";
 import { FakeAlerts, SLACK_SECRET_ARN, TOPIC_ARN } from "./fakeAlerts";
 import { RecordingMocks } from "./mocks";
@@ -157,7 +162,7 @@ describe("Alerts component", () => {
         assert.strictEqual(vars.EMAIL_RECIPIENTS, "ops@example.com");
         assert.deepStrictEqual(wildcardActions(policy), []);
         const sids = policy.Statement.map((s) => s.Sid);
-        assert.deepStrictEqual(sids, ["WriteOwnLogs", "PublishToAlertTopic", "SendAlertEmail", "ReadSlackWebhooks", "UseAlertKeyThroughSnsAndSecrets"]);
+        assert.deepStrictEqual(sids, ["WriteOwnLogs", "PublishToAlertTopic", "ReadOwnMachinesHistory", "SendAlertEmail", "ReadSlackWebhooks", "UseAlertKeyThroughSnsAndSecrets"]);
     });
 
     it("asks for nothing it does not use", () => {
@@ -192,5 +197,204 @@ describe("alerts config", () => {
         const holders = run.resources.filter((r) => JSON.stringify(r.inputs).includes("XXXXSECRETXXXX")).map((r) => r.type);
         assert.deepStrictEqual(holders, ["aws:secretsmanager/secretVersion:SecretVersion"], "only the secret's version holds the webhook");
         assert.ok(run.resources.some((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion"), "stored in Secrets Manager");
+    });
+});
+
+/**
+ * EventBridge matching for the pattern subset the execution-status rule uses: exact values
+ * and `prefix`. Any other operator throws, so no pattern passes untested.
+ */
+function matchesPattern(pattern: unknown, event: unknown): boolean {
+    if (Array.isArray(pattern)) {
+        const values = Array.isArray(event) ? event : [event];
+        return pattern.some((p) => {
+            if (p && typeof p === "object") {
+                const keys = Object.keys(p);
+                if (keys.length !== 1 || keys[0] !== "prefix") throw new Error(`unsupported pattern operator ${JSON.stringify(p)}`);
+                return values.some((v) => typeof v === "string" && v.startsWith((p as { prefix: string }).prefix));
+            }
+            return values.includes(p);
+        });
+    }
+    if (pattern && typeof pattern === "object") {
+        if (!event || typeof event !== "object") return false;
+        return Object.entries(pattern).every(([k, p]) => k in (event as object) && matchesPattern(p, (event as Record<string, unknown>)[k]));
+    }
+    throw new Error(`pattern leaves must be lists, got ${JSON.stringify(pattern)}`);
+}
+
+/**
+ * The Step Functions developer guide's example "Step Functions Execution Status Change" event
+ * (execution failed), with the account, region and machine of a pilotlight stack.
+ */
+function statusEvent(machine: string, status: string, extra: Record<string, unknown> = {}) {
+    const executionArn = `arn:aws:states:us-east-1:111111111111:execution:${machine}:run-7`;
+    return {
+        version: "0",
+        id: "315c1398-40ff-a850-213b-158f73e60175",
+        "detail-type": "Step Functions Execution Status Change",
+        source: "aws.states",
+        account: "111111111111",
+        time: "2019-02-26T19:42:21Z",
+        region: "us-east-1",
+        resources: [executionArn],
+        detail: {
+            executionArn,
+            stateMachineArn: `arn:aws:states:us-east-1:111111111111:stateMachine:${machine}`,
+            name: "run-7",
+            status,
+            startDate: 1551225014968,
+            stopDate: 1551225017576,
+            input: JSON.stringify({ identifier: "wordpress", task: "db_restore" }),
+            inputDetails: { included: true },
+            output: null,
+            outputDetails: null,
+            ...extra,
+        },
+    };
+}
+
+describe("execution-status rule", () => {
+    const scope = { accountId: "111111111111", region: "us-east-1", namePrefix: "pilotlight" };
+
+    it("matches this stack's machines' executions that end FAILED, TIMED_OUT or ABORTED, and nothing else", () => {
+        const pattern = executionStatusPattern(scope);
+        for (const status of ["FAILED", "TIMED_OUT", "ABORTED"]) {
+            assert.ok(matchesPattern(pattern, statusEvent("pilotlight-restore", status)), status);
+            assert.ok(matchesPattern(pattern, statusEvent("pilotlight-aurora-orders-aurora-recovery", status)), status);
+        }
+        for (const status of ["RUNNING", "SUCCEEDED", "PENDING_REDRIVE"]) assert.ok(!matchesPattern(pattern, statusEvent("pilotlight-restore", status)), status);
+        // Another program's machines, and a prefix that only starts like ours, are not ours.
+        assert.ok(!matchesPattern(pattern, statusEvent("billing-etl", "FAILED")));
+        assert.ok(!matchesPattern(pattern, statusEvent("pilotlightx-restore", "FAILED")));
+        const otherRegion = statusEvent("pilotlight-restore", "FAILED");
+        otherRegion.detail.stateMachineArn = otherRegion.detail.stateMachineArn.replace("us-east-1", "us-west-2");
+        assert.ok(!matchesPattern(pattern, otherRegion));
+        const cn = stackMachineArnPrefix({ ...scope, region: "cn-north-1" });
+        assert.ok(cn.startsWith("arn:aws-cn:states:cn-north-1:"), cn);
+    });
+
+    it("covers every state machine of every stack, failed over or not", async function () {
+        this.timeout(300000);
+        for (const [stack, sets] of [["prod", []], ["dr", []], ["dr", ["failover=true"]]] as [string, string[]][]) {
+            const run = await runProgram(stack, { sets });
+            const { config } = readStackConfig(stack);
+            const prefix = config["pilotlight:namePrefix"] ?? "pilotlight";
+            const account = JSON.parse(JSON.stringify(config["pilotlight:accountId"]));
+            const region = config["aws:region"];
+            const pattern = executionStatusPattern({ accountId: account, region, namePrefix: prefix });
+            const machines = run.resources.filter((r) => r.type === "aws:sfn/stateMachine:StateMachine");
+            assert.ok(machines.length >= 1, `${stack}: ${machines.length} machines`);
+            for (const m of machines) {
+                const arn = `arn:aws:states:${region}:${account}:stateMachine:${m.inputs.name}`;
+                assert.ok(matchesPattern(pattern, { ...statusEvent("x", "TIMED_OUT"), detail: { ...statusEvent("x", "TIMED_OUT").detail, stateMachineArn: arn } }), `${stack}: ${m.inputs.name}`);
+            }
+            const rules = run.resources.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.name === "alerts-executions");
+            assert.strictEqual(rules.length, 1, stack);
+            assert.deepStrictEqual(JSON.parse(rules[0].inputs.eventPattern), pattern);
+        }
+    });
+
+    describe("alert Lambda on the rule's events", () => {
+        let alerts: FakeAlerts;
+        let sfn: ReturnType<typeof mockClient>;
+        let history: any[];
+        const ALERT_ARN = "arn:aws:lambda:us-east-1:111111111111:function:pilotlight-alerts";
+        beforeEach(() => {
+            alerts = new FakeAlerts();
+            process.env.TOPIC_ARN = TOPIC_ARN;
+            history = [];
+            sfn = mockClient(SFNClient);
+            sfn.on(GetExecutionHistoryCommand).callsFake(async (input) => {
+                assert.strictEqual(input.reverseOrder, true);
+                return { events: history.slice().reverse().slice(0, input.maxResults) };
+            });
+        });
+        afterEach(() => {
+            alerts.restore();
+            sfn.restore();
+            delete process.env.TOPIC_ARN;
+        });
+        const failedAfter = (resource: string, succeeded: boolean) => [
+            { id: 1, type: "ExecutionStarted" },
+            { id: 2, type: "TaskStateEntered", previousEventId: 1 },
+            { id: 3, type: "LambdaFunctionScheduled", previousEventId: 2, lambdaFunctionScheduledEventDetails: { resource } },
+            { id: 4, type: "LambdaFunctionStarted", previousEventId: 3 },
+            { id: 5, type: succeeded ? "LambdaFunctionSucceeded" : "LambdaFunctionFailed", previousEventId: 4 },
+            { id: 6, type: "FailStateEntered", previousEventId: 5 },
+            { id: 7, type: "ExecutionFailed", previousEventId: 6 },
+        ];
+
+        it("alerts a timed-out run with its machine, status, input and console link, without reading its history", async () => {
+            const result = (await alertHandler(statusEvent("pilotlight-backup", "TIMED_OUT"), { invokedFunctionArn: ALERT_ARN })) as AlertResult;
+            assert.strictEqual(result.sns, "sent");
+            assert.strictEqual(alerts.published[0].subject, "pilotlight pilotlight-backup: execution TIMED_OUT");
+            const text = alerts.published[0].message;
+            for (const line of ["Database: wordpress", "Error: TIMED_OUT", "Failed step: (execution ended TIMED_OUT)", "status: TIMED_OUT", "started: 2019-02-26T23:50:14.968Z", "executions/details/arn:aws:states:us-east-1:111111111111:execution:pilotlight-backup:run-7"]) {
+                assert.ok(text.includes(line), `missing "${line}" in:\n${text}`);
+            }
+            assert.match(text, /Cause: the execution ran past its TimeoutSeconds/);
+            assert.strictEqual(sfn.commandCalls(GetExecutionHistoryCommand).length, 0);
+        });
+
+        it("alerts a run that failed outside its Catch (e.g. the history limit) with the event's error and cause", async () => {
+            history = [{ id: 1, type: "ExecutionStarted" }, { id: 2, type: "ExecutionFailed", previousEventId: 1 }];
+            const event = statusEvent("pilotlight-image-backup", "FAILED", { error: "States.Runtime", cause: "The execution reached the maximum number of history events (25000)." });
+            const result = (await alertHandler(event, { invokedFunctionArn: `${ALERT_ARN}:$LATEST` })) as AlertResult;
+            assert.strictEqual(result.delivered, 1);
+            assert.match(alerts.published[0].message, /Error: States.Runtime/);
+            assert.match(alerts.published[0].message, /Cause: The execution reached the maximum number of history events/);
+        });
+
+        it("stays quiet when the run failed right after delivering its own failure alert, and alerts when that alert failed or was another Lambda", async () => {
+            history = failedAfter(ALERT_ARN, true);
+            const skipped = await alertHandler(statusEvent("pilotlight-restore", "FAILED"), { invokedFunctionArn: `${ALERT_ARN}:$LATEST` });
+            assert.deepStrictEqual(Object.keys(skipped), ["skipped"]);
+            assert.strictEqual(alerts.published.length, 0);
+            history = failedAfter(ALERT_ARN, false);
+            await alertHandler(statusEvent("pilotlight-restore", "FAILED"), { invokedFunctionArn: ALERT_ARN });
+            history = failedAfter(ALERT_ARN.replace("alerts", "restore-status"), true);
+            await alertHandler(statusEvent("pilotlight-restore", "FAILED"), { invokedFunctionArn: ALERT_ARN });
+            assert.strictEqual(alerts.published.length, 2);
+        });
+
+        it("alerts anyway, saying so, when the history cannot be read", async () => {
+            sfn.on(GetExecutionHistoryCommand).rejects(Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }));
+            const result = (await alertHandler(statusEvent("pilotlight-restore", "ABORTED"), { invokedFunctionArn: ALERT_ARN })) as AlertResult;
+            assert.strictEqual(result.delivered, 1, "ABORTED never reads the history");
+            await alertHandler(statusEvent("pilotlight-restore", "FAILED"), { invokedFunctionArn: ALERT_ARN });
+            assert.match(alerts.published[1].message, /note: could not read the execution history \(AccessDeniedException: not authorized\)/);
+        });
+
+        it("keeps non-JSON input as text and names an unknown status", () => {
+            const a = executionStatusAlert(statusEvent("pilotlight-x", "WEIRD", { input: "not json", stopDate: null }) as any);
+            assert.strictEqual(a.input, "not json");
+            assert.match(a.cause!, /^status WEIRD/);
+            assert.strictEqual((a.details as any).stopped, "(unknown)");
+            assert.ok(!isExecutionStatusEvent({ source: "aws.states", "detail-type": "Step Functions Execution Status Change", detail: {} }));
+            assert.ok(!isExecutionStatusEvent(FAILURE));
+        });
+    });
+
+    it("the component targets the alert Lambda with the whole event, allowed from this rule only, and may read only its machines' history", async () => {
+        const mocks = new RecordingMocks("us-east-1", "111111111111");
+        await pulumi.runtime.setMocks(mocks, "pilotlight", "unit-rule", false);
+        const a = new Alerts("alerts", { namePrefix: "pilotlight", accountId: "111111111111", region: "us-east-1" });
+        const policy = JSON.parse(await new Promise<string>((r) => a.function.policy.apply((v) => r(v)))) as PolicyDocument;
+        await new Promise((r) => a.executionStatusRule.arn.apply(r));
+        const rule = mocks.resources.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.name === "alerts-executions")!;
+        assert.strictEqual(rule.inputs.name, "pilotlight-alerts-executions");
+        for (let i = 0; i < 100 && !mocks.resources.some((r) => r.name === "alerts-executions-target"); i++) await new Promise((r) => setTimeout(r, 20));
+        const target = mocks.resources.find((r) => r.type === "aws:cloudwatch/eventTarget:EventTarget" && r.name === "alerts-executions-target")!;
+        assert.strictEqual(target.inputs.input, undefined);
+        assert.strictEqual(target.inputs.inputTransformer, undefined);
+        assert.strictEqual(target.inputs.arn, "arn:aws:lambda:us-east-1:111111111111:function:pilotlight-alerts");
+        const permission = mocks.resources.find((r) => r.type === "aws:lambda/permission:Permission" && r.name === "alerts-executions-invoke")!;
+        assert.strictEqual(permission.inputs.principal, "events.amazonaws.com");
+        assert.strictEqual(permission.inputs.sourceArn, rule.state?.arn ?? permission.inputs.sourceArn);
+        assert.ok(permission.inputs.sourceArn, "scoped to the rule");
+        const read = policy.Statement.find((s) => s.Sid === "ReadOwnMachinesHistory")!;
+        assert.deepStrictEqual(read.Action, ["states:GetExecutionHistory"]);
+        assert.deepStrictEqual(read.Resource, ["arn:aws:states:us-east-1:111111111111:execution:pilotlight-*"]);
     });
 });

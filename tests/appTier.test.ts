@@ -236,6 +236,9 @@ describe("AppTier", () => {
                 "lb in tcp 80-80 0.0.0.0/0",
                 "lb in tcp 80-80 ::/0",
                 "lb out tcp 80-80 sg:app",
+                // The restore test's throwaway admits its probe only; the probe reaches nothing else.
+                "restore-test-db in tcp 5432-5432 sg:restore-test-probe",
+                "restore-test-probe out tcp 5432-5432 sg:restore-test-db",
             ]);
             // The tier each failover resource sits behind.
             assert.deepStrictEqual(oneResource(r, "aws:lb/loadBalancer:LoadBalancer", "app-alb").inputs.securityGroups.map((id: string) => sgName.get(id)), ["lb"]);

@@ -6,6 +6,7 @@ import {
     FAILOVER_COMPLETED,
     FAILOVER_STARTED,
     recoveryBaseName,
+    recoveryChildName,
     recoveryEventPattern,
     recoveryInputTransformer,
     recoveryStatements,
@@ -13,6 +14,7 @@ import {
 } from "../components/auroraFailover";
 import { PolicyDocument, PolicyStatement, wildcardActions, policyDocument } from "../components/iam";
 import { assertValidAsl, taskStates } from "./machineHarness";
+import { allows } from "./iamCheck";
 import { ProgramResource, ProgramRun, runProgram } from "./program";
 import { rdsEventSamples } from "./fixtures";
 
@@ -169,7 +171,8 @@ describe("aurora failover recovery component", () => {
             assert.deepStrictEqual([table.inputs.name, table.inputs.hashKey, table.inputs.billingMode], ["pilotlight-aurora-orders-aurora-guard", "clusterIdentifier", "PAY_PER_REQUEST"]);
 
             const fns = ofType(rs, "aws:lambda/function:Function").map((f) => f.inputs.name).sort();
-            assert.deepStrictEqual(fns, ["assess", "guard", "reader", "record", "switch"].map((j) => `pilotlight-aurora-orders-aurora-${j}`));
+            assert.deepStrictEqual(fns, ["assess", "demoted", "guard", "reader", "record", "switch"].map((j) => `pilotlight-aurora-orders-aurora-${j}`));
+            assert.deepStrictEqual(targets.map((t) => t.inputs.targetId).sort(), ["record-start", "recovery-machine"]);
             const reader = ofType(rs, "aws:lambda/function:Function").find((f) => f.inputs.name.endsWith("-reader"))!;
             assert.deepStrictEqual(reader.inputs.environment.variables, { CLUSTER_IDENTIFIER: "orders-aurora", WRITER_CLASS: "db.r6g.2xlarge" });
         });
@@ -205,6 +208,29 @@ describe("aurora failover recovery component", () => {
             assert.deepStrictEqual(policyOf(rs2, "aurora-orders-aurora-demoted").Statement.find((s) => s.Sid === "DeleteDemotedMember")!.Resource, ["arn:aws:rds:us-east-1:111111111111:db:orders-aurora-*"]);
         });
 
+        it("keeps every name AWS limits within its limit for a 63-character cluster id", async () => {
+            const long = `orders-${"x".repeat(49)}-aurora`;
+            assert.strictEqual(long.length, 63);
+            const run = await runProgram("prod", { sets: [`auroraFailover.clusters=[{"identifier":"${long}","writerClass":"db.r6g.2xlarge"}]`] });
+            const c = run.resources.find((r) => r.type === TOKEN && r.name === `aurora-${long}`)!;
+            const rs = children(run, c);
+            assert.ok(rs.length > 20, `${rs.length} children`);
+            for (const r of rs) {
+                // Pulumi auto-names a resource without a physical name as its logical name plus 8 characters.
+                if (r.type === "aws:iam/role:Role" && !r.inputs.name) assert.ok(r.name.length + 8 <= 64, `role ${r.name} auto-names past 64`);
+                if (r.type === "aws:cloudwatch/eventTarget:EventTarget") assert.ok(r.inputs.targetId && r.inputs.targetId.length <= 64, `target id of ${r.name}`);
+                for (const key of ["name", "roleName", "functionName"]) {
+                    if (typeof r.inputs[key] === "string" && !r.inputs[key].startsWith("/")) assert.ok(r.inputs[key].length <= 64, `${r.type} ${r.name}: ${key} ${r.inputs[key]}`);
+                }
+            }
+            assert.ok(rs.some((r) => r.type === "aws:iam/role:Role" && !r.inputs.name), "there are auto-named roles to check");
+            // The rules still match the cluster's own events.
+            const rule = rs.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.inputs.name.endsWith("-completed"))!;
+            assert.deepStrictEqual(JSON.parse(rule.inputs.eventPattern), recoveryEventPattern(long));
+            assert.strictEqual(recoveryChildName("aurora-orders-aurora"), "aurora-orders-aurora", "short names stay: existing stacks keep their resources");
+            assert.notStrictEqual(recoveryChildName(`aurora-${long}`), recoveryChildName(`aurora-${long.replace("orders", "orderz")}`));
+        });
+
         it("exports each cluster's machine ARN", () => {
             assert.deepStrictEqual(prod.outputs.auroraRecoveryMachineArns, { "orders-aurora": "arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-aurora-orders-aurora-recovery" });
         });
@@ -220,7 +246,7 @@ describe("aurora failover recovery component", () => {
             const run = await runProgram("prod", { sets: ["network.lambdasInVpc=true"] });
             const fns = ofType(children(run, component(run, "orders-aurora")!), "aws:lambda/function:Function");
             const inVpc = fns.filter((f) => f.inputs.vpcConfig).map((f) => f.inputs.name.split("-").pop()).sort();
-            assert.deepStrictEqual(inVpc, ["assess", "guard", "reader", "record", "switch"]);
+            assert.deepStrictEqual(inVpc, ["assess", "demoted", "guard", "reader", "record", "switch"]);
         });
     });
 
@@ -245,12 +271,22 @@ describe("aurora failover recovery component", () => {
             assert.deepStrictEqual(actions(st.record), ["dynamodb:UpdateItem", "rds:DescribeDBClusters", "rds:DescribeDBInstances"]);
             assert.deepStrictEqual(st.guard[0].Condition, { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["orders-aurora"] } });
             assert.deepStrictEqual(actions(st.switch), ["rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:FailoverDBCluster"]);
-            assert.deepStrictEqual(st.demoted, [], "keep: no Lambda may touch the demoted instance");
+            // keep: the demoted member only moves to the last promotion tier.
+            assert.deepStrictEqual(actions(st.demoted), ["rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:ModifyDBInstance"]);
+            assert.deepStrictEqual(st.demoted.find((s) => s.Sid === "MoveDemotedMemberToLastTier")!.Resource, ["arn:aws:rds:us-east-1:111111111111:db:orders-aurora-*"]);
+            // The Performance Insights key of the template member: through RDS only, to grant RDS only.
+            const kms = st.reader.find((s) => s.Sid === "UsePerformanceInsightsKeyThroughRds")!;
+            assert.deepStrictEqual([kms.Action, kms.Resource, kms.Condition], [
+                ["kms:CreateGrant", "kms:DescribeKey"],
+                ["arn:aws:kms:us-east-1:111111111111:key/*"],
+                { StringEquals: { "kms:ViaService": "rds.us-east-1.amazonaws.com" }, Bool: { "kms:GrantIsForAWSResource": "true" } },
+            ]);
             const mutating = st.reader.filter((s) => ([] as string[]).concat(s.Action).some((a) => !/^rds:Describe/.test(a)));
             const create = st.reader.find((s) => s.Sid === "CreateRecoveryReader")!;
             assert.deepStrictEqual(create.Resource, ["arn:aws:rds:us-east-1:111111111111:db:orders-aurora-pl-writer-*"]);
             assert.deepStrictEqual(st.reader.find((s) => s.Sid === "TagAndDiscardRecoveryReader")!.Resource, ["arn:aws:rds:us-east-1:111111111111:db:orders-aurora-pl-writer-*"]);
             assert.ok(mutating.every((s) => !([] as unknown[]).concat(s.Resource).includes("*")));
+            assert.ok(allows(st.reader, { action: "kms:CreateGrant", resource: "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab" }));
             assert.ok(!actions(st.reader).includes("iam:PassRole"), "no monitoring role configured: nothing to pass");
             for (const ss of Object.values(st)) assert.deepStrictEqual(wildcardActions(policyDocument(ss)), []);
         });

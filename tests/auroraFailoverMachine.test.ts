@@ -139,8 +139,10 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(rds.instances.get(newWriter)!.info.DBInstanceClass, BIG);
         assert.strictEqual(statusTag(newWriter), "completed");
         assert.deepStrictEqual(rds.callsOf("FailoverDBCluster").map((c) => c.input.TargetDBInstanceIdentifier), [newWriter]);
-        // keep (the default): the demoted small instance stays.
-        assert.strictEqual(rds.instances.get("orders-aurora-reader-1")!.status, "available");
+        // keep (the default): the demoted small instance stays, moved to the last promotion tier so the next failover picks it last.
+        const kept = rds.instances.get("orders-aurora-reader-1")!;
+        assert.deepStrictEqual([kept.info.DBInstanceClass, kept.info.PromotionTier], [SMALL, 15]);
+        assert.deepStrictEqual(rds.callsOf("ModifyDBInstance").map((c) => c.input), [{ DBInstanceIdentifier: "orders-aurora-reader-1", PromotionTier: 15, ApplyImmediately: true }]);
 
         assert.strictEqual(alerts.length, 1);
         assert.deepStrictEqual([alerts[0].kind, alerts[0].database], ["success", CLUSTER]);
@@ -179,7 +181,7 @@ describe("aurora failover recovery machine", () => {
     it("does nothing when the writer already has the intended class (no guard claimed, nothing created)", async () => {
         const result = await run();
         assert.strictEqual(result.status, "SUCCEEDED");
-        assert.deepStrictEqual(result.path, [S.start, S.assess, S.decide, S.alreadyRight]);
+        assert.deepStrictEqual(result.path, [S.checkInput, S.start, S.assess, S.decide, S.alreadyRight]);
         assert.deepStrictEqual(rds.mutatingCalls(), []);
         assert.strictEqual(ddb.calls.length, 0, "a failover to a big reader must not use up the window");
         assert.strictEqual(alerts.length, 0);
@@ -352,6 +354,78 @@ describe("aurora failover recovery machine", () => {
         assert.strictEqual(recoveryReaders().length, 1);
     });
 
+    /** A handler whose first call takes effect and then loses its response (Lambda.ServiceException). */
+    const loseFirstResponse = (real: Handler): Handler => {
+        let calls = 0;
+        return async (event) => {
+            const out = await real(event);
+            calls += 1;
+            if (calls === 1) throw Object.assign(new Error("response lost"), { name: "Lambda.ServiceException" });
+            return out;
+        };
+    };
+
+    it("a retried failover whose first call went through (cluster failing-over) goes on waiting: recovered, not failed", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run({}, EVENT_INPUT, { [S.failover]: loseFirstResponse(switcher as Handler) });
+        assert.strictEqual(result.path.at(-1), S.recovered, `${result.error}: ${result.cause}\n${result.path.join(" > ")}`);
+        assert.deepStrictEqual(result.taskFailures.map((f) => [f.state, f.error]), [[S.failover, "Lambda.ServiceException"]]);
+        assert.strictEqual(rds.callsOf("FailoverDBCluster").length, 1, "the retry did not call again");
+        const newWriter = writerOf()!;
+        assert.strictEqual(statusTag(newWriter), "completed");
+        assert.deepStrictEqual(alerts.map((a) => a.kind), ["success"]);
+    });
+
+    it("a retried delete of the demoted instance whose first call went through sends no false alert", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run({ afterRecovery: "delete" }, EVENT_INPUT, { [S.demoted]: loseFirstResponse(demoted as Handler) });
+        assert.strictEqual(result.path.at(-1), S.recovered, result.path.join(" > "));
+        assert.strictEqual(rds.callsOf("DeleteDBInstance").length, 1);
+        assert.deepStrictEqual(alerts.map((a) => a.kind), ["success"]);
+        assert.strictEqual(alerts[0].details.demoted.done, true);
+    });
+
+    it("a retried promotion-tier change after a lost response sends no false alert", async () => {
+        rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+        const result = await run({}, EVENT_INPUT, { [S.demoted]: loseFirstResponse(demoted as Handler) });
+        assert.strictEqual(result.path.at(-1), S.recovered, result.path.join(" > "));
+        assert.strictEqual(rds.callsOf("ModifyDBInstance").length, 1);
+        assert.deepStrictEqual(alerts.map((a) => a.kind), ["success"]);
+        assert.match(alerts[0].details.demoted.detail, /at promotion tier 15 already/);
+    });
+
+    for (const [what, input] of [
+        ["no clusterIdentifier", { event: EVENT_INPUT.event }],
+        ["a clusterIdentifier that is not a string", { clusterIdentifier: 42 }],
+        ["a string input", "orders-aurora"],
+        ["a list input", [CLUSTER]],
+        ["a number input", 7],
+        ["null", null],
+    ] as [string, unknown][]) {
+        it(`input with ${what} reaches the alert, before anything is read or changed`, async () => {
+            rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
+            const result = await run({}, input);
+            assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(result.error, "InvalidInputError");
+            assert.deepStrictEqual(result.path, [S.checkInput, S.badInput, S.rejected]);
+            assert.deepStrictEqual(rds.calls, []);
+            assert.strictEqual(ddb.calls.length, 0);
+            assert.strictEqual(alerts.length, 1);
+            assert.deepStrictEqual(alerts[0].input, input);
+            assert.match(channels.published[0].message, /Error: InvalidInputError\nCause: the execution input must be an object with a string clusterIdentifier/);
+        });
+    }
+
+    it("a global database's secondary cluster (no writer) is refused with a clear alert, nothing changed", async () => {
+        rds.clusters.get(CLUSTER)!.info.GlobalClusterIdentifier = "orders-global";
+        for (const m of rds.membersOf(CLUSTER)) m.writer = false;
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+        assert.strictEqual(ddb.calls.length, 0);
+        assert.match(alerts[0].cause, /secondary cluster of global database 'orders-global': it has no writer to recover/);
+    });
+
     it("afterRecovery delete removes the demoted small instance", async () => {
         rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
         const result = await run({ afterRecovery: "delete" });
@@ -430,13 +504,14 @@ describe("aurora failover recovery machine", () => {
                 assert.ok(state.Catch?.length, `${name} catches`);
             }
         }
-        assert.throws(() => auroraFailoverDefinition({ ...ARNS, demotedArn: undefined, afterRecovery: "delete" }), /afterRecovery "delete" needs demotedArn/);
+        assert.throws(() => auroraFailoverDefinition({ ...ARNS, demotedArn: undefined as unknown as string }), /demotedArn \(the aurora-demoted Lambda\) is required/);
         assert.throws(() => auroraFailoverDefinition({ ...ARNS, afterRecovery: "shrink" as any }), /afterRecovery "shrink" must be "keep", "delete" or "resize"/);
         assert.throws(() => auroraFailoverDefinition({ ...ARNS, waits: { ...WAITS, reader: { seconds: 0, attempts: 3 } } }), /waits.reader/);
-        // keep + no success alert: the optional states are absent, not dangling.
-        const lean = auroraFailoverDefinition({ ...ARNS, demotedArn: undefined, notifyOnSuccess: false }) as any;
-        assert.ok(!(S.demoted in lean.States) && !(S.notifySuccess in lean.States));
-        assert.strictEqual(lean.States[S.markRecovered].Next, S.recovered);
+        // No success alert: the optional state is absent, not dangling; the demoted instance is handled either way.
+        const lean = auroraFailoverDefinition({ ...ARNS, notifyOnSuccess: false }) as any;
+        assert.ok(S.demoted in lean.States && !(S.notifySuccess in lean.States));
+        assert.strictEqual(lean.States[S.markRecovered].Next, S.demoted);
+        assert.strictEqual(lean.States[S.demoted].Next, S.recovered);
     });
     describe("a non-retryable fault injected at every Task state in turn", () => {
         // The deployed definition with every optional state present (resize deletes nothing, so any delete is the recovery's own).
@@ -476,11 +551,11 @@ describe("aurora failover recovery machine", () => {
             const tasks = taskStates(definition);
             assert.deepStrictEqual(
                 [...tasks].sort(),
-                [S.assess, S.claim, S.create, S.checkReader, S.discard, S.failover, S.checkWriter, S.markFailoverFailed, S.markAbandoned, S.markRecovered, S.demoted, S.notifyFailure, S.notifyAftercare, S.notifySuccess].sort(),
+                [S.badInput, S.assess, S.claim, S.create, S.checkReader, S.discard, S.failover, S.checkWriter, S.markFailoverFailed, S.markAbandoned, S.markRecovered, S.demoted, S.notifyFailure, S.notifyAftercare, S.notifySuccess].sort(),
             );
         });
 
-        for (const state of taskStates(definition)) {
+        for (const state of taskStates(definition).filter((t) => t !== S.badInput)) {
             it(state, async () => {
                 rds.simulateFailover(CLUSTER, "orders-aurora-reader-1");
                 const before = new Set(rds.instances.keys());

@@ -1,6 +1,6 @@
 // The recovery's pure decisions and its step handlers, one by one, over the fake RDS.
 import * as assert from "assert";
-import { RDSClient } from "@aws-sdk/client-rds";
+import { InvalidDBClusterStateFault, RDSClient } from "@aws-sdk/client-rds";
 import { FakeRds } from "./fakeRds";
 import {
     chooseAvailabilityZone,
@@ -10,6 +10,7 @@ import {
     eventClusterIdentifier,
     failedWriterAzs,
     failoverTarget,
+    failoverTo,
     markReader,
     writerBeforeFailover,
     handleDemoted,
@@ -45,13 +46,28 @@ describe("aurora failover recovery steps", () => {
             ["db.r6g.12xlarge", "db.r6g.16xlarge", true],
             ["db.r6g.16xlarge", "db.r6g.12xlarge", false],
             ["db.t4g.medium", "db.r6g.large", true],
-            ["db.serverless", "db.r6g.2xlarge", true],
+            // Serverless v2 scales its own capacity: never short, so never a needless failover.
+            ["db.serverless", "db.r6g.2xlarge", false],
+            ["db.serverless", "db.r6g.metal", false],
             ["db.r6g.2xlarge", "db.serverless", true],
             ["db.serverless", "db.serverless", false],
+            // metal is the whole host: the largest of its family.
+            ["db.r6g.metal", "db.r6g.16xlarge", false],
+            ["db.r6g.16xlarge", "db.r6g.metal", true],
+            ["db.r6g.metal", "db.r6g.metal", false],
+            ["db.t4g.nano", "db.t4g.micro", true],
+            ["db.t4g.micro", "db.t4g.small", true],
+            ["db.t4g.small", "db.t4g.medium", true],
+            ["db.t4g.medium", "db.t4g.small", false],
+            ["db.r6g.large", "db.t4g.medium", false],
+            ["db.r6g.8xlarge", "db.r6g.4xlarge", false],
         ];
         for (const [current, intended, short] of rows) assert.strictEqual(writerFallsShort(current, intended), short, `${current} vs ${intended}`);
         assert.ok(classSize("db.r6g.large")! < classSize("db.r6g.xlarge")! && classSize("db.r6g.xlarge")! < classSize("db.r6g.2xlarge")!);
-        assert.strictEqual(classSize("db.r6g.metal"), undefined);
+        assert.strictEqual(classSize("db.r6g.metal"), Number.POSITIVE_INFINITY);
+        assert.strictEqual(classSize("db.serverless"), undefined);
+        assert.strictEqual(classSize("db.r6g.huge"), undefined);
+        assert.strictEqual(classSize("db.r6g.3xlarge"), 5 + Math.log2(3));
     });
 
     it("takes the intended class from config, else the cluster's tag, else nowhere", () => {
@@ -165,6 +181,10 @@ describe("aurora failover recovery steps", () => {
     it("validates identifiers and the Lambdas' environment", () => {
         for (const bad of ["", "1abc", "a--b", "a-", "a_b", "a".repeat(64), 7]) assert.ok(clusterIdentifierProblem(bad), String(bad));
         assert.strictEqual(clusterIdentifierProblem("orders-aurora"), undefined);
+        // RDS stores identifiers lowercase: an uppercase one would never match events, ARNs or IAM.
+        assert.strictEqual(clusterIdentifierProblem("Orders-Aurora"), "RDS stores cluster identifiers in lowercase, so its events, ARNs and IAM resources say 'orders-aurora': write it that way");
+        assert.match(clusterIdentifierProblem("Orders--Aurora")!, /^expected an Aurora cluster identifier: a lowercase letter/);
+        assert.throws(() => settingsFromEnv({ CLUSTER_IDENTIFIER: "Orders-Aurora" }), /CLUSTER_IDENTIFIER 'Orders-Aurora' is not an Aurora cluster identifier/);
         assert.throws(() => settingsFromEnv({ CLUSTER_IDENTIFIER: "a--b" }), /CLUSTER_IDENTIFIER 'a--b' is not an Aurora cluster identifier/);
         assert.throws(() => settingsFromEnv({ CLUSTER_IDENTIFIER: "c", WRITER_CLASS: "large" }), /WRITER_CLASS 'large' is not an instance class/);
         assert.deepStrictEqual(settingsFromEnv({ CLUSTER_IDENTIFIER: "c", WRITER_CLASS: "", MONITORING_ROLE_ARN: "" }), { clusterIdentifier: "c", writerClass: undefined, monitoringRoleArn: undefined });
@@ -254,12 +274,60 @@ describe("aurora failover recovery steps", () => {
             assert.deepStrictEqual(rds.mutatingCalls(), []);
         });
 
+        it("failover: a call that races another failover (InvalidDBClusterStateFault) waits for it; any other refusal fails", async () => {
+            const reader = await createReader(client(), settings, { clusterIdentifier: "c", intendedClass: "db.r6g.2xlarge", startedAt: "2026-03-14T09:26:13Z", currentWriter: "c-small" });
+            rds.instances.get(reader.identifier)!.status = "available";
+            rds.instances.get(reader.identifier)!.timeline = [];
+            const cluster = rds.clusters.get("c")!;
+            // The cluster turns failing-over between our read and our call.
+            rds.failNext("FailoverDBCluster", () => {
+                cluster.status = "failing-over";
+                return new InvalidDBClusterStateFault({ $metadata: {}, message: "DBCluster c is failing-over." });
+            });
+            assert.deepStrictEqual(await failoverTo(client(), settings, { clusterIdentifier: "c", readerIdentifier: reader.identifier }), { target: reader.identifier, clusterStatus: "failing-over", requested: false });
+            // Still failing over: a retry does not call again.
+            const calls = rds.callsOf("FailoverDBCluster").length;
+            assert.strictEqual((await failoverTo(client(), settings, { clusterIdentifier: "c", readerIdentifier: reader.identifier })).requested, false);
+            assert.strictEqual(rds.callsOf("FailoverDBCluster").length, calls);
+            // Available again with the reader not the writer: a refusal is a real failure.
+            cluster.status = "available";
+            rds.failNext("FailoverDBCluster", () => new InvalidDBClusterStateFault({ $metadata: {}, message: "DBCluster c is upgrading." }));
+            await assert.rejects(failoverTo(client(), settings, { clusterIdentifier: "c", readerIdentifier: reader.identifier }), { name: "InvalidDBClusterStateFault" });
+            rds.failNext("FailoverDBCluster", () => Object.assign(new Error("no"), { name: "InvalidParameterValue" }));
+            await assert.rejects(failoverTo(client(), settings, { clusterIdentifier: "c", readerIdentifier: reader.identifier }), { name: "InvalidParameterValue" });
+            // A reader that is not available is refused before any call.
+            rds.instances.get(reader.identifier)!.status = "modifying";
+            const before = rds.callsOf("FailoverDBCluster").length;
+            await assert.rejects(failoverTo(client(), settings, { clusterIdentifier: "c", readerIdentifier: reader.identifier }), /is modifying, not available/);
+            assert.strictEqual(rds.callsOf("FailoverDBCluster").length, before);
+            await assert.rejects(failoverTo(client(), settings, { clusterIdentifier: "c", readerIdentifier: "c-pl-writer-20990101000000" }), /is missing, not available/);
+        });
+
+        it("the demoted step reports a resize or delete already under way as done, and keeps a smaller reader at the last tier", async () => {
+            const run = (action: string) => handleDemoted(client(), settings, { clusterIdentifier: "c", demotedIdentifier: "c-small", intendedClass: "db.r6g.2xlarge", action });
+            rds.simulateFailover("c", "c-big");
+            assert.deepStrictEqual(await run("keep"), { demotedIdentifier: "c-small", action: "keep", done: true, detail: "kept c-small (db.r6g.large) at promotion tier 15, so a later failover picks it last" });
+            assert.strictEqual(rds.instances.get("c-small")!.info.PromotionTier, 15);
+            assert.match((await run("keep")).detail, /at promotion tier 15 already/);
+            Object.assign(rds.instances.get("c-small")!, { status: "modifying", timeline: [] });
+            rds.instances.get("c-small")!.info.DBInstanceClass = "db.r6g.2xlarge";
+            assert.deepStrictEqual(await run("resize"), { demotedIdentifier: "c-small", action: "resize", done: true, detail: "c-small is being resized to db.r6g.2xlarge" });
+            rds.instances.get("c-small")!.status = "available";
+            assert.match((await run("resize")).detail, /c-small is resized to db.r6g.2xlarge/);
+            rds.instances.get("c-small")!.status = "deleting";
+            assert.deepStrictEqual(await run("delete"), { demotedIdentifier: "c-small", action: "delete", done: true, detail: "c-small is being deleted" });
+            rds.instances.delete("c-small");
+            const gone = await run("delete");
+            assert.deepStrictEqual([gone.done, gone.detail], [true, "c-small is deleted"]);
+            assert.deepStrictEqual(rds.mutatingCalls().map((c) => c.command), ["ModifyDBInstance"]);
+        });
+
         it("the demoted step touches only a smaller non-writer member named after the cluster", async () => {
             const run = (demotedIdentifier: string, action = "delete") => handleDemoted(client(), settings, { clusterIdentifier: "c", demotedIdentifier, intendedClass: "db.r6g.2xlarge", action });
             assert.match((await run("c-big")).detail, /not smaller than db.r6g.2xlarge/);
             assert.match((await run("c-small")).detail, /it is the writer again/);
             assert.match((await run("other-db")).detail, /only instances named c-\.\.\. may be changed/);
-            await assert.rejects(run("c-small", "shrink"), /action "shrink" is not "delete" or "resize"/);
+            await assert.rejects(run("c-small", "shrink"), /action "shrink" is not one of "keep", "delete", "resize"/);
             assert.deepStrictEqual(rds.mutatingCalls(), []);
         });
 

@@ -130,7 +130,11 @@ describe("BackupSchedule component", () => {
         assert.deepStrictEqual(byId.DeleteSnapshotsOfDeregisteredImages.Condition, { StringEquals: { "aws:ResourceTag/pilotlight:created-by": "image-backup" } });
         assert.deepStrictEqual(byId.ListOwnExecutions, { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-image-backup"] });
         const env = oneResource(run, "aws:lambda/function:Function", "backup-image-fn").inputs.environment.variables;
-        assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN], ["true", "7", oneResource(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn]);
+        assert.deepStrictEqual([env.NO_REBOOT, env.KEEP, env.DR_KEY_ARN, env.GONE_SOURCE_DAYS], ["true", "7", oneResource(run, "aws:kms/replicaKey:ReplicaKey", "shared-replica").state.arn, "30"]);
+        // prod and dr are in two accounts: the DR copies are shared with dr's, and only the job's own images may be.
+        assert.strictEqual(env.PEER_ACCOUNT_ID, "222222222222");
+        assert.deepStrictEqual(byId.ShareOwnDrCopiesWithPeer.Resource, ["arn:aws:ec2:us-west-2::image/*"]);
+        assert.ok(JSON.stringify(def).includes('"Share"'), "the machine shares each DR copy");
     });
 
     it("the deployed machine runs each database as a child execution, at most 10 at once, and no Task times out before its Lambda", () => {

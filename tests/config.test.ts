@@ -112,6 +112,7 @@ describe("config", () => {
         { rule: "aurora clusters not a list", stack: "prod", change: (r) => (r.auroraFailover = { clusters: "orders-aurora" }), expect: ["pilotlight:auroraFailover.clusters", '"orders-aurora"', "list of clusters"] },
         { rule: "aurora cluster identifier", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "orders--aurora" }] }), expect: ["pilotlight:auroraFailover.clusters[0].identifier", '"orders--aurora"', "single hyphens"] },
         { rule: "aurora cluster missing identifier", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ writerClass: "db.r6g.large" }] }), expect: ["pilotlight:auroraFailover.clusters[0].identifier is missing", "Aurora cluster identifier"] },
+        { rule: "aurora cluster identifier uppercase", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "Orders-Aurora" }] }), expect: ["pilotlight:auroraFailover.clusters[0].identifier", '"Orders-Aurora"', "write it that way", "'orders-aurora'"] },
         { rule: "aurora cluster twice", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1" }, { identifier: "a1" }] }), expect: ["pilotlight:auroraFailover.clusters[1].identifier", '"a1"', "each cluster once"] },
         { rule: "aurora writer class", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", writerClass: "r6g.2xlarge" }] }), expect: ["pilotlight:auroraFailover.clusters[0].writerClass", '"r6g.2xlarge"', "db.r6g.2xlarge"] },
         { rule: "aurora monitoring role of another account", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "a1", monitoringRoleArn: "arn:aws:iam::222222222222:role/rds-monitoring" }] }), expect: ["pilotlight:auroraFailover.clusters[0].monitoringRoleArn", "222222222222", "role in this account", "arn:aws:iam::111111111111:role/rds-monitoring"] },
@@ -158,6 +159,7 @@ describe("config", () => {
         { rule: "replication across accounts", stack: "dr", change: (r) => (r.backups = { databases: [{ identifier: "app-db" }], automatedBackupReplication: true }), expect: ["pilotlight:backups.automatedBackupReplication", "same account", "pilotlight:copy"] },
         { rule: "replication retention 36 days", stack: "dr", change: (r) => (r.backups = { replicationRetentionDays: 36 }), expect: ["pilotlight:backups.replicationRetentionDays", "36", "from 1 to 35"] },
         { rule: "image tag key reserved", stack: "prod", change: (r) => (r.backups = { images: { tagKey: "aws:backup" } }), expect: ["pilotlight:backups.images.tagKey", '"aws:backup"', "not starting with aws:"] },
+        { rule: "image gone-source days 0", stack: "prod", change: (r) => (r.backups = { images: { goneSourceDays: 0 } }), expect: ["pilotlight:backups.images.goneSourceDays", "0", "from 1 to 3650"] },
         { rule: "image keep 0", stack: "prod", change: (r) => (r.backups = { images: { keep: 0 } }), expect: ["pilotlight:backups.images.keep", "0", "from 1 to 100"] },
         { rule: "copy without source", stack: "dr", change: (r) => (r.copy = {}), expect: ["pilotlight:copy.source is missing", "the primary's RDS instance"] },
         { rule: "copy keep 21", stack: "dr", change: (r) => (r.copy = { source: "app-db", keep: 21 }), expect: ["pilotlight:copy.keep", "21", "from 1 to 20"] },
@@ -253,7 +255,7 @@ describe("config", () => {
             replicationRetentionDays: 7,
             images: undefined,
         });
-        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRawConfig(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7 });
+        assert.deepStrictEqual(parseStackConfig("prod", { ...prodRawConfig(), backups: { images: {} } }, "us-east-1").backups?.images, { tagKey: "pilotlight:backup", tagValue: "true", noReboot: true, keep: 7, goneSourceDays: 30 });
         assert.deepStrictEqual(cfg.copy, {
             source: "app-db",
             schedule: "rate(1 day)",

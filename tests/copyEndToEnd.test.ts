@@ -24,7 +24,7 @@ const SOURCE_FN = "arn:aws:lambda:us-east-1:123456789012:function:pilotlight-cop
 const TARGET_FN = "arn:aws:lambda:us-west-2:222222222222:function:pilotlight-copy-target";
 const ALERT_FN = "arn:aws:lambda:us-east-1:123456789012:function:pilotlight-alerts";
 const SECRET = "pilotlight/copy/wordpress";
-const ENV_KEYS = ["HOME_REGION", "DR_REGION", "SHARED_KEY_ARN", "DR_KEY_ARN", "KEEP", "DATABASES", "PEER_ACCOUNT_ID", "TOPIC_ARN", "STATE_MACHINE_ARN", "SOURCE_ACCOUNT_ID", "SOURCE_IDENTIFIER", "TARGET_REGION", "TARGET_NAME", "SECRET_ID", "INSTANCE_CLASS", "SUBNET_GROUP_NAME", "SECURITY_GROUP_IDS", "MULTI_AZ"];
+const ENV_KEYS = ["HOLD_SECRET_ID", "HOME_REGION", "DR_REGION", "SHARED_KEY_ARN", "DR_KEY_ARN", "KEEP", "DATABASES", "PEER_ACCOUNT_ID", "TOPIC_ARN", "STATE_MACHINE_ARN", "SOURCE_ACCOUNT_ID", "SOURCE_IDENTIFIER", "TARGET_REGION", "TARGET_NAME", "SECRET_ID", "INSTANCE_CLASS", "SUBNET_GROUP_NAME", "SECURITY_GROUP_IDS", "MULTI_AZ"];
 
 describe("cross-account copy, source to target", () => {
     afterEach(() => {
@@ -50,7 +50,7 @@ describe("cross-account copy, source to target", () => {
             KEEP: "2",
             DATABASES: JSON.stringify([{ identifier: "wordpress", isCluster: false }]),
             PEER_ACCOUNT_ID: TARGET_ACCOUNT,
-            TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:pilotlight-snapshot-copy",
+            TOPIC_ARN: "arn:aws:sns:us-west-2:123456789012:pilotlight-snapshot-copy",
         });
         const alerts: unknown[] = [];
         const alert = async (e: unknown) => (alerts.push(e), { delivered: 1 });
@@ -66,7 +66,7 @@ describe("cross-account copy, source to target", () => {
         // ---- what crosses: the message, and the snapshot only if it was shared with the target account
         assert.ok(shared.restoreAccounts?.includes(TARGET_ACCOUNT));
         const target = new FakeRds({ region: "us-west-2", account: TARGET_ACCOUNT });
-        target.addSharedSnapshot(message.snapshotArn, { data: shared.data, kmsKeyId: shared.info.KmsKeyId!, engine: shared.info.Engine });
+        target.addSharedSnapshot(message.snapshotArn, { data: shared.data, kmsKeyId: shared.info.KmsKeyId!, engine: shared.info.Engine, databaseIdentifier: shared.info.DBInstanceIdentifier, created: shared.info.SnapshotCreateTime!.toISOString() });
         const secrets = new FakeSecrets([SECRET]);
         const sfn = mockClient(SFNClient);
         const starts: { name: string; input: string }[] = [];
@@ -84,6 +84,7 @@ describe("cross-account copy, source to target", () => {
                 TARGET_NAME: "wordpress",
                 DR_KEY_ARN: DR_KEY,
                 SECRET_ID: SECRET,
+                HOLD_SECRET_ID: `${SECRET}/hold`,
                 KEEP: "2",
                 INSTANCE_CLASS: "db.t4g.medium",
                 SUBNET_GROUP_NAME: "pilotlight-db",
@@ -97,7 +98,10 @@ describe("cross-account copy, source to target", () => {
             const copy = target.instances.get("wordpress-v1")!;
             assert.strictEqual(copy.data, "posts-v42", "the data made it across");
             assert.strictEqual(target.snapshots.get("wordpress-v1")!.info.KmsKeyId, DR_KEY);
-            assert.deepStrictEqual(secrets.current(SECRET), { host: copy.info.Endpoint!.Address, port: copy.info.Endpoint!.Port, identifier: "wordpress-v1", version: 1 });
+            const pointed = secrets.current(SECRET);
+            assert.deepStrictEqual([pointed.host, pointed.port, pointed.identifier, pointed.version], [copy.info.Endpoint!.Address, copy.info.Endpoint!.Port, "wordpress-v1", 1]);
+            assert.deepStrictEqual([pointed.masterUserSecretArn, copy.info.MasterUserSecret?.KmsKeyId], [copy.info.MasterUserSecret?.SecretArn, DR_KEY], "the DR account holds the copy's password");
+            assert.strictEqual(pointed.sourceSnapshotArn, message.snapshotArn);
             assert.deepStrictEqual(alerts, []);
         } finally {
             target.restore();

@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { failbackDefinition, failbackSourceDefinition } from "../components/machines/failback";
 import { resolveRestoreOptions } from "../components/machines/restore";
 import { assertValidAsl, taskStates } from "./machineHarness";
-import { oneResource, ProgramRun, readStackConfig, rolePolicyOf, runProgram } from "./program";
+import { oneResource, ProgramResource, ProgramRun, readStackConfig, rolePolicyOf, runProgram } from "./program";
 
 const AURORA = ["database.engine=aurora-postgresql", "database.engineVersion=16.6"];
 
@@ -40,10 +40,58 @@ describe("Failback component", () => {
         assert.ok(!prod.resources.some((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.name.startsWith("failback")));
     });
 
-    it("dr without failover has no failback source; prod without a restore machine for the database has no failback machine", async () => {
+    it("dr keeps the failback source's roles and policies in the pilot light; failover adds only its function, machine and log groups", async () => {
         const drOff = await runProgram("dr");
-        assert.deepStrictEqual(failbacks(drOff), []);
+        assert.deepStrictEqual(failbacks(drOff), ["failback-source"]);
         assert.strictEqual(drOff.outputs.failbackSourceMachineArn, undefined);
+        const inFailback = (run: ProgramRun) => {
+            const component = oneResource(run, "pilotlight:failback:Failback", "failback-source").urn;
+            const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+            const under = (r: ProgramResource): boolean => !!r.parent && (r.parent === component || under(byUrn.get(r.parent)!));
+            return run.resources.filter(under);
+        };
+        const iam = (run: ProgramRun) => inFailback(run).filter((r) => r.type.startsWith("aws:iam/"));
+        const off = iam(drOff);
+        assert.deepStrictEqual(off.map((r) => `${r.type} ${r.name}`).sort(), [
+            "aws:iam/role:Role failback-source-fn-role",
+            "aws:iam/role:Role failback-source-machine-role",
+            "aws:iam/rolePolicy:RolePolicy failback-source-fn-policy",
+            "aws:iam/rolePolicy:RolePolicy failback-source-machine-policy",
+        ]);
+        // Same URNs, parents and inputs either way: switching failover makes no IAM call.
+        const on = new Map(iam(drOn).map((r) => [r.urn, r]));
+        assert.strictEqual(on.size, off.length);
+        for (const r of off) assert.deepStrictEqual({ parent: on.get(r.urn)?.parent, inputs: on.get(r.urn)?.inputs }, { parent: r.parent, inputs: r.inputs }, r.urn);
+        assert.deepStrictEqual(rolePolicyOf(drOff, "failback-source-fn-policy"), rolePolicyOf(drOn, "failback-source-fn-policy"));
+        const offUrns = new Set(inFailback(drOff).map((r) => r.urn));
+        assert.deepStrictEqual(
+            inFailback(drOn)
+                .filter((r) => !offUrns.has(r.urn))
+                .map((r) => `${r.type} ${r.name}`)
+                .sort(),
+            [
+                "aws:cloudwatch/logGroup:LogGroup failback-source-fn-logs",
+                "aws:cloudwatch/logGroup:LogGroup failback-source-machine-logs",
+                "aws:lambda/function:Function failback-source-fn",
+                "aws:sfn/stateMachine:StateMachine failback-source-machine",
+                "pilotlight:lambda:BundledFunction failback-source-fn",
+                "pilotlight:sfn:LambdaStateMachine failback-source-machine",
+            ],
+        );
+        // The machine's role may invoke the function that failover creates, by its ARN.
+        assert.deepStrictEqual(rolePolicyOf(drOff, "failback-source-machine-policy").Statement[0].Resource, [
+            oneResource(drOn, "aws:lambda/function:Function", "failback-source-fn").state.arn,
+            oneResource(drOff, "aws:lambda/function:Function", "alerts-fn").state.arn,
+        ]);
+        const role = oneResource(drOn, "aws:lambda/function:Function", "failback-source-fn").inputs.role;
+        assert.strictEqual(role, oneResource(drOff, "aws:iam/role:Role", "failback-source-fn-role").state.arn);
+        // Aurora: the roles are the cluster's from the start.
+        const auroraOff = await runProgram("dr", { sets: AURORA });
+        assert.deepStrictEqual(rolePolicyOf(auroraOff, "failback-source-fn-policy"), rolePolicyOf(await runProgram("dr", { sets: [...AURORA, "failover=true"] }), "failback-source-fn-policy"));
+        assert.ok(JSON.stringify(rolePolicyOf(auroraOff, "failback-source-fn-policy")).includes("rds:CreateDBClusterSnapshot"));
+    });
+
+    it("prod without a restore machine for the database has no failback machine", async () => {
         const { config, secretKeys } = readStackConfig("prod");
         delete config["pilotlight:restore"];
         const noRestore = await runProgram("prod", { config, secretKeys });
@@ -60,6 +108,7 @@ describe("Failback component", () => {
             { Sid: "DescribeFailbackSnapshots", Effect: "Allow", Action: ["rds:DescribeDBSnapshots"], Resource: ["arn:aws:rds:us-west-2:222222222222:snapshot:pilotlight-db-fb-*"] },
             { Sid: "SnapshotDatabase", Effect: "Allow", Action: ["rds:CreateDBSnapshot"], Resource: ["arn:aws:rds:us-west-2:222222222222:db:pilotlight-db", "arn:aws:rds:us-west-2:222222222222:snapshot:pilotlight-db-fb-*"] },
             { Sid: "TagFailbackSnapshots", Effect: "Allow", Action: ["rds:AddTagsToResource"], Resource: ["arn:aws:rds:us-west-2:222222222222:snapshot:pilotlight-db-fb-*"] },
+            { Sid: "ReadSharing", Effect: "Allow", Action: ["rds:DescribeDBSnapshotAttributes"], Resource: ["arn:aws:rds:us-west-2:222222222222:snapshot:pilotlight-db-fb-*"] },
             {
                 Sid: "ShareWithPrimary",
                 Effect: "Allow",
@@ -122,6 +171,7 @@ describe("Failback component", () => {
             { Sid: "UseSharedKeyThroughRds", Effect: "Allow", Action: useKey, Resource: [sharedKey], Condition: { StringEquals: { "kms:ViaService": "rds.us-east-1.amazonaws.com" } } },
             { Sid: "StartRestore", Effect: "Allow", Action: ["states:StartExecution"], Resource: ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-restore"] },
             { Sid: "WatchRestore", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: ["arn:aws:states:us-east-1:111111111111:execution:pilotlight-restore:*"] },
+            { Sid: "ListRestores", Effect: "Allow", Action: ["states:ListExecutions"], Resource: ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-restore"] },
             { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-failback"] },
         ]);
         assert.ok(replicaKey.includes(":us-west-2:") && sharedKey.includes(":us-east-1:"));

@@ -9,10 +9,12 @@ import { failbackDefinition } from "../components/machines/failback";
 import { handler } from "../functions/failback";
 import { FAILBACK_JOB } from "../functions/lib/failback";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
+import { InvalidDBSnapshotStateFault } from "@aws-sdk/client-rds";
 import { ACCOUNT, FakeRds } from "./fakeRds";
 import { FakeSfn } from "./fakeSfn";
 import { allows, arnMatches, rdsAuthorizations } from "./iamCheck";
 import { HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, RunResult, runMachine, taskStates } from "./machineHarness";
+import { losingFirstResponse } from "./failbackFaults";
 
 const HOME = "us-east-1";
 const DR = "us-west-2";
@@ -37,7 +39,7 @@ const definition = failbackDefinition({ job: JOB_FN, alert: ALERT_FN }, { maxAtt
 describe("failback machine (primary)", () => {
     let rds: FakeRds;
     let sfn: FakeSfn;
-    let alerts: { source: string; error: string; cause: string }[];
+    let alerts: { source: string; error: string; cause: string; subject?: string; details: Record<string, string> }[];
     let faultStep: string | undefined;
     let resourceId: string;
 
@@ -53,10 +55,12 @@ describe("failback machine (primary)", () => {
         });
     }
 
+    let lose: { step: string; error: string } | undefined;
+
     function run(input: unknown = { snapshotArn: sharedArn(NAME) }, def: object = definition): Promise<RunResult> {
         return runMachine(def, input, {
             machineName: "pilotlight-failback",
-            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
+            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, losingFirstResponse(handler, () => lose), { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
         });
     }
 
@@ -77,6 +81,7 @@ describe("failback machine (primary)", () => {
         resourceId = rds.addInstance({ identifier: DB, data: "written-in-prod", info: { KmsKeyId: SHARED_KEY } }).info.DbiResourceId!;
         alerts = [];
         faultStep = undefined;
+        lose = undefined;
         Object.assign(process.env, {
             ACCOUNT_ID: ACCOUNT,
             HOME_REGION: HOME,
@@ -130,9 +135,12 @@ describe("failback machine (primary)", () => {
     });
 
     for (const outcome of ["FAILED", "TIMED_OUT", "ABORTED"]) {
-        it(`a restore execution that ends ${outcome} fails the failback with an alert naming it, and the failback itself never touched the database`, async () => {
+        it(`a restore execution that ends ${outcome} fails the failback with an alert relaying the restore's own outcome, and the failback deleted nothing`, async () => {
             share();
-            sfn.onStart = () => ["RUNNING", "RUNNING", outcome];
+            sfn.onStart = (e) => {
+                Object.assign(e, { error: "restore.Failed", cause: "restore kept, original kept as pilotlight-db-pl-old-20260301120500" });
+                return ["RUNNING", "RUNNING", outcome];
+            };
             const result = await run();
             assert.strictEqual(result.status, "FAILED");
             assert.strictEqual(result.error, "failback.Failed");
@@ -140,8 +148,17 @@ describe("failback machine (primary)", () => {
             assert.strictEqual(result.visits.PollRestore, 3);
             assert.strictEqual(alerts.length, 1);
             assert.deepStrictEqual([alerts[0].source, alerts[0].error], ["failback", "ResourceFailedError"]);
-            assert.ok(alerts[0].cause.includes(`'${EXECUTION}' (arn:aws:states:${HOME}:${ACCOUNT}:execution:pilotlight-restore:${EXECUTION}) ended ${outcome}`), alerts[0].cause);
-            assert.match(alerts[0].cause, /rolled back itself/);
+            const restoreArn = `arn:aws:states:${HOME}:${ACCOUNT}:execution:pilotlight-restore:${EXECUTION}`;
+            assert.ok(alerts[0].cause.includes(`'${EXECUTION}' (${restoreArn}) ended ${outcome} (restore.Failed: restore kept, original kept as pilotlight-db-pl-old-20260301120500)`), alerts[0].cause);
+            assert.doesNotMatch(alerts[0].cause, /as it was|rolled back/, "the failback does not know where the restore left the database");
+            assert.deepStrictEqual(alerts[0].details, {
+                Outcome: `restore-${outcome.toLowerCase().replace("_", "-")}: the restore machine's own outcome and alert say where ${DB} stands (restore.Failed: restore kept, original kept as pilotlight-db-pl-old-20260301120500)`,
+                Database: `${DB} in ${HOME}: changed only by the restore execution`,
+                "Source snapshot": `${sharedArn(NAME)}: kept`,
+                "DR-region copy": `arn:aws:rds:${DR}:${ACCOUNT}:snapshot:${COPY} (available): kept`,
+                "Home copy": `arn:aws:rds:${HOME}:${ACCOUNT}:snapshot:${COPY} (available): kept`,
+                "Restore execution": `${restoreArn} (${outcome})`,
+            });
             assert.deepStrictEqual(writes(), ["CopyDBSnapshot@us-west-2", "CopyDBSnapshot@us-east-1"], "both copies are kept for a retry");
             assertDatabaseUntouched();
         });
@@ -156,6 +173,11 @@ describe("failback machine (primary)", () => {
         assert.strictEqual(result.visits.PollRestore, 4, "ceil(150 / 60) + 1 polls: past the restore machine's own timeout");
         assert.ok(result.path.includes("RestoreTimedOut"));
         assert.strictEqual(alerts[0].error, "WaitExhausted");
+        assert.strictEqual(
+            alerts[0].details.Outcome,
+            `restore-running: the restore machine is still working on ${DB}; it decides the outcome and alerts. Do not start another restore; follow arn:aws:states:${HOME}:${ACCOUNT}:execution:pilotlight-restore:${EXECUTION}`,
+        );
+        assert.ok(!result.path.includes("Cleanup"), "nothing is deleted while the restore's outcome is unknown");
     });
 
     const refusals: { name: string; input?: unknown; arrange?: () => void; error: string; message: RegExp }[] = [
@@ -173,6 +195,18 @@ describe("failback machine (primary)", () => {
         { name: "the primary's database missing", arrange: () => (share(), rds.instances.delete(DB)), error: "DatabaseNotFoundError", message: /DB instance 'pilotlight-db' does not exist in us-east-1/ },
         { name: "the primary's database not available", arrange: () => (share(), rds.stick("instance", DB, "modifying")), error: "DatabaseNotReadyError", message: /DB instance 'pilotlight-db' in us-east-1 is 'modifying', not available/ },
         {
+            name: "a database under another key than the shared key (an instance restore would take the copy's key)",
+            arrange: () => (share(), (rds.instances.get(DB)!.info.KmsKeyId = `arn:aws:kms:${HOME}:${ACCOUNT}:key/other`)),
+            error: "UnexpectedStateError",
+            message: /pilotlight-db in us-east-1 is encrypted with arn:aws:kms:us-east-1:123456789012:key\/other, not the shared key arn:aws:kms:us-east-1:123456789012:key\/mrk-shared/,
+        },
+        {
+            name: "the restore machine running on the database",
+            arrange: () => (share(), sfn.addRunning(RESTORE_MACHINE, "nightly", { identifier: DB, task: "create_snapshot", isCluster: false })),
+            error: "ConcurrentRunError",
+            message: /restore machine execution 'nightly' \(arn:aws:states:us-east-1:123456789012:execution:pilotlight-restore:nightly\) is running on pilotlight-db/,
+        },
+        {
             name: "another failback running",
             arrange: () => (share(), sfn.addRunning(MACHINE, "earlier", {})),
             error: "ConcurrentRunError",
@@ -185,7 +219,8 @@ describe("failback machine (primary)", () => {
             else share();
             const result = await run(r.input ?? { snapshotArn: sharedArn(NAME) });
             assert.strictEqual(result.status, "FAILED");
-            assert.deepStrictEqual(result.path, ["Plan", "NotifyFailure", "Failed"]);
+            assert.deepStrictEqual(result.path, ["Plan", "PlanFailed", "NotifyFailure", "Failed"]);
+            assert.match(alerts[0].details.Outcome, /^nothing-changed: the plan only reads/);
             assert.strictEqual(alerts.length, 1);
             assert.strictEqual(alerts[0].error, r.error, alerts[0].cause);
             assert.match(alerts[0].cause, r.message);
@@ -238,26 +273,101 @@ describe("failback machine (primary)", () => {
         assert.deepStrictEqual(rds.mutatingCalls(), []);
     });
 
-    for (const step of ["plan", "copy_in_dr", "copy_home", "status", "start_restore", "restore_status", "cleanup"]) {
-        it(`a fault at ${step} alerts and leaves the database and the home copy alone`, async () => {
+    const outcomes: Record<string, RegExp> = {
+        plan: /^nothing-changed: the plan only reads/,
+        copy_in_dr: /^nothing-changed: no copy was made/,
+        copy_home: /^database-untouched: the restore machine was not started/,
+        status: /^database-untouched: /,
+        start_restore: /^database-untouched: /,
+        restore_status: /^restore-running: the restore machine is still working on pilotlight-db/,
+    };
+    for (const [step, outcome] of Object.entries(outcomes)) {
+        it(`a fault at ${step} alerts with where everything is (${outcome.source.slice(1, 20)}...), and leaves the database and the home copy alone`, async () => {
             share();
             faultStep = step;
             const result = await run();
             assert.strictEqual(result.status, "FAILED");
             assert.strictEqual(alerts.length, 1);
             assert.deepStrictEqual([alerts[0].source, alerts[0].error], ["failback", "InjectedFault"]);
+            assert.match(alerts[0].details.Outcome, outcome);
             assertDatabaseUntouched();
-            assert.ok(rds.callsOf("DeleteDBSnapshot").every((c) => c.region === DR), "the home copy is never deleted");
-            if (step !== "cleanup") assert.deepStrictEqual(rds.callsOf("DeleteDBSnapshot"), [], "the intermediate stays until the restore succeeded");
+            assert.deepStrictEqual(rds.callsOf("DeleteDBSnapshot"), [], "the intermediate stays until the restore succeeded");
         });
     }
+
+    it("a cleanup that fails after the restore succeeded: the execution succeeds (failed back), and the alert says only the DR-region copy is left", async () => {
+        share();
+        faultStep = "cleanup";
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.ok(result.path.includes("NotifyCleanupFailed") && !result.path.includes("NotifyFailure"));
+        assert.strictEqual(alerts.length, 1);
+        assert.strictEqual(alerts[0].subject, `pilotlight failback: ${DB} failed back; the DR-region copy ${COPY} was not deleted`);
+        assert.strictEqual(alerts[0].error, "InjectedFault");
+        assert.match(alerts[0].details.Outcome, new RegExp(`^failed-back: ${DB} was restored from the home copy ${COPY}; only deleting the DR-region copy failed`));
+        assert.strictEqual(alerts[0].details["Restore execution"], `arn:aws:states:${HOME}:${ACCOUNT}:execution:pilotlight-restore:${EXECUTION}`);
+        assert.deepStrictEqual(rds.callsOf("DeleteDBSnapshot"), []);
+        assert.strictEqual(rds.inRegion(DR).snapshots.get(COPY)!.status, "available");
+    });
+
+    for (const [step, error] of [
+        ["copy_in_dr", "Lambda.ServiceException"],
+        ["copy_home", "Lambda.ServiceException"],
+        ["start_restore", "Lambda.ServiceException"],
+        ["cleanup", "Lambda.ServiceException"],
+        ["copy_in_dr", "States.Timeout"],
+        ["copy_home", "States.Timeout"],
+        ["start_restore", "States.Timeout"],
+        ["cleanup", "States.Timeout"],
+        ["status", "States.Timeout"],
+        ["restore_status", "States.Timeout"],
+    ]) {
+        it(`a lost response at ${step} (${error}, the call took effect) is retried and continues: each copy once, one restore, the intermediate deleted once`, async () => {
+            share();
+            lose = { step, error };
+            const result = await run();
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+            assert.ok(result.taskFailures.some((f) => f.error === error), "the response was lost");
+            assert.deepStrictEqual(writes(), ["CopyDBSnapshot@us-west-2", "CopyDBSnapshot@us-east-1", "DeleteDBSnapshot@us-west-2"]);
+            assert.strictEqual(sfn.started.length, 1);
+            const output = result.output as { deleted: string[]; intermediate: string };
+            assert.deepStrictEqual([output.deleted, output.intermediate], [[`${DR}:${COPY}`], `${DR}:${COPY} deleted`]);
+            assert.deepStrictEqual(alerts, []);
+        });
+    }
+
+    it("a copy refused while a snapshot settles (InvalidDBSnapshotStateFault) is retried", async () => {
+        share();
+        rds.failNext("CopyDBSnapshot", () => new InvalidDBSnapshotStateFault({ $metadata: {}, message: "DBSnapshot is not available." }), 2);
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.strictEqual(result.taskFailures.filter((f) => f.error === "InvalidDBSnapshotStateFault").length, 2);
+    });
+
+    it("the failback's own restore execution still running (an earlier run died) is followed, not refused", async () => {
+        share();
+        sfn.addStarted(RESTORE_MACHINE, EXECUTION, JSON.stringify({ identifier: DB, task: "db_restore", isCluster: false, snapshotIdentifier: COPY }), ["RUNNING", "SUCCEEDED"]);
+        const tags = [{ Key: CREATED_BY_TAG, Value: FAILBACK_JOB }, { Key: SOURCE_TAG, Value: DB }];
+        rds.addSnapshot(COPY, DB, { kmsKeyId: SHARED_KEY, tags });
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.strictEqual(sfn.started.length, 1);
+        assert.strictEqual(rds.callsOf("CopyDBSnapshot").length, 0, "the home copy was there");
+    });
+
+    it("the output carries the restore execution's own output (e.g. the database's new secret)", async () => {
+        share();
+        sfn.onStart = (e) => ((e.output = JSON.stringify({ outcome: "restored", masterUserSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-new" })), ["RUNNING", "SUCCEEDED"]);
+        const result = await run();
+        assert.deepStrictEqual((result.output as { restoreOutput: unknown }).restoreOutput, { outcome: "restored", masterUserSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-new" });
+    });
 
     it("is valid ASL with a Retry and a Catch on every Task", () => {
         for (const name of taskStates(definition)) {
             const s = definition.States[name] as { Retry?: unknown[]; Catch?: unknown[] };
             assert.ok(s.Retry?.length && s.Catch?.length, name);
         }
-        assert.deepStrictEqual(taskStates(definition), ["Plan", "CopyInDr", "PollDrCopy", "CopyHome", "PollHomeCopy", "StartRestore", "PollRestore", "Cleanup", "NotifyFailure"]);
+        assert.deepStrictEqual(taskStates(definition), ["Plan", "CopyInDr", "PollDrCopy", "CopyHome", "PollHomeCopy", "StartRestore", "PollRestore", "Cleanup", "NotifyCleanupFailed", "Assess", "NotifyFailure"]);
     });
 
     for (const isCluster of [false, true]) {
@@ -288,6 +398,7 @@ describe("failback machine (primary)", () => {
             assert.deepStrictEqual(needed.filter((n) => !allows(statements, n)), []);
             const sfnNeeded = sfn.calls.map((c) => ({ action: `states:${c.command}`, resource: String(c.input.executionArn ?? c.input.stateMachineArn) }));
             assert.deepStrictEqual([...new Set(sfnNeeded.map((n) => n.action))].sort(), ["states:DescribeExecution", "states:ListExecutions", "states:StartExecution"]);
+            assert.ok(sfnNeeded.some((n) => n.action === "states:ListExecutions" && n.resource === RESTORE_MACHINE), "the plan looks for restores running on the database");
             assert.deepStrictEqual(sfnNeeded.filter((n) => !allows(statements, n)), []);
             const del = statements.find((s) => s.Sid === "DeleteOnlyOwnDrCopies")!;
             assert.deepStrictEqual(del.Condition, { StringEquals: { [`rds:${isCluster ? "cluster-snapshot-tag" : "snapshot-tag"}/${CREATED_BY_TAG}`]: FAILBACK_JOB } });

@@ -9,7 +9,8 @@ import { FakeRds } from "./fakeRds";
 import { FakeSfn } from "./fakeSfn";
 import { allows, rdsAuthorizations } from "./iamCheck";
 import { HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, RunResult, runMachine, taskStates } from "./machineHarness";
-import { RDSClient } from "@aws-sdk/client-rds";
+import { losingFirstResponse } from "./failbackFaults";
+import { InvalidDBInstanceStateFault, RDSClient } from "@aws-sdk/client-rds";
 import { SFNClient } from "@aws-sdk/client-sfn";
 
 const DR = "us-west-2";
@@ -32,13 +33,15 @@ const OURS = [
 describe("failback source machine (dr)", () => {
     let rds: FakeRds;
     let sfn: FakeSfn;
-    let alerts: { source: string; error: string; cause: string }[];
+    let alerts: { source: string; error: string; cause: string; details: Record<string, string> }[];
     let faultStep: string | undefined;
+
+    let lose: { step: string; error: string } | undefined;
 
     function run(definition: object = crossAccount, input: unknown = {}): Promise<RunResult> {
         return runMachine(definition, input, {
             machineName: "pilotlight-failback-source",
-            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
+            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, losingFirstResponse(handler, () => lose), { faultStep: () => faultStep, alert: (e) => alerts.push(e) }),
         });
     }
 
@@ -48,6 +51,7 @@ describe("failback source machine (dr)", () => {
         rds.addInstance({ identifier: DB, data: "written-in-dr", info: { KmsKeyId: DR_KEY } });
         alerts = [];
         faultStep = undefined;
+        lose = undefined;
         Object.assign(process.env, { REGION: DR, DATABASE: DB, IS_CLUSTER: "false", PEER_ACCOUNT_ID: PROD_ACCOUNT });
     });
 
@@ -110,7 +114,7 @@ describe("failback source machine (dr)", () => {
             r.arrange?.();
             const result = await run(crossAccount, r.input ?? {});
             assert.strictEqual(result.status, "FAILED");
-            assert.deepStrictEqual(result.path, ["Plan", "NotifyFailure", "Failed"]);
+            assert.deepStrictEqual(result.path, ["Plan", "PlanFailed", "NotifyFailure", "Failed"]);
             assert.deepStrictEqual([alerts.length, alerts[0].source, alerts[0].error], [1, "failback-source", r.error]);
             assert.match(alerts[0].cause, r.message);
             assert.deepStrictEqual(rds.mutatingCalls(), []);
@@ -147,6 +151,88 @@ describe("failback source machine (dr)", () => {
         rds.addSnapshot("pilotlight-db-fb-20260301130000", DB, { tags: [] });
         await assert.rejects(runSourceStep(clients, settings, { step: "snapshot", job: { ...job, snapshotIdentifier: "pilotlight-db-fb-20260301130000" } }), { name: "UnexpectedStateError", message: /was not taken by failback-source/ });
         await assert.rejects(runSourceStep(clients, settings, { step: "prune", job }), { name: "InvalidInputError", message: /unknown step "prune"; expected plan or snapshot, status, share/ });
+    });
+
+    for (const [step, error] of [
+        ["snapshot", "Lambda.ServiceException"],
+        ["share", "Lambda.ServiceException"],
+        ["snapshot", "States.Timeout"],
+        ["share", "States.Timeout"],
+    ]) {
+        it(`a lost response at ${step} (${error}, the call took effect) is retried and continues: one snapshot, shared once`, async () => {
+            lose = { step, error };
+            const result = await run();
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+            assert.ok(result.taskFailures.some((f) => f.error === error), "the response was lost");
+            assert.deepStrictEqual(rds.mutatingCalls().map((c) => c.command), ["CreateDBSnapshot", "ModifyDBSnapshotAttribute"]);
+            assert.deepStrictEqual([...rds.snapshots.values()].map((x) => x.restoreAccounts), [[PROD_ACCOUNT]]);
+            assert.deepStrictEqual(alerts, []);
+        });
+    }
+
+    it("a poll whose response is lost (States.Timeout) is retried", async () => {
+        lose = { step: "status", error: "States.Timeout" };
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(result.taskFailures, [{ state: "PollSnapshot", error: "States.Timeout" }]);
+    });
+
+    it("a database busy for a while (InvalidDBInstanceStateFault: backing-up) is retried until it can be snapshot", async () => {
+        rds.failNext("CreateDBSnapshot", () => new InvalidDBInstanceStateFault({ $metadata: {}, message: "DBInstance pilotlight-db is backing-up." }), 3);
+        const result = await run();
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.strictEqual(result.taskFailures.filter((f) => f.error === "InvalidDBInstanceStateFault").length, 3);
+        assert.strictEqual(rds.snapshots.size, 1);
+    });
+
+    it("a failure after the snapshot says where it is and whether it was shared", async () => {
+        faultStep = "share";
+        const result = await run();
+        assert.strictEqual(result.status, "FAILED");
+        const [snap] = [...rds.snapshots.values()];
+        assert.deepStrictEqual(Object.keys(alerts[0].details), ["Outcome", "Database", "Snapshot"]);
+        assert.match(alerts[0].details.Outcome, /^snapshot-kept: /);
+        assert.strictEqual(alerts[0].details.Database, `${DB} in ${DR}: not changed`);
+        assert.strictEqual(alerts[0].details.Snapshot, `${snap.info.DBSnapshotArn} (available), not shared with ${PROD_ACCOUNT} yet`);
+    });
+
+    it("a failure before any snapshot says nothing changed; a plan refusal too", async () => {
+        faultStep = "snapshot";
+        await run();
+        assert.match(alerts[0].details.Outcome, /^nothing-changed: /);
+        assert.match(alerts[0].details.Snapshot, /^none: pilotlight-db-fb-\d{14} was not taken$/);
+        alerts = [];
+        faultStep = undefined;
+        await run(crossAccount, { extra: 1 });
+        assert.match(alerts[0].details.Outcome, /^nothing-changed: /);
+    });
+
+    it("a fault while assessing the failure still alerts, with the original error", async () => {
+        faultStep = "share";
+        const result = await run(crossAccount, {}, );
+        assert.strictEqual(result.status, "FAILED");
+        alerts = [];
+        const twice = await runMachine(crossAccount, {}, {
+            machineName: "pilotlight-failback-source",
+            executionName: "exec-2",
+            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, async (e: { step: string }) => {
+                if (e.step === "assess") throw Object.assign(new Error("describe denied"), { name: "AccessDenied" });
+                return handler(e as never);
+            }, { faultStep: () => "share", alert: (e) => alerts.push(e) }),
+        });
+        assert.strictEqual(twice.status, "FAILED");
+        assert.deepStrictEqual([alerts.length, alerts[0].error], [1, "InjectedFault"]);
+        assert.match(alerts[0].details.Outcome, /^unknown: /);
+    });
+
+    it("the plan refuses a null, array or string input (the local runner cannot start with one)", async () => {
+        const clients = { rds: () => new RDSClient({ region: DR }), sfn: new SFNClient({}) };
+        const settings = { region: DR, identifier: DB, isCluster: false, peerAccountId: PROD_ACCOUNT };
+        const context = { startedAt: "2026-03-01T12:00:00Z", executionArn: `${MACHINE.replace(":stateMachine:", ":execution:")}:x`, stateMachineArn: MACHINE };
+        for (const [input, shown] of [[null, "null"], [[], "\\[\\]"], ["{}", '"\\{\\}"']] as const) {
+            await assert.rejects(runSourceStep(clients, settings, { step: "plan", input, ...context }), { name: "InvalidInputError", message: new RegExp(`input must be a JSON object like \\{\\}; got ${shown}$`) });
+        }
+        assert.deepStrictEqual(rds.calls, []);
     });
 
     for (const isCluster of [false, true]) {

@@ -5,7 +5,10 @@ import * as assert from "assert";
 import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
 import { summary } from "./synth";
 
-const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns", "pilotlight:failback:Failback"];
+const FAILOVER_COMPONENTS = ["pilotlight:database:Database", "pilotlight:app:AppTier", "pilotlight:dns:FailoverDns"];
+// The failback source is in the pilot light with its roles; failover adds its function, machine and logs.
+const FAILBACK = "pilotlight:failback:Failback";
+const FAILBACK_REGIONAL = ["pilotlight:lambda:BundledFunction", "pilotlight:sfn:LambdaStateMachine", "aws:lambda/function:Function", "aws:cloudwatch/logGroup:LogGroup", "aws:sfn/stateMachine:StateMachine"];
 const SERVING_TYPES = [
     "aws:rds/instance:Instance",
     "aws:rds/cluster:Cluster",
@@ -30,9 +33,12 @@ function addedByFailover(r: ProgramResource, run: ProgramRun): boolean {
     const byUrn = new Map(run.resources.map((x) => [x.urn, x]));
     for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) {
         if (FAILOVER_COMPONENTS.includes(at.type)) return true;
+        if (at.type === FAILBACK) return FAILBACK_REGIONAL.includes(r.type);
     }
     const chain = r.urn.split("::")[2] ?? "";
     if (chain.startsWith("pilotlight:storage:ReplicatedBucket$") && FAILBACK_TYPES.includes(r.type)) return true;
+    // The copy target's hold: while failed over it leaves the served database and its secret alone.
+    if (chain.startsWith("pilotlight:copy:SnapshotCopy$") && r.type === "aws:secretsmanager/secret:Secret" && r.name.endsWith("-hold")) return true;
     return chain.startsWith("pilotlight:network:Network$") && NAT_TYPES.includes(r.type);
 }
 
@@ -64,7 +70,7 @@ describe("failover switch", () => {
     });
 
     it("prod always has the database, the app tier, the PRIMARY record and (its restore machine covering the database) the failback machine", () => {
-        for (const c of FAILOVER_COMPONENTS) assert.strictEqual(count(prod, c), 1, c);
+        for (const c of [...FAILOVER_COMPONENTS, FAILBACK]) assert.strictEqual(count(prod, c), 1, c);
         for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(prod, t), 1, t);
         assert.strictEqual(prod.outputs.dnsFailoverRole, "PRIMARY");
     });
@@ -117,7 +123,7 @@ describe("failover switch", () => {
         const offUrns = new Set(off.resources.map((r) => r.urn));
         const byUrn = new Map(on.resources.map((x) => [x.urn, x]));
         const inComponent = (r: ProgramResource) => {
-            for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) if (FAILOVER_COMPONENTS.includes(at.type)) return true;
+            for (let at: ProgramResource | undefined = r; at; at = at.parent ? byUrn.get(at.parent) : undefined) if ([...FAILOVER_COMPONENTS, FAILBACK].includes(at.type)) return true;
             return false;
         };
         const added = on.resources.filter((r) => !offUrns.has(r.urn) && !inComponent(r));
@@ -130,6 +136,7 @@ describe("failover switch", () => {
             "aws:iam/role:Role media-failback",
             "aws:iam/rolePolicy:RolePolicy media-failback",
             "aws:s3/bucketReplicationConfig:BucketReplicationConfig media-failback",
+            "aws:secretsmanager/secret:Secret copy-hold",
         ]);
     });
 

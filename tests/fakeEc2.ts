@@ -6,10 +6,11 @@
  * Models: instances with tags (DescribeInstances with tag and state filters), images
  * per region with their EBS snapshots (CreateImage with TagSpecifications and NoReboot,
  * CopyImage across regions with KmsKeyId and CopyImageTags, DescribeImages by id or by
- * name/tag filters, DeregisterImage), snapshots with their tags (CreateImage and CopyImage
- * tag them from TagSpecifications, DescribeSnapshots by id; DeleteSnapshot refuses one
- * still used by a registered image, like EC2, and, like the image job's role, one that does
- * not carry `pilotlight:created-by=image-backup`).
+ * name/tag filters, DeregisterImage with DeleteAssociatedSnapshots, ModifyImageAttribute
+ * launch permissions), snapshots with their tags and start times (CreateImage and CopyImage
+ * tag them from TagSpecifications, DescribeSnapshots by id or tag filter; DeleteSnapshot
+ * refuses one still used by a registered image, like EC2, and, like the image job's role,
+ * one that does not carry `pilotlight:created-by=image-backup`).
  */
 import {
     CopyImageCommand,
@@ -22,6 +23,7 @@ import {
     EC2Client,
     EC2ServiceException,
     Filter,
+    ModifyImageAttributeCommand,
     Tag,
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
@@ -43,6 +45,8 @@ export interface FakeImage {
     /** The instance (or source image) it was made from. */
     source: string;
     noReboot?: boolean;
+    /** Accounts allowed to launch it (ModifyImageAttribute LaunchPermission). */
+    launchPermissions: string[];
 }
 
 export interface FakeEc2Instance {
@@ -64,10 +68,10 @@ export class FakeEc2 {
     /** Images by id, every region. */
     readonly images = new Map<string, FakeImage>();
     /** Snapshots by id, every region. */
-    readonly snapshots = new Map<string, { region: string; tags: Tag[] }>();
+    readonly snapshots = new Map<string, { region: string; tags: Tag[]; startTime: string }>();
     readonly calls: { command: string; region: string; input: any }[] = [];
     imageTimeline = ["pending", "pending", "available"];
-    private failures: { command: string; error: () => Error; remaining: number }[] = [];
+    private failures: { command: string; error: () => Error; remaining: number; after?: boolean }[] = [];
     private ids = 0;
     private clock = Date.parse("2026-01-01T00:00:00Z");
     private readonly mock = mockClient(EC2Client);
@@ -81,6 +85,7 @@ export class FakeEc2 {
             [DeregisterImageCommand, "DeregisterImage", (i, r) => this.deregisterImage(i, r)],
             [DeleteSnapshotCommand, "DeleteSnapshot", (i, r) => this.deleteSnapshot(i, r)],
             [DescribeSnapshotsCommand, "DescribeSnapshots", (i, r) => this.describeSnapshots(i, r)],
+            [ModifyImageAttributeCommand, "ModifyImageAttribute", (i, r) => this.modifyImageAttribute(i, r)],
         ];
         this.mock.onAnyCommand().rejects(new Error("FakeEc2: unsupported command"));
         for (const [command, name, fn] of handlers) {
@@ -95,6 +100,7 @@ export class FakeEc2 {
                 const failure = this.failures.find((f) => f.command === name && f.remaining > 0);
                 if (failure) {
                     failure.remaining -= 1;
+                    if (failure.after) fn(input, region);
                     throw failure.error();
                 }
                 return fn(input, region);
@@ -111,6 +117,11 @@ export class FakeEc2 {
         this.failures.push({ command, error, remaining: times });
     }
 
+    /** The next call of `command` takes effect, then its response is lost (a network timeout). */
+    loseNextResponse(command: string): void {
+        this.failures.push({ command, error: () => Object.assign(new Error("socket hang up"), { name: "TimeoutError" }), remaining: 1, after: true });
+    }
+
     addInstance(instanceId: string, tags: Tag[], state = "running"): void {
         this.instances.set(instanceId, { instanceId, state, tags });
     }
@@ -118,7 +129,7 @@ export class FakeEc2 {
     /** Adds an available image with one snapshot, tagged like the image unless `snapshotTags` says otherwise. */
     addImage(region: string, name: string, opts: { source: string; tags?: Tag[]; snapshotTags?: Tag[]; created: string; state?: string }): FakeImage {
         const image = this.newImage(region, name, opts.source, opts.tags ?? [], opts.created);
-        for (const s of image.snapshotIds) this.snapshots.get(s)!.tags = structuredClone(opts.snapshotTags ?? opts.tags ?? []);
+        for (const s of image.snapshotIds) Object.assign(this.snapshots.get(s)!, { tags: structuredClone(opts.snapshotTags ?? opts.tags ?? []), startTime: opts.created });
         image.state = opts.state ?? "available";
         image.timeline = [];
         return image;
@@ -136,8 +147,8 @@ export class FakeEc2 {
     private newImage(region: string, name: string, source: string, tags: Tag[], created?: string): FakeImage {
         this.ids += 1;
         const snapshotId = `snap-${String(this.ids).padStart(8, "0")}`;
-        this.snapshots.set(snapshotId, { region, tags: structuredClone(tags) });
         this.clock += 60_000;
+        this.snapshots.set(snapshotId, { region, tags: structuredClone(tags), startTime: created ?? new Date(this.clock).toISOString() });
         const image: FakeImage = {
             imageId: `ami-${String(this.ids).padStart(8, "0")}`,
             region,
@@ -148,6 +159,7 @@ export class FakeEc2 {
             tags: structuredClone(tags),
             snapshotIds: [snapshotId],
             source,
+            launchPermissions: [],
         };
         [image.state, ...image.timeline] = this.imageTimeline;
         this.images.set(image.imageId, image);
@@ -221,10 +233,29 @@ export class FakeEc2 {
         return { Images: out };
     }
 
-    private deregisterImage(input: { ImageId: string }, region: string) {
+    private deregisterImage(input: { ImageId: string; DeleteAssociatedSnapshots?: boolean }, region: string) {
         const image = this.images.get(input.ImageId);
         if (!image || image.region !== region || image.state === "deregistered") throw ec2Error("InvalidAMIID.NotFound", `The image id '[${input.ImageId}]' does not exist`);
         image.state = "deregistered";
+        if (!input.DeleteAssociatedSnapshots) return { Return: true };
+        const results = image.snapshotIds.map((id) => {
+            const snap = this.snapshots.get(id);
+            if (!snap) return { SnapshotId: id, ReturnCode: "client-error" };
+            // "If a snapshot is associated with multiple AMIs, it is not deleted, regardless of this setting."
+            if ([...this.images.values()].some((i) => i.state !== "deregistered" && i.snapshotIds.includes(id))) return { SnapshotId: id, ReturnCode: "skipped" };
+            // "missing-permissions - The snapshot was not deleted because the role lacks DeleteSnapshot permissions" (the job's role: tagged ones only).
+            if (!snap.tags.some((t) => t.Key === CREATED_BY_TAG && t.Value === IMAGE_JOB)) return { SnapshotId: id, ReturnCode: "missing-permissions" };
+            this.snapshots.delete(id);
+            return { SnapshotId: id, ReturnCode: "success" };
+        });
+        return { Return: true, DeleteSnapshotResults: results };
+    }
+
+    private modifyImageAttribute(input: { ImageId: string; LaunchPermission?: { Add?: { UserId?: string }[]; Remove?: { UserId?: string }[] } }, region: string) {
+        const image = this.images.get(input.ImageId);
+        if (!image || image.region !== region || image.state === "deregistered") throw ec2Error("InvalidAMIID.NotFound", `The image id '[${input.ImageId}]' does not exist`);
+        for (const p of input.LaunchPermission?.Add ?? []) if (p.UserId && !image.launchPermissions.includes(p.UserId)) image.launchPermissions.push(p.UserId);
+        image.launchPermissions = image.launchPermissions.filter((a) => !(input.LaunchPermission?.Remove ?? []).some((p) => p.UserId === a));
         return {};
     }
 
@@ -240,12 +271,16 @@ export class FakeEc2 {
         return {};
     }
 
-    private describeSnapshots(input: { SnapshotIds?: string[] }, region: string) {
+    private describeSnapshots(input: { SnapshotIds?: string[]; Filters?: Filter[] }, region: string) {
         const ids = input.SnapshotIds ?? [...this.snapshots.keys()];
         const missing = ids.find((id) => this.snapshots.get(id)?.region !== region);
         if (input.SnapshotIds && missing) throw ec2Error("InvalidSnapshot.NotFound", `The snapshot '${missing}' does not exist.`);
+        const inRegion = ids.filter((id) => this.snapshots.get(id)?.region === region);
+        const listed = inRegion.filter((id) =>
+            matches(input.Filters, (name) => (name.startsWith("tag:") ? this.snapshots.get(id)!.tags.filter((t) => t.Key === name.slice(4)).map((t) => t.Value!) : [])),
+        );
         return {
-            Snapshots: ids.filter((id) => this.snapshots.get(id)?.region === region).map((id) => ({ SnapshotId: id, State: "completed", Tags: structuredClone(this.snapshots.get(id)!.tags) })),
+            Snapshots: listed.map((id) => ({ SnapshotId: id, State: "completed", StartTime: new Date(this.snapshots.get(id)!.startTime), Tags: structuredClone(this.snapshots.get(id)!.tags) })),
         };
     }
 }

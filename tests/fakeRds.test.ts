@@ -20,7 +20,7 @@ import {
 } from "@aws-sdk/client-rds";
 import { defaultRdsKey, FakeRds, rdsArn } from "./fakeRds";
 import { CreateDBInstanceCommand, DBSubnetGroupNotFoundFault, DescribeDBSubnetGroupsCommand, FailoverDBClusterCommand, InvalidDBInstanceStateFault } from "@aws-sdk/client-rds";
-import { CopyDBClusterSnapshotCommand, DescribeDBClusterSnapshotsCommand } from "@aws-sdk/client-rds";
+import { CopyDBClusterSnapshotCommand, DescribeDBClusterSnapshotsCommand, RestoreDBClusterFromSnapshotCommand } from "@aws-sdk/client-rds";
 import { CreateDBClusterSnapshotCommand, DeleteDBSnapshotCommand, DescribeAccountAttributesCommand } from "@aws-sdk/client-rds";
 
 describe("FakeRds", () => {
@@ -205,6 +205,116 @@ describe("FakeRds", () => {
             assert.strictEqual((await writerOf("c")).DBClusterMembers!.find((m) => m.IsClusterWriter)!.DBInstanceIdentifier, "c-2");
         });
     });
+
+    describe("rules of RDS the restore machine relies on", () => {
+        it("refuses a managed master password on an instance restore unless the engine is Oracle", async () => {
+            fake.addInstance({ identifier: "a", data: "rows" });
+            fake.addSnapshot("a-snap", "a");
+            await assert.rejects(
+                rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "b", DBSnapshotIdentifier: "a-snap", ManageMasterUserPassword: true })),
+                { name: "InvalidParameterCombination" },
+            );
+            assert.strictEqual(fake.instances.has("b"), false);
+            fake.addInstance({ identifier: "ora", info: { Engine: "oracle-ee" } });
+            fake.addSnapshot("ora-snap", "ora");
+            await rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "ora2", DBSnapshotIdentifier: "ora-snap", ManageMasterUserPassword: true }));
+            assert.ok(fake.instances.get("ora2")!.info.MasterUserSecret?.SecretArn);
+            // The modify after the restore may turn it on for any engine.
+            await rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "b", DBSnapshotIdentifier: "a-snap" }));
+            assert.strictEqual(fake.instances.get("b")!.info.MasterUserSecret, undefined, "a restore does not bring the source's managed secret");
+            fake.instances.get("b")!.status = "available";
+            await rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "b", ManageMasterUserPassword: true, ApplyImmediately: true }));
+            assert.ok(fake.instances.get("b")!.info.MasterUserSecret?.SecretArn);
+        });
+
+        it("creates no cluster member before the cluster is available", async () => {
+            fake.addCluster({ identifier: "c", members: [] });
+            fake.addClusterSnapshot("c-snap", "c");
+            await rds().send(new RestoreDBClusterFromSnapshotCommand({ DBClusterIdentifier: "d", SnapshotIdentifier: "c-snap", Engine: "aurora-postgresql", EngineVersion: "16.4" }));
+            const member = () => rds().send(new CreateDBInstanceCommand({ DBInstanceIdentifier: "d-1", DBClusterIdentifier: "d", Engine: "aurora-postgresql", DBInstanceClass: "db.r6g.large" }));
+            await assert.rejects(member(), { name: "InvalidDBClusterStateFault" });
+            assert.strictEqual(fake.instances.has("d-1"), false);
+            fake.clusters.get("d")!.status = "available";
+            await member();
+            assert.ok(fake.instances.has("d-1"));
+        });
+
+        it("refuses an instance restore with less storage than the snapshot, and restores under the snapshot's key", async () => {
+            fake.addInstance({ identifier: "a", info: { AllocatedStorage: 100, KmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/a" } });
+            fake.addSnapshot("a-snap", "a");
+            await assert.rejects(
+                rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "b", DBSnapshotIdentifier: "a-snap", AllocatedStorage: 50 })),
+                { name: "InvalidParameterValue" },
+            );
+            await rds().send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "b", DBSnapshotIdentifier: "a-snap", AllocatedStorage: 100 }));
+            assert.strictEqual(fake.instances.get("b")!.info.KmsKeyId, "arn:aws:kms:us-east-1:123456789012:key/a");
+        });
+
+        it("refuses a cluster restore to an engine version older than the snapshot's", async () => {
+            fake.addCluster({ identifier: "c", members: [], info: { EngineVersion: "16.6" } });
+            fake.addClusterSnapshot("c-snap", "c");
+            const restore = (v: string, id: string) =>
+                rds().send(new RestoreDBClusterFromSnapshotCommand({ DBClusterIdentifier: id, SnapshotIdentifier: "c-snap", Engine: "aurora-postgresql", EngineVersion: v }));
+            await assert.rejects(restore("16.4", "d"), { name: "InvalidParameterCombination" });
+            assert.strictEqual(fake.clusters.has("d"), false);
+            await restore("16.10", "e");
+            assert.strictEqual(fake.clusters.get("e")!.info.EngineVersion, "16.10");
+        });
+
+        it("takes no final snapshot of a read replica", async () => {
+            fake.addInstance({ identifier: "src" });
+            fake.addInstance({ identifier: "rep", info: { ReadReplicaSourceDBInstanceIdentifier: "src" } });
+            await assert.rejects(
+                rds().send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "rep", FinalDBSnapshotIdentifier: "rep-final" })),
+                { name: "InvalidParameterCombination" },
+            );
+            assert.strictEqual(fake.snapshots.has("rep-final"), false);
+        });
+
+        it("keeps a deleted database's automated backups only when told DeleteAutomatedBackups: false", async () => {
+            fake.addInstance({ identifier: "a", data: "rows", info: { BackupRetentionPeriod: 7 } });
+            fake.addInstance({ identifier: "b", data: "other", info: { BackupRetentionPeriod: 7 } });
+            await rds().send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "a", FinalDBSnapshotIdentifier: "a-final", DeleteAutomatedBackups: false }));
+            await rds().send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "b", FinalDBSnapshotIdentifier: "b-final" }));
+            assert.deepStrictEqual(fake.retainedBackups.map((b) => [b.identifier, b.data]), [["a", "rows"]]);
+        });
+
+        for (const status of ["renaming", "modifying", "backing-up", "creating"]) {
+            it(`refuses to modify, rename or snapshot an instance that is ${status}`, async () => {
+                fake.addInstance({ identifier: "a", status });
+                await assert.rejects(rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "a", DeletionProtection: true, ApplyImmediately: true })), {
+                    name: "InvalidDBInstanceStateFault",
+                });
+                await assert.rejects(rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "a", NewDBInstanceIdentifier: "b", ApplyImmediately: true })), {
+                    name: "InvalidDBInstanceStateFault",
+                });
+                await assert.rejects(rds().send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: "a", DBSnapshotIdentifier: "s" })), {
+                    name: "InvalidDBInstanceStateFault",
+                });
+                assert.ok(fake.instances.has("a") && !fake.instances.has("b") && !fake.snapshots.has("s"));
+            });
+        }
+
+        it("a modify or rename moves the status through modifying/renaming back to available", async () => {
+            fake.addInstance({ identifier: "a" });
+            await rds().send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "a", DeletionProtection: true, ApplyImmediately: true }));
+            assert.deepStrictEqual([await statusOf("a"), await statusOf("a")], ["modifying", "available"]);
+            fake.addCluster({ identifier: "c", members: [] });
+            await rds().send(new ModifyDBClusterCommand({ DBClusterIdentifier: "c", NewDBClusterIdentifier: "c2", ApplyImmediately: true }));
+            await assert.rejects(rds().send(new ModifyDBClusterCommand({ DBClusterIdentifier: "c2", DeletionProtection: true, ApplyImmediately: true })), {
+                name: "InvalidDBClusterStateFault",
+            });
+        });
+
+        it("refuses to delete a cluster with deletion protection", async () => {
+            fake.addCluster({ identifier: "c", members: [], info: { DeletionProtection: true } });
+            await assert.rejects(rds().send(new DeleteDBClusterCommand({ DBClusterIdentifier: "c", FinalDBSnapshotIdentifier: "c-final" })), {
+                name: "InvalidParameterCombination",
+            });
+            assert.strictEqual(fake.clusterSnapshots.has("c-final"), false);
+            assert.strictEqual(fake.clusters.get("c")!.status, "available");
+        });
+    });
 });
 
 describe("FakeRds copies across regions and accounts", () => {
@@ -264,7 +374,7 @@ describe("FakeRds copies across regions and accounts", () => {
             await assert.rejects(new RDSClient({}).send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: arn, TargetDBSnapshotIdentifier: "mine" })), /KmsKeyId is required/);
             await new RDSClient({}).send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: arn, TargetDBSnapshotIdentifier: "mine", KmsKeyId: "arn:aws:kms:us-west-2:222222222222:key/dr" }));
             assert.deepStrictEqual([target.snapshots.get("mine")!.data, target.snapshots.get("mine")!.info.KmsKeyId], ["d1", "arn:aws:kms:us-west-2:222222222222:key/dr"]);
-            const described = await new RDSClient({}).send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn }));
+            const described = await new RDSClient({}).send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, IncludeShared: true }));
             assert.strictEqual(described.DBSnapshots![0].SnapshotType, "shared");
         } finally {
             target.restore();
@@ -365,5 +475,61 @@ describe("FakeRds snapshot quotas and copy limits (snapshot jobs)", () => {
         const statuses: string[] = [];
         for (let i = 0; i < 3; i++) statuses.push((await west().send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: "c" }))).DBClusterSnapshots![0].Status!);
         assert.deepStrictEqual(statuses, ["copying", "copying", "available"]);
+    });
+});
+
+describe("FakeRds snapshot times", () => {
+    let home: FakeRds;
+    beforeEach(() => {
+        home = new FakeRds();
+    });
+    afterEach(() => home.restore());
+
+    it("a copy has its own SnapshotCreateTime and keeps the source's OriginalSnapshotCreateTime", async () => {
+        home.addSnapshot("s-orig", "db", { created: "2026-02-01T00:00:00Z", kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/mrk-shared" });
+        const out = await new RDSClient({ region: "us-west-2" }).send(
+            new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: rdsArn("snapshot", "s-orig"), TargetDBSnapshotIdentifier: "s-copy", KmsKeyId: "arn:aws:kms:us-west-2:123456789012:key/mrk-shared" }),
+        );
+        assert.deepStrictEqual(out.DBSnapshot!.OriginalSnapshotCreateTime, new Date("2026-02-01T00:00:00Z"));
+        assert.notDeepStrictEqual(out.DBSnapshot!.SnapshotCreateTime, new Date("2026-02-01T00:00:00Z"));
+    });
+});
+
+describe("FakeRds rules the copy target relies on", () => {
+    let target: FakeRds;
+    const arn = "arn:aws:rds:us-west-2:123456789012:snapshot:wordpress-cp-20260101000000";
+    beforeEach(() => {
+        target = new FakeRds({ region: "us-west-2", account: "222222222222" });
+        target.addSharedSnapshot(arn, { kmsKeyId: "arn:aws:kms:us-west-2:123456789012:key/mrk-shared", databaseIdentifier: "wordpress" });
+    });
+    afterEach(() => target.restore());
+
+    it("hides a shared snapshot unless IncludeShared is set (or SnapshotType is shared)", async () => {
+        const rds = new RDSClient({ region: "us-west-2" });
+        await assert.rejects(rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn })), (e: Error) => e.name === "DBSnapshotNotFoundFault");
+        await assert.rejects(rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, IncludeShared: true, SnapshotType: "manual" })), (e: Error) => e.name === "DBSnapshotNotFoundFault");
+        const found = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, IncludeShared: true }));
+        assert.deepStrictEqual(found.DBSnapshots!.map((s) => [s.DBSnapshotArn, s.DBInstanceIdentifier, s.SnapshotType]), [[arn, "wordpress", "shared"]]);
+        assert.strictEqual((await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: arn, SnapshotType: "shared" }))).DBSnapshots!.length, 1);
+    });
+
+    it("turns on a managed master password by ModifyDBInstance, in the instance's own account and region, under the named key", async () => {
+        target.addInstance({ identifier: "wordpress-v1" });
+        const rds = new RDSClient({ region: "us-west-2" });
+        await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: "wordpress-v1", ManageMasterUserPassword: true, MasterUserSecretKmsKeyId: "arn:aws:kms:us-west-2:222222222222:key/dr", ApplyImmediately: true }));
+        const secret = target.instances.get("wordpress-v1")!.info.MasterUserSecret!;
+        assert.match(secret.SecretArn!, /^arn:aws:secretsmanager:us-west-2:222222222222:secret:rds!db-/);
+        assert.deepStrictEqual([secret.KmsKeyId, secret.SecretStatus], ["arn:aws:kms:us-west-2:222222222222:key/dr", "active"]);
+    });
+
+    it("gives a final snapshot the instance's tags when it copies tags to snapshots, and none otherwise", async () => {
+        const tags = [{ Key: "pilotlight:created-by", Value: "copy-target" }];
+        target.addInstance({ identifier: "wordpress-v1", tags, info: { CopyTagsToSnapshot: true } });
+        target.addInstance({ identifier: "other", tags });
+        const rds = new RDSClient({ region: "us-west-2" });
+        await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "wordpress-v1", FinalDBSnapshotIdentifier: "wordpress-v1-final" }));
+        await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: "other", FinalDBSnapshotIdentifier: "other-final" }));
+        assert.deepStrictEqual(target.snapshots.get("wordpress-v1-final")!.tags, tags);
+        assert.deepStrictEqual(target.snapshots.get("other-final")!.tags, []);
     });
 });

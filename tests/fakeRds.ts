@@ -271,6 +271,8 @@ export class FakeRds {
     readonly snapshots = new Map<string, FakeSnapshot>();
     readonly clusterSnapshots = new Map<string, FakeClusterSnapshot>();
     readonly exportTasks = new Map<string, FakeExportTask>();
+    /** Automated backups kept after their database was deleted with `DeleteAutomatedBackups: false`. */
+    readonly retainedBackups: { identifier: string; resourceId: string; data: string }[] = [];
     /** DB subnet groups by name: the AZs of their subnets. */
     readonly subnetGroups = new Map<string, string[]>();
     readonly calls: RecordedCall[];
@@ -762,8 +764,14 @@ export class FakeRds {
         return { ...meta, DBCluster: this.clusterView(c) };
     }
 
-    private describeDBSnapshots(input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string; SnapshotType?: string }) {
+    private describeDBSnapshots(input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string; SnapshotType?: string; IncludeShared?: boolean }) {
         let list: FakeSnapshot[];
+        // "Shared and public DB snapshots are not included in the returned results by default. You can include shared
+        // snapshots with these results by enabling the IncludeShared parameter." (DescribeDBSnapshots, SnapshotType)
+        const sharedVisible = input.SnapshotType === "shared" || (input.IncludeShared === true && !["manual", "automated", "public", "awsbackup"].includes(input.SnapshotType ?? ""));
+        if (input.DBSnapshotIdentifier && !sharedVisible && this.sharedWithMe.has(input.DBSnapshotIdentifier)) {
+            throw new DBSnapshotNotFoundFault({ ...meta, message: `DBSnapshot ${input.DBSnapshotIdentifier} not found.` });
+        }
         if (input.SnapshotType === "shared" && !input.DBSnapshotIdentifier) {
             const shared = [...this.sharedWithMe.values()].filter((s) => !input.DBInstanceIdentifier || s.info.DBInstanceIdentifier === input.DBInstanceIdentifier);
             return { ...meta, DBSnapshots: shared.map((s) => ({ ...clone(s.info), Status: s.status, TagList: [] })) };
@@ -996,7 +1004,7 @@ export class FakeRds {
                     break;
                 case "ManageMasterUserPassword":
                     info.MasterUserSecret = value
-                        ? { SecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!${info.DbiResourceId}`, SecretStatus: "active" }
+                        ? { SecretArn: `arn:aws:secretsmanager:${this.region}:${this.account}:secret:rds!${info.DbiResourceId}`, SecretStatus: "active" }
                         : undefined;
                     break;
                 case "MasterUserSecretKmsKeyId":
@@ -1099,11 +1107,21 @@ export class FakeRds {
         if (this.instances.has(input.DBInstanceIdentifier)) {
             throw new DBInstanceAlreadyExistsFault({ ...meta, message: `DBInstance ${input.DBInstanceIdentifier} already exists.` });
         }
-        // A restore starts from RDS defaults, not from the source instance's settings.
+        const engine = (input.Engine as string | undefined) ?? snap.info.Engine ?? "";
+        // RestoreDBInstanceFromDBSnapshot.ManageMasterUserPassword: "Constraints: Applies to RDS for Oracle only."
+        if (input.ManageMasterUserPassword !== undefined && !engine.startsWith("oracle")) {
+            throw fault("InvalidParameterCombination", `ManageMasterUserPassword applies to RDS for Oracle only, not ${engine}.`);
+        }
+        // AllocatedStorage: "Be sure to allocate enough storage for your new DB instance so that the restore operation can succeed."
+        if (input.AllocatedStorage !== undefined && (input.AllocatedStorage as number) < (snap.info.AllocatedStorage ?? 0)) {
+            throw fault("InvalidParameterValue", `AllocatedStorage ${input.AllocatedStorage} is less than the snapshot's ${snap.info.AllocatedStorage} GiB.`);
+        }
+        // A restore starts from RDS defaults, not from the source instance's settings; the instance restore has no
+        // KmsKeyId: "RestoreDBInstanceFromDBSnapshot" keeps the snapshot's encryption key.
         const inst = this.addInstance({
             identifier: input.DBInstanceIdentifier,
             data: snap.data,
-            info: { Engine: snap.info.Engine, EngineVersion: snap.info.EngineVersion, AllocatedStorage: snap.info.AllocatedStorage },
+            info: { Engine: snap.info.Engine, EngineVersion: snap.info.EngineVersion, AllocatedStorage: snap.info.AllocatedStorage, KmsKeyId: snap.info.KmsKeyId },
         });
         const { DBInstanceIdentifier: _id, ...changes } = input;
         this.applyInstanceChanges(inst, changes);
@@ -1122,6 +1140,12 @@ export class FakeRds {
         if (this.clusters.has(input.DBClusterIdentifier)) {
             throw new DBClusterAlreadyExistsFault({ ...meta, message: `DBCluster ${input.DBClusterIdentifier} already exists.` });
         }
+        // "When you create a DB snapshot, the snapshot is based on the engine version used by your DB instance. You can
+        // upgrade the engine version for your DB snapshots" (RDS User Guide): upgrades only, never an older version.
+        const wanted = input.EngineVersion as string | undefined;
+        if (wanted !== undefined && snap.info.EngineVersion !== undefined && compareEngineVersions(wanted, snap.info.EngineVersion) < 0) {
+            throw fault("InvalidParameterCombination", `Cannot restore a ${snap.info.EngineVersion} snapshot to the older engine version ${wanted}.`);
+        }
         const c = this.addCluster({
             identifier: input.DBClusterIdentifier,
             data: snap.data,
@@ -1139,6 +1163,10 @@ export class FakeRds {
             throw fault("InvalidParameterCombination", "FakeRds models CreateDBInstance for Aurora cluster members only.");
         }
         const c = this.requireCluster(input.DBClusterIdentifier);
+        // RestoreDBClusterFromSnapshot: "You can create DB instances only after the RestoreDBClusterFromSnapshot operation has completed and the DB cluster is available."
+        if (c.status !== "available") {
+            throw new InvalidDBClusterStateFault({ ...meta, message: `DBCluster ${input.DBClusterIdentifier} is ${c.status}; instances can be created only in an available cluster.` });
+        }
         if (this.instances.has(input.DBInstanceIdentifier)) {
             throw new DBInstanceAlreadyExistsFault({ ...meta, message: `DBInstance ${input.DBInstanceIdentifier} already exists.` });
         }
@@ -1181,8 +1209,13 @@ export class FakeRds {
         DBInstanceIdentifier: string;
         SkipFinalSnapshot?: boolean;
         FinalDBSnapshotIdentifier?: string;
+        DeleteAutomatedBackups?: boolean;
     }) {
         const inst = this.requireInstance(input.DBInstanceIdentifier);
+        // FinalDBSnapshotIdentifier: "Can't be specified when deleting a read replica."
+        if (input.FinalDBSnapshotIdentifier && (inst.info.ReadReplicaSourceDBInstanceIdentifier || inst.info.ReadReplicaSourceDBClusterIdentifier)) {
+            throw fault("InvalidParameterCombination", `${input.DBInstanceIdentifier} is a read replica; FinalDBSnapshotIdentifier can't be specified.`);
+        }
         if (inst.info.DeletionProtection) {
             throw fault("InvalidParameterCombination", "Cannot delete protected DB Instance, please disable deletion protection and try again.");
         }
@@ -1205,8 +1238,13 @@ export class FakeRds {
                 if (this.snapshots.has(input.FinalDBSnapshotIdentifier)) {
                     throw new DBSnapshotAlreadyExistsFault({ ...meta, message: `DBSnapshot ${input.FinalDBSnapshotIdentifier} already exists.` });
                 }
-                this.addSnapshot(input.FinalDBSnapshotIdentifier, input.DBInstanceIdentifier, { data: inst.data, tags: [] });
+                // CopyTagsToSnapshot: "Specifies whether to copy all tags from the DB instance to snapshots of the DB instance."
+                this.addSnapshot(input.FinalDBSnapshotIdentifier, input.DBInstanceIdentifier, { data: inst.data, tags: inst.info.CopyTagsToSnapshot ? inst.tags : [] });
             }
+        }
+        // DeleteAutomatedBackups: "The default is to remove automated backups immediately after the DB instance is deleted."
+        if (input.DeleteAutomatedBackups === false && !member && (inst.info.BackupRetentionPeriod ?? 0) > 0) {
+            this.retainedBackups.push({ identifier: input.DBInstanceIdentifier, resourceId: inst.info.DbiResourceId!, data: inst.data });
         }
         const view = this.instanceView(inst);
         start(inst, this.timelines.instanceDelete);
@@ -1215,7 +1253,7 @@ export class FakeRds {
         return { ...meta, DBInstance: view };
     }
 
-    private deleteDBCluster(input: { DBClusterIdentifier: string; SkipFinalSnapshot?: boolean; FinalDBSnapshotIdentifier?: string }) {
+    private deleteDBCluster(input: { DBClusterIdentifier: string; SkipFinalSnapshot?: boolean; FinalDBSnapshotIdentifier?: string; DeleteAutomatedBackups?: boolean }) {
         const c = this.requireCluster(input.DBClusterIdentifier);
         if (c.info.DeletionProtection) {
             throw fault("InvalidParameterCombination", "Cannot delete protected Cluster, please disable deletion protection and try again.");
@@ -1240,6 +1278,10 @@ export class FakeRds {
                 });
             }
             this.addClusterSnapshot(input.FinalDBSnapshotIdentifier, input.DBClusterIdentifier, { data: c.data, tags: [] });
+        }
+        // DeleteAutomatedBackups: "The default is to remove automated backups immediately after the DB cluster is deleted".
+        if (input.DeleteAutomatedBackups === false && (c.info.BackupRetentionPeriod ?? 0) > 0) {
+            this.retainedBackups.push({ identifier: input.DBClusterIdentifier, resourceId: c.info.DbClusterResourceId!, data: c.data });
         }
         const view = this.clusterView(c);
         start(c, this.timelines.clusterDelete);
@@ -1466,6 +1508,8 @@ export class FakeRds {
             DbiResourceId: source.info.DbiResourceId,
             SourceDBSnapshotIdentifier: source.info.DBSnapshotArn,
             SourceRegion: /^arn:aws:rds:([^:]+):/.exec(source.info.DBSnapshotArn!)![1],
+            // OriginalSnapshotCreateTime: "Doesn't change when the snapshot is copied."
+            OriginalSnapshotCreateTime: source.info.OriginalSnapshotCreateTime ?? source.info.SnapshotCreateTime,
         });
         snap.copiedFrom = source.info.DBSnapshotArn;
         start(snap, this.timelines.snapshotCreate);
@@ -1541,6 +1585,17 @@ export class FakeRds {
             ? { ...meta, DBClusterSnapshotAttributesResult: { DBClusterSnapshotIdentifier: id, DBClusterSnapshotAttributes: [result] } }
             : { ...meta, DBSnapshotAttributesResult: { DBSnapshotIdentifier: id, DBSnapshotAttributes: [result] } };
     }
+}
+
+/** Compares engine versions part by part (`16.10` > `16.4`; `8.0.mysql_aurora.3.05.2` by its numbers). */
+export function compareEngineVersions(a: string, b: string): number {
+    const pa = a.split(/[^0-9]+/).filter(Boolean).map(Number);
+    const pb = b.split(/[^0-9]+/).filter(Boolean).map(Number);
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+        if (d !== 0) return d;
+    }
+    return 0;
 }
 
 /** The region of the client that sent a command; the home region when it has none configured. */

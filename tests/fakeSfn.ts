@@ -20,6 +20,10 @@ export interface StartedExecution extends FakeExecution {
     input: string;
     /** What DescribeExecution reports, one status a call; the last one stays. */
     statuses: string[];
+    /** What DescribeExecution reports once the execution ended: `output` if it succeeded, `error` and `cause` if not. */
+    output?: string;
+    error?: string;
+    cause?: string;
 }
 
 export class FakeSfn {
@@ -59,12 +63,15 @@ export class FakeSfn {
             const e = started ?? this.running.find((r) => this.arnOf(r) === input.executionArn);
             if (!e) throw new ExecutionDoesNotExist({ $metadata: {}, message: `Execution ${input.executionArn} does not exist` });
             const status = started ? (started.statuses.length > 1 ? started.statuses.shift()! : started.statuses[0]) : "RUNNING";
+            // Step Functions: output "is set only if the execution succeeds"; error and cause once it failed.
+            const ended = started && status !== "RUNNING" ? { output: status === "SUCCEEDED" ? started.output : undefined, error: started.error, cause: started.cause } : {};
             return {
                 executionArn: input.executionArn,
                 stateMachineArn: e.stateMachineArn,
                 name: e.name,
                 status,
                 input: typeof e.input === "string" ? e.input : JSON.stringify(e.input),
+                ...ended,
             };
         });
         this.mock.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn: string; name: string; input: string }) => {

@@ -75,14 +75,45 @@ export function rdsAuthorizations(call: RecordedCall, scope: { account: string; 
                 ),
                 ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
             ];
+        case "RestoreDBClusterFromSnapshot":
+            return [
+                ...on(
+                    call.command,
+                    arn("cluster", i.DBClusterIdentifier),
+                    arn("cluster-snapshot", i.SnapshotIdentifier),
+                    ...(i.DBSubnetGroupName ? [arn("subgrp", i.DBSubnetGroupName)] : []),
+                    ...(i.DBClusterParameterGroupName ? [arn("cluster-pg", i.DBClusterParameterGroupName)] : []),
+                ),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("cluster", i.DBClusterIdentifier)) : []),
+            ];
+        case "CreateDBInstance":
+            return [
+                ...on(call.command, arn("db", i.DBInstanceIdentifier), ...(i.DBClusterIdentifier ? [arn("cluster", i.DBClusterIdentifier)] : [])),
+                ...(i.Tags?.length ? on("AddTagsToResource", arn("db", i.DBInstanceIdentifier)) : []),
+            ];
+        case "DeleteDBCluster":
+            return on(call.command, arn("cluster", i.DBClusterIdentifier));
+        case "ModifyDBInstance":
+            return [
+                ...on(call.command, arn("db", i.DBInstanceIdentifier)),
+                // RDS user guide, "Permissions required for Secrets Manager integration": the caller creates and tags the managed secret, and uses the named key.
+                ...(i.ManageMasterUserPassword
+                    ? ["secretsmanager:CreateSecret", "secretsmanager:TagResource"].map((action) => ({ action, resource: `arn:aws:secretsmanager:${region}:${scope.account}:secret:rds!db-0123abcd-AbCdEf` }))
+                    : []),
+                ...(i.ManageMasterUserPassword && i.MasterUserSecretKmsKeyId
+                    ? ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"].map((action) => ({ action, resource: i.MasterUserSecretKmsKeyId as string }))
+                    : []),
+            ];
         case "DeleteDBInstance":
             return [...on(call.command, arn("db", i.DBInstanceIdentifier)), ...(i.FinalDBSnapshotIdentifier ? on("CreateDBSnapshot", arn("db", i.DBInstanceIdentifier), arn("snapshot", i.FinalDBSnapshotIdentifier)) : [])];
         case "DeleteDBSnapshot":
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
         case "ModifyDBSnapshotAttribute":
+        case "DescribeDBSnapshotAttributes":
             return on(call.command, arn("snapshot", i.DBSnapshotIdentifier));
         case "DeleteDBClusterSnapshot":
         case "ModifyDBClusterSnapshotAttribute":
+        case "DescribeDBClusterSnapshotAttributes":
             return on(call.command, arn("cluster-snapshot", i.DBClusterSnapshotIdentifier));
         case "AddTagsToResource":
         case "ListTagsForResource":

@@ -49,6 +49,39 @@ function mockMasterSecret(region: string, account: string, ident: string, kmsKey
     return { secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!db-${ident}-AbCdEf`, kmsKeyId: kmsKeyId ?? "", secretStatus: "active" };
 }
 
+/** An RDS instance outside any stack (the copy target machine restored it), as `aws.rds.getInstance` sees it. */
+export interface ExternalInstance {
+    /** Whether RDS manages its master password, and under which key (the copy target turns it on under the DR key). */
+    managedPassword?: { kmsKeyId: string };
+}
+
+/** What exists outside the stacks, for the data sources. Tests change it with `setExternalWorld` and reset it after. */
+export interface ExternalWorld {
+    /** The copy target's secret, as its machine writes it; undefined when there is none. */
+    copySecret?: { identifier: string; version: number; managedPassword: boolean };
+    /** Instances by identifier. */
+    instances: Record<string, ExternalInstance>;
+}
+
+/** By default: the copy target has made `pilotlight-db-v7` and turned on its managed password under the DR key. */
+export function defaultExternalWorld(): ExternalWorld {
+    return {
+        copySecret: { identifier: "pilotlight-db-v7", version: 7, managedPassword: true },
+        instances: { "pilotlight-db-v7": { managedPassword: { kmsKeyId: "key/copy-target" } } },
+    };
+}
+
+let world: ExternalWorld = defaultExternalWorld();
+
+/** Replaces the world outside the stacks (until `resetExternalWorld`). */
+export function setExternalWorld(w: ExternalWorld): void {
+    world = w;
+}
+
+export function resetExternalWorld(): void {
+    world = defaultExternalWorld();
+}
+
 /** Mocks that record every resource and invoke. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: MockedResource[] = [];
@@ -174,26 +207,41 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             }
             case "aws:ec2/getAmi:getAmi":
                 return { ...args.inputs, id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0", state: "available" };
-            // The copy target's secret: {host, port, identifier, version} of the instance it restored.
+            // The copy target's secret, as its machine writes it (functions/lib/copyTarget.ts `point`).
             case "aws:secretsmanager/getSecretVersion:getSecretVersion": {
-                const ident = "pilotlight-db-v7";
+                const s = world.copySecret;
+                if (!s) throw new Error(`ResourceNotFoundException: Secrets Manager can't find the specified secret ${args.inputs.secretId}`);
+                const ident = s.identifier;
+                const value = {
+                    host: `${ident}.mock.${this.region}.rds.amazonaws.com`,
+                    port: 5432,
+                    identifier: ident,
+                    version: s.version,
+                    engine: "postgres",
+                    ...(s.managedPassword ? { masterUserSecretArn: mockMasterSecret(this.region, this.accountId, ident, undefined).secretArn } : {}),
+                    sourceSnapshotArn: `arn:aws:rds:${this.region}:111111111111:snapshot:pilotlight-db-cp-20260101000000`,
+                    sourceCreatedAt: "2026-01-01T00:00:00.000Z",
+                };
                 return {
                     ...args.inputs,
                     id: args.inputs.secretId,
                     arn: `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${args.inputs.secretId}-AbCdEf`,
-                    secretString: JSON.stringify({ host: `${ident}.mock.${this.region}.rds.amazonaws.com`, port: 5432, identifier: ident, version: "7" }),
-                    versionId: "v7",
+                    secretString: JSON.stringify(value),
+                    versionId: `v${s.version}`,
                 };
             }
+            // Only instances that exist outside the stacks; a managed password only where RDS manages one.
             case "aws:rds/getInstance:getInstance": {
                 const ident = args.inputs.dbInstanceIdentifier;
+                const inst = world.instances[ident];
+                if (!inst) throw new Error(`couldn't find resource: DB instance ${ident} not found`);
                 return {
                     ...args.inputs,
                     id: ident,
                     dbInstanceArn: `arn:aws:rds:${this.region}:${this.accountId}:db:${ident}`,
                     address: `${ident}.mock.${this.region}.rds.amazonaws.com`,
                     port: 5432,
-                    masterUserSecrets: [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:key/copy-target`)],
+                    masterUserSecrets: inst.managedPassword ? [mockMasterSecret(this.region, this.accountId, ident, `arn:aws:kms:${this.region}:${this.accountId}:${inst.managedPassword.kmsKeyId}`)] : [],
                 };
             }
             default:

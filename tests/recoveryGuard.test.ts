@@ -151,7 +151,15 @@ describe("recovery guard", () => {
             const later = sample("cluster-failover-started-cross-az.json");
             later.detail.Date = "2026-03-14T10:00:00Z";
             rds.failAlways("DescribeDBClusters", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
-            assert.strictEqual((await recordHandler(later)).recorded, true);
+            const warnings: string[] = [];
+            const warn = console.warn;
+            console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
+            try {
+                assert.strictEqual((await recordHandler(later)).recorded, true);
+            } finally {
+                console.warn = warn;
+            }
+            assert.deepStrictEqual(warnings, ["could not read the writer of orders-aurora: AccessDenied: denied"], "the unreadable writer is logged, once");
             const item = ddb.item(TABLE, { clusterIdentifier: { S: CLUSTER } })!;
             assert.deepStrictEqual([item.failoverStartedAt.S, item.failoverFromWriter.S], ["2026-03-14T10:00:00.000Z", ""]);
         });

@@ -177,6 +177,23 @@ describe("restore machine (end to end)", function () {
         assertNoLeftovers();
     }
 
+    /** After the point of no return: the restore serves under the identifier, the original is intact under `oldName`. */
+    function assertKeptBoth(isCluster: boolean, original: { resourceId: string; data: string; settings: Record<string, unknown> }, oldName: string): void {
+        const id = isCluster ? CLUSTER_ID : INSTANCE_ID;
+        const restored = isCluster ? rds.clusters.get(id)! : rds.instances.get(id)!;
+        assert.ok(restored, "the restored database is kept under the identifier");
+        const restoredId = isCluster ? (restored as ReturnType<typeof rds.clusters.get>)!.info.DbClusterResourceId : (restored as ReturnType<typeof rds.instances.get>)!.info.DbiResourceId;
+        assert.notStrictEqual(restoredId, original.resourceId);
+        assert.match(oldName, /-pl-old-\d{14}$/);
+        const kept = isCluster ? rds.clusters.get(oldName) : rds.instances.get(oldName);
+        assert.ok(kept, `the original is kept as ${oldName}`);
+        assert.strictEqual(isCluster ? (kept as ReturnType<typeof rds.clusters.get>)!.info.DbClusterResourceId : (kept as ReturnType<typeof rds.instances.get>)!.info.DbiResourceId, original.resourceId);
+        assert.strictEqual(kept!.data, original.data);
+        assert.strictEqual(kept!.info.DeletionProtection, true, "deletion protection is on the kept original as it was");
+        if (isCluster) assert.strictEqual(rds.membersOf(oldName).length, 3, "the kept original cluster keeps its members");
+        assert.deepStrictEqual(rds.mutatingCalls().filter((c) => c.command.startsWith("Delete") && [id, oldName].includes(String(c.input.DBInstanceIdentifier ?? c.input.DBClusterIdentifier))), []);
+    }
+
     function snapshotOriginal(isCluster: boolean) {
         return isCluster
             ? { resourceId: rds.clusters.get(CLUSTER_ID)!.info.DbClusterResourceId!, data: "carts-v2", settings: clusterSettings(CLUSTER_ID) }
@@ -305,14 +322,21 @@ describe("restore machine (end to end)", function () {
                 const result = await run({ identifier: id, task: "db_restore", isCluster });
                 assert.strictEqual(result.status, "FAILED");
                 assert.strictEqual(result.error, "WaitTimeoutError");
-                assert.strictEqual(result.visits["Restored: check"], OPTIONS.maxAttempts);
-                assert.ok(result.path.includes("Restored: timed out"));
+                if (isCluster) {
+                    // A cluster's members wait for the cluster: the restore loop itself runs out.
+                    assert.strictEqual(result.visits.RestoreFromSnapshot, 2 * OPTIONS.maxAttempts!);
+                    assert.ok(result.path.includes("RestoreFromSnapshot: timed out"));
+                    assert.deepStrictEqual(rds.callsOf("CreateDBInstance"), [], "no member of a cluster that is not available");
+                } else {
+                    assert.strictEqual(result.visits["Restored: check"], OPTIONS.maxAttempts);
+                    assert.ok(result.path.includes("Restored: timed out"));
+                }
                 assert.ok(result.path.includes("RollBack"));
                 assertOriginalIntact(isCluster, before);
                 assert.strictEqual(alerts.published.length, 1);
                 const msg = alerts.published[0].message;
-                assert.match(msg, /Failed step: Restored/);
-                assert.match(msg, new RegExp(`not ready after ${OPTIONS.maxAttempts} polls`));
+                assert.match(msg, isCluster ? /Failed step: RestoreFromSnapshot/ : /Failed step: Restored/);
+                if (!isCluster) assert.match(msg, new RegExp(`not ready after ${OPTIONS.maxAttempts} polls`));
                 assert.match(msg, /Rollback: original-restored/);
                 assert.match(msg, /executions\/details\/arn:aws:states:us-east-1:123456789012:execution:pl-restore:exec-1/);
             });
@@ -323,7 +347,7 @@ describe("restore machine (end to end)", function () {
                 const result = await run({ identifier: id, task: "db_restore", isCluster });
                 assert.strictEqual(result.status, "FAILED");
                 assert.strictEqual(result.error, "ResourceFailedError");
-                assert.ok(result.path.includes("Restored: ended in a failed state"));
+                assert.ok(result.path.includes(isCluster ? "RestoreFromSnapshot failed" : "Restored: ended in a failed state"));
                 assertOriginalIntact(isCluster, before);
                 assert.match(alerts.published[0].message, /incompatible-restore/);
             });
@@ -346,6 +370,8 @@ describe("restore machine (end to end)", function () {
         const handlerOf = (state: string) => HANDLERS[(definition.States[state] as { Resource: string }).Resource];
         const EXPORT_STATES = ["StartExport", "ExportComplete: check"];
         const ALERT_STATES = ["NotifyFailure", "NotifyInvalidInput", "NotifySuccess"];
+        /** States after the point of no return (a cluster's writer is available before its readers are checked). */
+        const afterCutover = (state: string, isCluster: boolean) => ["ApplySettings", "DeleteOriginal"].includes(state) || (isCluster && state === "Restored: check");
 
         for (const isCluster of [false, true]) {
             const id = isCluster ? CLUSTER_ID : INSTANCE_ID;
@@ -354,9 +380,11 @@ describe("restore machine (end to end)", function () {
                     const before = snapshotOriginal(isCluster);
                     const task = EXPORT_STATES.includes(state) ? "export_snapshot" : "create_snapshot";
                     const faults: Record<string, Handler> = { [state]: injected(state, handlerOf(state)) };
-                    // Rollback and alerts run only after a failure: cause one at the restore.
-                    const needsFailure = state === "RollBack" || state === "NotifyFailure";
-                    if (needsFailure) faults.RestoreFromSnapshot = injected("RestoreFromSnapshot", handlerOf("RestoreFromSnapshot"));
+                    // Rollback and alerts run only after a failure: cause one at the restore (KeepBoth: after the cutover).
+                    const needsFailure = state === "RollBack" || state === "NotifyFailure" || state === "KeepBoth";
+                    if (needsFailure && state !== "KeepBoth") faults.RestoreFromSnapshot = injected("RestoreFromSnapshot", handlerOf("RestoreFromSnapshot"));
+                    if (state === "KeepBoth") faults.ApplySettings = injected("ApplySettings", handlerOf("ApplySettings"));
+                    const kept = state === "KeepBoth" || afterCutover(state, isCluster);
                     const input = state === "NotifyInvalidInput" ? { identifier: id, task: "nonsense", isCluster } : { identifier: id, task, isCluster };
                     const result = await run(input, faults);
 
@@ -366,21 +394,28 @@ describe("restore machine (end to end)", function () {
                         assert.strictEqual(result.status, needsFailure || state === "NotifyInvalidInput" ? "FAILED" : "SUCCEEDED");
                     } else {
                         assert.strictEqual(result.status, "FAILED", `failed at ${state}`);
-                        assert.strictEqual(result.error, "InjectedFault");
+                        assert.strictEqual(result.error, kept ? "RestoreKeptError" : "InjectedFault");
                     }
                     const sentAlert = alerts.published.at(-1)!;
                     if (result.status === "FAILED") {
                         assert.strictEqual(alerts.published.length, 1, "exactly one alert");
                         assert.match(sentAlert.subject, /FAILED/);
-                        const failedStep = needsFailure ? "RestoreFromSnapshot" : state === "NotifyInvalidInput" ? "Validate" : state.replace(/: check$/, "").replace(/^(.*): .*/, "$1");
+                        const failedStep =
+                            state === "KeepBoth" ? "ApplySettings" : needsFailure ? "RestoreFromSnapshot" : state === "NotifyInvalidInput" ? "Validate" : state.replace(/: check$/, "").replace(/^(.*): .*/, "$1");
                         assert.match(sentAlert.message, new RegExp(`Failed step: ${failedStep.replace("?", "\\?")}`));
                     }
                     const afterRename = result.path.includes("RenameOriginal");
-                    if (result.status === "FAILED" && afterRename) {
+                    if (result.status === "FAILED" && kept) {
+                        // Past the point of no return: the restore serves, the original is kept, as it was, under its temporary name.
+                        // A rollback that finds the restore serving (the cluster's writer available) keeps both too.
+                        if (state !== "Restored: check") assert.ok(!result.path.includes("RollBack"), "no rollback after the point of no return");
+                        assert.match(sentAlert.message, /Rollback: kept-both - the restored database serves as /);
+                        assertKeptBoth(isCluster, before, (result.cause ?? "").match(/kept as (\S+)/)?.[1] ?? "");
+                    } else if (result.status === "FAILED" && afterRename) {
                         assert.ok(result.path.includes("RollBack"), "rolled back");
                         assert.match(sentAlert.message, /Rollback: original-restored/);
                     }
-                    if (result.status === "FAILED") assertOriginalIntact(isCluster, before);
+                    if (result.status === "FAILED" && !kept) assertOriginalIntact(isCluster, before);
                 });
             }
         }
@@ -470,11 +505,12 @@ describe("restore machine (end to end)", function () {
             };
             const result = await run({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false }, { DeleteOriginal: flaky });
             assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(result.error, "RestoreKeptError");
             assert.strictEqual(rds.instances.get(INSTANCE_ID)!.data, "orders-v1", "restored database kept");
             assert.strictEqual(rds.instances.get(INSTANCE_ID)!.status, "available");
             const final = [...rds.snapshots.values()].find((s) => s.info.DBSnapshotIdentifier!.includes("-pl-final-"));
             assert.strictEqual(final?.data, "orders-v2", "the original's data is in its final snapshot");
-            assert.match(alerts.published[0].message, /Rollback: restore-kept/);
+            assert.match(alerts.published[0].message, /Rollback: restore-kept - .*its data is in the final snapshot wordpress-pl-final-\d{14}/);
         });
 
         it("an alert channel failing does not stop the others", async () => {

@@ -129,6 +129,56 @@ describe("restore-validate handler", () => {
         assert.deepStrictEqual(rds.mutatingCalls(), []);
     });
 
+    it("refuses a topology the in-place restore would break, for restores only, before any change", async () => {
+        rds.instances.get(INSTANCE_ID)!.info.ReadReplicaDBInstanceIdentifiers = ["wordpress-ro"];
+        await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false })), (err: Error) => {
+            assert.strictEqual(err.name, "InvalidInputError");
+            assert.match(err.message, /'wordpress' cannot be restored in place: it has read replicas \(wordpress-ro\)/);
+            return true;
+        });
+        await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "create_snapshot", isCluster: false })), { name: "InvalidInputError" });
+        // Taking or exporting a snapshot breaks nothing.
+        assert.strictEqual((await handler(event({ identifier: INSTANCE_ID, task: "create_snapshot_only", isCluster: false }))).task, "create_snapshot_only");
+        rds.clusters.get(CLUSTER_ID)!.info.CustomEndpoints = ["shop-reporting"];
+        await assert.rejects(handler(event({ identifier: CLUSTER_ID, task: "db_restore", isCluster: true })), /custom endpoints \(shop-reporting\)/);
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+    });
+
+    it("defaults to the machine's own snapshots only: its tag and its name pattern, not a tagged copy", async () => {
+        // An operator's copy carries the tag (copy-tags), but not the machine's name.
+        rds.addSnapshot("wordpress-copy-for-audit", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2026-03-01T00:00:00Z" });
+        rds.addSnapshot("wordpress-2026030100000", INSTANCE_ID, { tags: PILOTLIGHT_TAGS, created: "2026-03-01T00:00:00Z" });
+        const job = await handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false }));
+        assert.strictEqual(job.snapshotIdentifier, "wordpress-20260201000000");
+    });
+
+    it("records the original's deletion protection and plans the restore from the snapshot's size", async () => {
+        rds.instances.get(INSTANCE_ID)!.info.AllocatedStorage = 20;
+        rds.instances.get(INSTANCE_ID)!.info.MaxAllocatedStorage = undefined;
+        rds.snapshots.get("wordpress-20260201000000")!.info.AllocatedStorage = 800;
+        const job = await handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false }));
+        assert.strictEqual(job.original.deletionProtection, true);
+        assert.strictEqual((job.plan as InstancePlan).restore.AllocatedStorage, 800);
+        rds.snapshots.get("wordpress-20260101000000")!.info.AllocatedStorage = 900;
+        const given = await handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-20260101000000" }));
+        assert.strictEqual((given.plan as InstancePlan).restore.AllocatedStorage, 900);
+        const cluster = await handler(event({ identifier: CLUSTER_ID, task: "db_restore", isCluster: true }));
+        assert.strictEqual(cluster.original.deletionProtection, true);
+        rds.clusters.get(CLUSTER_ID)!.info.DeletionProtection = false;
+        assert.strictEqual((await handler(event({ identifier: CLUSTER_ID, task: "db_restore", isCluster: true }))).original.deletionProtection, false);
+    });
+
+    it("refuses a snapshot of another major version with what would be right", async () => {
+        rds.snapshots.get("wordpress-20260101000000")!.info.EngineVersion = "15.8";
+        await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-20260101000000" })), (err: Error) => {
+            assert.strictEqual(err.name, "SnapshotMismatchError");
+            assert.match(err.message, /snapshot 'wordpress-20260101000000' cannot be restored over 'wordpress': the snapshot is of engine version 15\.8, the database runs 16\.4/);
+            return true;
+        });
+        // Exporting it is fine.
+        assert.strictEqual((await handler(event({ identifier: INSTANCE_ID, task: "export_snapshot", isCluster: false, snapshotIdentifier: "wordpress-20260101000000" }))).task, "export_snapshot");
+    });
+
     it("rejects a database that is not available", async () => {
         rds.instances.get(INSTANCE_ID)!.status = "modifying";
         await assert.rejects(handler(event({ identifier: INSTANCE_ID, task: "db_restore", isCluster: false })), { name: "DatabaseNotReadyError" });

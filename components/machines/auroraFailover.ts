@@ -36,8 +36,8 @@ export interface AuroraFailoverMachineArgs {
     readerArn: string;
     /** `aurora-switch` Lambda ARN. */
     switchArn: string;
-    /** `aurora-demoted` Lambda ARN; required unless `afterRecovery` is `keep`. */
-    demotedArn?: string;
+    /** `aurora-demoted` Lambda ARN: after success it deletes, resizes or (keep) moves the demoted instance to the last promotion tier. */
+    demotedArn: string;
     /** Alert Lambda ARN (SNS, e-mail, Slack). */
     alertArn: string;
     /** What to do with the demoted smaller instance after success. Defaults to `keep`. */
@@ -83,7 +83,7 @@ export function machineTimeoutSeconds(waits: RecoveryWaits = DEFAULT_RECOVERY_WA
 function validate(args: AuroraFailoverMachineArgs, waits: RecoveryWaits): void {
     const after = args.afterRecovery ?? "keep";
     if (!["keep", "delete", "resize"].includes(after)) throw new Error(`afterRecovery "${after}" must be "keep", "delete" or "resize"`);
-    if (after !== "keep" && !args.demotedArn) throw new Error(`afterRecovery "${after}" needs demotedArn (the aurora-demoted Lambda)`);
+    if (!args.demotedArn) throw new Error("demotedArn (the aurora-demoted Lambda) is required");
     for (const [name, l] of Object.entries(waits)) {
         if (!Number.isInteger(l.seconds) || l.seconds < 1 || !Number.isInteger(l.attempts) || l.attempts < 1) {
             throw new Error(`waits.${name} ${JSON.stringify(l)} must have whole seconds >= 1 and attempts >= 1`);
@@ -95,6 +95,9 @@ type State = Record<string, unknown>;
 
 /** Names of the states, for tests and diagrams. */
 export const S = {
+    checkInput: "Check input",
+    badInput: "Alert bad input",
+    rejected: "Input rejected",
     start: "Start",
     assess: "Assess cluster",
     decide: "Decide",
@@ -136,7 +139,7 @@ export function failedStepState(task: string): string {
     return `${task}: failed`;
 }
 
-function task(resource: string, parameters: State, resultPath: string | null, next: string, catchTo?: { next: string; resultPath: string }): State {
+function task(resource: string, parameters: State, resultPath: string | null, next: string, catchTo?: { next: string; resultPath: string | null }): State {
     const state: State = { Type: "Task", Resource: resource, Parameters: parameters, ResultPath: resultPath, TimeoutSeconds: TASK_TIMEOUT_SECONDS, Retry: retry(), Next: next };
     if (catchTo) state.Catch = [{ ErrorEquals: ["States.ALL"], ResultPath: catchTo.resultPath, Next: catchTo.next }];
     return state;
@@ -183,7 +186,7 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         states[failedStepState(name)] = recordStep(name, onError);
         return task(resource, parameters, resultPath, next, { next: failedStepState(name), resultPath: "$.error" });
     };
-    const afterMark = after !== "keep" ? S.demoted : notifyOnSuccess ? S.notifySuccess : S.recovered;
+    const afterMark = S.demoted;
     const afterDemoted = notifyOnSuccess ? S.notifySuccess : S.recovered;
     // The shared alert Lambda's event (functions/lib/alert.ts); details carry the whole run: assessment, claim, reader, cleanup.
     const alert = (kind: "success" | "failure") => ({
@@ -197,6 +200,33 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
     });
 
     Object.assign(states, {
+        // Before anything reads `$.clusterIdentifier`: a run without one (or whose input is not an
+        // object) would otherwise fail in the first path it touches, with no alert.
+        [S.checkInput]: {
+            Type: "Choice",
+            Choices: [{ And: [{ Variable: "$.clusterIdentifier", IsPresent: true }, { Variable: "$.clusterIdentifier", IsString: true }], Next: S.start }],
+            Default: S.badInput,
+        },
+        [S.badInput]: {
+            ...task(
+                args.alertArn,
+                {
+                    kind: "failure",
+                    source: "aurora-failover",
+                    task: "writer recovery",
+                    failedStep: S.checkInput,
+                    error: "InvalidInputError",
+                    cause: 'the execution input must be an object with a string clusterIdentifier, e.g. {"clusterIdentifier": "orders-aurora"}; nothing was read or changed',
+                    "input.$": "$$.Execution.Input",
+                    "executionArn.$": "$$.Execution.Id",
+                },
+                null,
+                S.rejected,
+                { next: S.rejected, resultPath: null },
+            ),
+            Retry: alertRetry(),
+        },
+        [S.rejected]: { Type: "Fail", Error: "InvalidInputError", Cause: "the execution input must be an object with a string clusterIdentifier" },
         [S.start]: { Type: "Pass", Result: { cluster: 0, reader: 0, writer: 0 }, ResultPath: "$.attempts", Next: S.assess },
         [S.assess]: step(S.assess, args.assessArn, cluster, "$.assessment", S.decide),
         [S.decide]: {
@@ -309,10 +339,10 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         [S.failed]: { Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" },
         [S.recovered]: { Type: "Succeed" },
     });
-    if (after !== "keep") {
+    {
         states[S.demoted] = step(
             S.demoted,
-            args.demotedArn!,
+            args.demotedArn,
             { ...cluster, "demotedIdentifier.$": "$.assessment.writer.identifier", "intendedClass.$": "$.assessment.intendedClass", action: after },
             "$.demoted",
             afterDemoted,
@@ -328,7 +358,7 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
     }
     return {
         Comment: "pilotlight Aurora failover recovery: bring back a writer of the intended class, at most once per window",
-        StartAt: S.start,
+        StartAt: S.checkInput,
         TimeoutSeconds: machineTimeoutSeconds(waits),
         States: states,
     };

@@ -6,12 +6,19 @@
  * failback (primary):
  *   Plan -> CopyInDr -> wait -> CopyHome -> wait -> StartRestore -> wait for the restore
  *   execution to succeed -> Cleanup -> Done
- * any failure or exhausted wait -> NotifyFailure -> Failed. Plans only read. The primary's
- * machine changes its database only through the restore machine, which rolls back itself.
+ * A failure or exhausted wait after the plan -> Assess (reads where things stand: an outcome
+ * and a line per resource) -> NotifyFailure -> Failed; a plan failure says nothing changed
+ * (plans only read). The primary's machine changes its database only through the restore
+ * machine, whose own outcome says where the database is. After the restore succeeded the
+ * failback has failed back: a failed cleanup alerts and the execution still succeeds.
+ *
+ * Every Task retries a lost response (Lambda service errors, States.Timeout): each mutating
+ * step looks before it acts. The mutating ones also retry RDS's "not in a valid state"
+ * faults, which pass (a database backing up, a snapshot still settling).
  */
 import { FAILBACK_JOB, FAILBACK_SOURCE_JOB } from "../../functions/lib/failback";
 import { resolveRestoreOptions } from "./restore";
-import { EXECUTION_CONTEXT, failurePath, lambdaTask, machineTimeout, MachineDefinition, PollOptions, resolvePoll, waitLoop } from "./snapshotMachine";
+import { EXECUTION_CONTEXT, lambdaTask, machineTimeout, MachineDefinition, PollOptions, resolvePoll, State, States, TASK_TIMEOUT_SECONDS, TASK_RETRY, waitLoop } from "./snapshotMachine";
 
 export interface FailbackArns {
     /** functions/failback-source or functions/failback. */
@@ -38,14 +45,66 @@ export interface FailbackOptions extends PollOptions {
     timeoutSeconds?: number;
 }
 
-/** A step of the job Lambda on the job the machine carries (`$`). */
-function jobTask(arns: FailbackArns, step: string, next: string): Record<string, unknown> {
-    return lambdaTask(arns.job, { step, "job.$": "$" }, next, "NotifyFailure");
+/** RDS state faults that pass: retried for minutes, not seconds. */
+export const STATE_FAULT_RETRY = {
+    ErrorEquals: ["InvalidDBInstanceStateFault", "InvalidDBClusterStateFault", "InvalidDBSnapshotStateFault", "InvalidDBClusterSnapshotStateFault"],
+    IntervalSeconds: 30,
+    MaxAttempts: 8,
+    BackoffRate: 1.5,
+    MaxDelaySeconds: 300,
+    JitterStrategy: "FULL",
+};
+
+/** A step of the job Lambda on the job the machine carries (`$`); a failure goes to Assess. */
+function jobTask(arns: FailbackArns, step: string, next: string): State {
+    return lambdaTask(arns.job, { step, "job.$": "$" }, next, "Assess");
+}
+
+/** A step that changes something: it also retries the state faults that pass. */
+function mutatingTask(arns: FailbackArns, step: string, next: string): State {
+    const task = jobTask(arns, step, next);
+    return { ...task, Retry: [...(task.Retry as object[]), STATE_FAULT_RETRY] };
 }
 
 /** The plan Task: the input and the execution's context. */
-function planTask(arns: FailbackArns, next: string): Record<string, unknown> {
-    return lambdaTask(arns.job, { step: "plan", "input.$": "$", ...EXECUTION_CONTEXT }, next, "NotifyFailure");
+function planTask(arns: FailbackArns, next: string): State {
+    return lambdaTask(arns.job, { step: "plan", "input.$": "$", ...EXECUTION_CONTEXT }, next, "PlanFailed");
+}
+
+/**
+ * The failure path: the plan's failure changed nothing; any later one is assessed (a read
+ * step, at `$.assessment`), then alerted with the assessment as its details.
+ */
+function failurePath(arns: FailbackArns, source: string): States {
+    const assessment = (outcome: string) => ({ Type: "Pass", Result: { Outcome: outcome }, ResultPath: "$.assessment", Next: "NotifyFailure" });
+    return {
+        PlanFailed: assessment("nothing-changed: the plan only reads; fix what the error says and start the machine again"),
+        Assess: {
+            ...lambdaTask(arns.job, { step: "assess", "job.$": "$" }, "NotifyFailure", "AssessFailed", "$.assessment"),
+            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.assessError", Next: "AssessFailed" }],
+        },
+        AssessFailed: assessment("unknown: the machine could not look where things stand; check its snapshots and executions by hand"),
+        NotifyFailure: {
+            Type: "Task",
+            Resource: arns.alert,
+            Parameters: {
+                kind: "failure",
+                source,
+                "error.$": "$.error.Error",
+                "cause.$": "$.error.Cause",
+                "details.$": "$.assessment",
+                "executionArn.$": "$$.Execution.Id",
+                "input.$": "$$.Execution.Input",
+            },
+            ResultPath: "$.alert",
+            TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+            Retry: TASK_RETRY,
+            // An alert that cannot be delivered must not hide the failure itself.
+            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.alertError", Next: "Failed" }],
+            Next: "Failed",
+        },
+        Failed: { Type: "Fail", Error: `${source}.Failed`, Cause: "see the alert and the execution history" },
+    };
 }
 
 /** The dr side's machine. */
@@ -59,16 +118,16 @@ export function failbackSourceDefinition(arns: FailbackArns, options: FailbackSo
         TimeoutSeconds: machineTimeout(o, 1, options.timeoutSeconds),
         States: {
             Plan: planTask(arns, "Snapshot"),
-            Snapshot: jobTask(arns, "snapshot", "WaitSnapshot"),
-            ...waitLoop("Snapshot", jobTask(arns, "status", "unused"), afterSnapshot, "NotifyFailure", o),
-            ...(share ? { Share: jobTask(arns, "share", "Output") } : {}),
+            Snapshot: mutatingTask(arns, "snapshot", "WaitSnapshot"),
+            ...waitLoop("Snapshot", jobTask(arns, "status", "unused"), afterSnapshot, "Assess", o),
+            ...(share ? { Share: mutatingTask(arns, "share", "Output") } : {}),
             // What the operator passes to the primary's failback machine.
             Output: {
                 Type: "Pass",
                 Parameters: { "snapshotArn.$": "$.snapshotArn", "snapshotIdentifier.$": "$.snapshotIdentifier", "createdAt.$": "$.createdAt", "isCluster.$": "$.isCluster" },
                 End: true,
             },
-            ...failurePath(arns.alert, FAILBACK_SOURCE_JOB),
+            ...failurePath(arns, FAILBACK_SOURCE_JOB),
         },
     };
 }
@@ -88,15 +147,39 @@ export function failbackDefinition(arns: FailbackArns, options: FailbackOptions 
         TimeoutSeconds: timeoutSeconds,
         States: {
             Plan: planTask(arns, "CopyInDr"),
-            CopyInDr: jobTask(arns, "copy_in_dr", "WaitDrCopy"),
-            ...waitLoop("DrCopy", poll, "CopyHome", "NotifyFailure", o),
-            CopyHome: jobTask(arns, "copy_home", "WaitHomeCopy"),
-            ...waitLoop("HomeCopy", poll, "StartRestore", "NotifyFailure", o),
-            StartRestore: jobTask(arns, "start_restore", "WaitRestore"),
-            ...waitLoop("Restore", jobTask(arns, "restore_status", "unused"), "Cleanup", "NotifyFailure", restoreWait, "SUCCEEDED"),
-            Cleanup: jobTask(arns, "cleanup", "Done"),
+            CopyInDr: mutatingTask(arns, "copy_in_dr", "WaitDrCopy"),
+            ...waitLoop("DrCopy", poll, "CopyHome", "Assess", o),
+            CopyHome: mutatingTask(arns, "copy_home", "WaitHomeCopy"),
+            ...waitLoop("HomeCopy", poll, "StartRestore", "Assess", o),
+            StartRestore: mutatingTask(arns, "start_restore", "WaitRestore"),
+            ...waitLoop("Restore", jobTask(arns, "restore_status", "unused"), "Cleanup", "Assess", restoreWait, "SUCCEEDED"),
+            // Failed back from here on: a cleanup that fails says so, and the execution succeeds.
+            Cleanup: { ...mutatingTask(arns, "cleanup", "Done"), Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.cleanupError", Next: "NotifyCleanupFailed" }] },
+            NotifyCleanupFailed: {
+                Type: "Task",
+                Resource: arns.alert,
+                Parameters: {
+                    kind: "failure",
+                    source: FAILBACK_JOB,
+                    "subject.$": "States.Format('pilotlight failback: {} failed back; the DR-region copy {} was not deleted', $.identifier, $.copyIdentifier)",
+                    failedStep: "Cleanup",
+                    "error.$": "$.cleanupError.Error",
+                    "cause.$": "$.cleanupError.Cause",
+                    details: {
+                        "Outcome.$": "States.Format('failed-back: {} was restored from the home copy {}; only deleting the DR-region copy failed: delete it by hand when the error allows', $.identifier, $.copyIdentifier)",
+                        "Restore execution.$": "$.restoreExecutionArn",
+                    },
+                    "executionArn.$": "$$.Execution.Id",
+                    "input.$": "$$.Execution.Input",
+                },
+                ResultPath: "$.alert",
+                TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+                Retry: TASK_RETRY,
+                Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.alertError", Next: "Done" }],
+                Next: "Done",
+            },
             Done: { Type: "Succeed" },
-            ...failurePath(arns.alert, FAILBACK_JOB),
+            ...failurePath(arns, FAILBACK_JOB),
         },
     };
 }

@@ -8,10 +8,12 @@
  *     create_snapshot*: CreateSnapshot -> wait -> PruneSnapshots -> (create_snapshot: restore pipeline)
  *     db_restore:       restore pipeline
  *     export_snapshot:  StartExport -> wait
- *   restore pipeline: RenameOriginal -> wait -> RestoreFromSnapshot -> wait
- *                     -> ApplySettings -> wait -> DeleteOriginal (loop) -> success
- *   any failure after RenameOriginal starts -> RollBack (loop) -> NotifyFailure -> Failed
- *   any failure before                      -> NotifyFailure -> Failed
+ *   restore pipeline: RenameOriginal -> wait -> RestoreFromSnapshot (loop) -> wait
+ *                     == the point of no return: the restore is available under the identifier ==
+ *                     -> ApplySettings (loop) -> DeleteOriginal (loop) -> success
+ *   a failure from RenameOriginal until the restore is available -> RollBack (loop) -> NotifyFailure -> Failed
+ *   a failure after it  -> KeepBoth (loop: never deletes the restore) -> NotifyFailure -> "Failed: restore kept"
+ *   any failure before RenameOriginal -> NotifyFailure -> Failed
  *
  * Every wait is a Wait + Task(status) + Choice loop with an attempt counter;
  * an exhausted loop is a failure like any other.
@@ -56,8 +58,14 @@ export const RESTORE_MACHINE_DEFAULTS = {
     notifyOnSuccess: false,
 };
 
-/** Number of wait loops on the longest path (snapshot, rename, restore, settings, delete). */
-const LOOPS_ON_LONGEST_PATH = 5;
+/** Loops on the longest path: snapshot, rename, restore (two: cluster then writer), restored, settings, delete. */
+const LOOPS_ON_LONGEST_PATH = 7;
+
+/** Error of an execution that failed after the point of no return: the restored database serves, the alert says where the original is. */
+export const RESTORE_KEPT_ERROR = "RestoreKeptError";
+
+/** RDS refuses a call while the database is busy (renaming, modifying, backing-up): worth waiting for. */
+const BUSY_ERRORS = ["InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"];
 const TASK_TIMEOUT_SECONDS = 120;
 
 type State = Record<string, unknown>;
@@ -91,8 +99,13 @@ export function resolveRestoreOptions(options: RestoreMachineOptions = {}) {
     return { pollIntervalSeconds, maxAttempts, rollbackMaxAttempts, timeoutSeconds, notifyOnSuccess: options.notifyOnSuccess ?? false };
 }
 
+/**
+ * Every step looks before it acts, so a call whose response was lost (a Lambda timeout, the Task's
+ * own `States.Timeout`) is retried like a throttle; a busy database is waited for.
+ */
 const RETRY = [
-    { ErrorEquals: [...RETRYABLE_ERRORS], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL" },
+    { ErrorEquals: [...RETRYABLE_ERRORS, "States.Timeout"], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL" },
+    { ErrorEquals: BUSY_ERRORS, IntervalSeconds: 30, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 300, JitterStrategy: "FULL" },
 ];
 
 /** Rollback and alerts are idempotent and too important to give up on one surprise: they also retry any error a few times. */
@@ -120,7 +133,7 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
             Parameters: parameters,
             ResultPath: resultPath,
             TimeoutSeconds: TASK_TIMEOUT_SECONDS,
-            Retry: name === "RollBack" ? RETRY_ANY : RETRY,
+            Retry: name === "RollBack" || name === "KeepBoth" ? RETRY_ANY : RETRY,
             Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.caught", Next: recorder }],
             Next: next,
         };
@@ -183,6 +196,7 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
         onError: string,
         onTimeout: State,
         record?: State,
+        parameters: object = JOB,
     ): string => {
         const start = `${name}: start`;
         const count = `${name}: count`;
@@ -190,7 +204,7 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
         const wait = `${name}: wait`;
         const timedOut = `${name}: timed out`;
         states[start] = { Type: "Pass", Result: { n: 0 }, ResultPath: "$.counter", Next: name };
-        task(name, resource, JOB, resultPath, count, onError, record);
+        task(name, resource, parameters, resultPath, count, onError, record);
         states[count] = { Type: "Pass", Parameters: { "n.$": "States.MathAdd($.counter.n, 1)" }, ResultPath: "$.counter", Next: choice };
         states[choice] = {
             Type: "Choice",
@@ -218,9 +232,26 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
     const NOTIFY_FAILURE = "NotifyFailure";
     const NO_ROLLBACK = "No rollback needed";
     const ROLLBACK = "RollBack: start";
+    const KEEP_BOTH = "KeepBoth: start";
+    const FAILED_RESTORE_KEPT = "Failed: restore kept";
     const SUCCESS = o.notifyOnSuccess ? "NotifySuccess" : SUCCEEDED;
 
     states[FAILED] = { Type: "Fail", ErrorPath: "$.failure.error", CausePath: "$.failure.cause" };
+    // Past the point of no return nothing was put back: the execution says so in its own error.
+    states[FAILED_RESTORE_KEPT] = { Type: "Fail", Error: RESTORE_KEPT_ERROR, CausePath: "$.rollback.detail" };
+    states["After the alert"] = {
+        Type: "Choice",
+        Choices: [
+            {
+                And: [
+                    { Variable: "$.rollback.cutover", IsPresent: true },
+                    { Variable: "$.rollback.cutover", BooleanEquals: true },
+                ],
+                Next: FAILED_RESTORE_KEPT,
+            },
+        ],
+        Default: FAILED,
+    };
     states[SUCCEEDED] = { Type: "Succeed" };
     states[NOTIFY_FAILURE] = {
         Type: "Task",
@@ -240,8 +271,8 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
         TimeoutSeconds: TASK_TIMEOUT_SECONDS,
         Retry: RETRY_ANY,
         // A failed alert must not hide the original failure: end Failed either way.
-        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.alertError", Next: FAILED }],
-        Next: FAILED,
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.alertError", Next: "After the alert" }],
+        Next: "After the alert",
     };
     states[NO_ROLLBACK] = {
         Type: "Pass",
@@ -259,7 +290,7 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
                 "database.$": "$.job.identifier",
                 "task.$": "$.job.task",
                 "executionArn.$": "$$.Execution.Id",
-                details: { "snapshot.$": "$.job.snapshotIdentifier" },
+                "details.$": "$.summary",
             },
             ResultPath: "$.alert",
             TimeoutSeconds: TASK_TIMEOUT_SECONDS,
@@ -337,31 +368,90 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
     };
 
     // ---- snapshot
+    // What a successful execution outputs (and its success alert shows), one Pass per path.
+    states["Summarize snapshot"] = { Type: "Pass", Parameters: { "snapshot.$": "$.job.snapshotIdentifier" }, ResultPath: "$.summary", Next: SUCCESS };
+    states["Summarize export"] = {
+        Type: "Pass",
+        Parameters: { "snapshot.$": "$.job.snapshotIdentifier", "export.$": "$.export.s3Uri" },
+        ResultPath: "$.summary",
+        Next: SUCCESS,
+    };
+    states["Summarize restore"] = {
+        Type: "Pass",
+        Parameters: {
+            "snapshot.$": "$.job.snapshotIdentifier",
+            "restored.$": "$.deleteOld.result.identifier",
+            "resourceId.$": "$.deleteOld.result.resourceId",
+            // Every restore gives the database a new RDS-managed secret: applications must read this one.
+            "masterUserSecretArn.$": "$.deleteOld.result.masterUserSecretArn",
+            "kmsKeyId.$": "$.deleteOld.result.kmsKeyId",
+            "originalFinalSnapshot.$": "$.deleteOld.result.finalSnapshot",
+        },
+        ResultPath: "$.summary",
+        Next: SUCCESS,
+    };
     const snapshotStatus = { target: "snapshot", "isCluster.$": "$.job.isCluster", "identifier.$": "$.job.names.newSnapshot" };
     task("CreateSnapshot", fns.snapshot, JOB, "$.snapshot", waitLoop("SnapshotAvailable", snapshotStatus, "PruneSnapshots", NO_ROLLBACK), NO_ROLLBACK);
     task("PruneSnapshots", fns.prune, JOB, "$.prune", "AfterSnapshot", NO_ROLLBACK);
     states.AfterSnapshot = {
         Type: "Choice",
         Choices: [{ Variable: "$.job.task", StringEquals: "create_snapshot", Next: "RenameOriginal" }],
-        Default: SUCCESS,
+        Default: "Summarize snapshot",
     };
 
     // ---- export
     const exportStatus = { target: "export", "isCluster.$": "$.job.isCluster", "identifier.$": "$.job.names.exportTask" };
-    task("StartExport", fns.export, JOB, "$.export", waitLoop("ExportComplete", exportStatus, SUCCESS, NO_ROLLBACK), NO_ROLLBACK);
+    task("StartExport", fns.export, JOB, "$.export", waitLoop("ExportComplete", exportStatus, "Summarize export", NO_ROLLBACK), NO_ROLLBACK);
 
-    // ---- restore pipeline: from the rename on, every failure rolls back
-    const renamed = waitLoop("Renamed", databaseStatus("$.job.names.old", "$.job.oldMembers"), "RestoreFromSnapshot", ROLLBACK);
+    // ---- restore pipeline: from the rename until the restore is available, every failure rolls back
+    const renamed = waitLoop("Renamed", databaseStatus("$.job.names.old", "$.job.oldMembers"), "RestoreFromSnapshot: start", ROLLBACK);
     task("RenameOriginal", fns.rename, JOB, "$.rename", renamed, ROLLBACK);
-    const restored = waitLoop("Restored", databaseStatus("$.job.identifier", "$.job.restoredMembers"), "ApplySettings", ROLLBACK);
-    task("RestoreFromSnapshot", fns.restore, JOB, "$.restore", restored, ROLLBACK);
-    const deleteOld = advanceLoop("DeleteOriginal", fns.deleteOld, "$.deleteOld", o.maxAttempts, SUCCESS, ROLLBACK, {
-        Parameters: { step: "DeleteOriginal", error: "WaitTimeoutError", "cause.$": "$.deleteOld.detail" },
+    // The point of no return: once the restore is available under the identifier, applications may write to it.
+    const restored = waitLoop("Restored", databaseStatus("$.job.identifier", "$.job.restoredMembers"), "ApplySettings: start", ROLLBACK);
+    advanceLoop("RestoreFromSnapshot", fns.restore, "$.restore", 2 * o.maxAttempts, restored, ROLLBACK, {
+        Parameters: { step: "RestoreFromSnapshot", error: "WaitTimeoutError", "cause.$": "$.restore.detail" },
         ResultPath: "$.failure",
         Next: ROLLBACK,
     });
-    const applied = waitLoop("SettingsApplied", databaseStatus("$.job.identifier", "$.job.restoredMembers"), deleteOld, ROLLBACK);
-    task("ApplySettings", fns.applySettings, JOB, "$.applySettings", applied, ROLLBACK);
+    // ---- after the point of no return: every failure keeps both databases
+    const deleteOld = advanceLoop("DeleteOriginal", fns.deleteOld, "$.deleteOld", o.maxAttempts, "Summarize restore", KEEP_BOTH, {
+        Parameters: { step: "DeleteOriginal", error: "WaitTimeoutError", "cause.$": "$.deleteOld.detail" },
+        ResultPath: "$.failure",
+        Next: KEEP_BOTH,
+    });
+    advanceLoop("ApplySettings", fns.applySettings, "$.applySettings", o.maxAttempts, deleteOld, KEEP_BOTH, {
+        Parameters: { step: "ApplySettings", error: "WaitTimeoutError", "cause.$": "$.applySettings.detail" },
+        ResultPath: "$.failure",
+        Next: KEEP_BOTH,
+    });
+    advanceLoop(
+        "KeepBoth",
+        fns.rollback,
+        "$.rollback",
+        o.maxAttempts,
+        NOTIFY_FAILURE,
+        NOTIFY_FAILURE,
+        {
+            Parameters: {
+                outcome: "keep-both-unfinished",
+                cutover: true,
+                "detail.$": "States.Format('the restored database serves as {}; the original (resource id {}) is kept as {} or deleted into the final snapshot {}; last state: {}', $.job.identifier, $.job.original.resourceId, $.job.names.old, $.job.names.finalSnapshot, $.rollback.detail)",
+            },
+            ResultPath: "$.rollback",
+            Next: NOTIFY_FAILURE,
+        },
+        {
+            Type: "Pass",
+            Parameters: {
+                outcome: "keep-both-failed",
+                cutover: true,
+                "detail.$": "States.Format('{}: {}; the restored database serves as {}; the original (resource id {}) is kept as {} or deleted into the final snapshot {}', $.caught.Error, $.caught.Cause, $.job.identifier, $.job.original.resourceId, $.job.names.old, $.job.names.finalSnapshot)",
+            },
+            ResultPath: "$.rollback",
+            Next: NOTIFY_FAILURE,
+        },
+        { "job.$": "$.job", afterCutover: true },
+    );
 
     // ---- rollback: its own failure is reported as the rollback outcome; $.failure keeps the failure that caused it
     advanceLoop(
@@ -372,13 +462,19 @@ export function restoreMachineDefinition(fns: RestoreFunctionArns, options: Rest
         NOTIFY_FAILURE,
         NOTIFY_FAILURE,
         {
-            Parameters: { outcome: "timed-out", "detail.$": "States.Format('rollback unfinished, last state: {}', $.rollback.detail)" },
+            Parameters: {
+                outcome: "rollback-timed-out",
+                "detail.$": "States.Format('rollback unfinished, last state: {}; the original (resource id {}) is under {} or {}', $.rollback.detail, $.job.original.resourceId, $.job.identifier, $.job.names.old)",
+            },
             ResultPath: "$.rollback",
             Next: NOTIFY_FAILURE,
         },
         {
             Type: "Pass",
-            Parameters: { outcome: "failed", "detail.$": "States.Format('{}: {}', $.caught.Error, $.caught.Cause)" },
+            Parameters: {
+                outcome: "rollback-failed",
+                "detail.$": "States.Format('{}: {}; the original (resource id {}) is under {} or {}', $.caught.Error, $.caught.Cause, $.job.original.resourceId, $.job.identifier, $.job.names.old)",
+            },
             ResultPath: "$.rollback",
             Next: NOTIFY_FAILURE,
         },

@@ -268,26 +268,42 @@ export interface ImageMachineArns {
     alert: string;
 }
 
+export interface ImageMachineOptions extends PollOptions {
+    /** Whole-execution timeout. Defaults to the longest path through every wait plus one hour. */
+    timeoutSeconds?: number;
+    /** Share each DR-region copy with the peer account (two-account layout). Defaults to false. */
+    share?: boolean;
+    /** Sources imaged at once. Defaults to 10 (EC2 limits concurrent AMI copies per destination region). */
+    maxConcurrency?: number;
+}
+
 /**
- * The image backup machine: Plan -> Images (Map) -> Report; each item CreateImage -> wait
- * -> CopyToDr -> wait -> Prune. Same failure handling as the snapshot machines; Plan gets
- * the execution context so it can refuse to overlap another run.
+ * The image backup machine: Plan (validates the input, one instance per source) -> Images
+ * (Map) -> PruneGone (retention of sources no longer imaged, orphan snapshot sweep) -> Report;
+ * each item CreateImage -> wait -> CopyToDr -> wait -> [Share] -> Prune. Same failure handling
+ * as the snapshot machines; Plan gets the execution context so it can refuse to overlap another run.
  */
-export function imageMachineDefinition(arns: ImageMachineArns, options: PollOptions & { timeoutSeconds?: number } = {}): MachineDefinition {
+export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMachineOptions = {}): MachineDefinition {
     const o = resolvePoll(options);
     const timeoutSeconds = machineTimeout(o, 2, options.timeoutSeconds);
+    const maxConcurrency = options.maxConcurrency ?? 10;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error(`maxConcurrency must be a whole number >= 1, got ${maxConcurrency}`);
     const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed");
     const poll = item("status", "unused");
+    const afterCopy = options.share ? "Share" : "Prune";
     return {
-        Comment: "pilotlight image backups: an AMI of each tagged instance, copied to the DR region, newest kept in both regions",
-        StartAt: "Plan",
+        Comment: "pilotlight image backups: an AMI of one instance per tagged group, copied to the DR region, newest kept per group in both regions",
+        StartAt: "Input",
         TimeoutSeconds: timeoutSeconds,
         States: {
-            Plan: lambdaTask(arns.job, { step: "plan", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure"),
+            // Wraps whatever the input is (a string, a list, null) in an object, so that Plan's Catch can
+            // record the error beside it and a non-object input still reaches the alert.
+            Input: { Type: "Pass", Parameters: { "input.$": "$" }, Next: "Plan" },
+            Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$.input", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure"),
             Images: {
                 Type: "Map",
                 ItemsPath: "$.items",
-                MaxConcurrency: 0,
+                MaxConcurrency: maxConcurrency,
                 ItemProcessor: {
                     ProcessorConfig: { Mode: "INLINE" },
                     StartAt: "CreateImage",
@@ -295,15 +311,17 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: PollOpti
                         CreateImage: item("create", "WaitImage"),
                         ...waitLoop("Image", poll, "CopyToDr", "ItemFailed", o),
                         CopyToDr: item("copy", "WaitDrCopy"),
-                        ...waitLoop("DrCopy", poll, "Prune", "ItemFailed", o),
+                        ...waitLoop("DrCopy", poll, afterCopy, "ItemFailed", o),
+                        ...(options.share ? { Share: item("share", "Prune") } : {}),
                         Prune: item("prune", { end: true }),
                         ItemFailed: { Type: "Pass", End: true },
                     },
                 },
                 ResultPath: "$.results",
                 Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
-                Next: "Report",
+                Next: "PruneGone",
             },
+            PruneGone: lambdaTask(arns.job, { step: "prune_gone", "items.$": "$.results" }, "Report", "NotifyFailure", "$.gone"),
             Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
             Done: { Type: "Succeed" },
             ...failurePath(arns.alert, "image-backup"),

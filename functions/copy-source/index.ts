@@ -15,7 +15,8 @@ import { runStep, settingsFromEnv } from "../lib/snapshotJobs";
 const clients = new Map<string, RDSClient>();
 const rds = (region: string) => clients.get(region) ?? clients.set(region, new RDSClient({ region })).get(region)!;
 const sfn = new SFNClient({});
-const sns = new SNSClient({});
+// The topic lives in the target's region, beside the shared copies (SNS is called in the topic's region).
+const sns = new SNSClient({ region: process.env.TOPIC_ARN?.split(":")[3] || undefined });
 
 export async function handler(event: Parameters<typeof runStep>[2]): Promise<unknown> {
     return asTask(() => runStep({ rds, sfn, sns }, settingsFromEnv(process.env, COPY_SOURCE_JOB), event));

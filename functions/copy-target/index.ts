@@ -2,7 +2,7 @@
  * Every step of the copy target machine (dr account): `{step: "plan", input}` or `{step, job}`.
  *
  * Environment: TARGET_NAME, TARGET_REGION, SOURCE_ACCOUNT_ID, SOURCE_IDENTIFIER, DR_KEY_ARN,
- * SECRET_ID, KEEP, INSTANCE_CLASS, SUBNET_GROUP_NAME, SECURITY_GROUP_IDS (comma-separated),
+ * SECRET_ID, HOLD_SECRET_ID, KEEP, INSTANCE_CLASS, SUBNET_GROUP_NAME, SECURITY_GROUP_IDS (comma-separated),
  * PARAMETER_GROUP_NAME (optional), MULTI_AZ, COPY_TAGS (JSON map).
  */
 import { RDSClient } from "@aws-sdk/client-rds";

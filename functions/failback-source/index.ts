@@ -7,12 +7,12 @@
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { asTask } from "../lib/errors";
-import { FailbackSourceJob, runSourceStep, sourceSettingsFromEnv } from "../lib/failback";
+import { Assessment, FailbackSourceJob, runSourceStep, sourceSettingsFromEnv } from "../lib/failback";
 
 const clients = new Map<string, RDSClient>();
 const rds = (region: string) => clients.get(region) ?? clients.set(region, new RDSClient({ region })).get(region)!;
 const sfn = new SFNClient({});
 
-export async function handler(event: Parameters<typeof runSourceStep>[2]): Promise<FailbackSourceJob> {
+export async function handler(event: Parameters<typeof runSourceStep>[2]): Promise<FailbackSourceJob | Assessment> {
     return asTask(() => runSourceStep({ rds, sfn }, sourceSettingsFromEnv(process.env), event));
 }

@@ -9,12 +9,12 @@
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { asTask } from "../lib/errors";
-import { failbackSettingsFromEnv, FailbackJob, runFailbackStep } from "../lib/failback";
+import { Assessment, failbackSettingsFromEnv, FailbackJob, runFailbackStep } from "../lib/failback";
 
 const clients = new Map<string, RDSClient>();
 const rds = (region: string) => clients.get(region) ?? clients.set(region, new RDSClient({ region })).get(region)!;
 const sfn = new SFNClient({});
 
-export async function handler(event: Parameters<typeof runFailbackStep>[2]): Promise<FailbackJob> {
+export async function handler(event: Parameters<typeof runFailbackStep>[2]): Promise<FailbackJob | Assessment> {
     return asTask(() => runFailbackStep({ rds, sfn }, failbackSettingsFromEnv(process.env), event));
 }

@@ -5,6 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { GetExecutionHistoryCommand, HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { InvalidInputError, PilotlightError } from "./errors";
 
@@ -214,4 +215,127 @@ export async function sendAlert(deps: AlertDeps, event: AlertEvent, settings: Al
         throw new AlertDeliveryError(`alert reached no channel: ${JSON.stringify(result)}`);
     }
     return result;
+}
+
+/** `detail-type` of the events Step Functions sends to EventBridge when an execution's status changes. */
+export const EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change";
+/** Execution statuses that alert: every way a run can end other than SUCCEEDED. */
+export const ALERTED_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+
+/** The part of a "Step Functions Execution Status Change" event the alert reads. */
+export interface ExecutionStatusEvent {
+    source: "aws.states";
+    "detail-type": typeof EXECUTION_STATUS_CHANGE;
+    detail: {
+        executionArn: string;
+        stateMachineArn: string;
+        name?: string;
+        status: string;
+        startDate?: number;
+        stopDate?: number | null;
+        input?: string | null;
+        error?: string | null;
+        cause?: string | null;
+    };
+}
+
+/** True for an execution status change event as EventBridge delivers it (the rule passes the whole event). */
+export function isExecutionStatusEvent(event: unknown): event is ExecutionStatusEvent {
+    const e = event as Partial<ExecutionStatusEvent> | null;
+    return (
+        !!e &&
+        typeof e === "object" &&
+        e.source === "aws.states" &&
+        e["detail-type"] === EXECUTION_STATUS_CHANGE &&
+        typeof e.detail?.executionArn === "string" &&
+        typeof e.detail?.stateMachineArn === "string" &&
+        typeof e.detail?.status === "string"
+    );
+}
+
+const STATUS_MEANING: Record<string, string> = {
+    FAILED: "the execution failed",
+    TIMED_OUT: "the execution ran past its TimeoutSeconds and was stopped wherever it was",
+    ABORTED: "the execution was stopped (StopExecution, or a console or CLI stop)",
+};
+
+/**
+ * The alert for an execution that ended FAILED, TIMED_OUT or ABORTED. Such an end never
+ * passes the machine's own failure alert (or it did and failed for another reason), so the
+ * message says where to look: the execution's history.
+ */
+export function executionStatusAlert(event: ExecutionStatusEvent): AlertEvent {
+    const d = event.detail;
+    const machine = d.stateMachineArn.split(":").pop() ?? d.stateMachineArn;
+    let input: unknown = d.input ?? undefined;
+    try {
+        if (typeof d.input === "string") input = JSON.parse(d.input);
+    } catch {
+        // not JSON: keep the text
+    }
+    const when = (ms: number | null | undefined) => (typeof ms === "number" ? new Date(ms).toISOString() : "(unknown)");
+    return {
+        kind: "failure",
+        source: machine,
+        task: `execution ${d.name ?? d.executionArn.split(":").pop()}`,
+        database: fromInput(input, "identifier") ?? fromInput(input, "clusterIdentifier"),
+        failedStep: `(execution ended ${d.status})`,
+        error: d.error || d.status,
+        cause: d.cause || `${STATUS_MEANING[d.status] ?? `status ${d.status}`}; nothing after that point ran (no rollback, no clean-up): read the execution's history, then re-run or finish by hand`,
+        executionArn: d.executionArn,
+        input,
+        details: { status: d.status, started: when(d.startDate), stopped: when(d.stopDate) },
+        subject: `pilotlight ${machine}: execution ${d.status}`,
+    };
+}
+
+/** `arn:...:function:<name>` without a version or alias qualifier. */
+function unqualified(functionArn: string): string {
+    return functionArn.split(":").slice(0, 7).join(":");
+}
+
+/**
+ * Whether the execution already delivered a failure alert through this alert Lambda: a
+ * call of the Lambda that succeeded among the execution's last events (the machines'
+ * failure paths end alert -> Fail). Reads the newest `window` events only.
+ */
+export async function alertAlreadyDelivered(sfn: SFNClient, executionArn: string, alertFunctionArn: string, window = 100): Promise<boolean> {
+    const out = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: window, includeExecutionData: false }));
+    const events = out.events ?? [];
+    const byId = new Map<number, HistoryEvent>(events.map((e) => [e.id!, e]));
+    const own = unqualified(alertFunctionArn);
+    return events.some((e) => {
+        if (e.type !== "LambdaFunctionSucceeded") return false;
+        const started = byId.get(e.previousEventId!);
+        const scheduled = started?.type === "LambdaFunctionStarted" ? byId.get(started.previousEventId!) : undefined;
+        const resource = scheduled?.type === "LambdaFunctionScheduled" ? scheduled.lambdaFunctionScheduledEventDetails?.resource : undefined;
+        return resource !== undefined && unqualified(resource) === own;
+    });
+}
+
+/** What the alert Lambda did with an execution status change. */
+export type ExecutionStatusOutcome = AlertResult | { skipped: string };
+
+/**
+ * Handles an execution status change: alerts, unless the execution FAILED after its own
+ * failure alert was delivered (then that alert, with the details, already went out). When
+ * the history cannot be read the alert is sent anyway: a duplicate is better than silence.
+ */
+export async function alertExecutionStatus(
+    deps: AlertDeps & { sfn: SFNClient },
+    event: ExecutionStatusEvent,
+    settings: AlertSettings,
+    alertFunctionArn: string | undefined,
+): Promise<ExecutionStatusOutcome> {
+    const alert = executionStatusAlert(event);
+    if (event.detail.status === "FAILED" && alertFunctionArn) {
+        let delivered = false;
+        try {
+            delivered = await alertAlreadyDelivered(deps.sfn, event.detail.executionArn, alertFunctionArn);
+        } catch (err) {
+            alert.details = { ...alert.details, note: `could not read the execution history (${(err as Error).name}: ${(err as Error).message}); this may repeat an alert the machine already sent` };
+        }
+        if (delivered) return { skipped: `${event.detail.executionArn} FAILED after its own failure alert was delivered` };
+    }
+    return sendAlert(deps, alert, settings);
 }

@@ -42,15 +42,22 @@ const MAX_DB_IDENTIFIER = 63;
 export const RECOVERY_INFIX = "-pl-writer-";
 const RECOVERY_SUFFIX_LENGTH = RECOVERY_INFIX.length + 14;
 
-/** Aurora cluster identifier rules: a letter, then letters, digits and single hyphens; at most 63; no trailing hyphen. */
-const CLUSTER_ID_RE = /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*(?<!-)$/;
+/**
+ * Aurora cluster identifier rules: a letter, then letters, digits and single hyphens; at most 63; no
+ * trailing hyphen. Lowercase only: RDS stores identifiers in lowercase, so an uppercase one would
+ * never match the cluster's events, ARNs or IAM resources.
+ */
+const CLUSTER_ID_RE = /^[a-z](?:[a-z0-9]|-(?!-))*(?<!-)$/;
 /** Instance classes such as `db.r6g.2xlarge` or `db.serverless`. */
 const INSTANCE_CLASS_RE = /^db\.[a-z0-9-]+(\.[a-z0-9]+)?$/;
 
 /** Why `id` is not a valid Aurora cluster identifier, or undefined when it is. */
 export function clusterIdentifierProblem(id: unknown): string | undefined {
+    if (typeof id === "string" && id !== id.toLowerCase() && clusterIdentifierProblem(id.toLowerCase()) === undefined) {
+        return `RDS stores cluster identifiers in lowercase, so its events, ARNs and IAM resources say '${id.toLowerCase()}': write it that way`;
+    }
     if (typeof id !== "string" || !CLUSTER_ID_RE.test(id) || id.length > MAX_DB_IDENTIFIER) {
-        return "expected an Aurora cluster identifier: a letter, then letters, digits and single hyphens, at most 63 characters, not ending in a hyphen";
+        return "expected an Aurora cluster identifier: a lowercase letter, then lowercase letters, digits and single hyphens, at most 63 characters, not ending in a hyphen";
     }
     return undefined;
 }
@@ -76,10 +83,17 @@ export function recoveryInstanceId(cluster: string, startedAt: string): string {
 
 const SIZE_RANK = ["nano", "micro", "small", "medium", "large", "xlarge"];
 
-/** Relative size of a class from its size part (`large` < `xlarge` < `2xlarge` ...); undefined when not comparable. */
+/** Aurora Serverless v2: its capacity scales within the cluster's range, so it is never "too small". */
+export const SERVERLESS_CLASS = "db.serverless";
+
+/**
+ * Relative size of a class from its size part (`large` < `xlarge` < `2xlarge` ... < `metal`,
+ * the whole host, the largest of its family); undefined when not comparable.
+ */
 export function classSize(instanceClass: string): number | undefined {
     const size = /^db\.[a-z0-9-]+\.([a-z0-9]+)$/.exec(instanceClass)?.[1];
     if (!size) return undefined;
+    if (size === "metal") return Number.POSITIVE_INFINITY;
     const named = SIZE_RANK.indexOf(size);
     if (named >= 0) return named;
     const m = /^(\d+)xlarge$/.exec(size);
@@ -89,10 +103,11 @@ export function classSize(instanceClass: string): number | undefined {
 /**
  * Whether the current writer's class falls short of the intended one. A writer
  * at least as large (someone scaled it up on purpose) is left alone; classes
- * that cannot be compared count as short unless they are the same class.
+ * that cannot be compared count as short unless they are the same class. A
+ * `db.serverless` writer scales its own capacity and is never short.
  */
 export function writerFallsShort(current: string, intended: string): boolean {
-    if (current === intended) return false;
+    if (current === intended || current === SERVERLESS_CLASS) return false;
     const a = classSize(current);
     const b = classSize(intended);
     if (a === undefined || b === undefined) return true;
@@ -190,6 +205,12 @@ export async function assessCluster(rds: RDSClient, settings: RecoverySettings, 
     }
     const members = (await clusterMembers(rds, cluster)).map((m) => memberView(m, cluster));
     const writers = members.filter((m) => m.isWriter);
+    if (cluster.GlobalClusterIdentifier && writers.length === 0 && cluster.Status === "available") {
+        // A secondary cluster of a global database has readers only; its writer is in the primary region.
+        throw new InvalidInputError(
+            `Aurora cluster '${id}' is a secondary cluster of global database '${cluster.GlobalClusterIdentifier}': it has no writer to recover; list the global database's primary cluster under pilotlight:auroraFailover.clusters instead`,
+        );
+    }
     const base = { clusterIdentifier: id, clusterStatus: cluster.Status ?? "", intendedClass: intended.instanceClass, intendedClassSource: intended.source, members };
     if (cluster.Status !== "available") return { ...base, action: "wait", reason: `cluster is ${cluster.Status}` };
     if (writers.length !== 1) return { ...base, action: "wait", reason: `cluster has ${writers.length} writers` };
@@ -511,19 +532,41 @@ export async function markReader(
     return { readerIdentifier: readerId as string, status };
 }
 
-/** Asks Aurora to make the recovery reader the writer; checks first that it is an available reader of the cluster. */
+/**
+ * Asks Aurora to make the recovery reader the writer; checks first that it is an available
+ * reader of the cluster. A retry whose first call went through (its response lost) finds the
+ * cluster `failing-over`, or the reader already the writer, and goes on to wait for the
+ * failover instead of calling again and failing.
+ */
 export async function failoverTo(
     rds: RDSClient,
     settings: RecoverySettings,
     input: { clusterIdentifier?: unknown; readerIdentifier?: unknown },
-): Promise<{ target: string; clusterStatus: string }> {
+): Promise<{ target: string; clusterStatus: string; requested: boolean }> {
     const id = requireSameCluster(settings, input.clusterIdentifier);
     const inst = await requireRecoveryReader(rds, id, input.readerIdentifier);
-    if (!inst || inst.DBInstanceStatus !== "available") {
-        throw new DatabaseNotReadyError(`recovery reader '${input.readerIdentifier}' is ${inst?.DBInstanceStatus ?? "missing"}, not available`);
+    if (!inst) throw new DatabaseNotReadyError(`recovery reader '${input.readerIdentifier}' is missing, not available`);
+    const target = inst.DBInstanceIdentifier!;
+    const under = await failoverUnderWay(rds, id, target);
+    if (under) return { target, clusterStatus: under, requested: false };
+    if (inst.DBInstanceStatus !== "available") throw new DatabaseNotReadyError(`recovery reader '${target}' is ${inst.DBInstanceStatus}, not available`);
+    try {
+        const out = await rds.send(new FailoverDBClusterCommand({ DBClusterIdentifier: id, TargetDBInstanceIdentifier: target }));
+        return { target, clusterStatus: out.DBCluster?.Status ?? "", requested: true };
+    } catch (err) {
+        // Raced with a failover that started between the read and the call: wait for it like the rest.
+        const now = (err as Error).name === "InvalidDBClusterStateFault" ? await failoverUnderWay(rds, id, target) : undefined;
+        if (now) return { target, clusterStatus: now, requested: false };
+        throw err;
     }
-    const out = await rds.send(new FailoverDBClusterCommand({ DBClusterIdentifier: id, TargetDBInstanceIdentifier: inst.DBInstanceIdentifier }));
-    return { target: inst.DBInstanceIdentifier!, clusterStatus: out.DBCluster?.Status ?? "" };
+}
+
+/** The cluster's status when a failover is under way or `target` is already the writer; undefined otherwise. */
+async function failoverUnderWay(rds: RDSClient, id: string, target: string): Promise<string | undefined> {
+    const cluster = await findCluster(rds, id);
+    if (!cluster) throw new DatabaseNotFoundError(`Aurora cluster '${id}' does not exist`);
+    const isWriter = cluster.DBClusterMembers?.some((m) => m.DBInstanceIdentifier === target && m.IsClusterWriter) === true;
+    return cluster.Status === "failing-over" || isWriter ? (cluster.Status ?? "") : undefined;
 }
 
 /** Whether the failover finished with the recovery reader as the writer. */
@@ -539,11 +582,16 @@ export async function writerStatus(
     return { switched: cluster.Status === "available" && writer === input.readerIdentifier, writer, clusterStatus: cluster.Status ?? "" };
 }
 
+/** Promotion tier given to a smaller instance kept after a recovery: the last Aurora picks for a failover (tiers run 0-15). */
+export const DEMOTED_PROMOTION_TIER = 15;
+
 /**
- * After a successful recovery: deletes the demoted smaller instance or resizes
- * it to the intended class. Acts only on a reader of this cluster named like
- * its members (`<cluster>-...`) that is still smaller than intended; anything
- * else is left alone and reported.
+ * After a successful recovery: `keep` the demoted smaller instance but move it to the last
+ * promotion tier (so the next failover does not pick it again), `delete` it, or `resize` it
+ * to the intended class. Acts only on a reader of this cluster named like its members
+ * (`<cluster>-...`) that is still smaller than intended; anything else is left alone and
+ * reported. A retry after a lost response finds the delete or resize under way and reports
+ * it done.
  */
 export async function handleDemoted(
     rds: RDSClient,
@@ -552,27 +600,41 @@ export async function handleDemoted(
 ): Promise<{ demotedIdentifier: string; action: AfterRecovery; done: boolean; detail: string }> {
     const id = requireSameCluster(settings, input.clusterIdentifier);
     const action = input.action as AfterRecovery;
-    if (action !== "delete" && action !== "resize") throw new InvalidInputError(`action ${JSON.stringify(input.action)} is not "delete" or "resize"`);
+    if (!AFTER_RECOVERY.includes(action)) throw new InvalidInputError(`action ${JSON.stringify(input.action)} is not one of ${AFTER_RECOVERY.map((a) => JSON.stringify(a)).join(", ")}`);
     if (!isInstanceClass(input.intendedClass)) throw new InvalidInputError(`intendedClass ${JSON.stringify(input.intendedClass)} is not an instance class`);
     const demoted = input.demotedIdentifier;
     if (typeof demoted !== "string" || !demoted.startsWith(`${id}-`)) {
         return { demotedIdentifier: String(demoted), action, done: false, detail: `left alone: only instances named ${id}-... may be changed by the recovery` };
     }
+    const result = (done: boolean, detail: string) => ({ demotedIdentifier: demoted, action, done, detail });
     const cluster = await findCluster(rds, id);
     const member = cluster?.DBClusterMembers?.find((m) => m.DBInstanceIdentifier === demoted);
-    if (!member) return { demotedIdentifier: demoted, action, done: false, detail: `left alone: no longer a member of ${id}` };
-    if (member.IsClusterWriter) return { demotedIdentifier: demoted, action, done: false, detail: "left alone: it is the writer again" };
-    const inst = await findInstance(rds, demoted);
-    if (!inst) return { demotedIdentifier: demoted, action, done: false, detail: "left alone: it no longer exists" };
+    const inst = member ? await findInstance(rds, demoted) : undefined;
+    if (action === "delete" && (!member || !inst || inst.DBInstanceStatus === "deleting")) {
+        // Gone or going: a retried delete whose first call went through.
+        return result(true, inst ? `${demoted} is being deleted` : `${demoted} is deleted`);
+    }
+    if (!member) return result(false, `left alone: no longer a member of ${id}`);
+    if (member.IsClusterWriter) return result(false, "left alone: it is the writer again");
+    if (!inst) return result(false, "left alone: it no longer exists");
+    if (action === "resize" && (inst.DBInstanceClass === input.intendedClass || inst.PendingModifiedValues?.DBInstanceClass === input.intendedClass)) {
+        return result(true, `${demoted} is ${inst.DBInstanceStatus === "available" ? "resized" : "being resized"} to ${input.intendedClass}`);
+    }
     if (!writerFallsShort(inst.DBInstanceClass ?? "", input.intendedClass)) {
-        return { demotedIdentifier: demoted, action, done: false, detail: `left alone: it is ${inst.DBInstanceClass}, not smaller than ${input.intendedClass}` };
+        return result(false, `left alone: it is ${inst.DBInstanceClass}, not smaller than ${input.intendedClass}`);
+    }
+    if (action === "keep") {
+        if ((member.PromotionTier ?? inst.PromotionTier) === DEMOTED_PROMOTION_TIER) return result(true, `${demoted} is at promotion tier ${DEMOTED_PROMOTION_TIER} already`);
+        // A promotion tier change applies without a reboot.
+        await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: demoted, PromotionTier: DEMOTED_PROMOTION_TIER, ApplyImmediately: true }));
+        return result(true, `kept ${demoted} (${inst.DBInstanceClass}) at promotion tier ${DEMOTED_PROMOTION_TIER}, so a later failover picks it last`);
     }
     if (action === "delete") {
         await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: demoted }));
-        return { demotedIdentifier: demoted, action, done: true, detail: `deleting ${demoted} (${inst.DBInstanceClass})` };
+        return result(true, `deleting ${demoted} (${inst.DBInstanceClass})`);
     }
     await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: demoted, DBInstanceClass: input.intendedClass, ApplyImmediately: true }));
-    return { demotedIdentifier: demoted, action, done: true, detail: `resizing ${demoted} from ${inst.DBInstanceClass} to ${input.intendedClass}` };
+    return result(true, `resizing ${demoted} from ${inst.DBInstanceClass} to ${input.intendedClass}`);
 }
 
 /** Identifier of the cluster an RDS event is about; accepts `rds:<id>`, `<id>` or the SourceArn. */

@@ -21,12 +21,15 @@ import {
     CreateDBSnapshotCommand,
     DeleteDBClusterSnapshotCommand,
     DeleteDBSnapshotCommand,
+    DescribeDBClusterSnapshotAttributesCommand,
+    DescribeDBSnapshotAttributesCommand,
     ModifyDBClusterSnapshotAttributeCommand,
     ModifyDBSnapshotAttributeCommand,
 } from "@aws-sdk/client-rds";
-import { DescribeExecutionCommand, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, DescribeExecutionOutput, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { jobTags, sharedKeyCopyName } from "./backup";
 import {
+    ConcurrentRunError,
     DatabaseNotFoundError,
     DatabaseNotReadyError,
     InvalidInputError,
@@ -36,7 +39,7 @@ import {
     UnexpectedStateError,
 } from "./errors";
 import { requireEnv } from "./env";
-import { assertNoOtherRun, checkExecutionContext, ExecutionContext } from "./executions";
+import { assertNoOtherRun, checkExecutionContext, ExecutionContext, runningExecutionsOf } from "./executions";
 import { compactTimestamp } from "./naming";
 import { describeSnapshots, FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, newestFirst, SnapshotInfo } from "./rds";
 import { RestoreRequest } from "./restoreJob";
@@ -104,8 +107,7 @@ export interface FailbackPlanEvent extends ExecutionContext {
 
 /** The execution input as an object whose keys are all in `allowed`. */
 function inputObject(input: unknown, allowed: string[], example: string): Record<string, unknown> {
-    if (input === undefined || input === null) return {};
-    if (typeof input !== "object" || Array.isArray(input)) throw new InvalidInputError(`input must be a JSON object like ${example}; got ${JSON.stringify(input)}`);
+    if (typeof input !== "object" || input === null || Array.isArray(input)) throw new InvalidInputError(`input must be a JSON object like ${example}; got ${JSON.stringify(input)}`);
     const unknown = Object.keys(input).filter((k) => !allowed.includes(k));
     if (unknown.length > 0) {
         throw new InvalidInputError(`unknown input field(s) ${unknown.join(", ")}; ${allowed.length > 0 ? `allowed: ${allowed.join(", ")}` : "this machine takes no input: start it with {}"}`);
@@ -113,15 +115,15 @@ function inputObject(input: unknown, allowed: string[], example: string): Record
     return input as Record<string, unknown>;
 }
 
-/** The engine of a database that exists and is available; anything else is refused. */
-async function availableDatabaseEngine(c: JobClients, region: string, identifier: string, isCluster: boolean): Promise<string> {
+/** The engine and key of a database that exists and is available; anything else is refused. */
+async function availableDatabase(c: JobClients, region: string, identifier: string, isCluster: boolean): Promise<{ engine: string; kmsKeyId?: string }> {
     const rds = c.rds(region);
     const kind = isCluster ? "Aurora cluster" : "DB instance";
     const found = isCluster ? await findCluster(rds, identifier) : await findInstance(rds, identifier);
     if (!found) throw new DatabaseNotFoundError(`${kind} '${identifier}' does not exist in ${region}`);
     const status = isCluster ? (found as { Status?: string }).Status : (found as { DBInstanceStatus?: string }).DBInstanceStatus;
     if (status !== "available") throw new DatabaseNotReadyError(`${kind} '${identifier}' in ${region} is '${status}', not available`);
-    return found.Engine ?? "";
+    return { engine: found.Engine ?? "", kmsKeyId: found.KmsKeyId };
 }
 
 /** One poll of a snapshot; a snapshot that failed or vanished is an error. */
@@ -141,8 +143,8 @@ async function runStep<S, J>(
     s: S,
     event: StepEvent<J>,
     plan: (c: JobClients, s: S, event: FailbackPlanEvent) => Promise<J>,
-    steps: Record<string, (c: JobClients, s: S, job: J) => Promise<J>>,
-): Promise<J> {
+    steps: Record<string, (c: JobClients, s: S, job: J) => Promise<J | Assessment>>,
+): Promise<J | Assessment> {
     if (event.step === "plan") return plan(c, s, { input: event.input, startedAt: event.startedAt ?? "", executionArn: event.executionArn ?? "", stateMachineArn: event.stateMachineArn ?? "" });
     if (typeof event.step !== "string" || !Object.prototype.hasOwnProperty.call(steps, event.step)) {
         throw new InvalidInputError(`unknown step ${JSON.stringify(event.step)}; expected plan or ${Object.keys(steps).join(", ")}`);
@@ -181,7 +183,7 @@ export interface FailbackSourceJob {
 export async function planSource(c: JobClients, s: FailbackSourceSettings, event: FailbackPlanEvent): Promise<FailbackSourceJob> {
     inputObject(event.input, [], "{}");
     checkExecutionContext(event);
-    await availableDatabaseEngine(c, s.region, s.identifier, s.isCluster);
+    await availableDatabase(c, s.region, s.identifier, s.isCluster);
     await assertNoOtherRun(c.sfn, event, FAILBACK_SOURCE_JOB);
     return { identifier: s.identifier, isCluster: s.isCluster, snapshotIdentifier: failbackSnapshotName(s.identifier, event.startedAt), attempt: 0 };
 }
@@ -207,9 +209,22 @@ export async function sourceStatus(c: JobClients, s: FailbackSourceSettings, job
     return { ...job, status: snap.status, attempt: job.attempt + 1, snapshotArn: snap.arn, createdAt: snap.createdAt || job.createdAt };
 }
 
-/** Lets the primary's account copy the snapshot (its `restore` attribute). Nothing to do in a same-account setup. */
+/** The accounts a snapshot of this account is shared with (its `restore` attribute). */
+async function sharedWith(c: JobClients, region: string, id: string, isCluster: boolean): Promise<string[]> {
+    const rds = c.rds(region);
+    const attributes = isCluster
+        ? (await rds.send(new DescribeDBClusterSnapshotAttributesCommand({ DBClusterSnapshotIdentifier: id }))).DBClusterSnapshotAttributesResult?.DBClusterSnapshotAttributes
+        : (await rds.send(new DescribeDBSnapshotAttributesCommand({ DBSnapshotIdentifier: id }))).DBSnapshotAttributesResult?.DBSnapshotAttributes;
+    return attributes?.find((a) => a.AttributeName === "restore")?.AttributeValues ?? [];
+}
+
+/**
+ * Lets the primary's account copy the snapshot (its `restore` attribute), unless it can
+ * already (a retried step). Nothing to do in a same-account setup.
+ */
 export async function share(c: JobClients, s: FailbackSourceSettings, job: FailbackSourceJob): Promise<FailbackSourceJob> {
     if (!s.peerAccountId) return job;
+    if ((await sharedWith(c, s.region, job.snapshotIdentifier, job.isCluster)).includes(s.peerAccountId)) return job;
     const rds = c.rds(s.region);
     const attribute = { AttributeName: "restore", ValuesToAdd: [s.peerAccountId] };
     if (job.isCluster) await rds.send(new ModifyDBClusterSnapshotAttributeCommand({ DBClusterSnapshotIdentifier: job.snapshotIdentifier, ...attribute }));
@@ -217,8 +232,30 @@ export async function share(c: JobClients, s: FailbackSourceSettings, job: Failb
     return job;
 }
 
+/** Where things stand after a failure: an outcome first (its name before the colon), then one line per resource. */
+export type Assessment = Record<string, string>;
+
+/** What a failed dr run leaves: the snapshot, if it was taken, and whether it is shared. Reads only. */
+export async function assessSource(c: JobClients, s: FailbackSourceSettings, job: FailbackSourceJob): Promise<Assessment> {
+    const snap = await findSnapshot(c.rds(s.region), job.snapshotIdentifier, job.isCluster);
+    const database = `${job.identifier} in ${s.region}: not changed`;
+    if (!snap) {
+        return {
+            Outcome: "nothing-changed: no snapshot was taken; fix the cause and start the machine again",
+            Database: database,
+            Snapshot: `none: ${job.snapshotIdentifier} was not taken`,
+        };
+    }
+    const shared = !s.peerAccountId ? "" : (await sharedWith(c, s.region, job.snapshotIdentifier, job.isCluster)).includes(s.peerAccountId) ? `, shared with ${s.peerAccountId}` : `, not shared with ${s.peerAccountId} yet`;
+    return {
+        Outcome: "snapshot-kept: the snapshot stays; start the machine again for a new one, or delete it when no longer needed",
+        Database: database,
+        Snapshot: `${snap.arn} (${snap.status})${shared}`,
+    };
+}
+
 /** Step names of the dr machine, each with its function. */
-export const SOURCE_STEPS = { snapshot: takeSnapshot, status: sourceStatus, share } as const;
+export const SOURCE_STEPS = { snapshot: takeSnapshot, status: sourceStatus, share, assess: assessSource } as const;
 
 /** Reads the dr side's settings from the Lambda environment. */
 export function sourceSettingsFromEnv(env: NodeJS.ProcessEnv): FailbackSourceSettings {
@@ -231,7 +268,7 @@ export function sourceSettingsFromEnv(env: NodeJS.ProcessEnv): FailbackSourceSet
 }
 
 /** Runs one step of the dr machine. */
-export function runSourceStep(c: JobClients, s: FailbackSourceSettings, event: StepEvent<FailbackSourceJob>): Promise<FailbackSourceJob> {
+export function runSourceStep(c: JobClients, s: FailbackSourceSettings, event: StepEvent<FailbackSourceJob>): Promise<FailbackSourceJob | Assessment> {
     return runStep(c, s, event, planSource, SOURCE_STEPS);
 }
 
@@ -279,6 +316,10 @@ export interface FailbackJob {
     attempt: number;
     /** DR-region intermediates deleted by cleanup. */
     deleted?: string[];
+    /** What cleanup did with the DR-region intermediate. */
+    intermediate?: string;
+    /** The restore execution's output, once it succeeded (e.g. the database's new secret). */
+    restoreOutput?: unknown;
 }
 
 /** The execution input of the primary's machine. */
@@ -342,13 +383,21 @@ export async function planFailback(c: JobClients, s: FailbackSettings, event: Fa
     if (source.databaseIdentifier !== s.identifier) {
         throw new SnapshotMismatchError(`snapshot ${source.arn} was taken from '${source.databaseIdentifier}', not from '${s.identifier}'; pass a snapshot of ${s.identifier}`);
     }
-    const engine = await availableDatabaseEngine(c, s.homeRegion, s.identifier, s.isCluster);
-    if (engineFamily(source.engine ?? "") !== engineFamily(engine)) {
-        throw new SnapshotMismatchError(`snapshot ${source.arn} is of engine '${source.engine}', but ${s.identifier} in ${s.homeRegion} runs '${engine}'; the restore needs a snapshot of the same engine`);
+    const db = await availableDatabase(c, s.homeRegion, s.identifier, s.isCluster);
+    if (engineFamily(source.engine ?? "") !== engineFamily(db.engine)) {
+        throw new SnapshotMismatchError(`snapshot ${source.arn} is of engine '${source.engine}', but ${s.identifier} in ${s.homeRegion} runs '${db.engine}'; the restore needs a snapshot of the same engine`);
+    }
+    // The home copy is under the shared key, and an instance restore takes its snapshot's key.
+    if (db.kmsKeyId !== s.sharedKeyArn) {
+        throw new UnexpectedStateError(
+            `${s.identifier} in ${s.homeRegion} is encrypted with ${db.kmsKeyId ?? "no key"}, not the shared key ${s.sharedKeyArn}; the failback restores from a copy under the shared key, ` +
+                "so the database would change key: fail back by hand, or move the database to the shared key first",
+        );
     }
     await assertNoOtherRun(c.sfn, event, FAILBACK_JOB);
     const name = parseRdsSnapshotArn(source.arn)!.id;
     const ts = failbackTimestamp(s.identifier, name)!;
+    await assertNoOtherRestore(c, s, restoreExecutionName(ts));
     return {
         identifier: s.identifier,
         isCluster: s.isCluster,
@@ -357,6 +406,26 @@ export async function planFailback(c: JobClients, s: FailbackSettings, event: Fa
         restoreExecutionName: restoreExecutionName(ts),
         attempt: 0,
     };
+}
+
+/**
+ * Refuses while the restore machine runs on the database, unless it is this failback's own
+ * restore execution (a rerun follows it). Reads only.
+ */
+async function assertNoOtherRestore(c: JobClients, s: FailbackSettings, own: string): Promise<void> {
+    for (const e of await runningExecutionsOf(c.sfn, s.restoreMachineArn)) {
+        if (e.name === own) continue;
+        const described = await c.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+        let identifier: unknown;
+        try {
+            identifier = (JSON.parse(described.input ?? "") as { identifier?: unknown }).identifier;
+        } catch {
+            // not JSON: the restore machine refuses it anyway
+        }
+        if (identifier === s.identifier) {
+            throw new ConcurrentRunError(`restore machine execution '${e.name}' (${e.executionArn}) is running on ${s.identifier}; wait for it to end, then start the failback again (it changes nothing now)`);
+        }
+    }
 }
 
 /** A copy of the given name that this job did not make is never used or deleted. */
@@ -450,35 +519,115 @@ export async function startRestore(c: JobClients, s: FailbackSettings, job: Fail
 
 const RESTORE_FAILED = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
 
-/** Polls the restore execution: `SUCCEEDED` ends the wait; a failed one is an error naming it. */
+/** What a finished restore execution said: its error and cause, or its output. */
+function restoreReport(out: DescribeExecutionOutput): string {
+    return [out.error, out.cause].filter(Boolean).join(": ") || "no error given";
+}
+
+/**
+ * Polls the restore execution: `SUCCEEDED` ends the wait (its output is kept); a failed one
+ * is an error that relays what the restore machine said, since it alone knows where the
+ * database stands.
+ */
 export async function restoreStatus(c: JobClients, _s: FailbackSettings, job: FailbackJob): Promise<FailbackJob> {
     if (!job.restoreExecutionArn) throw new InvalidInputError("no restore execution to wait for: start_restore has not run");
     const out = await c.sfn.send(new DescribeExecutionCommand({ executionArn: job.restoreExecutionArn }));
     const status = out.status ?? "RUNNING";
     if (RESTORE_FAILED.has(status)) {
         throw new ResourceFailedError(
-            `restore machine execution '${job.restoreExecutionName}' (${job.restoreExecutionArn}) ended ${status}; the restore machine rolled back itself, so ${job.identifier} is as it was (see that execution's alert). ` +
-                `The copy ${job.copyIdentifier} stays; to try again, take a new snapshot with the failback-source machine (execution names are not reused)`,
+            `restore machine execution '${job.restoreExecutionName}' (${job.restoreExecutionArn}) ended ${status} (${restoreReport(out)}); ` +
+                `where ${job.identifier} stands is what that execution's outcome and alert say. The failback itself deleted nothing: the copy ${job.copyIdentifier} stays in both regions. ` +
+                "To try again, take a new snapshot with the failback-source machine (execution names are not reused)",
         );
     }
-    return { ...job, status, attempt: job.attempt + 1 };
+    let restoreOutput: unknown;
+    if (status === "SUCCEEDED") {
+        try {
+            restoreOutput = JSON.parse(out.output ?? "");
+        } catch {
+            restoreOutput = out.output;
+        }
+    }
+    return { ...job, status, attempt: job.attempt + 1, restoreOutput };
 }
 
-/** Deletes the DR-region intermediate copy (only one this job made); the home copy stays as the restore's evidence. */
+/**
+ * Deletes the DR-region intermediate copy, only this job's (its name and its tag) and only
+ * once the home copy is available; the home copy stays as the restore's evidence. A retry
+ * finds the copy already deleting and says so.
+ */
 export async function cleanup(c: JobClients, s: FailbackSettings, job: FailbackJob): Promise<FailbackJob> {
     const home = await findSnapshot(c.rds(s.homeRegion), job.copyIdentifier, job.isCluster);
     if (home?.status !== "available") throw new UnexpectedStateError(`the home copy ${job.copyIdentifier} is ${home?.status ?? "missing"} in ${s.homeRegion}; keeping the DR-region copy`);
     const rds = c.rds(s.drRegion);
     const copy = await findSnapshot(rds, job.copyIdentifier, job.isCluster);
-    const deleted: string[] = [];
-    if (copy && isPilotlightSnapshot(copy, FAILBACK_JOB) && copy.status === "available") {
+    const where = `${s.drRegion}:${job.copyIdentifier}`;
+    let intermediate: string;
+    if (!copy) intermediate = `${where} is gone`;
+    else if (!isPilotlightSnapshot(copy, FAILBACK_JOB)) intermediate = `${where} kept: not made by ${FAILBACK_JOB}`;
+    else if (copy.status === "deleting") intermediate = `${where} deleted`;
+    else if (copy.status !== "available") intermediate = `${where} kept: it is ${copy.status}`;
+    else {
         if (job.isCluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: job.copyIdentifier }));
         else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: job.copyIdentifier }));
-        deleted.push(`${s.drRegion}:${job.copyIdentifier}`);
+        intermediate = `${where} deleted`;
     }
-    return { ...job, current: undefined, deleted };
+    return { ...job, current: undefined, deleted: intermediate.endsWith(" deleted") ? [where] : [], intermediate };
 }
 
+/** The restore execution of a job, or undefined when it was never started. */
+async function describeRestore(c: JobClients, s: FailbackSettings, job: FailbackJob): Promise<DescribeExecutionOutput | undefined> {
+    try {
+        return await c.sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(s.restoreMachineArn, job.restoreExecutionName) }));
+    } catch (err) {
+        if ((err as { name?: string }).name === "ExecutionDoesNotExist") return undefined;
+        throw err;
+    }
+}
+
+/** A snapshot's line in an assessment. */
+async function copyLine(c: JobClients, region: string, id: string, isCluster: boolean): Promise<{ exists: boolean; line: string }> {
+    const snap = await findSnapshot(c.rds(region), id, isCluster);
+    return snap ? { exists: true, line: `${snap.arn} (${snap.status}): kept` } : { exists: false, line: `none: ${id} is not in ${region}` };
+}
+
+/**
+ * What a failed failback leaves, looked up rather than remembered (a lost response leaves
+ * no record): the copies in both regions and the restore execution, and an outcome. The
+ * failback changes the database only through the restore machine; once that started, its
+ * own outcome says where the database is. Reads only.
+ */
+export async function assessFailback(c: JobClients, s: FailbackSettings, job: FailbackJob): Promise<Assessment> {
+    const drCopy = await copyLine(c, s.drRegion, job.copyIdentifier, job.isCluster);
+    const homeCopy = await copyLine(c, s.homeRegion, job.copyIdentifier, job.isCluster);
+    const restore = await describeRestore(c, s, job);
+    const lines = { "Source snapshot": `${job.source.arn}: kept`, "DR-region copy": drCopy.line, "Home copy": homeCopy.line };
+    const arn = executionArnOf(s.restoreMachineArn, job.restoreExecutionName);
+    if (!restore) {
+        const changed = drCopy.exists || homeCopy.exists;
+        return {
+            Outcome: changed
+                ? "database-untouched: the restore machine was not started; the copies stay, and starting the failback again with the same snapshot continues from them"
+                : "nothing-changed: no copy was made and the restore machine was not started; start the failback again",
+            Database: `${job.identifier} in ${s.homeRegion}: not changed by the failback`,
+            ...lines,
+            "Restore execution": `none: ${job.restoreExecutionName} was not started`,
+        };
+    }
+    const status = restore.status ?? "RUNNING";
+    const outcome =
+        status === "SUCCEEDED"
+            ? `failed-back: the restore execution succeeded; ${job.identifier} holds the snapshot's data`
+            : status === "RUNNING"
+              ? `restore-running: the restore machine is still working on ${job.identifier}; it decides the outcome and alerts. Do not start another restore; follow ${arn}`
+              : `restore-${status.toLowerCase().replace("_", "-")}: the restore machine's own outcome and alert say where ${job.identifier} stands (${restoreReport(restore)})`;
+    return {
+        Outcome: outcome,
+        Database: `${job.identifier} in ${s.homeRegion}: changed only by the restore execution`,
+        ...lines,
+        "Restore execution": `${arn} (${status})`,
+    };
+}
 /** Step names of the primary's machine, each with its function. */
 export const FAILBACK_STEPS = {
     copy_in_dr: copyInDr,
@@ -487,6 +636,7 @@ export const FAILBACK_STEPS = {
     start_restore: startRestore,
     restore_status: restoreStatus,
     cleanup,
+    assess: assessFailback,
 } as const;
 
 /** Reads the primary side's settings from the Lambda environment. */
@@ -506,6 +656,6 @@ export function failbackSettingsFromEnv(env: NodeJS.ProcessEnv): FailbackSetting
 }
 
 /** Runs one step of the primary's machine. */
-export function runFailbackStep(c: JobClients, s: FailbackSettings, event: StepEvent<FailbackJob>): Promise<FailbackJob> {
+export function runFailbackStep(c: JobClients, s: FailbackSettings, event: StepEvent<FailbackJob>): Promise<FailbackJob | Assessment> {
     return runStep(c, s, event, planFailback, FAILBACK_STEPS);
 }

@@ -31,7 +31,7 @@ export const FAILED_DB_STATUSES = new Set([
 /** Statuses from which a snapshot never becomes available. */
 export const FAILED_SNAPSHOT_STATUSES = new Set(["failed", "error", "incompatible-restore"]);
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
     const name = (err as { name?: string })?.name ?? "";
     return /NotFound(Fault)?$/.test(name);
 }
@@ -94,6 +94,10 @@ export interface SnapshotInfo {
     kmsKeyId?: string;
     /** Engine of the database it was taken from (`postgres`, `aurora-postgresql`...). */
     engine?: string;
+    /** Engine version of the database when the snapshot was taken. */
+    engineVersion?: string;
+    /** GiB allocated to the database when the snapshot was taken (instances; Aurora reports 0 or nothing). */
+    allocatedStorage?: number;
 }
 
 function iso(d: Date | string | undefined): string {
@@ -129,6 +133,8 @@ function snapshotInfo(s: import("@aws-sdk/client-rds").DBSnapshot): SnapshotInfo
         tags: s.TagList ?? [],
         kmsKeyId: s.KmsKeyId,
         engine: s.Engine,
+        engineVersion: s.EngineVersion,
+        allocatedStorage: s.AllocatedStorage,
     };
 }
 
@@ -143,6 +149,8 @@ function clusterSnapshotInfo(s: import("@aws-sdk/client-rds").DBClusterSnapshot)
         tags: s.TagList ?? [],
         kmsKeyId: s.KmsKeyId,
         engine: s.Engine,
+        engineVersion: s.EngineVersion,
+        allocatedStorage: s.AllocatedStorage,
     };
 }
 

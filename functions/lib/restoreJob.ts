@@ -17,7 +17,16 @@ import {
 import { runningExecutionsOf } from "./executions";
 import { identifierProblem, RunNames, runNames, snapshotIdentifierProblem } from "./naming";
 import { clusterMembers, findCluster, findInstance, findSnapshot, listSnapshots, newestPilotlightSnapshot, tagsOf } from "./rds";
-import { ClusterPlan, InstancePlan, planClusterRestore, planInstanceRestore } from "./restorePlan";
+import {
+    ClusterPlan,
+    clusterRefusals,
+    InstancePlan,
+    instanceRefusals,
+    planClusterRestore,
+    planInstanceRestore,
+    SnapshotFacts,
+    versionProblem,
+} from "./restorePlan";
 
 export const TASKS = ["create_snapshot_only", "create_snapshot", "db_restore", "export_snapshot"] as const;
 export type Task = (typeof TASKS)[number];
@@ -74,6 +83,8 @@ export function parseRequest(input: unknown): RestoreRequest {
 export interface OriginalDatabase {
     /** DbiResourceId (instance) or DbClusterResourceId (cluster): survives renames, new on restore. */
     resourceId: string;
+    /** Whether it had deletion protection: what the machine puts back on it if it keeps it. */
+    deletionProtection?: boolean;
     members: { identifier: string; resourceId: string }[];
 }
 
@@ -158,7 +169,7 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
 
     // Exporting reads only a snapshot: the database need not be available for it.
     const requireAvailable = task !== "export_snapshot";
-    const { original, memberIds, plan: planFor } = isCluster
+    const { original, memberIds, plan: planFor, refusals, engineVersion } = isCluster
         ? await inspectCluster(deps.rds, identifier, requireAvailable)
         : await inspectInstance(deps.rds, identifier, requireAvailable);
     for (const m of memberIds) {
@@ -171,8 +182,14 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
         if (problem) throw new InvalidInputError(`member '${m}' of cluster '${identifier}': identifier ${problem}`);
     }
 
+    if (RESTORES.includes(task) && refusals.length > 0) {
+        throw new InvalidInputError(`'${identifier}' cannot be restored in place: ${refusals.join("; ")}`);
+    }
+
     const names = runNames(identifier, event.startedAt, memberIds);
     let snapshotIdentifier: string;
+    // What the snapshot fixes about the restore; a snapshot create_snapshot takes is of the database as it is.
+    let facts: SnapshotFacts = {};
     if (task === "create_snapshot" || task === "create_snapshot_only") {
         snapshotIdentifier = names.newSnapshot;
     } else if (request.snapshotIdentifier) {
@@ -195,19 +212,25 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
             throw new SnapshotMismatchError(`snapshot '${snap.identifier}' is '${snap.status}', not available`);
         }
         snapshotIdentifier = snap.identifier;
+        facts = { engineVersion: snap.engineVersion, allocatedStorage: snap.allocatedStorage };
     } else {
-        const newest = newestPilotlightSnapshot(await listSnapshots(deps.rds, identifier, isCluster));
+        // Only the machine's own snapshots: its name pattern and its tag (a tag alone is copied by copies).
+        const own = (await listSnapshots(deps.rds, identifier, isCluster)).filter((s) => isOwnSnapshotName(identifier, s.identifier));
+        const newest = newestPilotlightSnapshot(own);
         if (!newest) {
             throw new SnapshotNotFoundError(
                 `'${identifier}' has no available pilotlight snapshot; run create_snapshot_only first or pass snapshotIdentifier`,
             );
         }
         snapshotIdentifier = newest.identifier;
+        facts = { engineVersion: newest.engineVersion, allocatedStorage: newest.allocatedStorage };
     }
+    const problem = RESTORES.includes(task) ? versionProblem(engineVersion, facts.engineVersion) : undefined;
+    if (problem) throw new SnapshotMismatchError(`snapshot '${snapshotIdentifier}' cannot be restored over '${identifier}': ${problem}`);
 
     await assertNoConcurrentRun(deps.sfn, event, identifier);
 
-    const plan = RESTORES.includes(task) ? planFor(snapshotIdentifier) : null;
+    const plan = RESTORES.includes(task) ? planFor(snapshotIdentifier, facts) : null;
     return {
         task,
         identifier,
@@ -226,7 +249,15 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
 interface Inspection {
     original: OriginalDatabase;
     memberIds: string[];
-    plan: (snapshotIdentifier: string) => InstancePlan | ClusterPlan;
+    plan: (snapshotIdentifier: string, snapshot: SnapshotFacts) => InstancePlan | ClusterPlan;
+    /** Why an in-place restore of it is refused (empty: none). */
+    refusals: string[];
+    engineVersion?: string;
+}
+
+/** The names create_snapshot gives: `<identifier>-<14-digit UTC timestamp>`. */
+export function isOwnSnapshotName(identifier: string, snapshotIdentifier: string): boolean {
+    return snapshotIdentifier.startsWith(`${identifier}-`) && /^\d{14}$/.test(snapshotIdentifier.slice(identifier.length + 1));
 }
 
 async function inspectInstance(rds: RDSClient, identifier: string, requireAvailable: boolean): Promise<Inspection> {
@@ -247,9 +278,11 @@ async function inspectInstance(rds: RDSClient, identifier: string, requireAvaila
     }
     const tags = db.TagList ?? (await tagsOf(rds, db.DBInstanceArn!));
     return {
-        original: { resourceId: db.DbiResourceId!, members: [] },
+        original: { resourceId: db.DbiResourceId!, deletionProtection: db.DeletionProtection === true, members: [] },
         memberIds: [],
-        plan: (snap) => planInstanceRestore(db, tags, snap),
+        plan: (snap, facts) => planInstanceRestore(db, tags, snap, facts),
+        refusals: instanceRefusals(db),
+        engineVersion: db.EngineVersion,
     };
 }
 
@@ -278,10 +311,13 @@ async function inspectCluster(rds: RDSClient, identifier: string, requireAvailab
     return {
         original: {
             resourceId: cluster.DbClusterResourceId!,
+            deletionProtection: cluster.DeletionProtection === true,
             members: members.map((m) => ({ identifier: m.DBInstanceIdentifier!, resourceId: m.DbiResourceId! })),
         },
         memberIds: members.map((m) => m.DBInstanceIdentifier!),
-        plan: (snap) => planClusterRestore(cluster, tags, withTags, snap),
+        plan: (snap, facts) => planClusterRestore(cluster, tags, withTags, snap, facts),
+        refusals: clusterRefusals(cluster, members),
+        engineVersion: cluster.EngineVersion,
     };
 }
 

@@ -1,0 +1,253 @@
+/**
+ * DR readiness: the age of the newest recovery point the dr stack can actually restore from,
+ * published as a CloudWatch metric that an alarm watches. The metric is the real RPO of a
+ * failover started now; an alarm on it (missing data breaching) is how a pilot light that has
+ * gone out is found before the disaster finds it.
+ *
+ * What "can restore from" means follows the dr stack's `failoverDatabase.source`:
+ * - `snapshots` (latestCopy, adopt): the newest *available* manual snapshot of the source
+ *   database in this region and account — the copy target's copies and the backups' DR-region
+ *   copies, tagged `pilotlight:source=<id>` — and, when `sharedFrom` is set, snapshots of the
+ *   source database that the source account shared with this one (tags do not cross accounts,
+ *   so shared ones are matched by the owner's account and the source identifier).
+ * - `automatedBackups` (pointInTime): the latest restorable time of the replicated automated
+ *   backups in this region.
+ * - `snapshot`: the one named snapshot (the RPO grows until someone names a newer one).
+ */
+import {
+    DBClusterSnapshot,
+    DBClusterSnapshotNotFoundFault,
+    DBSnapshot,
+    DBSnapshotNotFoundFault,
+    DescribeDBClusterSnapshotsCommand,
+    DescribeDBInstanceAutomatedBackupsCommand,
+    DescribeDBSnapshotsCommand,
+    RDSClient,
+} from "@aws-sdk/client-rds";
+import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { InvalidInputError } from "./errors";
+import { SOURCE_TAG } from "./tags";
+
+/** Namespace of every pilotlight readiness metric. */
+export const READINESS_NAMESPACE = "Pilotlight/Readiness";
+/** Minutes since the newest restorable recovery point was taken. */
+export const RECOVERY_POINT_AGE_METRIC = "RecoveryPointAgeMinutes";
+
+/** One database the dr stack would restore, and where its recovery points are. */
+export type RecoveryTarget =
+    | { database: string; isCluster: boolean; kind: "snapshots"; sharedFrom?: string }
+    | { database: string; isCluster: false; kind: "automatedBackups"; automatedBackupsArn: string }
+    | { database: string; isCluster: boolean; kind: "snapshot"; snapshotIdentifier: string };
+
+export interface RecoveryPoint {
+    database: string;
+    /** Where it is: a snapshot identifier or ARN, or the automated backups' ARN. */
+    ref: string;
+    /** When the data it holds was current. */
+    time: Date;
+    /** Engine of the database it restores (snapshots only). */
+    engine?: string;
+}
+
+const DB_ID_RE = /^[a-z][a-z0-9-]{0,62}$/;
+const ACCOUNT_RE = /^\d{12}$/;
+
+/** Reads and checks the targets from the function's environment (JSON list); a bad list is a deploy defect, refused loudly. */
+export function parseTargets(json: string | undefined): RecoveryTarget[] {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(json ?? "");
+    } catch {
+        throw new InvalidInputError(`TARGETS must be a JSON list of recovery targets, got ${JSON.stringify(json)}`);
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) throw new InvalidInputError(`TARGETS must be a non-empty JSON list, got ${JSON.stringify(json)}`);
+    const seen = new Set<string>();
+    return parsed.map((t, i) => {
+        const o = (t && typeof t === "object" ? t : {}) as Record<string, unknown>;
+        const where = `TARGETS[${i}]`;
+        if (typeof o.database !== "string" || !DB_ID_RE.test(o.database)) throw new InvalidInputError(`${where}.database must be an RDS identifier, got ${JSON.stringify(o.database)}`);
+        if (seen.has(o.database)) throw new InvalidInputError(`${where}.database ${o.database} is listed twice`);
+        seen.add(o.database);
+        if (typeof o.isCluster !== "boolean") throw new InvalidInputError(`${where}.isCluster must be true or false, got ${JSON.stringify(o.isCluster)}`);
+        switch (o.kind) {
+            case "snapshots":
+                if (o.sharedFrom !== undefined && (typeof o.sharedFrom !== "string" || !ACCOUNT_RE.test(o.sharedFrom))) {
+                    throw new InvalidInputError(`${where}.sharedFrom must be a 12-digit account id, got ${JSON.stringify(o.sharedFrom)}`);
+                }
+                return { database: o.database, isCluster: o.isCluster, kind: "snapshots", sharedFrom: o.sharedFrom as string | undefined };
+            case "automatedBackups":
+                if (o.isCluster) throw new InvalidInputError(`${where}: replicated automated backups are read for RDS instances only`);
+                if (typeof o.automatedBackupsArn !== "string" || !o.automatedBackupsArn.startsWith("arn:")) {
+                    throw new InvalidInputError(`${where}.automatedBackupsArn must be an ARN, got ${JSON.stringify(o.automatedBackupsArn)}`);
+                }
+                return { database: o.database, isCluster: false, kind: "automatedBackups", automatedBackupsArn: o.automatedBackupsArn };
+            case "snapshot":
+                if (typeof o.snapshotIdentifier !== "string" || o.snapshotIdentifier === "") {
+                    throw new InvalidInputError(`${where}.snapshotIdentifier must name a snapshot, got ${JSON.stringify(o.snapshotIdentifier)}`);
+                }
+                return { database: o.database, isCluster: o.isCluster, kind: "snapshot", snapshotIdentifier: o.snapshotIdentifier };
+            default:
+                throw new InvalidInputError(`${where}.kind must be "snapshots", "automatedBackups" or "snapshot", got ${JSON.stringify(o.kind)}`);
+        }
+    });
+}
+
+/**
+ * When an instance snapshot's data was current. A copy's SnapshotCreateTime is the copy's
+ * ("Changes for the copy when the snapshot is copied"); OriginalSnapshotCreateTime is the
+ * source's ("Doesn't change when the snapshot is copied"): the RPO is the data's age.
+ */
+export function instanceSnapshotTime(s: DBSnapshot): Date | undefined {
+    return s.OriginalSnapshotCreateTime ?? s.SnapshotCreateTime;
+}
+
+/**
+ * When a cluster snapshot's data was current. The API has no original time for cluster
+ * snapshots, so a copy reports its own SnapshotCreateTime: later than the data, which makes
+ * the age read low by the copy's delay (minutes). The docs say so; the alarm's threshold has room.
+ */
+export function clusterSnapshotTime(s: DBClusterSnapshot): Date | undefined {
+    return s.SnapshotCreateTime;
+}
+
+const hasSourceTag = (tags: { Key?: string; Value?: string }[] | undefined, database: string) =>
+    (tags ?? []).some((t) => t.Key === SOURCE_TAG && t.Value === database);
+const ownerOf = (arn: string | undefined) => arn?.split(":")[4];
+
+function newest(points: RecoveryPoint[]): RecoveryPoint | undefined {
+    return points.reduce<RecoveryPoint | undefined>((best, p) => (!best || p.time.getTime() > best.time.getTime() ? p : best), undefined);
+}
+
+async function allInstanceSnapshots(rds: RDSClient, input: { DBInstanceIdentifier?: string; DBSnapshotIdentifier?: string; SnapshotType?: string; IncludeShared?: boolean }): Promise<DBSnapshot[]> {
+    const out: DBSnapshot[] = [];
+    let Marker: string | undefined;
+    do {
+        const page = await rds.send(new DescribeDBSnapshotsCommand({ ...input, Marker }));
+        out.push(...(page.DBSnapshots ?? []));
+        Marker = page.Marker;
+    } while (Marker);
+    return out;
+}
+
+async function allClusterSnapshots(rds: RDSClient, input: { DBClusterIdentifier?: string; DBClusterSnapshotIdentifier?: string; SnapshotType?: string; IncludeShared?: boolean }): Promise<DBClusterSnapshot[]> {
+    const out: DBClusterSnapshot[] = [];
+    let Marker: string | undefined;
+    do {
+        const page = await rds.send(new DescribeDBClusterSnapshotsCommand({ ...input, Marker }));
+        out.push(...(page.DBClusterSnapshots ?? []));
+        Marker = page.Marker;
+    } while (Marker);
+    return out;
+}
+
+/** The newest recovery point of `target` that a restore could use now, or undefined when there is none. */
+export async function newestRecoveryPoint(rds: RDSClient, target: RecoveryTarget): Promise<RecoveryPoint | undefined> {
+    const database = target.database;
+    if (target.kind === "automatedBackups") {
+        const res = await rds.send(new DescribeDBInstanceAutomatedBackupsCommand({ DBInstanceAutomatedBackupsArn: target.automatedBackupsArn }));
+        const backups = (res.DBInstanceAutomatedBackups ?? []).filter((b) => b.Status === "replicating" || b.Status === "active" || b.Status === "retained");
+        return newest(
+            backups.flatMap((b) => (b.RestoreWindow?.LatestTime ? [{ database, ref: b.DBInstanceAutomatedBackupsArn ?? target.automatedBackupsArn, time: b.RestoreWindow.LatestTime }] : [])),
+        );
+    }
+    if (target.kind === "snapshot") {
+        // A named snapshot that is gone is no recovery point: report none (the alarm breaches).
+        const found = target.isCluster
+            ? (await orNone(allClusterSnapshots(rds, { DBClusterSnapshotIdentifier: target.snapshotIdentifier }))).map((s) => ({ ok: s.Status === "available", time: clusterSnapshotTime(s), engine: s.Engine }))
+            : (await orNone(allInstanceSnapshots(rds, { DBSnapshotIdentifier: target.snapshotIdentifier }))).map((s) => ({ ok: s.Status === "available", time: instanceSnapshotTime(s), engine: s.Engine }));
+        return newest(found.flatMap((f) => (f.ok && f.time ? [{ database, ref: target.snapshotIdentifier, time: f.time, engine: f.engine }] : [])));
+    }
+    const points: RecoveryPoint[] = [];
+    if (target.isCluster) {
+        const own = await allClusterSnapshots(rds, { DBClusterIdentifier: database, SnapshotType: "manual" });
+        for (const s of own) {
+            const time = clusterSnapshotTime(s);
+            if (s.Status === "available" && time && hasSourceTag(s.TagList, database)) points.push({ database, ref: s.DBClusterSnapshotIdentifier!, time, engine: s.Engine });
+        }
+        if (target.sharedFrom) {
+            const shared = await allClusterSnapshots(rds, { SnapshotType: "shared", IncludeShared: true });
+            for (const s of shared) {
+                const time = clusterSnapshotTime(s);
+                if (s.Status === "available" && time && s.DBClusterIdentifier === database && ownerOf(s.DBClusterSnapshotArn) === target.sharedFrom) {
+                    points.push({ database, ref: s.DBClusterSnapshotArn!, time, engine: s.Engine });
+                }
+            }
+        }
+    } else {
+        const own = await allInstanceSnapshots(rds, { DBInstanceIdentifier: database, SnapshotType: "manual" });
+        for (const s of own) {
+            const time = instanceSnapshotTime(s);
+            if (s.Status === "available" && time && hasSourceTag(s.TagList, database)) points.push({ database, ref: s.DBSnapshotIdentifier!, time, engine: s.Engine });
+        }
+        if (target.sharedFrom) {
+            // "Shared and public DB snapshots are not included in the returned results by default."
+            const shared = await allInstanceSnapshots(rds, { SnapshotType: "shared", IncludeShared: true });
+            for (const s of shared) {
+                const time = instanceSnapshotTime(s);
+                if (s.Status === "available" && time && s.DBInstanceIdentifier === database && ownerOf(s.DBSnapshotArn) === target.sharedFrom) {
+                    points.push({ database, ref: s.DBSnapshotArn!, time, engine: s.Engine });
+                }
+            }
+        }
+    }
+    return newest(points);
+}
+
+async function orNone<T>(lookup: Promise<T[]>): Promise<T[]> {
+    try {
+        return await lookup;
+    } catch (err) {
+        if (err instanceof DBSnapshotNotFoundFault || err instanceof DBClusterSnapshotNotFoundFault) return [];
+        throw err;
+    }
+}
+
+export interface ReadinessReport {
+    /** Age in whole minutes per database that has a recovery point. */
+    published: { database: string; ageMinutes: number; ref: string }[];
+    /** Databases without any restorable recovery point: nothing is published, so their alarm breaches. */
+    missing: string[];
+    /** Databases whose lookup failed (also unpublished: missing data breaches). */
+    failed: { database: string; error: string }[];
+}
+
+/**
+ * Looks up every target and publishes the age of each one's newest recovery point. A target
+ * without one, or whose lookup fails, publishes nothing: its alarm treats missing data as
+ * breaching, so silence is never read as "OK". Throws after publishing when any lookup failed,
+ * so the function's own error metric shows it too.
+ */
+export async function publishReadiness(
+    clients: { rds: RDSClient; cloudwatch: CloudWatchClient },
+    targets: RecoveryTarget[],
+    now: Date = new Date(),
+): Promise<ReadinessReport> {
+    const report: ReadinessReport = { published: [], missing: [], failed: [] };
+    for (const target of targets) {
+        try {
+            const point = await newestRecoveryPoint(clients.rds, target);
+            if (!point) report.missing.push(target.database);
+            else report.published.push({ database: target.database, ageMinutes: Math.max(0, Math.floor((now.getTime() - point.time.getTime()) / 60_000)), ref: point.ref });
+        } catch (err) {
+            report.failed.push({ database: target.database, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+        }
+    }
+    if (report.published.length > 0) {
+        await clients.cloudwatch.send(
+            new PutMetricDataCommand({
+                Namespace: READINESS_NAMESPACE,
+                MetricData: report.published.map((p) => ({
+                    MetricName: RECOVERY_POINT_AGE_METRIC,
+                    Dimensions: [{ Name: "Database", Value: p.database }],
+                    Timestamp: now,
+                    Value: p.ageMinutes,
+                    Unit: "None",
+                })),
+            }),
+        );
+    }
+    if (report.failed.length > 0) {
+        throw new Error(`could not read the recovery points of ${report.failed.map((f) => `${f.database} (${f.error})`).join(", ")}`);
+    }
+    return report;
+}
