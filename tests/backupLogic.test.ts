@@ -3,7 +3,8 @@ import { copyTargetDefinition } from "../components/machines/copyTarget";
 import { imageMachineDefinition, machineTimeout, snapshotMachineDefinition } from "../components/machines/snapshotMachine";
 import { SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS, snapshotQuotaProblem } from "../components/backupSchedule";
 import { BACKUP_JOB, COPY_SOURCE_JOB, copyExecutionName, CopyCandidate, isRunSnapshotName, nextVersion, runSnapshotName, selectCopiesToPrune, selectCopySnapshotsToPrune, selectLatestCopy, SnapshotJob, versionOf } from "../functions/lib/backup";
-import { copyToDr, dropOriginal, olderExecutionCovering, requestedDatabases, share, SnapshotJobSettings, startedBefore } from "../functions/lib/snapshotJobs";
+import { assertRoomForSnapshot, copyToDr, dropOriginal, olderExecutionCovering, prune, requestedDatabases, runStep, share, SnapshotJobSettings, startedBefore } from "../functions/lib/snapshotJobs";
+import { FakeSfn } from "./fakeSfn";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { FakeRds } from "./fakeRds";
@@ -327,5 +328,95 @@ describe("olderExecutionCovering", () => {
         assert.match((await olderExecutionCovering(older.c, s, [{ identifier: "app", isCluster: false }], me))!, /execution 'older' .* is already running backup-schedule on app; this run changes nothing/);
         const twin = clients([{ executionArn: `${RUN}:a-twin`, startDate: "2026-01-01T02:00:00Z", input: { databases: [{ identifier: "app" }] } }]);
         assert.match((await olderExecutionCovering(twin.c, s, [{ identifier: "app", isCluster: false }], me))!, /'a-twin'/, "a twin with a smaller ARN is older");
+    });
+});
+
+describe("snapshot job steps: quotas, races and items", () => {
+    const HOME = "us-east-1";
+    const SHARED = "arn:aws:kms:us-east-1:123456789012:key/mrk-shared";
+    let fake: FakeRds;
+    const s = (): SnapshotJobSettings => ({ job: BACKUP_JOB, homeRegion: HOME, drRegion: "us-west-2", sharedKeyArn: SHARED, drKeyArn: "arn:aws:kms:us-west-2:123456789012:key/mrk-shared", databases: [{ identifier: "app", isCluster: false }, { identifier: "shop", isCluster: true }], keep: 1 });
+    const c = { rds: (region: string) => new RDSClient({ region }), sfn: new SFNClient({ region: HOME }) };
+    const ours = (db: string) => [{ Key: CREATED_BY_TAG, Value: BACKUP_JOB }, { Key: "pilotlight:source", Value: db }];
+
+    beforeEach(() => {
+        fake = new FakeRds();
+        fake.addInstance({ identifier: "app", data: "d", info: { KmsKeyId: SHARED } });
+        fake.addCluster({ identifier: "shop", data: "c", info: { KmsKeyId: SHARED }, members: [{ identifier: "shop-1" }] });
+    });
+    afterEach(() => fake.restore());
+
+    it("checks the quota of the kind it creates: cluster snapshots against ManualClusterSnapshots", async () => {
+        fake.manualClusterSnapshotQuota = 0;
+        await assertRoomForSnapshot(c, s(), false, HOME);
+        await assert.rejects(assertRoomForSnapshot(c, s(), true, HOME), /us-east-1 holds 0 of its 0 manual cluster snapshots \(RDS quota ManualClusterSnapshots\)/);
+        fake.manualClusterSnapshotQuota = 1;
+        await assertRoomForSnapshot(c, s(), true, HOME);
+        fake.manualSnapshotQuota = 0;
+        await assert.rejects(assertRoomForSnapshot(c, s(), false, HOME), /holds 0 of its 0 manual snapshots \(RDS quota ManualSnapshots\)/);
+    });
+
+    it("two prunes racing (twins) delete each snapshot once and both succeed", async () => {
+        for (const day of ["01", "02", "03"]) fake.addSnapshot(`app-bk-202512${day}000000`, "app", { created: `2025-12-${day}T00:00:00Z`, tags: ours("app"), kmsKeyId: SHARED });
+        const item = { identifier: "app", isCluster: false, engine: "postgres", snapshotId: "app-bk-20251203000000", attempt: 0 };
+        const [a, b] = await Promise.all([prune(c, s(), item, [HOME]), prune(c, s(), item, [HOME])]);
+        assert.deepStrictEqual([a.pruned, b.pruned], [{ [HOME]: ["app-bk-20251202000000", "app-bk-20251201000000"] }, { [HOME]: ["app-bk-20251202000000", "app-bk-20251201000000"] }]);
+        assert.deepStrictEqual([...fake.snapshots.values()].filter((x) => x.status !== "deleting").map((x) => x.info.DBSnapshotIdentifier), ["app-bk-20251203000000"]);
+        assert.ok(fake.callsOf("DeleteDBSnapshot").length >= 2);
+    });
+
+    it("a snapshot gone between listing and deleting is done; another refusal is not swallowed", async () => {
+        fake.addSnapshot("app-bk-20251201000000", "app", { created: "2025-12-01T00:00:00Z", tags: ours("app"), kmsKeyId: SHARED });
+        fake.addSnapshot("app-bk-20251202000000", "app", { created: "2025-12-02T00:00:00Z", tags: ours("app"), kmsKeyId: SHARED });
+        const item = { identifier: "app", isCluster: false, engine: "postgres", snapshotId: "app-bk-20251203000000", attempt: 0 };
+        fake.failNext("DeleteDBSnapshot", () => Object.assign(new Error("gone"), { name: "DBSnapshotNotFoundFault" }));
+        assert.deepStrictEqual((await prune(c, s(), item, [HOME])).pruned, { [HOME]: ["app-bk-20251201000000"] });
+        fake.failNext("DeleteDBSnapshot", () => Object.assign(new Error("busy"), { name: "InvalidDBSnapshotStateFault" }));
+        await assert.rejects(prune(c, s(), item, [HOME]), /busy/, "the snapshot is available, not deleting: a real refusal");
+        fake.failNext("DeleteDBSnapshot", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
+        await assert.rejects(prune(c, s(), item, [HOME]), /denied/);
+    });
+
+    it("retention of a cluster deletes its own cluster snapshots in both regions, never the run's shared-key copy or original", async () => {
+        const dr = fake.inRegion("us-west-2");
+        for (const f of [fake, dr]) {
+            f.addClusterSnapshot("shop-bk-20251201000000", "shop", { created: "2025-12-01T00:00:00Z", tags: ours("shop") });
+            f.addClusterSnapshot("shop-bk-20251202000000", "shop", { created: "2025-12-02T00:00:00Z", tags: ours("shop") });
+        }
+        fake.addClusterSnapshot("shop-bk-20251203000000", "shop", { created: "2025-12-03T00:00:00Z", tags: ours("shop") });
+        const item = { identifier: "shop", isCluster: true, engine: "aurora-postgresql", snapshotId: "shop-bk-20251201000000-sk", original: "shop-bk-20251201000000", attempt: 0 };
+        const out = await prune(c, s(), item);
+        assert.deepStrictEqual(out.pruned, { [HOME]: ["shop-bk-20251202000000"], "us-west-2": [] }, "the run's original is never pruned; in the DR region keep 1 of 2 but the run's own");
+        assert.strictEqual(fake.clusterSnapshots.get("shop-bk-20251202000000")!.status, "deleting");
+    });
+
+    it("refuses an item no plan of this job could have made", async () => {
+        const event = (item: unknown) => runStep(c, s(), { step: "status", item });
+        const good = { identifier: "app", isCluster: false, engine: "postgres", snapshotId: "app-bk-20260101000000", attempt: 0, current: { region: HOME, id: "app-bk-20260101000000" } };
+        fake.addSnapshot("app-bk-20260101000000", "app", { tags: ours("app") });
+        assert.strictEqual(((await event(good)) as any).status, "available");
+        for (const bad of [{ ...good, identifier: "ghost" }, { ...good, isCluster: true }, { ...good, snapshotId: "app-manual" }, { ...good, snapshotId: 7 }, { ...good, attempt: "0" }, "app"]) {
+            await assert.rejects(event(bad), /not an item of a backup-schedule plan/);
+        }
+        await assert.rejects(runStep(c, s(), { step: "publish", item: good }), /step publish belongs to the copy source, not to backup-schedule/);
+        await assert.rejects(runStep(c, s(), { step: "status" }), /step status needs an item/);
+        await assert.rejects(runStep(c, s(), { step: "explode", item: good }), /unknown step "explode"/);
+        assert.deepStrictEqual(await runStep(c, s(), { step: "report", items: [], skipped: "why" }), { job: BACKUP_JOB, snapshots: [], skipped: "why" });
+        assert.deepStrictEqual(await runStep(c, s(), { step: "report", items: [], skipped: "" }), { job: BACKUP_JOB, snapshots: [] });
+    });
+
+    it("a snapshot being taken, not only an available one, is taken from backing-up; others are refused", async () => {
+        const plan = (status: string) => {
+            fake.instances.get("app")!.status = status;
+            return runStep(c, s(), { step: "plan", input: { databases: [{ identifier: "app" }] }, startedAt: "2026-01-01T00:00:00Z", executionArn: "arn:aws:states:us-east-1:123456789012:execution:m:e", stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:m" });
+        };
+        const sfn = new FakeSfn();
+        try {
+            assert.deepStrictEqual(((await plan("backing-up")) as any).items.map((i: any) => i.snapshotId), ["app-bk-20260101000000"]);
+            assert.strictEqual(((await plan("available")) as any).skipped, "");
+            await assert.rejects(plan("modifying"), /app is modifying; snapshots start from available/);
+        } finally {
+            sfn.restore();
+        }
     });
 });

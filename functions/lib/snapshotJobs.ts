@@ -414,7 +414,10 @@ async function deleteSnapshot(c: JobClients, region: string, id: string, isClust
     } catch (err) {
         const name = (err as { name?: string }).name ?? "";
         if (/NotFound(Fault)?$/.test(name)) return;
-        if (/^Invalid.*SnapshotState(Fault)?$/.test(name) && (await findSnapshot(rds, id, isCluster))?.status === "deleting") return;
+        if (/^Invalid.*SnapshotState(Fault)?$/.test(name)) {
+            const now = await findSnapshot(rds, id, isCluster);
+            if (!now || now.status === "deleting") return;
+        }
         throw err;
     }
 }
