@@ -14,6 +14,7 @@ import { parseStackConfig } from "../config";
 import { FakeRds } from "./fakeRds";
 import { drRawConfig, prodRawConfig } from "./fixtures";
 import { runProgram } from "./program";
+import { summary } from "./synth";
 import { RecordingMocks } from "./mocks";
 
 const PEER = "111111111111";
@@ -330,6 +331,18 @@ describe("readiness config and wiring", () => {
         assert.throws(() => parseStackConfig("dr", { ...drRawConfig(), readiness: { restoreTest: { schedule: "weekly" } } }, "us-west-2"), /pilotlight:readiness\.restoreTest\.schedule/);
         assert.throws(() => parseStackConfig("dr", { ...drRawConfig(), readiness: { rpoMinutes: 5 } }, "us-west-2"), /pilotlight:readiness\.rpoMinutes/);
         assert.throws(() => parseStackConfig("prod", prodRawConfig({ readiness: { rpoMinutes: 180 } }), "us-east-1"), /rpoMinutes applies to the dr stack/);
+    });
+
+    it("the synthesized summary says which schedules are off", async () => {
+        const prod = await runProgram("prod");
+        const text = summary(prod);
+        assert.match(text, /\| pilotlight-backup \| `rate\(2 hours\)` \| \*\*OFF\*\*: nothing new is made \|/);
+        assert.match(text, /\d+ of \d+ schedules are off: [^\n]*pilotlight-backup/);
+        const enabled = summary(await runProgram("prod", { sets: ["backups.scheduleEnabled=true"] }));
+        assert.match(enabled, /\| pilotlight-backup \| `rate\(2 hours\)` \| on \|/);
+        const dr = summary(await runProgram("dr"));
+        assert.match(dr, /\| pilotlight-restore-test \| `rate\(7 days\)` \| \*\*OFF\*\*/);
+        assert.match(dr, /\| pilotlight-readiness-rpo \| `rate\(15 minutes\)` \| on \|/);
     });
 
     it("dr measures the failover source's recovery points across accounts; prod alarms on media replication", async () => {

@@ -155,6 +155,21 @@ export function aslDiagram(definition: any): string {
 }
 
 /** SUMMARY.md: counts by type, components and their children, a Mermaid diagram. */
+/**
+ * Every schedule of the stack and whether it runs: a schedule that is off makes nothing new
+ * (no backups, copies or restore tests), so the summary says so where a reviewer looks.
+ */
+export function scheduleLines(run: ProgramRun): string[] {
+    const rules = run.resources.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.inputs.scheduleExpression);
+    if (rules.length === 0) return [];
+    const off = rules.filter((r) => r.inputs.state === "DISABLED");
+    const out = ["## Schedules", "", "| schedule | expression | state |", "|---|---|---|"];
+    for (const r of rules) out.push(`| ${r.inputs.name ?? r.name} | \`${r.inputs.scheduleExpression}\` | ${r.inputs.state === "DISABLED" ? "**OFF**: nothing new is made" : "on"} |`);
+    out.push("");
+    if (off.length > 0) out.push(`${off.length} of ${rules.length} schedules are off: ${off.map((r) => r.inputs.name ?? r.name).join(", ")}.`, "");
+    return out;
+}
+
 export function summary(run: ProgramRun): string {
     const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
     const counts = new Map<string, number>();
@@ -191,6 +206,7 @@ export function summary(run: ProgramRun): string {
         for (const m of machines) out.push(`- [${m.name}](machines/${m.name}.md)`);
         out.push("");
     }
+    out.push(...scheduleLines(run));
     return out.join("\n");
 }
 
