@@ -159,7 +159,8 @@ const database = serving
           subnetGroupName: network.dbSubnetGroup.name,
           securityGroupIds: [network.dbSecurityGroup.id],
           // Config validation guarantees a failoverDatabase section on a failed-over dr stack.
-          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!),
+          // Two accounts: `latestCopy` restores the newest snapshot the primary's account shared with this one.
+          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!, cfg.peer.accountId !== cfg.accountId ? cfg.peer.accountId : undefined),
           accountId: cfg.accountId,
           region: cfg.region,
           tags,
@@ -285,7 +286,7 @@ const backups =
               scheduleEnabled: cfg.backups.scheduleEnabled,
               keep: cfg.backups.keep,
               images: cfg.backups.images,
-              // Two-account layout: the DR-region image copies are shared with the dr account.
+              // Two-account layout: the DR-region snapshot copies (found there by `latestCopy`) and image copies are shared with the dr account.
               peerAccountId: isSameAccount(cfg) ? undefined : cfg.peer.accountId,
               vpc: network.lambdaVpc,
               tags,

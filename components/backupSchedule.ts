@@ -9,7 +9,7 @@ import { IMAGE_JOB } from "../functions/lib/images";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
-import { imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
+import { distributedMapStatements, imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
 import { jobName, partitionOf, rdsArn, stateMachineArn } from "./naming";
 import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
 
@@ -54,6 +54,8 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
     const statements: PolicyStatement[] = [
         { Sid: "DescribeConfiguredDatabases", Effect: "Allow", Action: ["rds:DescribeDBInstances", "rds:DescribeDBClusters"], Resource: dbs(ctx.homeRegion) },
         { Sid: "DescribeTheirSnapshots", Effect: "Allow", Action: ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"], Resource: [...allDbs, ...allSnaps] },
+        // The manual-snapshot quota is checked before each create or copy; DescribeAccountAttributes has no resource-level permissions: AWS requires "*".
+        { Sid: "ReadSnapshotQuotas", Effect: "Allow", Action: ["rds:DescribeAccountAttributes"], Resource: "*" },
         {
             Sid: "SnapshotConfiguredDatabases",
             Effect: "Allow",
@@ -90,17 +92,29 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
         { Sid: "ListOwnExecutions", Effect: "Allow", Action: ["states:ListExecutions"], Resource: [states("stateMachine", ctx.machineName)] },
         { Sid: "ReadOwnExecutions", Effect: "Allow", Action: ["states:DescribeExecution"], Resource: [states("execution", `${ctx.machineName}:*`)] },
     );
-    if (ctx.job === COPY_SOURCE_JOB) {
-        if (ctx.peerAccountId) {
-            // Only the job's own DR copies (tagged when copied) can be shared, never another `<identifier>-*` snapshot.
+    if (ctx.peerAccountId) {
+        // Only the job's own DR copies (tagged when copied) can be shared, never another `<identifier>-*` snapshot.
+        const dr = snaps(ctx.drRegion);
+        if (dr.some((a) => a.includes(":snapshot:"))) {
             statements.push({
                 Sid: "ShareDrCopyWithPeer",
                 Effect: "Allow",
                 Action: ["rds:ModifyDBSnapshotAttribute"],
-                Resource: snaps(ctx.drRegion).filter((a) => a.includes(":snapshot:")),
+                Resource: dr.filter((a) => a.includes(":snapshot:")),
                 Condition: { StringEquals: { [`rds:snapshot-tag/${CREATED_BY_TAG}`]: ctx.job } },
             });
         }
+        if (dr.some((a) => a.includes(":cluster-snapshot:"))) {
+            statements.push({
+                Sid: "ShareDrClusterCopyWithPeer",
+                Effect: "Allow",
+                Action: ["rds:ModifyDBClusterSnapshotAttribute"],
+                Resource: dr.filter((a) => a.includes(":cluster-snapshot:")),
+                Condition: { StringEquals: { [`rds:cluster-snapshot-tag/${CREATED_BY_TAG}`]: ctx.job } },
+            });
+        }
+    }
+    if (ctx.job === COPY_SOURCE_JOB) {
         if (ctx.topicArn) {
             statements.push(
                 { Sid: "AnnounceSharedSnapshots", Effect: "Allow", Action: ["sns:Publish"], Resource: [ctx.topicArn] },
@@ -116,6 +130,25 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
         }
     }
     return statements;
+}
+
+/** The snapshot job Lambdas' timeout; their Tasks time out later (TASK_TIMEOUT_SECONDS), never sooner. */
+export const SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS = 60;
+
+/**
+ * Why `keep` snapshots of each database cannot fit the region's manual snapshot quota, or
+ * undefined: per kind (instances, clusters), each database holds its `keep`, the run's new one
+ * and, for a default-key database, its shared-key copy for a while. Exported for testing.
+ */
+export function snapshotQuotaProblem(databases: BackupDatabaseArgs[], keep: number, quota: number): string | undefined {
+    for (const isCluster of [false, true]) {
+        const n = databases.filter((d) => d.isCluster === isCluster).length;
+        const needed = n * (keep + 2);
+        if (needed > quota) {
+            return `${n} ${isCluster ? "cluster(s)" : "instance(s)"} keeping ${keep} snapshots each need up to ${needed} manual ${isCluster ? "cluster " : ""}snapshots per region (keep + the run's own + its shared-key copy), more than the quota of ${quota}: lower keep to ${Math.max(0, Math.floor(quota / n) - 2)} or raise the RDS quota and set manualSnapshotQuota`;
+        }
+    }
+    return undefined;
 }
 
 /** What the image job's policy is made of. */
@@ -207,18 +240,29 @@ export interface MachineWithScheduleArgs {
     schedule?: { expression: string; enabled: boolean; input: unknown };
     /** Days to keep the machine's execution logs (errors, with their data). Defaults to 30. */
     logRetentionDays?: number;
+    /** The definition runs a distributed Map: the role may start, read and stop the machine's own child executions. Defaults to false. */
+    distributedMap?: boolean;
     tags: Record<string, string>;
 }
 
 /** Creates the machine, its role and the schedule rule under `parent`; returns the machine and rule. */
 export function machineWithSchedule(name: string, args: MachineWithScheduleArgs, parent: pulumi.Resource): { machine: aws.sfn.StateMachine; rule?: aws.cloudwatch.EventRule } {
+    const p = partitionOf(args.region);
+    const ownArn = `arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${args.machineName}`;
     const { stateMachine: machine } = new LambdaStateMachine(
         `${name}-machine`,
-        { machineName: args.machineName, accountId: args.accountId, definition: args.definition, functionArns: args.functionArns, logRetentionDays: args.logRetentionDays ?? 30, tags: args.tags },
+        {
+            machineName: args.machineName,
+            accountId: args.accountId,
+            definition: args.definition,
+            functionArns: args.functionArns,
+            logRetentionDays: args.logRetentionDays ?? 30,
+            statements: args.distributedMap ? distributedMapStatements(ownArn) : undefined,
+            tags: args.tags,
+        },
         { parent },
     );
     if (!args.schedule) return { machine };
-    const p = partitionOf(args.region);
     const eventsRole = startExecutionRole(
         `${name}-schedule`,
         { accountId: args.accountId, sid: "StartOwnMachine", machineArn: `arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${args.machineName}`, tags: args.tags },
@@ -262,7 +306,7 @@ export interface BackupScheduleArgs {
         /** Days the images of a source that is no longer imaged are kept. Defaults to 30. */
         goneSourceDays?: number;
     };
-    /** The peer account the DR-region image copies are shared with (two-account layout). Defaults to none (same account). */
+    /** The peer account the DR-region snapshot and image copies are shared with (two-account layout). Defaults to none (same account). */
     peerAccountId?: string;
     /** ARN of the shared key (snapshots that are not under it are copied under it first). */
     sharedKeyArn: pulumi.Input<string>;
@@ -276,6 +320,10 @@ export interface BackupScheduleArgs {
     scheduleEnabled?: boolean;
     /** Snapshots kept per database in each region, 1-100. Defaults to 12. */
     keep?: number;
+    /** Databases backed up at once, 1-19 (RDS allows 20 copy requests in progress per destination region). Defaults to 10. */
+    maxConcurrency?: number;
+    /** The account's manual snapshot quota per region (RDS `ManualSnapshots` / `ManualClusterSnapshots`). Defaults to 100. */
+    manualSnapshotQuota?: number;
     /** Seconds between polls. Defaults to 60. */
     pollIntervalSeconds?: number;
     /** Polls per wait before it counts as a failure. Defaults to 180. */
@@ -316,9 +364,12 @@ export class BackupSchedule extends pulumi.ComponentResource {
         const poll = { pollIntervalSeconds: args.pollIntervalSeconds, maxAttempts: args.maxAttempts };
 
         if (databases.length > 0) {
+            const problem = snapshotQuotaProblem(databases, keep, args.manualSnapshotQuota ?? 100);
+            if (problem) throw new Error(`BackupSchedule: ${problem}`);
             const base = jobName(args.namePrefix, "backup");
+            const peerAccountId = args.peerAccountId && args.peerAccountId !== args.accountId ? args.peerAccountId : undefined;
             const ctx = pulumi.all([args.sharedKeyArn, args.drKeyArn]).apply(
-                ([sharedKeyArn, drKeyArn]): SnapshotPolicyContext => ({ job: BACKUP_JOB, machineName: base, accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, databases, sharedKeyArn, drKeyArn }),
+                ([sharedKeyArn, drKeyArn]): SnapshotPolicyContext => ({ job: BACKUP_JOB, machineName: base, accountId: args.accountId, homeRegion: args.region, drRegion: args.drRegion, databases, sharedKeyArn, drKeyArn, peerAccountId }),
             );
             const fn = new BundledFunction(
                 `${name}-fn`,
@@ -336,17 +387,30 @@ export class BackupSchedule extends pulumi.ComponentResource {
                         DR_KEY_ARN: args.drKeyArn,
                         DATABASES: JSON.stringify(databases),
                         KEEP: String(keep),
+                        PEER_ACCOUNT_ID: peerAccountId ?? "",
                     },
+                    timeoutSeconds: SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS,
                     logRetentionDays: args.logRetentionDays,
                     vpc: args.vpc,
                     tags,
                 },
                 { parent: this },
             );
-            this.definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => snapshotMachineDefinition({ job, alert }, { kind: "backup", ...poll }));
+            this.definition = pulumi
+                .all([fn.arn, args.alertFunctionArn])
+                .apply(([job, alert]) => snapshotMachineDefinition({ job, alert }, { kind: "backup", databases: databases.length, maxConcurrency: args.maxConcurrency, ...poll }));
             const made = machineWithSchedule(
                 name,
-                { machineName: base, accountId: args.accountId, region: args.region, definition: this.definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({ databases }), tags },
+                {
+                    machineName: base,
+                    accountId: args.accountId,
+                    region: args.region,
+                    definition: this.definition,
+                    functionArns: [fn.arn, args.alertFunctionArn],
+                    schedule: schedule({ databases: databases.map((d) => ({ identifier: d.identifier, isCluster: d.isCluster })) }),
+                    distributedMap: true,
+                    tags,
+                },
                 this,
             );
             this.stateMachine = made.machine;

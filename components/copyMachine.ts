@@ -12,7 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COPY_SOURCE_JOB, COPY_TARGET_JOB } from "../functions/lib/backup";
 import { CREATED_BY_TAG } from "../functions/lib/tags";
-import { machineWithSchedule, SnapshotPolicyContext, snapshotJobStatements } from "./backupSchedule";
+import { machineWithSchedule, SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS, SnapshotPolicyContext, snapshotJobStatements } from "./backupSchedule";
 import { PolicyDocument, policyDocument, PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { copyTargetDefinition, TARGET_LAMBDA_TIMEOUT_SECONDS } from "./machines/copyTarget";
@@ -298,6 +298,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                         PEER_ACCOUNT_ID: sameAccount ? "" : args.peerAccountId,
                         TOPIC_ARN: t.arn,
                     },
+                    timeoutSeconds: SNAPSHOT_JOB_LAMBDA_TIMEOUT_SECONDS,
                     vpc: args.vpc,
                     tags,
                 },
@@ -305,7 +306,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
             );
             this.definition = pulumi
                 .all([fn.arn, args.alertFunctionArn])
-                .apply(([job, alert]) => snapshotMachineDefinition({ job, alert }, { kind: "copy-source", share: !sameAccount, ...poll }));
+                .apply(([job, alert]) => snapshotMachineDefinition({ job, alert }, { kind: "copy-source", ...poll }));
             const { machine, rule } = machineWithSchedule(
                 name,
                 {
@@ -315,6 +316,7 @@ export class SnapshotCopy extends pulumi.ComponentResource {
                     definition: this.definition,
                     functionArns: [fn.arn, args.alertFunctionArn],
                     schedule: { expression: args.schedule ?? "rate(1 day)", enabled: args.scheduleEnabled ?? false, input: {} },
+                    distributedMap: true,
                     tags,
                 },
                 this,

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { DatabaseEngine, isAuroraEngine, FailoverDatabaseConfig } from "../config";
 import { MANAGED_TAG, SOURCE_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
+import { selectLatestCopy } from "../functions/lib/backup";
 import { assumeRolePolicy, renderPolicy } from "./iam";
 import { partitionOf } from "./naming";
 
@@ -15,8 +16,12 @@ import { partitionOf } from "./naming";
 export type DatabaseSource =
     /** A new, empty database (the primary). */
     | { kind: "new" }
-    /** The newest manual snapshot in this region of `sourceIdentifier`, tagged `pilotlight:source` = `sourceIdentifier`. */
-    | { kind: "latestCopy"; sourceIdentifier: string }
+    /**
+     * The newest snapshot of `sourceIdentifier` in this region: with `sharedBy` (the primary in
+     * another account) the newest one that account shared with this one, else this account's
+     * newest manual one tagged `pilotlight:source` = `sourceIdentifier`.
+     */
+    | { kind: "latestCopy"; sourceIdentifier: string; sharedBy?: string }
     /** A named snapshot (identifier or ARN). */
     | { kind: "snapshot"; snapshotIdentifier: string }
     /** Replicated automated backups, at `restoreTime` or the latest restorable time. */
@@ -25,10 +30,10 @@ export type DatabaseSource =
     | { kind: "adopt"; secretName: string };
 
 /** Maps the dr stack's `pilotlight:failoverDatabase` onto a database source. Exported for testing. */
-export function restoreSource(restore: FailoverDatabaseConfig): DatabaseSource {
+export function restoreSource(restore: FailoverDatabaseConfig, sharedBy?: string): DatabaseSource {
     switch (restore.source) {
         case "latestCopy":
-            return { kind: "latestCopy", sourceIdentifier: restore.sourceIdentifier };
+            return sharedBy ? { kind: "latestCopy", sourceIdentifier: restore.sourceIdentifier, sharedBy } : { kind: "latestCopy", sourceIdentifier: restore.sourceIdentifier };
         case "snapshot":
             return { kind: "snapshot", snapshotIdentifier: need(restore.snapshotIdentifier, "failoverDatabase.snapshotIdentifier") };
         case "pointInTime":
@@ -49,7 +54,9 @@ export function describeSource(source: DatabaseSource): string {
         case "new":
             return "new database";
         case "latestCopy":
-            return `newest snapshot copied into this region from ${source.sourceIdentifier}`;
+            return source.sharedBy
+                ? `newest snapshot of ${source.sourceIdentifier} shared into this region by account ${source.sharedBy}`
+                : `newest snapshot copied into this region from ${source.sourceIdentifier}`;
         case "snapshot":
             return `snapshot ${source.snapshotIdentifier}`;
         case "pointInTime":
@@ -325,7 +332,23 @@ export class Database extends pulumi.ComponentResource {
         // Resolve the snapshot once; later `up`s must not re-restore from a newer one.
         let snapshotIdentifier: pulumi.Output<string> | undefined;
         if (source.kind === "snapshot") snapshotIdentifier = pulumi.output(source.snapshotIdentifier);
-        if (source.kind === "latestCopy") {
+        if (source.kind === "latestCopy" && source.sharedBy) {
+            // Two accounts: the primary shares its DR-region copies with this account. Shared snapshots are
+            // listed only with IncludeShared, carry none of the owner's tags, and are restored by ARN.
+            const want = { sourceIdentifier: source.sourceIdentifier, owner: source.sharedBy, region: args.region };
+            snapshotIdentifier = aurora
+                ? aws.rds
+                      .getClusterSnapshotOutput({ dbClusterIdentifier: source.sourceIdentifier, snapshotType: "shared", includeShared: true, mostRecent: true }, { parent: this })
+                      .apply((c) => selectLatestCopy([{ identifier: c.dbClusterSnapshotIdentifier ?? "", arn: c.dbClusterSnapshotArn, databaseIdentifier: c.dbClusterIdentifier ?? "", status: c.status, takenAt: c.snapshotCreateTime }], want).arn)
+                : aws.rds
+                      .getSnapshotsOutput({ snapshotType: "shared", includeShared: true }, { parent: this })
+                      .apply((r) =>
+                          selectLatestCopy(
+                              (r.snapshots ?? []).map((x) => ({ identifier: x.dbSnapshotIdentifier, arn: x.dbSnapshotArn, databaseIdentifier: x.dbInstanceIdentifier, status: x.status, takenAt: x.originalSnapshotCreateTime || x.snapshotCreateTime })),
+                              want,
+                          ).arn,
+                      );
+        } else if (source.kind === "latestCopy") {
             // Copies keep the source's identifier; the final snapshots of the copy target's older
             // restored instances carry the same tags but their own identifier, so both filters apply.
             const filter = { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: source.sourceIdentifier } };

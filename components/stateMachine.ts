@@ -2,13 +2,14 @@
 // and optionally execution logs in CloudWatch: the plumbing every pilotlight machine shares.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { assumeRolePolicy, deliverExecutionLogsStatement, PolicyDocument, policyDocument, renderPolicy } from "./iam";
+import { assumeRolePolicy, deliverExecutionLogsStatement, PolicyDocument, policyDocument, PolicyStatement, renderPolicy } from "./iam";
 
 /** Policy of a machine's role: invoke the given Lambdas, and deliver execution logs when it logs. Exported for testing. */
-export function lambdaMachinePolicy(functionArns: string[], options: { invokeSid?: string; logs?: boolean } = {}): PolicyDocument {
+export function lambdaMachinePolicy(functionArns: string[], options: { invokeSid?: string; logs?: boolean; statements?: PolicyStatement[] } = {}): PolicyDocument {
     return policyDocument([
         { Sid: options.invokeSid ?? "InvokeOwnLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: functionArns },
         ...(options.logs ? [deliverExecutionLogsStatement()] : []),
+        ...(options.statements ?? []),
     ]);
 }
 
@@ -30,6 +31,8 @@ export interface LambdaStateMachineArgs {
      * no execution logging: no log group, and no log-delivery permissions on the role.
      */
     logRetentionDays?: number;
+    /** Further statements of the role's policy (e.g. a distributed Map's child executions). Defaults to none. */
+    statements?: PolicyStatement[];
     /** Tags of every resource. Defaults to none. */
     tags?: Record<string, string>;
     /** A role made beforehand for this machine by `machineRole` (e.g. kept in the pilot light). Defaults to one of its own. */
@@ -49,7 +52,7 @@ export interface MachineRole {
  */
 export function machineRole(
     name: string,
-    args: Pick<LambdaStateMachineArgs, "roleName" | "accountId" | "functionArns" | "invokeSid" | "logRetentionDays" | "tags">,
+    args: Pick<LambdaStateMachineArgs, "roleName" | "accountId" | "functionArns" | "invokeSid" | "logRetentionDays" | "statements" | "tags">,
     opts: pulumi.CustomResourceOptions,
 ): MachineRole {
     const logs = args.logRetentionDays !== undefined;
@@ -60,7 +63,7 @@ export function machineRole(
     );
     const rolePolicy = new aws.iam.RolePolicy(
         `${name}-policy`,
-        { role: role.id, policy: renderPolicy(pulumi.output(args.functionArns).apply((arns) => lambdaMachinePolicy(arns, { invokeSid: args.invokeSid, logs }))) },
+        { role: role.id, policy: renderPolicy(pulumi.output(args.functionArns).apply((arns) => lambdaMachinePolicy(arns, { invokeSid: args.invokeSid, logs, statements: args.statements }))) },
         opts,
     );
     return { role, rolePolicy };

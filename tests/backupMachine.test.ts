@@ -256,16 +256,16 @@ describe("backup machine", () => {
 
     const MACHINE_ARN = `arn:aws:states:${HARNESS_REGION}:${HARNESS_ACCOUNT}:stateMachine:pilotlight-backup`;
 
-    it("rejects a run while another execution of the machine covers the same database, before any change, and alerts", async () => {
+    it("a run while an older execution of the machine covers the same database (a duplicate delivery) changes nothing and does not alert", async () => {
         seed();
         sfn.addRunning(MACHINE_ARN, "scheduled-run", {});
         const result = await run({ databases: [{ identifier: "wordpress" }] });
-        assert.strictEqual(result.status, "FAILED");
-        assert.strictEqual(alerts.length, 1);
-        assert.match(alerts[0].error, /ConcurrentRunError/);
-        assert.match(alerts[0].cause, /execution 'scheduled-run' .* is already running on wordpress/);
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(alerts, []);
+        assert.match(result.output.report.skipped, /execution 'scheduled-run' .*started before this one, is already running backup-schedule on wordpress; this run changes nothing/);
+        assert.deepStrictEqual(result.output.report.snapshots, []);
         assert.deepStrictEqual(rds.mutatingCalls(), []);
-        assert.deepStrictEqual(jobCalls, ["plan"]);
+        assert.deepStrictEqual(jobCalls, ["plan", "report"]);
         const list = sfn.calls.find((c) => c.command === "ListExecutions")!.input;
         assert.deepStrictEqual([list.stateMachineArn, list.statusFilter], [MACHINE_ARN, "RUNNING"]);
     });
@@ -313,7 +313,7 @@ describe("backup machine", () => {
         assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
         const statements = snapshotJobStatements({ job: BACKUP_JOB, machineName: "pilotlight-backup", accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: JSON.parse(process.env.DATABASES!), sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY });
         const allowed = (action: string, region: string) =>
-            statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r.includes(`:${region}:`)));
+            statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r === "*" || r.includes(`:${region}:`)));
         const used = new Set(rds.calls.map((c) => `rds:${c.command}@${c.region ?? HOME}`));
         assert.ok(used.has(`rds:DeleteDBSnapshot@${DR}`) && used.has(`rds:CopyDBSnapshot@${HOME}`), [...used].join(", "));
         for (const c of sfn.calls) {
@@ -335,5 +335,237 @@ describe("backup machine", () => {
         assert.deepStrictEqual(result.taskFailures.map((f) => [f.state, f.error]), [["Snapshot", "TransientError"], ["CopyToDr", "TransientError"], ["CopyToDr", "TransientError"]]);
         assert.deepStrictEqual(alerts, []);
         assert.strictEqual(rds.inRegion(DR).snapshots.size, 1);
+    });
+
+    // ---------------------------------------------------------------- bad input
+
+    const wholeInputs: { name: string; input: unknown; expect: RegExp }[] = [
+        { name: "a string", input: "wordpress", expect: /the execution input must be a JSON object.*got "wordpress"/ },
+        { name: "a list", input: [{ identifier: "wordpress" }], expect: /the execution input must be a JSON object.*got \[\{"identifier":"wordpress"\}\]/ },
+        { name: "a number", input: 42, expect: /the execution input must be a JSON object.*got 42/ },
+        // (JSON null: the local runner cannot apply "$" to it; tests/backupLogic.test.ts refuses it at the plan.)
+        { name: "a misspelled key", input: { database: [{ identifier: "wordpress" }] }, expect: /unknown key\(s\) "database" in the execution input; the only key is "databases"/ },
+        { name: "an unknown field next to databases", input: { databases: [{ identifier: "wordpress" }], prune: false }, expect: /unknown key\(s\) "prune"/ },
+        { name: "an unknown field in an entry", input: { databases: [{ identifier: "wordpress", keep: 1 }] }, expect: /databases\[0\] has unknown key\(s\) "keep"/ },
+        { name: "an entry that is a string", input: { databases: ["wordpress"] }, expect: /databases\[0\] must be an object \{identifier, isCluster\}; got "wordpress"/ },
+        { name: "a duplicate", input: { databases: [{ identifier: "wordpress" }, { identifier: "wordpress", isCluster: false }] }, expect: /database wordpress is listed twice/ },
+        { name: "isCluster as a string", input: { databases: [{ identifier: "shop", isCluster: "true" }] }, expect: /isCluster true, not "true"/ },
+        { name: "databases as an object", input: { databases: { identifier: "wordpress" } }, expect: /databases must be a non-empty list/ },
+    ];
+    for (const t of wholeInputs) {
+        it(`refuses ${t.name} as input: nothing is backed up or pruned, the alert names the value`, async () => {
+            seed(1);
+            rds.addSnapshot("wordpress-bk-20251201000000", "wordpress", { created: "2025-12-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId: SHARED_KEY });
+            const result = await run(t.input);
+            assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(alerts.length, 1, "the alert is reached");
+            assert.match(alerts[0].error, /InvalidInputError/);
+            assert.match(alerts[0].cause, t.expect);
+            assert.deepStrictEqual(rds.mutatingCalls(), []);
+            assert.deepStrictEqual(jobCalls, ["plan"]);
+        });
+    }
+
+    // ------------------------------------------------- lost responses, races
+
+    /** The job handler, except that the first call of `step` takes effect and then its response is lost. */
+    function losingFirstResponseOf(step: string) {
+        let lost = false;
+        return {
+            ...handlers(),
+            [JOB_FN]: async (event: any) => {
+                jobCalls.push(event.step);
+                const out = await handler(event);
+                if (event.step === step && !lost) {
+                    lost = true;
+                    const e = new Error("the response of a call that took effect was lost");
+                    e.name = "Lambda.ServiceException";
+                    throw e;
+                }
+                return out;
+            },
+        };
+    }
+
+    for (const step of ["snapshot", "ensure_shared_key", "drop_original", "copy_to_dr", "share", "prune"]) {
+        it(`a ${step} whose response is lost is retried into one result, without an alert`, async () => {
+            seed(1);
+            process.env.PEER_ACCOUNT_ID = "222222222222";
+            rds.instances.get("wordpress")!.info.KmsKeyId = undefined;
+            rds.addSnapshot("wordpress-bk-20251201000000-sk", "wordpress", { created: "2025-12-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId: SHARED_KEY });
+            rds.inRegion(DR).addSnapshot("wordpress-bk-20251201000000-sk", "wordpress", { created: "2025-12-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId: DR_KEY });
+            try {
+                const result = await runMachine(definition, { databases: [{ identifier: "wordpress" }] }, { machineName: "pilotlight-backup", handlers: losingFirstResponseOf(step) });
+                assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+                assert.deepStrictEqual(alerts, []);
+                assert.ok(result.taskFailures.some((f) => f.error === "Lambda.ServiceException"));
+                const live = (f: FakeRds) => [...f.snapshots.values()].filter((x) => x.status !== "deleting").map((x) => x.info.DBSnapshotIdentifier!.replace(/\d{14}/, "T"));
+                assert.deepStrictEqual(live(rds), ["wordpress-bk-T-sk"], "home: only the run's shared-key copy");
+                assert.deepStrictEqual(live(rds.inRegion(DR)), ["wordpress-bk-T-sk"], "DR: only the run's copy");
+                const copy = [...rds.inRegion(DR).snapshots.values()].find((x) => x.status === "available" && !x.info.DBSnapshotIdentifier!.startsWith("wordpress-bk-2025"))!;
+                assert.deepStrictEqual(copy.restoreAccounts, ["222222222222"]);
+                assert.deepStrictEqual(copy.tags, BACKUP_TAGS("wordpress"));
+            } finally {
+                delete process.env.PEER_ACCOUNT_ID;
+            }
+        });
+    }
+
+    it("racing twin calls of every creating step (one meets ...AlreadyExists) end as one snapshot per region, without an alert", async () => {
+        seed();
+        rds.instances.get("wordpress")!.info.KmsKeyId = undefined;
+        const result = await runMachine(definition, { databases: [{ identifier: "wordpress" }] }, {
+            machineName: "pilotlight-backup",
+            handlers: {
+                ...handlers(),
+                [JOB_FN]: async (event: any) => {
+                    if (!["snapshot", "ensure_shared_key", "copy_to_dr"].includes(event.step)) return handler(event);
+                    const [a, b] = await Promise.all([handler(structuredClone(event)), handler(structuredClone(event))]);
+                    assert.deepStrictEqual(a, b);
+                    return a;
+                },
+            },
+        });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(alerts, []);
+        assert.ok(rds.calls.some((c) => c.command === "CreateDBSnapshot") && rds.calls.filter((c) => c.command === "CreateDBSnapshot").length === 2, "both twins asked");
+        assert.strictEqual([...rds.inRegion(DR).snapshots.values()].length, 1);
+        assert.strictEqual([...rds.snapshots.values()].filter((x) => x.status !== "deleting").length, 1);
+    });
+
+    it("a twin execution started after this one does not stop it: the older execution does the work", async () => {
+        seed();
+        sfn.addRunning(MACHINE_ARN, "twin", {}, new Date("2999-01-01T00:00:00Z"));
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.strictEqual(result.output.report.skipped, undefined);
+        assert.strictEqual(result.output.report.snapshots.length, 1);
+    });
+
+    it("an older execution with an invalid input does not block a run (it fails its own plan)", async () => {
+        seed();
+        sfn.addRunning(MACHINE_ARN, "bad", "a string");
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.strictEqual(result.output.report.snapshots.length, 1);
+    });
+
+    it("a snapshot with the run's name that this job did not make is neither used nor deleted", async () => {
+        seed();
+        const result = await runMachine(definition, { databases: [{ identifier: "wordpress" }] }, {
+            machineName: "pilotlight-backup",
+            handlers: {
+                ...handlers(),
+                [JOB_FN]: async (event: any) => {
+                    if (event.step === "snapshot") rds.addSnapshot(event.item.snapshotId, "wordpress", { tags: [{ Key: CREATED_BY_TAG, Value: BACKUP_JOB }, { Key: "copied-by", Value: "operator" }] }).info.DBInstanceIdentifier = "other-db";
+                    return handler(event);
+                },
+            },
+        });
+        assert.strictEqual(result.status, "FAILED");
+        assert.match(alerts[0].cause, /exists but was not made by backup-schedule from wordpress/);
+        assert.deepStrictEqual(rds.mutatingCalls().filter((c) => c.command !== "Unsupported"), []);
+    });
+
+    // ------------------------------------------------------- quota, retention
+
+    it("refuses to take a snapshot when the region's manual snapshot quota is used up, before the call, and alerts", async () => {
+        seed();
+        rds.manualSnapshotQuota = 3;
+        for (const id of ["a", "b", "c"]) rds.addSnapshot(`someone-${id}`, "someone");
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "FAILED");
+        assert.match(alerts[0].cause, /SnapshotQuotaError.*us-east-1 holds 3 of its 3 manual snapshots/);
+        assert.deepStrictEqual(rds.callsOf("CreateDBSnapshot"), []);
+    });
+
+    it("refuses to copy to the DR region when its quota is used up, and still prunes the home region", async () => {
+        seed(1);
+        const dr = rds.inRegion(DR);
+        dr.manualSnapshotQuota = 1;
+        dr.addSnapshot("wordpress-bk-20251201000000", "wordpress", { created: "2025-12-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId: DR_KEY });
+        rds.addSnapshot("wordpress-bk-20251201000000", "wordpress", { created: "2025-12-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId: SHARED_KEY });
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "FAILED");
+        assert.match(alerts[0].cause, /SnapshotQuotaError.*us-west-2 holds 1 of its 1/);
+        assert.deepStrictEqual(dr.callsOf("CopyDBSnapshot").filter((c) => c.region === DR), []);
+        assert.strictEqual(dr.snapshots.get("wordpress-bk-20251201000000")!.status, "available", "the DR region keeps its newest copy");
+    });
+
+    it("while DR copies keep failing, the home region keeps only the newest `keep` snapshots; the DR region loses nothing", async () => {
+        seed(2);
+        const dr = rds.inRegion(DR);
+        for (const day of ["01", "02", "03"]) {
+            rds.addSnapshot(`wordpress-bk-202512${day}000000`, "wordpress", { created: `2025-12-${day}T00:00:00Z`, tags: BACKUP_TAGS("wordpress"), kmsKeyId: SHARED_KEY });
+            dr.addSnapshot(`wordpress-bk-202512${day}000000`, "wordpress", { created: `2025-12-${day}T00:00:00Z`, tags: BACKUP_TAGS("wordpress"), kmsKeyId: DR_KEY });
+        }
+        const denied = () => Object.assign(new Error("KMS key not accessible"), { name: "KMSKeyNotAccessibleFault" });
+        dr.failAlways("CopyDBSnapshot", denied);
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "FAILED");
+        assert.match(alerts[0].cause, /wordpress: KMSKeyNotAccessibleFault/);
+        const live = [...rds.snapshots.values()].filter((x) => x.status !== "deleting").map((x) => x.info.DBSnapshotIdentifier!);
+        assert.strictEqual(live.length, 2);
+        assert.ok(live.includes("wordpress-bk-20251203000000"));
+        assert.deepStrictEqual([...dr.snapshots.keys()].sort(), ["wordpress-bk-20251201000000", "wordpress-bk-20251202000000", "wordpress-bk-20251203000000"]);
+        assert.deepStrictEqual(dr.callsOf("DeleteDBSnapshot").filter((c) => c.region === DR), []);
+    });
+
+    it("retention deletes only what the job made: its name pattern and its tag, never a tagged operator copy", async () => {
+        seed(1);
+        for (const f of [rds, rds.inRegion(DR)]) {
+            const kmsKeyId = f === rds ? SHARED_KEY : DR_KEY;
+            f.addSnapshot("wordpress-bk-20251201000000", "wordpress", { created: "2025-12-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId });
+            // Copies made by operators with copy-tags: the tag, not the name.
+            f.addSnapshot("wordpress-before-upgrade", "wordpress", { created: "2025-01-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId });
+            f.addSnapshot("wordpress-bk-20250101000000-keep", "wordpress", { created: "2025-01-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId });
+            f.addSnapshot("wordpress-bk-2025", "wordpress", { created: "2025-01-01T00:00:00Z", tags: BACKUP_TAGS("wordpress"), kmsKeyId });
+        }
+        const result = await run({ databases: [{ identifier: "wordpress" }] });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        for (const f of [rds, rds.inRegion(DR)]) {
+            const deleted = f.calls.filter((c) => c.command === "DeleteDBSnapshot" && (c.region ?? HOME) === f.region).map((c) => c.input.DBSnapshotIdentifier);
+            assert.deepStrictEqual(deleted, ["wordpress-bk-20251201000000"], f.region);
+        }
+    });
+
+    // --------------------------------------------------------- the dr account
+
+    it("two accounts: shares each DR-region copy, instance and cluster, with the dr account once it is available, and marks it ready", async () => {
+        seed();
+        process.env.PEER_ACCOUNT_ID = "222222222222";
+        try {
+            const result = await run();
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+            const dr = rds.inRegion(DR);
+            const copy = [...dr.snapshots.values()][0];
+            const clusterCopy = [...dr.clusterSnapshots.values()][0];
+            assert.deepStrictEqual([copy.restoreAccounts, clusterCopy.restoreAccounts], [["222222222222"], ["222222222222"]]);
+            assert.deepStrictEqual(clusterCopy.tags, BACKUP_TAGS("shop"));
+            const copyCall = dr.callsOf("CopyDBSnapshot").find((c) => c.region === DR)!;
+            assert.deepStrictEqual([copyCall.input.CopyTags, copyCall.input.Tags], [false, [{ Key: CREATED_BY_TAG, Value: BACKUP_JOB }]], "pilotlight:source comes only once the copy is available");
+            const order = dr.calls.filter((c) => c.region === DR && /Copy|Modify|AddTags/.test(c.command) && c.input.DBSnapshotIdentifier !== undefined || (c.region === DR && c.command === "AddTagsToResource" && String(c.input.ResourceName).includes(":snapshot:"))).map((c) => c.command);
+            assert.deepStrictEqual(order, ["ModifyDBSnapshotAttribute", "AddTagsToResource"]);
+        } finally {
+            delete process.env.PEER_ACCOUNT_ID;
+        }
+    });
+
+    it("works on at most maxConcurrency databases at once: never more than 20 copy requests in progress per region", async () => {
+        process.env.HOME_REGION = HOME;
+        process.env.DR_REGION = DR;
+        process.env.SHARED_KEY_ARN = SHARED_KEY;
+        process.env.DR_KEY_ARN = DR_KEY;
+        process.env.KEEP = "1";
+        const dbs = Array.from({ length: 24 }, (_, i) => ({ identifier: `db${i}`, isCluster: false }));
+        process.env.DATABASES = JSON.stringify(dbs);
+        for (const d of dbs) rds.addInstance({ identifier: d.identifier, data: d.identifier, info: { KmsKeyId: SHARED_KEY } });
+        rds.timelines = { ...rds.timelines, snapshotCreate: Array(6).fill("creating").concat("available") };
+        const wide = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { kind: "backup", maxAttempts: 10, databases: 24 });
+        assert.strictEqual((wide.States.Databases as any).MaxConcurrency, 10);
+        const result = await runMachine(wide, {}, { machineName: "pilotlight-backup", handlers: handlers() });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(rds.inRegion(DR).copyLimitViolations, []);
+        assert.strictEqual(rds.inRegion(DR).snapshots.size, 24);
     });
 });

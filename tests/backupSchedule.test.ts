@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { wildcardActions } from "../components/iam";
 import { snapshotJobStatements } from "../components/backupSchedule";
-import { assertValidAsl, taskStates } from "./machineHarness";
+import { allStates, assertValidAsl, taskStates } from "./machineHarness";
 import { oneResource, ProgramRun, rolePolicyOf, runProgram } from "./program";
 
 const BACKUPS = 'backups={"databases":[{"identifier":"wordpress"},{"identifier":"shop","isCluster":true}]}';
@@ -69,10 +69,25 @@ describe("BackupSchedule component", () => {
         ]);
         assert.deepStrictEqual(byId.DeleteOnlyOwnSnapshots.Condition, { StringEquals: { "rds:snapshot-tag/pilotlight:created-by": "backup-schedule" } });
         assert.deepStrictEqual(byId.UseSharedKeyAndReplicaThroughRds.Condition.StringEquals["kms:ViaService"], ["rds.us-east-1.amazonaws.com", "rds.us-west-2.amazonaws.com"]);
-        assert.ok(!JSON.stringify(doc).includes('"Resource":"*"'));
-        assert.ok(!doc.Statement.some((s: any) => [].concat(s.Action).some((a: string) => /ModifyDBSnapshotAttribute|sns:Publish/.test(a))), "backups share and publish nothing");
+        assert.deepStrictEqual(doc.Statement.filter((s: any) => s.Resource === "*").map((s: any) => [s.Sid, s.Action]), [["ReadSnapshotQuotas", ["rds:DescribeAccountAttributes"]]]);
+        // Two accounts: the DR-region copies, and only the job's own (by tag), are shared with the dr account.
+        assert.deepStrictEqual([byId.ShareDrCopyWithPeer.Action, byId.ShareDrCopyWithPeer.Resource, byId.ShareDrCopyWithPeer.Condition], [
+            ["rds:ModifyDBSnapshotAttribute"],
+            ["arn:aws:rds:us-west-2:111111111111:snapshot:wordpress-*"],
+            { StringEquals: { "rds:snapshot-tag/pilotlight:created-by": "backup-schedule" } },
+        ]);
+        assert.deepStrictEqual([byId.ShareDrClusterCopyWithPeer.Action, byId.ShareDrClusterCopyWithPeer.Resource, byId.ShareDrClusterCopyWithPeer.Condition], [
+            ["rds:ModifyDBClusterSnapshotAttribute"],
+            ["arn:aws:rds:us-west-2:111111111111:cluster-snapshot:shop-*"],
+            { StringEquals: { "rds:cluster-snapshot-tag/pilotlight:created-by": "backup-schedule" } },
+        ]);
+        assert.strictEqual(oneResource(prod, "aws:lambda/function:Function", "backup-fn").inputs.environment.variables.PEER_ACCOUNT_ID, "222222222222");
+        assert.ok(!doc.Statement.some((s: any) => [].concat(s.Action).some((a: string) => /sns:Publish/.test(a))), "backups publish nothing");
         const machine = rolePolicyOf(prod, "backup-machine-policy");
-        assert.deepStrictEqual(machine.Statement.map((s: any) => s.Sid), ["InvokeOwnLambdas", "DeliverExecutionLogs"]);
+        assert.deepStrictEqual(machine.Statement.map((s: any) => s.Sid), ["InvokeOwnLambdas", "DeliverExecutionLogs", "StartOwnChildExecutions", "ReadAndStopOwnChildExecutions"]);
+        // The distributed Map starts, reads and stops the machine's own child executions, nothing else.
+        assert.deepStrictEqual(machine.Statement[2].Resource, ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-backup"]);
+        assert.deepStrictEqual(machine.Statement[3].Resource, ["arn:aws:states:us-east-1:111111111111:execution:pilotlight-backup:*", "arn:aws:states:us-east-1:111111111111:execution:pilotlight-backup/*"]);
         assert.deepStrictEqual(machine.Statement[0].Action, ["lambda:InvokeFunction"]);
         const sm = prod.resources.find((r) => r.type === "aws:sfn/stateMachine:StateMachine" && r.inputs.name === "pilotlight-backup")!;
         assert.strictEqual(sm.inputs.loggingConfiguration.level, "ERROR");
@@ -120,5 +135,18 @@ describe("BackupSchedule component", () => {
         assert.strictEqual(env.PEER_ACCOUNT_ID, "222222222222");
         assert.deepStrictEqual(byId.ShareOwnDrCopiesWithPeer.Resource, ["arn:aws:ec2:us-west-2::image/*"]);
         assert.ok(JSON.stringify(def).includes('"Share"'), "the machine shares each DR copy");
+    });
+
+    it("the deployed machine runs each database as a child execution, at most 10 at once, and no Task times out before its Lambda", () => {
+        const fn = oneResource(prod, "aws:lambda/function:Function", "backup-fn").inputs;
+        const def = JSON.parse(oneResource(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine").inputs.definition);
+        assert.deepStrictEqual([def.States.Databases.ItemProcessor.ProcessorConfig.Mode, def.States.Databases.MaxConcurrency], ["DISTRIBUTED", 10]);
+        assert.strictEqual(fn.timeout, 60);
+        for (const [name, state] of allStates(def)) if (state.Type === "Task") assert.ok((state as any).TimeoutSeconds >= fn.timeout, name);
+    });
+
+    it("refuses databases whose kept snapshots cannot fit the manual snapshot quota", async () => {
+        const many = JSON.stringify({ databases: Array.from({ length: 8 }, (_, i) => ({ identifier: `db${i}` })) });
+        await assert.rejects(runProgram("prod", { sets: [`backups=${many}`] }), /8 instance\(s\) keeping 12 snapshots each need up to 112 manual snapshots/);
     });
 });

@@ -60,7 +60,8 @@ describe("SnapshotCopy component", () => {
         assertValidAsl(def);
         assert.ok(taskStates(def).includes("Share") && taskStates(def).includes("Publish"));
         const same = JSON.parse(oneResource(prodSame, "aws:sfn/stateMachine:StateMachine", "copy-machine").inputs.definition);
-        assert.ok(!taskStates(same).includes("Share") && taskStates(same).includes("Publish"));
+        // Share also marks the copy ready (pilotlight:source); the same-account role may not share (ShareDrCopyWithPeer is absent).
+        assert.ok(taskStates(same).includes("Share") && taskStates(same).includes("Publish"));
         const rule = oneResource(prod, "aws:cloudwatch/eventRule:EventRule", "copy-schedule");
         assert.deepStrictEqual([rule.inputs.name, rule.inputs.scheduleExpression, rule.inputs.state], ["pilotlight-copy-source", "rate(1 day)", "DISABLED"]);
     });

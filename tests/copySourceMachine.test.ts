@@ -8,7 +8,7 @@ import { COPY_SOURCE_JOB, CopyMessage } from "../functions/lib/backup";
 import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { ACCOUNT, FakeRds } from "./fakeRds";
 import { FakeSfn } from "./fakeSfn";
-import { jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
+import { jobMachineHandlers, runMachine } from "./machineHarness";
 
 const HOME = "us-east-1";
 const DR = "us-west-2";
@@ -68,8 +68,8 @@ describe("copy source machine", () => {
         for (const k of ["HOME_REGION", "DR_REGION", "SHARED_KEY_ARN", "DR_KEY_ARN", "KEEP", "DATABASES", "PEER_ACCOUNT_ID", "TOPIC_ARN"]) delete process.env[k];
     });
 
-    const crossAccount = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { kind: "copy-source", share: true, maxAttempts: 10 });
-    const sameAccount = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { kind: "copy-source", share: false, maxAttempts: 10 });
+    const crossAccount = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { kind: "copy-source", maxAttempts: 10 });
+    const sameAccount = snapshotMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { kind: "copy-source", maxAttempts: 10 });
 
     it("snapshots, copies to the target's region under the replica key, shares it with the peer and announces it", async () => {
         env(PEER);
@@ -95,7 +95,7 @@ describe("copy source machine", () => {
         assert.ok(!Number.isNaN(Date.parse(message.createdAt)));
         // Shared only after the copy is available, announced only after sharing.
         const order = rds.mutatingCalls().map((c) => c.command);
-        assert.deepStrictEqual(order, ["CreateDBSnapshot", "CopyDBSnapshot", "ModifyDBSnapshotAttribute"]);
+        assert.deepStrictEqual(order, ["CreateDBSnapshot", "CopyDBSnapshot", "ModifyDBSnapshotAttribute", "AddTagsToResource"]);
     });
 
     it("re-encrypts a default-key snapshot under the shared key before sharing", async () => {
@@ -110,7 +110,6 @@ describe("copy source machine", () => {
 
     it("in a same-account setup shares nothing and still announces", async () => {
         env("");
-        assert.ok(!taskStates(sameAccount as any).includes("Share"));
         const result = await run(sameAccount);
         assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
         assert.deepStrictEqual(rds.callsOf("ModifyDBSnapshotAttribute"), []);
@@ -180,7 +179,7 @@ describe("copy source machine", () => {
         assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
         const statements = snapshotJobStatements({ job: COPY_SOURCE_JOB, machineName: "pilotlight-copy-source", accountId: ACCOUNT, homeRegion: HOME, drRegion: DR, databases: [{ identifier: "wordpress", isCluster: false }], sharedKeyArn: SHARED_KEY, drKeyArn: DR_KEY, peerAccountId: PEER, topicArn: TOPIC });
         const allowed = (action: string, region: string) =>
-            statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r.includes(`:${region}:`)));
+            statements.some((st) => ([] as string[]).concat(st.Action).includes(action) && ([] as string[]).concat(st.Resource as string[]).some((r) => r === "*" || r.includes(`:${region}:`)));
         const used = new Set(rds.calls.map((c) => `rds:${c.command}@${c.region ?? HOME}`));
         assert.ok(used.has(`rds:ModifyDBSnapshotAttribute@${DR}`));
         for (const u of used) {
@@ -195,5 +194,81 @@ describe("copy source machine", () => {
         const shared = rds.callsOf("ModifyDBSnapshotAttribute").map((c) => c.input.DBSnapshotIdentifier as string);
         assert.ok(shared.length > 0);
         for (const id of shared) assert.ok(rds.inRegion(DR).snapshots.get(id)!.tags.some((t) => t.Key === CREATED_BY_TAG && t.Value === value), `${id} carries ${CREATED_BY_TAG}=${value}`);
+    });
+
+    for (const [name, input, expect] of [
+        ["a string", "wordpress", /the execution input must be a JSON object.*got "wordpress"/],
+        ["a list", [], /the execution input must be a JSON object.*got \[\]/],
+        ["a number", 1, /got 1/],
+        ["a misspelled key", { databse: [] }, /unknown key\(s\) "databse"/],
+        ["an unknown field", { databases: [{ identifier: "wordpress", share: false }] }, /databases\[0\] has unknown key\(s\) "share"/],
+        ["a duplicate", { databases: [{ identifier: "wordpress" }, { identifier: "wordpress" }] }, /listed twice/],
+    ] as [string, unknown, RegExp][]) {
+        it(`refuses ${name} as input: nothing is snapshotted, shared, announced or pruned; the alert says why`, async () => {
+            env(PEER);
+            const result = await run(crossAccount, input);
+            assert.strictEqual(result.status, "FAILED");
+            assert.strictEqual(alerts.length, 1);
+            assert.match(alerts[0].cause, expect);
+            assert.deepStrictEqual(rds.mutatingCalls(), []);
+            assert.strictEqual(published.length, 0);
+        });
+    }
+
+    it("a duplicate delivery (an older execution is running) changes nothing, announces nothing, and does not alert", async () => {
+        env(PEER);
+        sfn.addRunning("arn:aws:states:us-east-1:123456789012:stateMachine:pilotlight-copy-source", "daily", {});
+        const result = await run(crossAccount);
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.match(result.output.report.skipped, /execution 'daily' .* is already running copy-source on wordpress/);
+        assert.deepStrictEqual([rds.mutatingCalls(), published, alerts], [[], [], []]);
+    });
+
+    for (const step of ["snapshot", "copy_to_dr", "share", "publish", "prune"]) {
+        it(`a ${step} whose response is lost is retried into one shared copy, without an alert`, async () => {
+            env(PEER);
+            let lost = false;
+            const result = await runMachine(crossAccount, {}, {
+                machineName: "pilotlight-copy-source",
+                handlers: {
+                    ...jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => undefined, alert: (e) => alerts.push(e) }),
+                    [JOB_FN]: async (event: any) => {
+                        const out = await handler(event);
+                        if (event.step === step && !lost) {
+                            lost = true;
+                            throw Object.assign(new Error("response lost"), { name: "Lambda.Unknown" });
+                        }
+                        return out;
+                    },
+                },
+            });
+            assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+            assert.deepStrictEqual(alerts, []);
+            const copies = [...rds.inRegion(DR).snapshots.values()];
+            assert.strictEqual(copies.length, 1);
+            assert.deepStrictEqual(copies[0].restoreAccounts, [PEER]);
+            // A lost publish is published again: the target side treats a redelivery as the same snapshot.
+            assert.strictEqual(published.length, step === "publish" ? 2 : 1);
+            assert.ok(published.every((p) => p.Message === published[0].Message));
+        });
+    }
+
+    it("racing twin calls of snapshot and copy end as one copy, shared once, without an alert", async () => {
+        env(PEER);
+        const result = await runMachine(crossAccount, {}, {
+            machineName: "pilotlight-copy-source",
+            handlers: {
+                ...jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => undefined, alert: (e) => alerts.push(e) }),
+                [JOB_FN]: async (event: any) => {
+                    if (!["snapshot", "copy_to_dr", "share"].includes(event.step)) return handler(event);
+                    const [a] = await Promise.all([handler(structuredClone(event)), handler(structuredClone(event))]);
+                    return a;
+                },
+            },
+        });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(alerts, []);
+        assert.strictEqual(rds.inRegion(DR).snapshots.size, 1);
+        assert.strictEqual(published.length, 1);
     });
 });

@@ -245,8 +245,10 @@ describe("Database", () => {
     });
 
     describe("dr failover", () => {
+        // One account for prod and dr: the copies are this account's own (tests/backupLatestCopy.test.ts: two accounts).
+        const SAME_ACCOUNT = ["accountId=111111111111", "peer.accountId=111111111111", 'aws:allowedAccountIds=["111111111111"]'];
         it("restores the newest copy tagged with the primary's identifier, with the DR key, subnet group and SG", async () => {
-            const run = await runProgram("dr", { sets: ["failover=true"] });
+            const run = await runProgram("dr", { sets: ["failover=true", ...SAME_ACCOUNT] });
             const db = oneResource(run, "aws:rds/instance:Instance", "database-instance");
             const key = oneResource(run, "aws:kms/key:Key", "dr-key");
             const i = db.inputs;
@@ -292,7 +294,7 @@ describe("Database", () => {
                 return original.call(this, args);
             };
             try {
-                await runProgram("dr", { sets: ["failover=true"] });
+                await runProgram("dr", { sets: ["failover=true", ...SAME_ACCOUNT] });
             } finally {
                 RecordingMocks.prototype.call = original;
             }
@@ -319,7 +321,7 @@ describe("Database", () => {
         });
 
         it("restores a cluster from the newest cluster snapshot copy", async () => {
-            const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2", "copy.source=reports-db"] });
+            const run = await runProgram("dr", { sets: ["failover=true", "database.engine=aurora-mysql", "database.engineVersion=8.0.mysql_aurora.3.08.2", "copy.source=reports-db", ...SAME_ACCOUNT] });
             const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster");
             assert.strictEqual(cluster.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
             assert.strictEqual(cluster.inputs.finalSnapshotIdentifier, "pilotlight-db-final-pilotlight-db-copy-latest");

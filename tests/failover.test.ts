@@ -94,7 +94,8 @@ describe("failover switch", () => {
         for (const c of [...FAILOVER_COMPONENTS, ...PILOT_LIGHT_COMPONENTS]) assert.strictEqual(count(on, c), 1, c);
         for (const t of SERVING_TYPES.filter((t) => t !== "aws:rds/cluster:Cluster")) assert.strictEqual(count(on, t), 1, t);
         const db = oneResource(on, "aws:rds/instance:Instance", "database-instance");
-        assert.strictEqual(db.inputs.snapshotIdentifier, "pilotlight-db-copy-latest");
+        // Two accounts: the newest backup the primary's account shared with dr (restored by ARN).
+        assert.strictEqual(db.inputs.snapshotIdentifier, "arn:aws:rds:us-west-2:111111111111:snapshot:pilotlight-db-bk-20260101000000");
         const userData = Buffer.from(oneResource(on, "aws:ec2/launchTemplate:LaunchTemplate", "app-lt").inputs.userData, "base64").toString("utf8");
         assert.ok(userData.includes(`DB_HOST=${db.state.address}\n`), userData);
         assert.ok(userData.includes(`DB_SECRET_ARN=${db.state.masterUserSecrets[0].secretArn}\n`));
@@ -104,7 +105,7 @@ describe("failover switch", () => {
         assert.deepStrictEqual(oneResource(on, "aws:route53/record:Record", "dns-record").inputs.aliases, [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }]);
         assert.deepStrictEqual(
             [on.outputs.failover, on.outputs.databaseSource, on.outputs.databaseRestoredFrom, on.outputs.dnsFailoverRole],
-            [true, "newest snapshot copied into this region from pilotlight-db", "pilotlight-db-copy-latest", "SECONDARY"],
+            [true, "newest snapshot of pilotlight-db shared into this region by account 111111111111", "arn:aws:rds:us-west-2:111111111111:snapshot:pilotlight-db-bk-20260101000000", "SECONDARY"],
         );
     });
 
@@ -112,8 +113,8 @@ describe("failover switch", () => {
         const plan = summary(on);
         for (const line of [
             "- failover: `true`",
-            '- databaseSource: `"newest snapshot copied into this region from pilotlight-db"`',
-            '- databaseRestoredFrom: `"pilotlight-db-copy-latest"`',
+            '- databaseSource: `"newest snapshot of pilotlight-db shared into this region by account 111111111111"`',
+            '- databaseRestoredFrom: `"arn:aws:rds:us-west-2:111111111111:snapshot:pilotlight-db-bk-20260101000000"`',
             '- appUrl: `"https://app-alb-mock.us-west-2.elb.amazonaws.com"`',
             '- dnsFailoverRole: `"SECONDARY"`',
         ]) {
@@ -157,7 +158,7 @@ describe("failover switch", () => {
     it("the database's protection is explicit: failback first lifts deletion protection, still with a final snapshot", async () => {
         const lifting = await runProgram("dr", { sets: ["failover=true", "database.deletionProtection=false"] });
         const db = oneResource(lifting, "aws:rds/instance:Instance", "database-instance").inputs;
-        assert.deepStrictEqual([db.deletionProtection, db.skipFinalSnapshot, db.finalSnapshotIdentifier], [false, false, "pilotlight-db-final-pilotlight-db-copy-latest"]);
+        assert.deepStrictEqual([db.deletionProtection, db.skipFinalSnapshot, db.finalSnapshotIdentifier], [false, false, "pilotlight-db-final-pilotlight-db-bk-20260101000000"]);
     });
 
     it("each failover cycle's final snapshot is named after the snapshot it restored, so a second cycle or drill does not collide", async () => {

@@ -21,6 +21,7 @@ import {
 import { defaultRdsKey, FakeRds, rdsArn } from "./fakeRds";
 import { CreateDBInstanceCommand, DBSubnetGroupNotFoundFault, DescribeDBSubnetGroupsCommand, FailoverDBClusterCommand, InvalidDBInstanceStateFault } from "@aws-sdk/client-rds";
 import { CopyDBClusterSnapshotCommand, DescribeDBClusterSnapshotsCommand, RestoreDBClusterFromSnapshotCommand } from "@aws-sdk/client-rds";
+import { CreateDBClusterSnapshotCommand, DeleteDBSnapshotCommand, DescribeAccountAttributesCommand } from "@aws-sdk/client-rds";
 
 describe("FakeRds", () => {
     let fake: FakeRds;
@@ -400,6 +401,80 @@ describe("FakeRds copies across regions and accounts", () => {
             target.restore();
             home = new FakeRds();
         }
+    });
+});
+
+describe("FakeRds snapshot quotas and copy limits (snapshot jobs)", () => {
+    const SHARED = "arn:aws:kms:us-east-1:123456789012:key/mrk-shared";
+    const REPLICA = "arn:aws:kms:us-west-2:123456789012:key/mrk-shared";
+    let home: FakeRds;
+    const east = () => new RDSClient({ region: "us-east-1" });
+    const west = () => new RDSClient({ region: "us-west-2" });
+
+    beforeEach(() => {
+        home = new FakeRds();
+        home.addInstance({ identifier: "db", data: "d", info: { KmsKeyId: SHARED } });
+        home.addCluster({ identifier: "cl", data: "c", info: { KmsKeyId: SHARED }, members: [{ identifier: "cl-1" }] });
+    });
+    afterEach(() => home.restore());
+
+    it("reports the manual snapshot quotas and their use per region (DescribeAccountAttributes)", async () => {
+        home.addSnapshot("a", "db");
+        home.addSnapshot("b", "db");
+        home.addClusterSnapshot("c", "cl");
+        const out = await east().send(new DescribeAccountAttributesCommand({}));
+        assert.deepStrictEqual(out.AccountQuotas, [
+            { AccountQuotaName: "ManualSnapshots", Used: 2, Max: 100 },
+            { AccountQuotaName: "ManualClusterSnapshots", Used: 1, Max: 100 },
+        ]);
+        const dr = await west().send(new DescribeAccountAttributesCommand({}));
+        assert.deepStrictEqual(dr.AccountQuotas?.map((q) => q.Used), [0, 0], "per region");
+    });
+
+    it("refuses a snapshot or a copy beyond the region's quota with SnapshotQuotaExceededFault", async () => {
+        home.manualSnapshotQuota = 1;
+        home.manualClusterSnapshotQuota = 1;
+        await east().send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: "db", DBSnapshotIdentifier: "s1" }));
+        await assert.rejects(east().send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: "db", DBSnapshotIdentifier: "s2" })), (e: Error) => e.name === "SnapshotQuotaExceededFault");
+        home.snapshots.get("s1")!.status = "available";
+        await assert.rejects(east().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: "s1", TargetDBSnapshotIdentifier: "s3" })), (e: Error) => e.name === "SnapshotQuotaExceededFault");
+        await east().send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: "cl", DBClusterSnapshotIdentifier: "c1" }));
+        await assert.rejects(east().send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: "cl", DBClusterSnapshotIdentifier: "c2" })), (e: Error) => e.name === "SnapshotQuotaExceededFault");
+        // Another region has its own quota.
+        await west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn("snapshot", "s1"), TargetDBSnapshotIdentifier: "s1", KmsKeyId: REPLICA }));
+    });
+
+    it("records a 21st copy request in progress to one region, and refuses it", async () => {
+        for (let i = 0; i < 21; i++) home.addSnapshot(`s${i}`, "db", { kmsKeyId: SHARED });
+        for (let i = 0; i < 20; i++) await west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn("snapshot", `s${i}`), TargetDBSnapshotIdentifier: `s${i}`, KmsKeyId: REPLICA }));
+        await assert.rejects(west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn("snapshot", "s20"), TargetDBSnapshotIdentifier: "s20", KmsKeyId: REPLICA })), /20 copy requests are in progress to us-west-2/);
+        assert.deepStrictEqual(home.inRegion("us-west-2").copyLimitViolations, ["s20"]);
+        // Copies to another region, and copies that finished, do not count.
+        await east().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: "s20", TargetDBSnapshotIdentifier: "s20-sk", KmsKeyId: SHARED }));
+        home.inRegion("us-west-2").snapshots.get("s0")!.status = "available";
+        await west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn("snapshot", "s20"), TargetDBSnapshotIdentifier: "s20", KmsKeyId: REPLICA }));
+    });
+
+    it("a copy whose source is deleted before it is available fails; one already available stays", async () => {
+        home.addSnapshot("src", "db", { kmsKeyId: SHARED });
+        home.addSnapshot("src2", "db", { kmsKeyId: SHARED });
+        await west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn("snapshot", "src"), TargetDBSnapshotIdentifier: "copy", KmsKeyId: REPLICA }));
+        await west().send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn("snapshot", "src2"), TargetDBSnapshotIdentifier: "copy2", KmsKeyId: REPLICA }));
+        home.inRegion("us-west-2").snapshots.get("copy2")!.status = "available";
+        await east().send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: "src" }));
+        await east().send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: "src2" }));
+        const status = async (id: string) => (await west().send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }))).DBSnapshots![0].Status;
+        assert.strictEqual(await status("copy"), "failed");
+        assert.strictEqual(await status("copy2"), "available");
+    });
+
+    it("a cluster snapshot copy is copying until it is available", async () => {
+        home.addClusterSnapshot("c", "cl", { kmsKeyId: SHARED });
+        const out = await west().send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: home.arn("cluster-snapshot", "c"), TargetDBClusterSnapshotIdentifier: "c", KmsKeyId: REPLICA }));
+        assert.strictEqual(out.DBClusterSnapshot!.Status, "copying");
+        const statuses: string[] = [];
+        for (let i = 0; i < 3; i++) statuses.push((await west().send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: "c" }))).DBClusterSnapshots![0].Status!);
+        assert.deepStrictEqual(statuses, ["copying", "copying", "available"]);
     });
 });
 

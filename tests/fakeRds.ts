@@ -80,6 +80,8 @@ import {
     RestoreDBInstanceFromDBSnapshotCommand,
     StartExportTaskCommand,
     Tag,
+    DescribeAccountAttributesCommand,
+    SnapshotQuotaExceededFault,
 } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
 
@@ -122,6 +124,8 @@ export interface FakeSnapshot extends Timed {
     info: DBSnapshot;
     data: string;
     tags: Tag[];
+    /** ARN of the snapshot this one is a copy of. */
+    copiedFrom?: string;
     /** Accounts (or "all") the snapshot is shared with: its `restore` attribute. */
     restoreAccounts?: string[];
 }
@@ -130,6 +134,8 @@ export interface FakeClusterSnapshot extends Timed {
     info: DBClusterSnapshot;
     data: string;
     tags: Tag[];
+    /** ARN of the snapshot this one is a copy of. */
+    copiedFrom?: string;
     /** Accounts (or "all") the snapshot is shared with: its `restore` attribute. */
     restoreAccounts?: string[];
 }
@@ -186,6 +192,9 @@ export const DEFAULT_TIMELINES: Timelines = {
     exportTask: ["STARTING", "IN_PROGRESS", "IN_PROGRESS", "COMPLETE"],
     failover: ["failing-over", "failing-over", "available"],
 };
+
+/** Statuses of a copy that ended without becoming available. */
+const FAILED_COPY = new Set(["failed", "error"]);
 
 /** Commands whose names start with these never change state. */
 const READ_ONLY_PREFIXES = ["Describe", "List"];
@@ -274,6 +283,11 @@ export class FakeRds {
     readonly sharedWithMe = new Map<string, FakeSnapshot>();
     /** Cluster snapshots other accounts shared with this one, by ARN. */
     readonly sharedClustersWithMe = new Map<string, FakeClusterSnapshot>();
+    /** RDS quotas `ManualSnapshots` and `ManualClusterSnapshots` of this region (adjustable, 100 by default). */
+    manualSnapshotQuota = 100;
+    manualClusterSnapshotQuota = 100;
+    /** Copy requests that found 20 others in progress to this region: RDS does not allow them. */
+    readonly copyLimitViolations: string[] = [];
     /** Other regions of the same account, created on first use by a client of that region. */
     readonly shards = new Map<string, FakeRds>();
     private readonly home?: FakeRds;
@@ -320,6 +334,7 @@ export class FakeRds {
             [DescribeDBClusterSnapshotAttributesCommand, "DescribeDBClusterSnapshotAttributes", (i) => this.describeSnapshotAttributes(i, true)],
             [DescribeDBSubnetGroupsCommand, "DescribeDBSubnetGroups", (i) => this.describeDBSubnetGroups(i)],
             [FailoverDBClusterCommand, "FailoverDBCluster", (i) => this.failoverDBCluster(i)],
+            [DescribeAccountAttributesCommand, "DescribeAccountAttributes", () => this.describeAccountAttributes()],
         ];
         for (const [, name, fn] of handlers) this.table.set(name, fn);
         if (options.home) return;
@@ -853,6 +868,7 @@ export class FakeRds {
         if (this.snapshots.has(input.DBSnapshotIdentifier)) {
             throw new DBSnapshotAlreadyExistsFault({ ...meta, message: `DBSnapshot ${input.DBSnapshotIdentifier} already exists.` });
         }
+        this.checkSnapshotQuota(false);
         const snap = this.addSnapshot(input.DBSnapshotIdentifier, input.DBInstanceIdentifier, {
             tags: mergeTags(inst.info.CopyTagsToSnapshot ? inst.tags : [], input.Tags),
         });
@@ -871,6 +887,7 @@ export class FakeRds {
                 message: `DBClusterSnapshot ${input.DBClusterSnapshotIdentifier} already exists.`,
             });
         }
+        this.checkSnapshotQuota(true);
         const snap = this.addClusterSnapshot(input.DBClusterSnapshotIdentifier, input.DBClusterIdentifier, {
             tags: mergeTags(c.info.CopyTagsToSnapshot ? c.tags : [], input.Tags),
         });
@@ -884,6 +901,7 @@ export class FakeRds {
         if (s.status !== "available") {
             throw new InvalidDBSnapshotStateFault({ ...meta, message: `DBSnapshot ${input.DBSnapshotIdentifier} is ${s.status}.` });
         }
+        this.failCopiesOf(s.info.DBSnapshotArn!);
         start(s, this.timelines.snapshotDelete);
         return { ...meta, DBSnapshot: { ...clone(s.info), Status: s.status } };
     }
@@ -902,6 +920,7 @@ export class FakeRds {
                 message: `DBClusterSnapshot ${input.DBClusterSnapshotIdentifier} is ${s.status}.`,
             });
         }
+        this.failCopiesOf(s.info.DBClusterSnapshotArn!);
         start(s, this.timelines.snapshotDelete);
         return { ...meta, DBClusterSnapshot: { ...clone(s.info), Status: s.status } };
     }
@@ -1307,6 +1326,55 @@ export class FakeRds {
         return { ...meta, ...clone(task.info), Status: task.status };
     }
 
+    // ----------------------------------------------- quotas (snapshot jobs)
+
+    private describeAccountAttributes() {
+        return {
+            ...meta,
+            AccountQuotas: [
+                { AccountQuotaName: "ManualSnapshots", Used: this.manualSnapshotCount(false), Max: this.manualSnapshotQuota },
+                { AccountQuotaName: "ManualClusterSnapshots", Used: this.manualSnapshotCount(true), Max: this.manualClusterSnapshotQuota },
+            ],
+        };
+    }
+
+    private manualSnapshotCount(cluster: boolean): number {
+        return [...(cluster ? this.clusterSnapshots : this.snapshots).values()].filter((x) => x.info.SnapshotType === "manual").length;
+    }
+
+    /** Throws what RDS throws when one more manual snapshot would exceed the region's quota. */
+    private checkSnapshotQuota(cluster: boolean): void {
+        // RDS quotas: "After a quota for a resource has been reached, additional calls to create that resource fail with an exception." (Manual DB instance / cluster snapshots: 100 per Region)
+        const max = cluster ? this.manualClusterSnapshotQuota : this.manualSnapshotQuota;
+        if (this.manualSnapshotCount(cluster) >= max) {
+            throw new SnapshotQuotaExceededFault({ ...meta, message: `Cannot create more than ${max} manual ${cluster ? "cluster " : ""}snapshots.` });
+        }
+    }
+
+    /** Records a copy request made while 20 others are in progress to this region. */
+    private checkCopyLimit(target: string): void {
+        // RDS copying limitations: "You can have up to 20 snapshot copy requests in progress to a single destination Region per account."
+        const copying = [...this.snapshots.values(), ...this.clusterSnapshots.values()].filter((x) => x.copiedFrom !== undefined && x.status !== "available" && !FAILED_COPY.has(x.status)).length;
+        if (copying >= 20) {
+            this.copyLimitViolations.push(target);
+            throw new Error(`FakeRds: copy of ${target} requested while ${copying} copy requests are in progress to ${this.region}; RDS allows 20`);
+        }
+    }
+
+    /** Copies of `sourceArn` still in progress in any region of this account fail: their source is gone. */
+    private failCopiesOf(sourceArn: string): void {
+        // RDS copying limitations: "If you delete a source snapshot before the target snapshot becomes available, the snapshot copy might fail."
+        const home = this.home ?? this;
+        for (const region of [home, ...home.shards.values()]) {
+            for (const copy of [...region.snapshots.values(), ...region.clusterSnapshots.values()]) {
+                if (copy.copiedFrom === sourceArn && copy.status !== "available") {
+                    copy.status = "failed";
+                    copy.timeline = [];
+                }
+            }
+        }
+    }
+
     // -------------------------------------------------- copies and sharing
 
     /**
@@ -1427,6 +1495,8 @@ export class FakeRds {
             throw new DBSnapshotAlreadyExistsFault({ ...meta, message: `DBSnapshot ${input.TargetDBSnapshotIdentifier} already exists.` });
         }
         const kmsKeyId = this.copyKey(source.info.DBSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceDBSnapshotIdentifier);
+        this.checkSnapshotQuota(false);
+        this.checkCopyLimit(input.TargetDBSnapshotIdentifier);
         const snap = this.addSnapshot(input.TargetDBSnapshotIdentifier, source.info.DBInstanceIdentifier!, {
             data: source.data,
             kmsKeyId,
@@ -1441,6 +1511,7 @@ export class FakeRds {
             // OriginalSnapshotCreateTime: "Doesn't change when the snapshot is copied."
             OriginalSnapshotCreateTime: source.info.OriginalSnapshotCreateTime ?? source.info.SnapshotCreateTime,
         });
+        snap.copiedFrom = source.info.DBSnapshotArn;
         start(snap, this.timelines.snapshotCreate);
         return { ...meta, DBSnapshot: { ...clone(snap.info), Status: snap.status } };
     }
@@ -1463,13 +1534,17 @@ export class FakeRds {
             throw new DBClusterSnapshotAlreadyExistsFault({ ...meta, message: `DBClusterSnapshot ${input.TargetDBClusterSnapshotIdentifier} already exists.` });
         }
         const kmsKeyId = this.copyKey(source.info.DBClusterSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceDBClusterSnapshotIdentifier);
+        this.checkSnapshotQuota(true);
+        this.checkCopyLimit(input.TargetDBClusterSnapshotIdentifier);
         const snap = this.addClusterSnapshot(input.TargetDBClusterSnapshotIdentifier, source.info.DBClusterIdentifier!, {
             data: source.data,
             kmsKeyId,
             tags: mergeTags(input.CopyTags ? source.tags : [], input.Tags),
         });
         Object.assign(snap.info, { Engine: source.info.Engine, EngineVersion: source.info.EngineVersion, EngineMode: source.info.EngineMode });
-        start(snap, this.timelines.snapshotCreate);
+        snap.copiedFrom = source.info.DBClusterSnapshotArn;
+        // DBClusterSnapshot.Status: "Valid statuses are the following: available, copying, creating" — a copy is `copying`.
+        start(snap, this.timelines.snapshotCreate.map((x) => (x === "creating" ? "copying" : x)));
         return { ...meta, DBClusterSnapshot: { ...clone(snap.info), Status: snap.status } };
     }
 

@@ -11,6 +11,8 @@ export interface FakeExecution {
     name: string;
     stateMachineArn: string;
     input: unknown;
+    /** When it started. Defaults to 2026-01-01T00:00:00Z. */
+    startDate?: Date;
 }
 
 /** An execution StartExecution created. */
@@ -51,7 +53,7 @@ export class FakeSfn {
                         executionArn: this.arnOf(e),
                         stateMachineArn: e.stateMachineArn,
                         status: "RUNNING",
-                        startDate: new Date("2026-01-01T00:00:00Z"),
+                        startDate: e.startDate ?? new Date("2026-01-01T00:00:00Z"),
                     })),
             };
         });
@@ -90,8 +92,8 @@ export class FakeSfn {
     }
 
     /** Adds a running execution of `stateMachineArn` with `input`. */
-    addRunning(stateMachineArn: string, name: string, input: unknown): void {
-        this.running.push({ name, stateMachineArn, input });
+    addRunning(stateMachineArn: string, name: string, input: unknown, startDate?: Date): void {
+        this.running.push({ name, stateMachineArn, input, startDate });
     }
 
     /** Adds an execution started earlier (e.g. by a previous run), reporting `statuses`. */

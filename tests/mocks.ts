@@ -205,7 +205,18 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const found = { ...args.inputs, id: snap, dbSnapshotIdentifier: snap, dbSnapshotArn: arn, status: "available", encrypted: true };
                 return args.inputs.dbSnapshotIdentifier ? found : lookedUp(args.token, found, { dbSnapshotIdentifier: snap, dbSnapshotArn: arn });
             }
+            // Snapshots the other account shared with this one (two-account layout): the newest backup of the source.
+            case "aws:rds/getSnapshots:getSnapshots": {
+                if (args.inputs.snapshotType !== "shared") return { ...args.inputs, snapshots: [] };
+                const arn = `arn:aws:rds:${this.region}:${this.otherAccount()}:snapshot:pilotlight-db-bk-20260101000000`;
+                const snap = { dbSnapshotIdentifier: arn, dbSnapshotArn: arn, dbInstanceIdentifier: "pilotlight-db", status: "available", snapshotType: "shared", snapshotCreateTime: "2026-01-01T01:00:00Z", originalSnapshotCreateTime: "2026-01-01T00:00:00Z" };
+                return { ...args.inputs, snapshots: [snap] };
+            }
             case "aws:rds/getClusterSnapshot:getClusterSnapshot": {
+                if (args.inputs.snapshotType === "shared") {
+                    const arn = `arn:aws:rds:${this.region}:${this.otherAccount()}:cluster-snapshot:${args.inputs.dbClusterIdentifier}-bk-20260101000000`;
+                    return { ...args.inputs, id: arn, dbClusterSnapshotIdentifier: arn, dbClusterSnapshotArn: arn, status: "available", snapshotCreateTime: "2026-01-01T01:00:00Z" };
+                }
                 const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbClusterIdentifier ?? "cluster";
                 const snap = args.inputs.dbClusterSnapshotIdentifier ?? `${source}-copy-latest`;
                 const arn = `arn:aws:rds:${this.region}:${this.accountId}:cluster-snapshot:${snap}`;
@@ -265,6 +276,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             default:
                 return args.inputs;
         }
+    }
+
+    /** The other of the two accounts the stack files use: the owner of snapshots shared with this one. */
+    private otherAccount(): string {
+        return this.accountId === "111111111111" ? "222222222222" : "111111111111";
     }
 
     /** Region of an explicit provider, from its recorded inputs (`urn::id` reference). */

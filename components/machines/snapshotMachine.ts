@@ -4,11 +4,12 @@
  * components deploy `JSON.stringify` of exactly this object; tests execute it.
  *
  * Shape (both machines):
- *   Plan -> Databases (Map, one item per database, all at once) -> Report -> Done
+ *   Start -> Plan -> Databases (distributed Map: one child execution per database, at most
+ *   `maxConcurrency` at once) -> Report -> Done
  *   item: Snapshot -> wait -> EnsureSharedKey -> [wait -> DropOriginal] -> CopyToDr -> wait
- *         -> [Share] -> [Publish] -> Prune
- *   An item that fails ends as itself plus `error`, so the other databases complete;
- *   Report then fails the run. Plan, Map or Report failing -> NotifyFailure -> Failed.
+ *         -> Share -> [Publish] -> Prune
+ *   An item that fails prunes the home region and ends as itself plus `error`, so the other
+ *   databases complete; Report then fails the run. Plan, Map or Report failing -> NotifyFailure.
  *
  * Every wait is Wait + Task(status) + Choice with an attempt counter; an exhausted
  * wait is a failure like any other. The machine has a TimeoutSeconds.
@@ -63,14 +64,29 @@ export const TASK_RETRY = [
     { ErrorEquals: [...RETRYABLE_ERRORS, "States.Timeout"], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL" },
 ];
 
-/** A Lambda Task with the standard Retry and a Catch (error at `$.error`) to `onError`. */
-export function lambdaTask(fn: string, parameters: Record<string, unknown>, next: string | { end: true }, onError: string, resultPath: string | null = "$"): State {
+/**
+ * Retry of a Task whose step is idempotent (it looks before it acts): besides TASK_RETRY's errors,
+ * every Lambda service error and hung invocation, any of which may follow a call that took effect.
+ */
+export const IDEMPOTENT_TASK_RETRY = [
+    {
+        ErrorEquals: [...RETRYABLE_ERRORS, "Lambda.Unknown", "Lambda.ClientExecutionTimeoutException", "States.Timeout"],
+        IntervalSeconds: 2,
+        MaxAttempts: 6,
+        BackoffRate: 2,
+        MaxDelaySeconds: 60,
+        JitterStrategy: "FULL",
+    },
+];
+
+/** A Lambda Task with the standard Retry (or `retry`) and a Catch (error at `$.error`) to `onError`. */
+export function lambdaTask(fn: string, parameters: Record<string, unknown>, next: string | { end: true }, onError: string, resultPath: string | null = "$", retry: object[] = TASK_RETRY): State {
     const state: State = {
         Type: "Task",
         Resource: fn,
         Parameters: parameters,
         TimeoutSeconds: TASK_TIMEOUT_SECONDS,
-        Retry: TASK_RETRY,
+        Retry: retry,
         Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: onError }],
     };
     // The default ResultPath ("$") replaces the input with the result; it is left out, not spelled.
@@ -144,26 +160,41 @@ export interface SnapshotMachineArns {
 export interface SnapshotMachineOptions extends PollOptions {
     /** `backup` (scheduled backups) or `copy-source` (share with the target and announce). */
     kind: "backup" | "copy-source";
-    /** copy-source: share the DR-region copy with the peer account. False in a same-account setup. Defaults to true. */
-    share?: boolean;
-    /** Whole-execution timeout. Defaults to the longest path through every wait plus one hour. */
+    /** Databases the job covers: the timeout allows for them to run in waves of `maxConcurrency`. Defaults to 1. */
+    databases?: number;
+    /**
+     * Databases worked on at once, 1-19. Each has at most one snapshot copy in progress, and RDS
+     * allows 20 copy requests in progress per destination region and account: the rest is left to
+     * the copy source and to operators. Defaults to 10.
+     */
+    maxConcurrency?: number;
+    /** Whole-execution timeout. Defaults to the longest path through every wait, for every wave, plus one hour. */
     timeoutSeconds?: number;
 }
 
 /** Wait loops on an item's longest path: snapshot, shared-key copy, DR copy. */
 const ITEM_LOOPS = 3;
+/** Default of `maxConcurrency`. */
+export const SNAPSHOT_MAX_CONCURRENCY = 10;
+/** RDS: "You can have up to 20 snapshot copy requests in progress to a single destination Region per account." */
+export const RDS_COPY_REQUESTS_PER_REGION = 20;
 
 /** The machine definition. Exported for the component and the tests. */
 export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: SnapshotMachineOptions): MachineDefinition {
     const o = resolvePoll(options);
-    const timeoutSeconds = machineTimeout(o, ITEM_LOOPS, options.timeoutSeconds);
+    const databases = options.databases ?? 1;
+    const concurrency = options.maxConcurrency ?? SNAPSHOT_MAX_CONCURRENCY;
+    if (!Number.isInteger(databases) || databases < 1) throw new Error(`databases must be a whole number >= 1, got ${databases}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency >= RDS_COPY_REQUESTS_PER_REGION) {
+        throw new Error(`maxConcurrency must be a whole number from 1 to ${RDS_COPY_REQUESTS_PER_REGION - 1} (RDS allows ${RDS_COPY_REQUESTS_PER_REGION} copy requests in progress per destination region), got ${concurrency}`);
+    }
+    const waves = Math.ceil(databases / concurrency);
+    const timeoutSeconds = machineTimeout(o, ITEM_LOOPS * waves, options.timeoutSeconds);
     const copySource = options.kind === "copy-source";
-    const share = copySource && (options.share ?? true);
 
     const step = (name: string) => ({ step: name, "item.$": "$" });
-    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, step(name), next, "ItemFailed");
-    const poll = lambdaTask(arns.job, step("status"), "unused", "ItemFailed");
-    const afterCopy = share ? "Share" : copySource ? "Publish" : "Prune";
+    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, step(name), next, "ItemFailed", "$", IDEMPOTENT_TASK_RETRY);
+    const poll = item("status", "unused");
 
     const itemStates: States = {
         Snapshot: item("snapshot", "WaitSnapshot"),
@@ -173,41 +204,61 @@ export function snapshotMachineDefinition(arns: SnapshotMachineArns, options: Sn
         ...waitLoop("SharedKeyCopy", poll, "DropOriginal", "ItemFailed", o),
         DropOriginal: item("drop_original", "CopyToDr"),
         CopyToDr: item("copy_to_dr", "WaitDrCopy"),
-        ...waitLoop("DrCopy", poll, afterCopy, "ItemFailed", o),
-        ...(share ? { Share: item("share", "Publish") } : {}),
+        ...waitLoop("DrCopy", poll, "Share", "ItemFailed", o),
+        // Shares the available DR copy with the peer account (if any) and marks it ready for `latestCopy`.
+        Share: item("share", copySource ? "Publish" : "Prune"),
         ...(copySource ? { Publish: item("publish", "Prune") } : {}),
         Prune: item("prune", { end: true }),
         // The item ends as itself plus `error`: the other databases go on, Report fails the run.
-        ItemFailed: { Type: "Pass", End: true },
+        ItemFailed: { Type: "Pass", Next: "PruneHome" },
+        // Retention in the home region even so: it must not pile up while DR copies keep failing.
+        PruneHome: {
+            ...lambdaTask(arns.job, step("prune_home"), { end: true }, "ItemDone", "$", IDEMPOTENT_TASK_RETRY),
+            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.pruneError", Next: "ItemDone" }],
+        },
+        ItemDone: { Type: "Pass", End: true },
     };
 
     return {
         Comment: copySource
             ? "pilotlight copy source: snapshot, copy under the shared key to the target's region, share, announce"
-            : "pilotlight backups: snapshot each database, copy to the DR region, keep the newest in both regions",
-        StartAt: "Plan",
+            : "pilotlight backups: snapshot each database, copy to the DR region, share with the peer account, keep the newest in both regions",
+        StartAt: "Start",
         TimeoutSeconds: timeoutSeconds,
         States: {
-            Plan: lambdaTask(
-                arns.job,
-                { step: "plan", "input.$": "$", ...EXECUTION_CONTEXT },
-                "Databases",
-                "NotifyFailure",
-            ),
+            // Any input (a string, a list...) becomes a field of an object, so a failure can still be recorded next to it and alerted.
+            Start: { Type: "Pass", Parameters: { "input.$": "$" }, Next: "Plan" },
+            Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$.input", ...EXECUTION_CONTEXT }, "Databases", "NotifyFailure", "$", IDEMPOTENT_TASK_RETRY),
+            // Each database runs as a child execution with its own history (no 25,000-event limit across
+            // databases), at most `maxConcurrency` at once.
             Databases: {
                 Type: "Map",
+                Label: "Databases",
                 ItemsPath: "$.items",
-                MaxConcurrency: 0,
-                ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, StartAt: "Snapshot", States: itemStates },
+                MaxConcurrency: concurrency,
+                ToleratedFailurePercentage: 0,
+                ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "Snapshot", States: itemStates },
                 ResultPath: "$.results",
                 Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
                 Next: "Report",
             },
-            Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
+            Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results", "skipped.$": "$.skipped" }, "Done", "NotifyFailure", "$.report"),
             Done: { Type: "Succeed" },
             ...failurePath(arns.alert, options.kind),
         },
     };
+}
+
+/**
+ * What the role of a machine with a distributed Map needs besides invoking its Lambdas: to start
+ * its own child executions and to read and stop them. Exported for the components and the tests.
+ */
+export function distributedMapStatements(machineArn: string): { Sid: string; Effect: "Allow"; Action: string[]; Resource: string[] }[] {
+    const executions = machineArn.replace(":stateMachine:", ":execution:");
+    return [
+        { Sid: "StartOwnChildExecutions", Effect: "Allow", Action: ["states:StartExecution"], Resource: [machineArn] },
+        { Sid: "ReadAndStopOwnChildExecutions", Effect: "Allow", Action: ["states:DescribeExecution", "states:StopExecution"], Resource: [`${executions}:*`, `${executions}/*`] },
+    ];
 }
 
 export interface ImageMachineArns {

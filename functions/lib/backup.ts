@@ -24,9 +24,28 @@ export class BackupFailedError extends PilotlightError {
     readonly name = "BackupFailedError";
 }
 
+/** Creating one more manual snapshot would exceed the region's RDS quota: refused before the call. */
+export class SnapshotQuotaError extends PilotlightError {
+    readonly name = "SnapshotQuotaError";
+}
+
+/** The infix of a job's run snapshots. */
+function runInfix(job: SnapshotJob): string {
+    return job === BACKUP_JOB ? "bk" : "cp";
+}
+
+/**
+ * True for a name a run of `job` gives a snapshot of `identifier`: `<identifier>-bk-<14 digits>`
+ * (`-cp-` for copies), or its shared-key copy (`...-sk`). Retention needs this and the job's tag.
+ */
+export function isRunSnapshotName(job: SnapshotJob, identifier: string, name: string): boolean {
+    const prefix = `${identifier}-${runInfix(job)}-`;
+    return name.startsWith(prefix) && /^\d{14}(-sk)?$/.test(name.slice(prefix.length));
+}
+
 /** The snapshot a run takes: `<identifier>-bk-<timestamp>` (backups) or `<identifier>-cp-<timestamp>` (copies). */
 export function runSnapshotName(job: SnapshotJob, identifier: string, startedAt: string): string {
-    return `${identifier}-${job === BACKUP_JOB ? "bk" : "cp"}-${compactTimestamp(startedAt)}`;
+    return `${identifier}-${runInfix(job)}-${compactTimestamp(startedAt)}`;
 }
 
 /** The copy of a default-key snapshot under the shared key. */
@@ -171,4 +190,37 @@ export function copyExecutionName(snapshotArn: string): string {
     const arn = parseSnapshotArn(snapshotArn);
     if (!arn) throw new InvalidInputError(`${snapshotArn} is not an RDS snapshot ARN`);
     return `copy-${arn.id}`.slice(0, 80);
+}
+
+/** A snapshot the dr stack could restore from, as its lookup reports it. */
+export interface CopyCandidate {
+    /** Identifier (for a shared snapshot: its ARN). */
+    identifier: string;
+    arn: string;
+    /** Identifier of the database it was taken from. */
+    databaseIdentifier: string;
+    status: string;
+    /** When the data was captured (ISO): the original snapshot's time, which a copy keeps. */
+    takenAt: string;
+}
+
+/**
+ * The snapshot `latestCopy` restores from among `candidates`: the newest available one of the
+ * source database whose ARN is in `region` and owned by `owner` (the peer account for shared
+ * snapshots, this account for its own). Anything else (another database, another account,
+ * not available, no time) is ignored; none left is an error saying what to do instead.
+ * Exported for the database component and for testing.
+ */
+export function selectLatestCopy(candidates: CopyCandidate[], want: { sourceIdentifier: string; owner: string; region: string }): CopyCandidate {
+    const usable = candidates.filter((c) => {
+        const arn = /^arn:[a-z-]+:rds:([a-z0-9-]+):(\d{12}):(?:cluster-)?snapshot:/.exec(c.arn);
+        return arn !== null && arn[1] === want.region && arn[2] === want.owner && c.databaseIdentifier === want.sourceIdentifier && c.status === "available" && !Number.isNaN(Date.parse(c.takenAt));
+    });
+    const newest = usable.sort((a, b) => Date.parse(b.takenAt) - Date.parse(a.takenAt) || b.arn.localeCompare(a.arn))[0];
+    if (!newest) {
+        throw new InvalidInputError(
+            `no available snapshot of ${want.sourceIdentifier} owned by account ${want.owner} in ${want.region} (${candidates.length} candidate(s) seen); set pilotlight:failoverDatabase.source to "snapshot" with pilotlight:failoverDatabase.snapshotIdentifier (the ARN of a shared snapshot)`,
+        );
+    }
+    return newest;
 }

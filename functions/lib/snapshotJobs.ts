@@ -5,20 +5,24 @@
  * safe to run twice: it looks before it creates.
  */
 import {
+    AddTagsToResourceCommand,
     CopyDBClusterSnapshotCommand,
     CopyDBSnapshotCommand,
     CreateDBClusterSnapshotCommand,
     CreateDBSnapshotCommand,
     DeleteDBClusterSnapshotCommand,
     DeleteDBSnapshotCommand,
+    DescribeAccountAttributesCommand,
+    ModifyDBClusterSnapshotAttributeCommand,
     ModifyDBSnapshotAttributeCommand,
     RDSClient,
 } from "@aws-sdk/client-rds";
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { BACKUP_JOB, BackupFailedError, CopyMessage, jobTags, runSnapshotName, sharedKeyCopyName, SnapshotJob } from "./backup";
-import { ConcurrentRunError, DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError } from "./errors";
-import { FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, listSnapshots, selectSnapshotsToPrune } from "./rds";
+import { BACKUP_JOB, BackupFailedError, CopyMessage, isRunSnapshotName, jobTags, runSnapshotName, sharedKeyCopyName, SnapshotJob, SnapshotQuotaError } from "./backup";
+import { ConcurrentRunError, DatabaseNotFoundError, DatabaseNotReadyError, InvalidInputError, ResourceFailedError, SnapshotNotFoundError, UnexpectedStateError } from "./errors";
+import { FAILED_SNAPSHOT_STATUSES, findCluster, findInstance, findSnapshot, isPilotlightSnapshot, listSnapshots, selectSnapshotsToPrune, SnapshotInfo } from "./rds";
+import { CREATED_BY_TAG, SOURCE_TAG } from "./tags";
 import { requireEnv, requirePositiveIntEnv } from "./env";
 import { checkExecutionContext, ExecutionContext, runningExecutionsOf } from "./executions";
 
@@ -88,16 +92,59 @@ export interface SnapshotItem {
 export interface SnapshotPlan {
     startedAt: string;
     items: SnapshotItem[];
+    /** Why this run works on nothing (an older execution covers its databases). */
+    skipped?: string;
 }
 
 /** Execution input, as given by the schedule rule or an operator, with the execution context. */
 export interface PlanEvent extends ExecutionContext {
-    /** Databases to back up; defaults to every configured one. */
-    databases?: unknown;
+    /** The execution input, whatever it is: validated whole before anything else. */
+    input?: unknown;
 }
 
 /** Statuses of a snapshot that is still being taken or copied. */
 const IN_PROGRESS_SNAPSHOT_STATUSES = new Set(["creating", "pending", "copying"]);
+
+/** Keys an execution input may have. */
+const INPUT_KEYS = ["databases"];
+/** Keys an entry of `databases` may have. */
+const DATABASE_KEYS = ["identifier", "isCluster"];
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The databases an execution input asks for, validated whole: an object whose only key is
+ * `databases` (optional: every configured database), a non-empty list of `{identifier, isCluster?}`
+ * naming configured databases once each. Anything else is refused with the value and what
+ * would be right; nothing is guessed.
+ */
+export function requestedDatabases(s: SnapshotJobSettings, input: unknown): JobDatabase[] {
+    const example = `e.g. {} (every configured database) or {"databases": [{"identifier": "${s.databases[0]?.identifier ?? "app-db"}"}]}`;
+    if (!isPlainObject(input)) throw new InvalidInputError(`the execution input must be a JSON object, ${example}; got ${JSON.stringify(input) ?? String(input)}`);
+    const unknown = Object.keys(input).filter((k) => !INPUT_KEYS.includes(k));
+    if (unknown.length > 0) throw new InvalidInputError(`unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")} in the execution input; the only key is "databases", ${example}`);
+    if (input.databases === undefined) return s.databases;
+    const list = input.databases;
+    if (!Array.isArray(list) || list.length === 0) throw new InvalidInputError(`databases must be a non-empty list of {identifier, isCluster}; got ${JSON.stringify(list)}`);
+    const seen = new Set<string>();
+    return list.map((entry: unknown, i: number) => {
+        if (!isPlainObject(entry)) throw new InvalidInputError(`databases[${i}] must be an object {identifier, isCluster}; got ${JSON.stringify(entry)}`);
+        const extra = Object.keys(entry).filter((k) => !DATABASE_KEYS.includes(k));
+        if (extra.length > 0) throw new InvalidInputError(`databases[${i}] has unknown key(s) ${extra.map((k) => JSON.stringify(k)).join(", ")}; an entry has only "identifier" and "isCluster"`);
+        const known = s.databases.find((k) => k.identifier === entry.identifier);
+        if (!known) {
+            throw new InvalidInputError(`database ${JSON.stringify(entry.identifier)} is not configured for ${s.job}; configured: ${s.databases.map((k) => k.identifier).join(", ")}`);
+        }
+        if (entry.isCluster !== undefined && entry.isCluster !== known.isCluster) {
+            throw new InvalidInputError(`database ${known.identifier} has isCluster ${known.isCluster}, not ${JSON.stringify(entry.isCluster)}`);
+        }
+        if (seen.has(known.identifier)) throw new InvalidInputError(`database ${known.identifier} is listed twice in databases; list each once`);
+        seen.add(known.identifier);
+        return known;
+    });
+}
 
 /**
  * Refuses to start while another run of this job works on one of the databases: a
@@ -121,51 +168,47 @@ export async function assertNoRunInProgress(c: JobClients, s: SnapshotJobSetting
     }
 }
 
-/**
- * Refuses to start while another running execution of this machine covers one of the
- * databases (its input's `databases`, or every configured one). Two executions started
- * at the same moment see each other and both stop: it fails closed. Reads only.
- */
-export async function assertNoOtherExecution(c: JobClients, s: SnapshotJobSettings, databases: JobDatabase[], event: PlanEvent): Promise<void> {
-    const running = await runningExecutionsOf(c.sfn, event.stateMachineArn);
-    const mine = new Set(databases.map((d) => d.identifier));
-    for (const other of running) {
-        if (other.executionArn === event.executionArn) continue;
-        const described = await c.sfn.send(new DescribeExecutionCommand({ executionArn: other.executionArn }));
-        let requested: unknown;
-        try {
-            requested = (JSON.parse(described.input ?? "{}") as { databases?: unknown }).databases;
-        } catch {
-            continue; // not a valid request: that execution fails its own plan
-        }
-        const covers = Array.isArray(requested) ? requested.map((d) => (d as { identifier?: unknown } | null)?.identifier).filter((id): id is string => typeof id === "string") : s.databases.map((d) => d.identifier);
-        const overlap = covers.filter((id) => mine.has(id));
-        if (overlap.length > 0) {
-            throw new ConcurrentRunError(`execution '${other.name}' (${other.executionArn}) of this ${s.job} machine is already running on ${overlap.join(", ")}; this run changes nothing`);
-        }
-    }
+/** True when execution `a` (start time, ARN) started before `b`: the earlier start wins, then the smaller ARN. */
+export function startedBefore(a: { startedAt: number; arn: string }, b: { startedAt: number; arn: string }): boolean {
+    return a.startedAt < b.startedAt || (a.startedAt === b.startedAt && a.arn < b.arn);
 }
 
-/** Validates the request, checks every database exists and is available and that no other run works on it; reads only. */
+/**
+ * The running execution of this machine, started before this one, that covers one of the
+ * databases (its input's `databases`, or every configured one), if any. That execution does
+ * the work: this one (a duplicate delivery, a racing twin, an overlap) changes nothing. Two
+ * twins agree on which of them is older, so exactly one of them works. Reads only.
+ */
+export async function olderExecutionCovering(c: JobClients, s: SnapshotJobSettings, databases: JobDatabase[], event: PlanEvent): Promise<string | undefined> {
+    const running = await runningExecutionsOf(c.sfn, event.stateMachineArn);
+    const mine = new Set(databases.map((d) => d.identifier));
+    const me = { startedAt: Date.parse(event.startedAt), arn: event.executionArn };
+    // A distributed Map's child executions (`execution:<machine>/<label>:<id>`) belong to their parent run.
+    const ownRuns = `${event.stateMachineArn.replace(":stateMachine:", ":execution:")}:`;
+    for (const other of running) {
+        if (other.executionArn === event.executionArn || !other.executionArn?.startsWith(ownRuns)) continue;
+        if (!startedBefore({ startedAt: other.startDate ? new Date(other.startDate).getTime() : Number.NEGATIVE_INFINITY, arn: other.executionArn ?? "" }, me)) continue;
+        const described = await c.sfn.send(new DescribeExecutionCommand({ executionArn: other.executionArn }));
+        let covers: JobDatabase[];
+        try {
+            covers = requestedDatabases(s, JSON.parse(described.input ?? "{}"));
+        } catch {
+            continue; // not a valid request: that execution fails its own plan and changes nothing
+        }
+        const overlap = covers.filter((d) => mine.has(d.identifier)).map((d) => d.identifier);
+        if (overlap.length > 0) return `execution '${other.name}' (${other.executionArn}), started before this one, is already running ${s.job} on ${overlap.join(", ")}; this run changes nothing`;
+    }
+    return undefined;
+}
+
+/**
+ * Validates the whole request, checks every database exists and is available and that no
+ * other run works on it; reads only. A run covered by an older running execution plans
+ * nothing and says why (`skipped`).
+ */
 export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEvent): Promise<SnapshotPlan> {
     checkExecutionContext(event);
-    let wanted: JobDatabase[] = s.databases;
-    if (event.databases !== undefined) {
-        if (!Array.isArray(event.databases) || event.databases.length === 0) {
-            throw new InvalidInputError(`databases must be a non-empty list of {identifier, isCluster}; got ${JSON.stringify(event.databases)}`);
-        }
-        wanted = event.databases.map((d: unknown) => {
-            const req = (d ?? {}) as Record<string, unknown>;
-            const known = s.databases.find((k) => k.identifier === req.identifier);
-            if (!known) {
-                throw new InvalidInputError(`database ${JSON.stringify(req.identifier)} is not configured for ${s.job}; configured: ${s.databases.map((k) => k.identifier).join(", ")}`);
-            }
-            if (req.isCluster !== undefined && req.isCluster !== known.isCluster) {
-                throw new InvalidInputError(`database ${known.identifier} has isCluster ${known.isCluster}, not ${JSON.stringify(req.isCluster)}`);
-            }
-            return known;
-        });
-    }
+    const wanted = requestedDatabases(s, event.input);
     if (wanted.length === 0) throw new InvalidInputError(`no databases configured for ${s.job}`);
     const rds = c.rds(s.homeRegion);
     const items: SnapshotItem[] = [];
@@ -186,22 +229,73 @@ export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEve
         if (status !== "available" && status !== "backing-up") throw new DatabaseNotReadyError(`${db.identifier} is ${status}; snapshots start from available`);
         items.push({ ...db, engine, snapshotId: runSnapshotName(s.job, db.identifier, event.startedAt), attempt: 0 });
     }
-    await assertNoOtherExecution(c, s, wanted, event);
+    const skipped = await olderExecutionCovering(c, s, wanted, event);
+    if (skipped) return { startedAt: event.startedAt, items: [], skipped };
     await assertNoRunInProgress(c, s, wanted, event.startedAt);
     return { startedAt: event.startedAt, items };
+}
+
+/** True for the error a create or copy raises when its target name is taken (e.g. by the same call whose response was lost). */
+export function isAlreadyExists(err: unknown): boolean {
+    return /AlreadyExists(Fault)?$/.test((err as { name?: string } | null)?.name ?? "");
+}
+
+/** Refuses a snapshot this job did not make under a name it uses: of another database, or without the job's tag. */
+function assertOwn(s: SnapshotJobSettings, item: SnapshotItem, snap: SnapshotInfo, region: string): SnapshotInfo {
+    if (snap.databaseIdentifier !== item.identifier || !isPilotlightSnapshot(snap, s.job)) {
+        throw new UnexpectedStateError(
+            `snapshot ${snap.identifier} in ${region} exists but was not made by ${s.job} from ${item.identifier} (it is of ${snap.databaseIdentifier || "unknown"}, tags ${JSON.stringify(snap.tags)}); this run does not use or delete it`,
+        );
+    }
+    return snap;
+}
+
+/**
+ * Refuses to create a manual snapshot in a region whose quota is used up, before the call:
+ * the account's `ManualSnapshots` (instances) or `ManualClusterSnapshots` quota, read from RDS.
+ */
+export async function assertRoomForSnapshot(c: JobClients, s: SnapshotJobSettings, isCluster: boolean, region: string): Promise<void> {
+    const out = await c.rds(region).send(new DescribeAccountAttributesCommand({}));
+    const name = isCluster ? "ManualClusterSnapshots" : "ManualSnapshots";
+    const quota = out.AccountQuotas?.find((q) => q.AccountQuotaName === name);
+    if (quota?.Used !== undefined && quota.Max !== undefined && quota.Used >= quota.Max) {
+        throw new SnapshotQuotaError(
+            `${region} holds ${quota.Used} of its ${quota.Max} manual ${isCluster ? "cluster " : ""}snapshots (RDS quota ${name}); ${s.job} keeps ${s.keep} per database: lower keep, delete manual snapshots nobody needs, or ask AWS to raise the quota`,
+        );
+    }
+}
+
+/**
+ * The snapshot `id` of the item's database in `region`, made by this job: found, or created by
+ * `create` when missing (after checking the quota). A create whose earlier response was lost,
+ * or a racing twin's, ends in `...AlreadyExists`: then the snapshot found is used, if it is ours.
+ * Undefined when this call created it.
+ */
+async function ensureSnapshot(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem, region: string, id: string, create: () => Promise<unknown>): Promise<SnapshotInfo | undefined> {
+    const rds = c.rds(region);
+    const found = await findSnapshot(rds, id, item.isCluster);
+    if (found) return assertOwn(s, item, found, region);
+    await assertRoomForSnapshot(c, s, item.isCluster, region);
+    try {
+        await create();
+        return undefined;
+    } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        const raced = await findSnapshot(rds, id, item.isCluster);
+        if (!raced) throw err;
+        return assertOwn(s, item, raced, region);
+    }
 }
 
 /** Takes the run's snapshot (unless it exists already) and starts waiting for it. */
 export async function snapshot(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
     const rds = c.rds(s.homeRegion);
-    if (!(await findSnapshot(rds, item.snapshotId, item.isCluster))) {
-        const Tags = jobTags(s.job, item.identifier);
-        if (item.isCluster) {
-            await rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: item.identifier, DBClusterSnapshotIdentifier: item.snapshotId, Tags }));
-        } else {
-            await rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: item.identifier, DBSnapshotIdentifier: item.snapshotId, Tags }));
-        }
-    }
+    const Tags = jobTags(s.job, item.identifier);
+    await ensureSnapshot(c, s, item, s.homeRegion, item.snapshotId, () =>
+        item.isCluster
+            ? rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: item.identifier, DBClusterSnapshotIdentifier: item.snapshotId, Tags }))
+            : rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: item.identifier, DBSnapshotIdentifier: item.snapshotId, Tags })),
+    );
     return { ...item, current: { region: s.homeRegion, id: item.snapshotId }, status: "creating", attempt: 0 };
 }
 
@@ -220,62 +314,82 @@ export async function status(c: JobClients, _s: SnapshotJobSettings, item: Snaps
  */
 export async function ensureSharedKey(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
     const rds = c.rds(s.homeRegion);
-    const snap = await findSnapshot(rds, item.snapshotId, item.isCluster);
-    if (!snap) throw new SnapshotNotFoundError(`snapshot ${item.snapshotId} does not exist in ${s.homeRegion}`);
+    const found = await findSnapshot(rds, item.snapshotId, item.isCluster);
+    if (!found) throw new SnapshotNotFoundError(`snapshot ${item.snapshotId} does not exist in ${s.homeRegion}`);
+    const snap = assertOwn(s, item, found, s.homeRegion);
     if (snap.kmsKeyId === s.sharedKeyArn) return { ...item, reencrypting: false };
     const target = sharedKeyCopyName(item.snapshotId);
-    if (!(await findSnapshot(rds, target, item.isCluster))) {
-        const Tags = jobTags(s.job, item.identifier);
-        if (item.isCluster) {
-            await rds.send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: item.snapshotId, TargetDBClusterSnapshotIdentifier: target, KmsKeyId: s.sharedKeyArn, Tags }));
-        } else {
-            await rds.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: item.snapshotId, TargetDBSnapshotIdentifier: target, KmsKeyId: s.sharedKeyArn, Tags }));
-        }
-    }
+    const Tags = jobTags(s.job, item.identifier);
+    await ensureSnapshot(c, s, item, s.homeRegion, target, () =>
+        item.isCluster
+            ? rds.send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: item.snapshotId, TargetDBClusterSnapshotIdentifier: target, KmsKeyId: s.sharedKeyArn, Tags }))
+            : rds.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: item.snapshotId, TargetDBSnapshotIdentifier: target, KmsKeyId: s.sharedKeyArn, Tags })),
+    );
     return { ...item, reencrypting: true, original: item.snapshotId, snapshotId: target, current: { region: s.homeRegion, id: target }, status: "creating", attempt: 0 };
 }
 
-/** Deletes the default-key snapshot once its shared-key copy is available. */
+/**
+ * Deletes the default-key snapshot once its shared-key copy is available (a source deleted
+ * before its copy is available can make the copy fail). Gone already (a retry) is done.
+ */
 export async function dropOriginal(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
     if (!item.original) return item;
     const rds = c.rds(s.homeRegion);
     const copy = await findSnapshot(rds, item.snapshotId, item.isCluster);
     if (copy?.status !== "available") throw new ResourceFailedError(`shared-key copy ${item.snapshotId} is ${copy?.status ?? "missing"}; keeping ${item.original}`);
+    assertOwn(s, item, copy, s.homeRegion);
     const original = await findSnapshot(rds, item.original, item.isCluster);
-    if (original && isPilotlightSnapshot(original, s.job) && original.status === "available") {
-        if (item.isCluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: item.original }));
-        else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: item.original }));
+    if (original && isPilotlightSnapshot(original, s.job) && original.databaseIdentifier === item.identifier && original.status === "available") {
+        await deleteSnapshot(c, s.homeRegion, item.original, item.isCluster);
     }
     return { ...item, original: undefined };
 }
 
-/** Copies the run's snapshot to the DR region under the shared key's replica. */
+/**
+ * Copies the run's snapshot to the DR region under the shared key's replica. The copy carries
+ * only the job's tag until it is available: `share` adds `pilotlight:source` then, so the dr
+ * stack's `latestCopy` (which filters on that tag) never picks a copy still being made.
+ */
 export async function copyToDr(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
-    const home = await findSnapshot(c.rds(s.homeRegion), item.snapshotId, item.isCluster);
-    if (!home || home.status !== "available") throw new SnapshotNotFoundError(`snapshot ${item.snapshotId} is ${home?.status ?? "missing"} in ${s.homeRegion}`);
+    const found = await findSnapshot(c.rds(s.homeRegion), item.snapshotId, item.isCluster);
+    if (!found || found.status !== "available") throw new SnapshotNotFoundError(`snapshot ${item.snapshotId} is ${found?.status ?? "missing"} in ${s.homeRegion}`);
+    const home = assertOwn(s, item, found, s.homeRegion);
     const dr = c.rds(s.drRegion);
-    let copy = await findSnapshot(dr, item.snapshotId, item.isCluster);
-    if (!copy) {
-        const Tags = jobTags(s.job, item.identifier);
-        // The source is named by ARN: the SDK presigns the source-region request from it.
-        const common = { KmsKeyId: s.drKeyArn, CopyTags: true, Tags };
+    const Tags = [{ Key: CREATED_BY_TAG, Value: s.job }];
+    // The source is named by ARN: the SDK presigns the source-region request from it.
+    const common = { KmsKeyId: s.drKeyArn, CopyTags: false, Tags };
+    let arn = (await ensureSnapshot(c, s, item, s.drRegion, item.snapshotId, async () => {
         if (item.isCluster) {
             const out = await dr.send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: home.arn, TargetDBClusterSnapshotIdentifier: item.snapshotId, ...common }));
-            copy = { ...home, arn: out.DBClusterSnapshot?.DBClusterSnapshotArn ?? "" };
-        } else {
-            const out = await dr.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn, TargetDBSnapshotIdentifier: item.snapshotId, ...common }));
-            copy = { ...home, arn: out.DBSnapshot?.DBSnapshotArn ?? "" };
+            return out.DBClusterSnapshot?.DBClusterSnapshotArn;
         }
-    }
-    return { ...item, drSnapshotArn: copy.arn, createdAt: home.createdAt, current: { region: s.drRegion, id: item.snapshotId }, status: "creating", attempt: 0 };
+        const out = await dr.send(new CopyDBSnapshotCommand({ SourceDBSnapshotIdentifier: home.arn, TargetDBSnapshotIdentifier: item.snapshotId, ...common }));
+        return out.DBSnapshot?.DBSnapshotArn;
+    }))?.arn;
+    arn ??= (await findSnapshot(dr, item.snapshotId, item.isCluster))?.arn;
+    return { ...item, drSnapshotArn: arn ?? "", createdAt: home.createdAt, current: { region: s.drRegion, id: item.snapshotId }, status: "creating", attempt: 0 };
 }
 
-/** Shares the DR-region copy with the peer account (restore attribute). Nothing to do in a same-account setup. */
+/**
+ * Once the DR-region copy is available: shares it with the peer account (two-account layout:
+ * the dr stack's `latestCopy` finds shared snapshots of the source) and tags it
+ * `pilotlight:source` (same-account layout: `latestCopy` finds it by that tag). Both are
+ * idempotent, so a retry after a lost response changes nothing more.
+ */
 export async function share(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
-    if (!s.peerAccountId) return item;
-    if (item.isCluster) throw new InvalidInputError(`${item.identifier} is a cluster; cross-account copies are of instances only`);
-    await c.rds(s.drRegion).send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: item.snapshotId, AttributeName: "restore", ValuesToAdd: [s.peerAccountId] }));
-    return item;
+    const dr = c.rds(s.drRegion);
+    const found = await findSnapshot(dr, item.snapshotId, item.isCluster);
+    if (!found || found.status !== "available") throw new SnapshotNotFoundError(`DR copy ${item.snapshotId} is ${found?.status ?? "missing"} in ${s.drRegion}; only an available copy is shared`);
+    const copy = assertOwn(s, item, found, s.drRegion);
+    if (s.peerAccountId) {
+        const ValuesToAdd = [s.peerAccountId];
+        if (item.isCluster) await dr.send(new ModifyDBClusterSnapshotAttributeCommand({ DBClusterSnapshotIdentifier: item.snapshotId, AttributeName: "restore", ValuesToAdd }));
+        else await dr.send(new ModifyDBSnapshotAttributeCommand({ DBSnapshotIdentifier: item.snapshotId, AttributeName: "restore", ValuesToAdd }));
+    }
+    if (!copy.tags.some((t) => t.Key === SOURCE_TAG && t.Value === item.identifier)) {
+        await dr.send(new AddTagsToResourceCommand({ ResourceName: copy.arn, Tags: [{ Key: SOURCE_TAG, Value: item.identifier }] }));
+    }
+    return { ...item, drSnapshotArn: copy.arn };
 }
 
 /** The message announcing a shared snapshot. */
@@ -291,30 +405,60 @@ export async function publish(c: JobClients, s: SnapshotJobSettings, item: Snaps
     return item;
 }
 
-/** Retention in both regions: keeps the newest `keep` of this job's snapshots of the database, never the run's own. */
-export async function prune(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
-    const pruned: Record<string, string[]> = {};
-    for (const region of [s.homeRegion, s.drRegion]) {
-        const rds = c.rds(region);
-        const all = await listSnapshots(rds, item.identifier, item.isCluster);
-        const doomed = selectSnapshotsToPrune(all, s.keep, s.job).filter((x) => x.identifier !== item.snapshotId);
-        for (const snap of doomed) {
-            if (item.isCluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snap.identifier }));
-            else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snap.identifier }));
+/** Deletes a snapshot; one already gone, or already being deleted (a twin, a retry), is done. */
+async function deleteSnapshot(c: JobClients, region: string, id: string, isCluster: boolean): Promise<void> {
+    const rds = c.rds(region);
+    try {
+        if (isCluster) await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: id }));
+        else await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: id }));
+    } catch (err) {
+        const name = (err as { name?: string }).name ?? "";
+        if (/NotFound(Fault)?$/.test(name)) return;
+        if (/^Invalid.*SnapshotState(Fault)?$/.test(name)) {
+            const now = await findSnapshot(rds, id, isCluster);
+            if (!now || now.status === "deleting") return;
         }
+        throw err;
+    }
+}
+
+/**
+ * Retention in `regions` (both by default): keeps the newest `keep` available snapshots this
+ * job made of the database, and deletes older ones; never the run's own. "Made by this job"
+ * is its name pattern (`<identifier>-bk-<timestamp>`, `-cp-` for copies, `-sk` for shared-key
+ * copies) and its tag, both: an operator's copy made with copy-tags carries the tag too.
+ */
+export async function prune(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem, regions: string[] = [s.homeRegion, s.drRegion]): Promise<SnapshotItem> {
+    const pruned: Record<string, string[]> = {};
+    const own = new Set([item.snapshotId, sharedKeyCopyName(item.snapshotId), item.original].filter((x): x is string => !!x));
+    for (const region of regions) {
+        const all = await listSnapshots(c.rds(region), item.identifier, item.isCluster);
+        const made = all.filter((x) => isRunSnapshotName(s.job, item.identifier, x.identifier) && x.databaseIdentifier === item.identifier);
+        const doomed = selectSnapshotsToPrune(made, s.keep, s.job).filter((x) => !own.has(x.identifier));
+        for (const snap of doomed) await deleteSnapshot(c, region, snap.identifier, item.isCluster);
         pruned[region] = doomed.map((x) => x.identifier);
     }
     return { ...item, pruned };
 }
 
+/**
+ * After an item failed: retention in the home region only, so the home region does not pile up
+ * a snapshot per run while DR copies keep failing (the DR region gains nothing then). The
+ * item keeps its error; the run still fails and alerts.
+ */
+export async function pruneHome(c: JobClients, s: SnapshotJobSettings, item: SnapshotItem): Promise<SnapshotItem> {
+    return prune(c, s, item, [s.homeRegion]);
+}
+
 /** Ends a run: fails (so the machine alerts) when any database failed, after the others completed. */
-export function report(s: SnapshotJobSettings, items: SnapshotItem[]): { job: string; snapshots: string[] } {
+export function report(s: SnapshotJobSettings, items: SnapshotItem[], skipped?: string): { job: string; snapshots: string[]; skipped?: string } {
     const failed = items.filter((i) => i.error);
     if (failed.length > 0) {
         const what = failed.map((i) => `${i.identifier}: ${i.error?.Error ?? "error"} ${i.error?.Cause ?? ""}`.trim()).join("; ");
         throw new BackupFailedError(`${s.job} failed for ${failed.length} of ${items.length} database(s): ${what}`);
     }
-    return { job: s.job, snapshots: items.map((i) => i.snapshotId) };
+    const out = { job: s.job, snapshots: items.map((i) => i.snapshotId) };
+    return skipped ? { ...out, skipped } : out;
 }
 
 /** Step names the machines call, each with its function. */
@@ -327,6 +471,7 @@ export const SNAPSHOT_STEPS = {
     share,
     publish,
     prune,
+    prune_home: pruneHome,
 } as const;
 export type SnapshotStep = keyof typeof SNAPSHOT_STEPS | "plan" | "report";
 
@@ -348,18 +493,33 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, job: SnapshotJob): Snaps
     };
 }
 
+/** Refuses an item that is not one the plan of this job could have made. */
+function checkItem(s: SnapshotJobSettings, item: unknown): SnapshotItem {
+    const i = item as Partial<SnapshotItem> | null;
+    const known = isPlainObject(i) ? s.databases.find((d) => d.identifier === i.identifier && d.isCluster === i.isCluster) : undefined;
+    if (!known || typeof i?.snapshotId !== "string" || !isRunSnapshotName(s.job, known.identifier, i.snapshotId) || typeof i.attempt !== "number") {
+        throw new InvalidInputError(`not an item of a ${s.job} plan: ${JSON.stringify(item)}`);
+    }
+    return i as SnapshotItem;
+}
+
 /** Runs one step of a job; the handlers of both machines are this with their own settings. */
-export async function runStep(c: JobClients, s: SnapshotJobSettings, event: { step?: unknown; item?: SnapshotItem; items?: SnapshotItem[]; input?: unknown; startedAt?: string; executionArn?: string; stateMachineArn?: string }): Promise<unknown> {
+export async function runStep(
+    c: JobClients,
+    s: SnapshotJobSettings,
+    event: { step?: unknown; item?: unknown; items?: SnapshotItem[]; skipped?: string; input?: unknown; startedAt?: string; executionArn?: string; stateMachineArn?: string },
+): Promise<unknown> {
     const step = event.step;
     if (step === "plan") {
-        const input = (event.input && typeof event.input === "object" ? event.input : {}) as Record<string, unknown>;
-        return plan(c, s, { databases: input.databases, startedAt: event.startedAt ?? "", executionArn: event.executionArn ?? "", stateMachineArn: event.stateMachineArn ?? "" });
+        const planned = await plan(c, s, { input: event.input, startedAt: event.startedAt ?? "", executionArn: event.executionArn ?? "", stateMachineArn: event.stateMachineArn ?? "" });
+        // Always present: the Report state reads it.
+        return { ...planned, skipped: planned.skipped ?? "" };
     }
-    if (step === "report") return report(s, event.items ?? []);
+    if (step === "report") return report(s, event.items ?? [], event.skipped || undefined);
     if (typeof step !== "string" || !(step in SNAPSHOT_STEPS)) {
         throw new InvalidInputError(`unknown step ${JSON.stringify(step)}; expected plan, report or ${Object.keys(SNAPSHOT_STEPS).join(", ")}`);
     }
     if (!event.item) throw new InvalidInputError(`step ${step} needs an item`);
-    if (s.job === BACKUP_JOB && (step === "share" || step === "publish")) throw new InvalidInputError(`step ${step} belongs to the copy source, not to ${s.job}`);
-    return SNAPSHOT_STEPS[step as keyof typeof SNAPSHOT_STEPS](c, s, event.item);
+    if (s.job === BACKUP_JOB && step === "publish") throw new InvalidInputError(`step ${step} belongs to the copy source, not to ${s.job}`);
+    return SNAPSHOT_STEPS[step as keyof typeof SNAPSHOT_STEPS](c, s, checkItem(s, event.item));
 }
