@@ -31,7 +31,7 @@ describe("latestCopy in the two-account layout", () => {
     });
 
     it("an Aurora cluster is restored from the newest shared cluster snapshot of the source, re-encrypted with the DR key", async () => {
-        const { run, calls } = await recorded(["failover=true", "database.engine=aurora-postgresql", "database.engineVersion=16.6"]);
+        const { run, calls } = await recorded(["failover=true", "database.engine=aurora-postgresql", "database.engineVersion=16.6", "copy.source=reports-db"]);
         const lookups = calls.filter((c) => c.token === "aws:rds/getClusterSnapshot:getClusterSnapshot");
         assert.deepStrictEqual(lookups.map((c) => c.inputs), [{ dbClusterIdentifier: "pilotlight-db", snapshotType: "shared", includeShared: true, mostRecent: true }]);
         const cluster = oneResource(run, "aws:rds/cluster:Cluster", "database-cluster").inputs;

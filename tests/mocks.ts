@@ -210,12 +210,12 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 if (args.inputs.snapshotType !== "shared") return { ...args.inputs, snapshots: [] };
                 const arn = `arn:aws:rds:${this.region}:${this.otherAccount()}:snapshot:pilotlight-db-bk-20260101000000`;
                 const snap = { dbSnapshotIdentifier: arn, dbSnapshotArn: arn, dbInstanceIdentifier: "pilotlight-db", status: "available", snapshotType: "shared", snapshotCreateTime: "2026-01-01T01:00:00Z", originalSnapshotCreateTime: "2026-01-01T00:00:00Z" };
-                return { ...args.inputs, snapshots: [snap] };
+                return lookedUp(args.token, { ...args.inputs, snapshots: [snap] }, { dbSnapshotArn: arn, "snapshot name": arn.split(":").pop() });
             }
             case "aws:rds/getClusterSnapshot:getClusterSnapshot": {
                 if (args.inputs.snapshotType === "shared") {
                     const arn = `arn:aws:rds:${this.region}:${this.otherAccount()}:cluster-snapshot:${args.inputs.dbClusterIdentifier}-bk-20260101000000`;
-                    return { ...args.inputs, id: arn, dbClusterSnapshotIdentifier: arn, dbClusterSnapshotArn: arn, status: "available", snapshotCreateTime: "2026-01-01T01:00:00Z" };
+                    return lookedUp(args.token, { ...args.inputs, id: arn, dbClusterSnapshotIdentifier: arn, dbClusterSnapshotArn: arn, status: "available", snapshotCreateTime: "2026-01-01T01:00:00Z" }, { dbClusterSnapshotArn: arn, "snapshot name": arn.split(":").pop() });
                 }
                 const source = args.inputs.tags?.["pilotlight:source"] ?? args.inputs.dbClusterIdentifier ?? "cluster";
                 const snap = args.inputs.dbClusterSnapshotIdentifier ?? `${source}-copy-latest`;
