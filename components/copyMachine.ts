@@ -330,7 +330,16 @@ export class SnapshotCopy extends pulumi.ComponentResource {
             const machineArn = `arn:${p}:states:${args.region}:${args.accountId}:stateMachine:${machineName}`;
             const secret = new aws.secretsmanager.Secret(
                 `${name}-secret`,
-                { name: args.secretName, description: "pilotlight: the current cross-account copy {host, port, identifier, version}", kmsKeyId: args.drKeyArn, tags },
+                {
+                    name: args.secretName,
+                    description: "pilotlight: the current cross-account copy {host, port, identifier, version}",
+                    kmsKeyId: args.drKeyArn,
+                    // The pointer is what readers use to find the current copy: deleted by mistake it stays
+                    // restorable (`aws secretsmanager restore-secret`) for the longest window AWS offers.
+                    // Turning the copy target off and on within those 30 days needs that restore first.
+                    recoveryWindowInDays: 30,
+                    tags,
+                },
                 { parent: this },
             );
             this.secretArn = secret.arn;

@@ -109,15 +109,13 @@ describe("synth", () => {
 describe("secrets' recovery windows over the synthesized stacks", () => {
     // Secrets Manager keeps a deleted secret's name for its recovery window (30 days unless told),
     // and refuses to create a secret under that name meanwhile: a stack or feature turned off and on
-    // again within the window would fail. Each secret says its window; the copy target's pointer
-    // (components/copyMachine.ts) still takes the default and is left to its owner (reported).
-    const PENDING = ["copy-secret"];
+    // again within the window would fail. Each secret says its window, so the choice is reviewed.
     it("every secret the program creates chooses its recovery window", async () => {
         const { config } = readStackConfig("prod");
         config["pilotlight:slackWebhookUrls"] = JSON.stringify(["https://hooks.slack.com/services/T/B/X"]);
         const runs = [await runProgram("prod", { config, secretKeys: ["pilotlight:slackWebhookUrls"] }), await runProgram("dr", { sets: ["failover=true"] })];
-        const secrets = runs.flatMap((r) => r.resources.filter((x) => x.type === "aws:secretsmanager/secret:Secret" && !PENDING.includes(x.name)));
-        assert.deepStrictEqual(secrets.map((s) => s.name).sort(), ["alerts-slack", "app-redis-auth", "app-redis-auth", "copy-hold"]);
+        const secrets = runs.flatMap((r) => r.resources.filter((x) => x.type === "aws:secretsmanager/secret:Secret"));
+        assert.deepStrictEqual(secrets.map((s) => s.name).sort(), ["alerts-slack", "app-redis-auth", "app-redis-auth", "copy-hold", "copy-secret"]);
         for (const s of secrets) assert.ok(Number.isInteger(s.inputs.recoveryWindowInDays), `${s.urn} has no explicit recoveryWindowInDays`);
     });
 });
