@@ -4,8 +4,9 @@
 // snapshot within the DR region under the shared key's replica, copies it home under the
 // shared key, and refreshes the primary's database in place with the restore machine
 // (`db_restore`). The target side exists only where the restore machine covers the workload
-// database (`pilotlight:restore.databases` lists `<namePrefix>-db`): it is what changes the
-// database. Both machines are started by an operator; neither has a schedule.
+// database (`pilotlight:restore.databases` lists it: `pilotlight:database.existing`, else
+// `<namePrefix>-db`): it is what changes the database. The copies are named after the home
+// database, the only snapshots the restore machine restores it from. Both machines are started by an operator; neither has a schedule.
 //
 // The source side is statically stable: its roles and policies (IAM, a global control plane)
 // are part of the pilot light on dr always; only its function, machine and log groups
@@ -88,10 +89,11 @@ export function failbackStatements(ctx: FailbackPolicyContext): PolicyStatement[
     const peer = { accountId: ctx.drAccountId, region: ctx.drRegion };
     const k = rdsKind(ctx.isCluster);
     const rds = (a: string) => `rds:${k.action(a)}`;
-    // Named after dr's database, which the failback source snapshots.
+    // The source is named after dr's database, which the failback source snapshots; the copies
+    // after the home database, the only snapshots the restore machine restores it from.
     const source = rdsArn(peer, k.snapshot, `${ctx.drIdentifier}-fb-*`);
-    const drCopies = rdsArn(dr, k.snapshot, `${ctx.drIdentifier}-fb-*-sk`);
-    const homeCopies = rdsArn(home, k.snapshot, `${ctx.drIdentifier}-fb-*-sk`);
+    const drCopies = rdsArn(dr, k.snapshot, `${ctx.identifier}-fb-*-sk`);
+    const homeCopies = rdsArn(home, k.snapshot, `${ctx.identifier}-fb-*-sk`);
     const useKey = ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"];
     const viaRds = (region: string) => ({ "kms:ViaService": `rds.${region}.amazonaws.com` });
     return [

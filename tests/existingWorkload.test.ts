@@ -80,6 +80,7 @@ describe("protecting an existing workload (examples/existing-workload)", () => {
         assert.deepStrictEqual([failback.DATABASE, failback.DR_DATABASE, failback.IS_CLUSTER], ["orders", "orders-db", "true"]);
         const policy = JSON.stringify(rolePolicyOf(prod, "failback-fn-policy"));
         assert.match(policy, /cluster-snapshot:orders-db-fb-\*"/);
+        assert.match(policy, /us-east-1:111111111111:cluster-snapshot:orders-fb-\*-sk"/);
         assert.match(policy, /:cluster:orders"/);
     });
 

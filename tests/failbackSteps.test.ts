@@ -187,7 +187,7 @@ describe("failback steps", () => {
             rds.addInstance({ identifier: "orders", info: { KmsKeyId: SHARED_KEY } });
             const context = { startedAt: "2026-03-02T00:00:00Z", executionArn: "arn:aws:states:us-east-1:123456789012:execution:pilotlight-failback:x", stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:pilotlight-failback" };
             const planned = (await runFailbackStep(clients, byo, { step: "plan", input: {}, ...context })) as FailbackJob;
-            assert.deepStrictEqual([planned.identifier, planned.source.identifier, planned.copyIdentifier, planned.restoreExecutionName], ["orders", NAME, COPY, "failback-20260301120000"]);
+            assert.deepStrictEqual([planned.identifier, planned.source.identifier, planned.copyIdentifier, planned.restoreExecutionName], ["orders", NAME, "orders-fb-20260301120000-sk", "failback-20260301120000"]);
             assert.strictEqual(checkSnapshotArn(byo, `arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${NAME}`).id, NAME);
             // A snapshot named after the home database is not the failback source's.
             assert.throws(() => checkSnapshotArn(byo, `arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:orders-fb-20260301120000`), { name: "InvalidInputError", message: /failback source's snapshots 'pilotlight-db-fb-<yyyymmddhhmmss>'/ });

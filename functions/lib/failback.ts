@@ -306,7 +306,9 @@ export interface FailbackJob {
     isCluster: boolean;
     /** The dr side's snapshot. */
     source: { arn: string; identifier: string; createdAt: string };
-    /** `<db>-fb-<timestamp>-sk`: the copy in the DR region and the one at home. */
+    /** dr's database the source was taken from, when it is not `identifier` (an existing home database). */
+    sourceIdentifier?: string;
+    /** `<home db>-fb-<timestamp>-sk`: the copy in the DR region and the one at home. */
     copyIdentifier: string;
     drCopyArn?: string;
     homeCopyArn?: string;
@@ -407,7 +409,9 @@ export async function planFailback(c: JobClients, s: FailbackSettings, event: Fa
         identifier: s.identifier,
         isCluster: s.isCluster,
         source: { arn: source.arn, identifier: name, createdAt: source.createdAt },
-        copyIdentifier: sharedKeyCopyName(name),
+        ...(s.drIdentifier !== s.identifier ? { sourceIdentifier: s.drIdentifier } : {}),
+        // Named after the home database: the restore machine uses only snapshots named after the database it restores.
+        copyIdentifier: sharedKeyCopyName(`${s.identifier}${INFIX}${ts}`),
         restoreExecutionName: restoreExecutionName(ts),
         attempt: 0,
     };
@@ -491,7 +495,13 @@ export async function copyStatus(c: JobClients, _s: FailbackSettings, job: Failb
 
 /** The restore machine's input: refresh the database in place from the home copy. */
 export function restoreRequest(job: FailbackJob): RestoreRequest {
-    return { identifier: job.identifier, task: "db_restore", isCluster: job.isCluster, snapshotIdentifier: job.copyIdentifier };
+    return {
+        identifier: job.identifier,
+        task: "db_restore",
+        isCluster: job.isCluster,
+        snapshotIdentifier: job.copyIdentifier,
+        ...(job.sourceIdentifier ? { sourceIdentifier: job.sourceIdentifier } : {}),
+    };
 }
 
 /**
