@@ -30,7 +30,7 @@ import { Network } from "./components/network";
 import { RestoreMachine } from "./components/restoreMachine";
 import { peerBucketTarget, ReplicatedBucket } from "./components/replicatedBucket";
 import { SharedKey } from "./components/sharedKey";
-import { defaultRpoMinutes, Readiness, ReadinessMachine } from "./components/readiness";
+import { defaultRpoForSource, Readiness, ReadinessMachine } from "./components/readiness";
 import { RestoreTest } from "./components/restoreTest";
 import { RecoveryTarget } from "./functions/lib/readiness";
 import { FAILBACK_SOURCE_JOB } from "./functions/lib/failback";
@@ -431,8 +431,8 @@ const auroraRecoveries = primary
     : [];
 
 // Readiness: on dr, the age of the newest recovery point its failover would restore (an alarm at
-// rpoMinutes, missing data breaching); on both, media replication alarms (where S3 publishes
-// replication metrics, i.e. with Replication Time Control) and one dashboard of every machine.
+// rpoMinutes, missing data breaching); on both, media replication alarms (wherever the stack
+// replicates: its rule always enables replication metrics) and one dashboard of every machine.
 function recoveryTarget(): RecoveryTarget | undefined {
     const f = cfg.failoverDatabase;
     if (primary || !f) return undefined;
@@ -448,7 +448,9 @@ function recoveryTarget(): RecoveryTarget | undefined {
     }
 }
 const target = recoveryTarget();
-const replicating = cfg.media.replicationTimeControl && (primary || (cfg.failover && cfg.media.replicateBack));
+// dr: its failback rule exists only while failed over, but its alarms and panel do not follow the
+// switch (failing over only adds); without the rule S3 sends no data, which they read as OK.
+const replicating = primary || cfg.media.replicateBack;
 const machines: ReadinessMachine[] = [
     ...(restore ? [{ label: "restore", arn: restore.stateMachineArn, scheduleEnabled: cfg.restore!.schedules.length > 0 ? cfg.restore!.schedules.some((x) => x.enabled) : undefined }] : []),
     ...(backups?.stateMachineArn ? [{ label: "backup", arn: backups.stateMachineArn, scheduleEnabled: cfg.backups!.scheduleEnabled }] : []),
@@ -484,7 +486,7 @@ const readiness = new Readiness("readiness", {
     namePrefix: cfg.namePrefix,
     accountId: cfg.accountId,
     region: cfg.region,
-    databases: target ? [{ target, rpoMinutes: cfg.readiness.rpoMinutes ?? defaultRpoMinutes(undefined) }] : [],
+    databases: target ? [{ target, rpoMinutes: cfg.readiness.rpoMinutes ?? defaultRpoForSource(cfg.failoverDatabase!.source, { copySchedule: cfg.copy?.schedule, backupsSchedule: cfg.backups?.schedule }) }] : [],
     restoreTests: restoreTest && target ? [target.database] : [],
     replication: replicating
         ? {

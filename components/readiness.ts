@@ -81,6 +81,34 @@ export function defaultRpoMinutes(schedule: string | undefined): number {
     return interval + Math.max(60, Math.ceil(interval / 2));
 }
 
+/**
+ * Default RPO target of a point-in-time failover: "The latest restorable time for a DB instance is
+ * typically within 5 minutes of the current time" (RDS User Guide, point-in-time restore), and backup
+ * replication copies "all snapshots and transaction logs as soon as they are ready on the DB
+ * instance"; the metric publishes every 15 minutes. Those 5 minutes, the cross-region copy and a
+ * late publication fit in half an hour, so an alarm means the replication has stalled.
+ */
+export const POINT_IN_TIME_RPO_MINUTES = 30;
+
+/**
+ * The default RPO target for a dr stack whose failover restores from `source`, from the schedules
+ * that make its recovery points (the dr stack cannot read the primary's config when it runs; its
+ * own file carries `copy.schedule` and, where it has `backups`, `backups.schedule`, which default
+ * to the primary's defaults). `latestCopy`: the more frequent of the primary's copy source and
+ * backups (both share into dr, or copy there in one account); `adopt`: the copy source only (the
+ * copy target restores what it shares); `snapshot`: a named snapshot never gets newer, so a day
+ * and a half; `pointInTime`: see `POINT_IN_TIME_RPO_MINUTES`. Exported for testing.
+ */
+export function defaultRpoForSource(
+    source: "latestCopy" | "snapshot" | "pointInTime" | "adopt",
+    schedules: { copySchedule?: string; backupsSchedule?: string },
+): number {
+    if (source === "pointInTime") return POINT_IN_TIME_RPO_MINUTES;
+    const producers = source === "latestCopy" ? [schedules.copySchedule, schedules.backupsSchedule] : source === "adopt" ? [schedules.copySchedule] : [];
+    const stated = producers.filter((x): x is string => x !== undefined).map(defaultRpoMinutes);
+    return stated.length > 0 ? Math.min(...stated) : defaultRpoMinutes(undefined);
+}
+
 /** What the metric Lambda may do: read snapshots and automated backups, publish its namespace. Exported for testing. */
 export function readinessStatements(args: { accountId: string; region: string; databases: ReadinessDatabase[] }): PolicyStatement[] {
     const p = partitionOf(args.region);

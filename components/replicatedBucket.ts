@@ -146,7 +146,7 @@ export function replicaBucketPolicy(bucketArn: string, replicationRoleArn: strin
 /**
  * A replication rule: the whole bucket, delete markers, KMS objects re-encrypted, metadata
  * changes made to replicas synced back to their source (replica modification sync, which
- * both directions of two-way replication carry), optional RTC.
+ * both directions of two-way replication carry), replication metrics, optional RTC.
  */
 export function replicationRule(id: string, target: ReplicationTarget, crossAccount: boolean, timeControl: boolean): aws.types.input.s3.BucketReplicationConfigRule {
     return {
@@ -161,12 +161,15 @@ export function replicationRule(id: string, target: ReplicationTarget, crossAcco
             storageClass: "STANDARD",
             encryptionConfiguration: { replicaKmsKeyId: target.keyAliasArn },
             ...(crossAccount ? { account: target.accountId, accessControlTranslation: { owner: "Destination" } } : {}),
+            // Replication metrics always, so failures and lag are alarmed on: "You can enable S3 Replication
+            // metrics independently of S3 RTC." Metrics.EventThreshold ("Required: No") is the time for RTC's
+            // s3:Replication:OperationMissedThreshold event, so it comes only with RTC.
             ...(timeControl
                 ? {
                       replicationTime: { status: "Enabled", time: { minutes: 15 } },
                       metrics: { status: "Enabled", eventThreshold: { minutes: 15 } },
                   }
-                : {}),
+                : { metrics: { status: "Enabled" } }),
         },
     };
 }
@@ -192,7 +195,7 @@ export interface ReplicatedBucketArgs {
     replicationEnabled?: boolean;
     /** Physical name of the role replicating to `replicateTo` (computed, so the peer can admit it). Required with `replicateTo`. */
     replicationRoleName?: string;
-    /** S3 Replication Time Control (15-minute SLA) and metrics for `replicateTo`. Defaults to false. */
+    /** S3 Replication Time Control (15-minute SLA) for `replicateTo`; replication metrics are on either way. Defaults to false. */
     replicationTimeControl?: boolean;
     /** ARN of the peer's role replicating into this bucket (dr: the primary's replication role; primary: dr's failback role), admitted by the bucket policy. */
     peerReplicationRoleArn: string;

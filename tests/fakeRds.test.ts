@@ -382,6 +382,26 @@ describe("FakeRds copies across regions and accounts", () => {
         }
     });
 
+    it("restores a snapshot shared with it by its ARN only (instances and clusters)", async () => {
+        home.restore();
+        const target = new FakeRds({ region: "us-west-2", account: "222222222222" });
+        try {
+            const arn = "arn:aws:rds:us-west-2:123456789012:snapshot:shop-bk-20260101000000";
+            const clusterArn = "arn:aws:rds:us-west-2:123456789012:cluster-snapshot:orders-bk-20260101000000";
+            target.addSharedSnapshot(arn, { kmsKeyId: REPLICA, data: "d3", databaseIdentifier: "shop" });
+            target.addSharedClusterSnapshot(clusterArn, { kmsKeyId: REPLICA, data: "d4", databaseIdentifier: "orders" });
+            await assert.rejects(new RDSClient({}).send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "x", DBSnapshotIdentifier: "shop-bk-20260101000000" })), /DBSnapshot shop-bk-20260101000000 not found/);
+            await new RDSClient({}).send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: "shop-restored", DBSnapshotIdentifier: arn }));
+            assert.strictEqual(target.instances.get("shop-restored")!.data, "d3");
+            await assert.rejects(new RDSClient({}).send(new RestoreDBClusterFromSnapshotCommand({ DBClusterIdentifier: "y", SnapshotIdentifier: "orders-bk-20260101000000", Engine: "aurora-postgresql" })), /not found/);
+            await new RDSClient({}).send(new RestoreDBClusterFromSnapshotCommand({ DBClusterIdentifier: "orders-restored", SnapshotIdentifier: clusterArn, Engine: "aurora-postgresql", KmsKeyId: "arn:aws:kms:us-west-2:222222222222:key/dr" }));
+            assert.strictEqual(target.clusters.get("orders-restored")!.data, "d4");
+        } finally {
+            target.restore();
+            home = new FakeRds();
+        }
+    });
+
     it("shared cluster snapshots: listed as shared, copied by ARN, and a copy keeps the database it was taken from", async () => {
         home.restore();
         const target = new FakeRds({ region: "us-west-2", account: "222222222222" });

@@ -1099,7 +1099,9 @@ export class FakeRds {
     // --------------------------------------------------------------- restore
 
     private restoreDBInstance(input: Record<string, unknown> & { DBInstanceIdentifier: string; DBSnapshotIdentifier?: string }) {
-        const snap = input.DBSnapshotIdentifier ? this.snapshots.get(input.DBSnapshotIdentifier) : undefined;
+        // "If you are restoring from a shared manual DB snapshot, the DBSnapshotIdentifier must be the ARN of the shared DB snapshot."
+        const id = input.DBSnapshotIdentifier;
+        const snap = id ? (this.sharedWithMe.get(id) ?? this.snapshots.get(id)) : undefined;
         if (!snap) throw new DBSnapshotNotFoundFault({ ...meta, message: `DBSnapshot ${input.DBSnapshotIdentifier} not found.` });
         if (snap.status !== "available") {
             throw new InvalidDBSnapshotStateFault({ ...meta, message: `DBSnapshot ${input.DBSnapshotIdentifier} is ${snap.status}.` });
@@ -1130,7 +1132,8 @@ export class FakeRds {
     }
 
     private restoreDBCluster(input: Record<string, unknown> & { DBClusterIdentifier: string; SnapshotIdentifier: string; Engine: string }) {
-        const snap = this.clusterSnapshots.get(input.SnapshotIdentifier);
+        // "You can use either the name or the Amazon Resource Name (ARN) to specify a DB cluster snapshot": a shared one has only its ARN.
+        const snap = this.sharedClustersWithMe.get(input.SnapshotIdentifier) ?? this.clusterSnapshots.get(input.SnapshotIdentifier);
         if (!snap) {
             throw new DBClusterSnapshotNotFoundFault({ ...meta, message: `DBClusterSnapshot ${input.SnapshotIdentifier} not found.` });
         }

@@ -24,7 +24,7 @@ describe("readiness: named snapshots and the shared lookup, edge by edge", () =>
     it("a named instance snapshot's age is its own, however new the others are", async () => {
         rds.addSnapshot("pinned", "db", { created: minutesBefore(5000) });
         rds.addSnapshot("db-newer", "db", { created: minutesBefore(10), tags: [{ Key: SOURCE_TAG, Value: "db" }] });
-        const point = await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned" });
+        const point = await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned" }, REGION);
         assert.deepStrictEqual(point, { database: "db", ref: "pinned", time: new Date(minutesBefore(5000)), engine: "postgres" });
     });
 
@@ -32,14 +32,14 @@ describe("readiness: named snapshots and the shared lookup, edge by edge", () =>
         rds.addClusterSnapshot("pinned-c", "orders", { created: minutesBefore(700), status: "creating" });
         rds.addClusterSnapshot("orders-newer", "orders", { created: minutesBefore(10) });
         const target = { database: "orders", isCluster: true, kind: "snapshot" as const, snapshotIdentifier: "pinned-c" };
-        assert.strictEqual(await newestRecoveryPoint(client(), target), undefined);
+        assert.strictEqual(await newestRecoveryPoint(client(), target, REGION), undefined);
         rds.clusterSnapshots.get("pinned-c")!.status = "available";
-        assert.deepStrictEqual((await newestRecoveryPoint(client(), target))?.time, new Date(minutesBefore(700)));
+        assert.deepStrictEqual((await newestRecoveryPoint(client(), target, REGION))?.time, new Date(minutesBefore(700)));
     });
 
     it("without sharedFrom, an instance's shared snapshots are not even looked up", async () => {
         rds.addSnapshot("db-v1", "db", { created: minutesBefore(60), tags: [{ Key: SOURCE_TAG, Value: "db" }] });
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshots" }))?.ref, "db-v1");
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshots" }, REGION))?.ref, "db-v1");
         assert.deepStrictEqual(
             rds.callsOf("DescribeDBSnapshots").map((c) => c.input.SnapshotType),
             ["manual"],
@@ -63,7 +63,7 @@ describe("readiness: shared snapshots as RDS lists them (SDK mock)", () => {
         mock.on(DescribeDBClusterSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: "s2" }).resolves({
             DBClusterSnapshots: [{ DBClusterSnapshotArn: arn, DBClusterIdentifier: "aur", Status: "available", SnapshotCreateTime: at(50), Engine: "aurora-postgresql" }],
         });
-        const point = await newestRecoveryPoint(new RDSClient({}), { database: "aur", isCluster: true, kind: "snapshots", sharedFrom: PEER });
+        const point = await newestRecoveryPoint(new RDSClient({}), { database: "aur", isCluster: true, kind: "snapshots", sharedFrom: PEER }, REGION);
         assert.deepStrictEqual(point, { database: "aur", ref: arn, time: at(50), engine: "aurora-postgresql" });
     });
 
@@ -72,7 +72,7 @@ describe("readiness: shared snapshots as RDS lists them (SDK mock)", () => {
         mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared" }).resolves({
             DBSnapshots: [{ DBSnapshotIdentifier: "x", DBInstanceIdentifier: "db", Status: "available", SnapshotCreateTime: at(5) }],
         });
-        assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }), undefined);
+        assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION), undefined);
     });
 });
 

@@ -32,14 +32,17 @@ describe("readiness: newest recovery point the dr stack can restore from", () =>
     afterEach(() => rds.restore());
     const client = () => new RDSClient({ region: REGION });
 
-    it("same account: the newest available copy tagged with the source, not untagged, other databases' or unfinished ones", async () => {
+    it("same account: the most recent copy tagged with the source, not untagged or other databases'; one still being made is no recovery point yet", async () => {
         rds.addSnapshot("shop-db-v1", "shop-db", { created: minutesBefore(3000), tags: tagged("shop-db") });
         rds.addSnapshot("shop-db-v2", "shop-db", { created: minutesBefore(1500), tags: tagged("shop-db") });
         rds.addSnapshot("shop-db-operator", "shop-db", { created: minutesBefore(10) }); // untagged: not a copy this program made
         rds.addSnapshot("shop-db-v3", "shop-db", { created: minutesBefore(5), tags: tagged("shop-db"), status: "creating" });
         rds.addSnapshot("other-v9", "other", { created: minutesBefore(1), tags: tagged("other") });
-        const point = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" });
-        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-v2", time: new Date(minutesBefore(1500)), engine: "postgres" });
+        // The failover's lookup (the provider's most recent, whatever its status) would pick v3 and its restore would fail.
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION), undefined);
+        rds.snapshots.get("shop-db-v3")!.status = "available";
+        const point = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION);
+        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-v3", time: new Date(minutesBefore(5)), engine: "postgres" });
     });
 
     it("two accounts: shared snapshots of the source from the peer account count, others' shared ones do not", async () => {
@@ -48,34 +51,34 @@ describe("readiness: newest recovery point the dr stack can restore from", () =>
         rds.addSharedSnapshot(fromPeer, { created: minutesBefore(120), kmsKeyId: `arn:aws:kms:${REGION}:${PEER}:key/mrk-1`, databaseIdentifier: "shop-db" });
         rds.addSharedSnapshot(`arn:aws:rds:${REGION}:333333333333:snapshot:shop-db-20260301115900`, { created: minutesBefore(1), kmsKeyId: "k", databaseIdentifier: "shop-db" });
         rds.addSharedSnapshot(`arn:aws:rds:${REGION}:${PEER}:snapshot:other-20260301115900`, { created: minutesBefore(1), kmsKeyId: "k", databaseIdentifier: "other" });
-        const withShared = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots", sharedFrom: PEER });
+        const withShared = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION);
         assert.deepStrictEqual(withShared, { database: "shop-db", ref: fromPeer, time: new Date(minutesBefore(120)), engine: "postgres" });
-        const ownOnly = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" });
+        const ownOnly = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION);
         assert.strictEqual(ownOnly?.ref, "shop-db-v1");
     });
 
-    it("a copy's age is its data's: the original snapshot time, not when it was copied", async () => {
+    it("a copy's age is its data's: the original snapshot time, not when it was copied (picked, like the failover, by when it was copied)", async () => {
         const original = rds.addSnapshot("shop-db-20260301", "shop-db", { created: minutesBefore(600), tags: tagged("shop-db") });
         original.info.OriginalSnapshotCreateTime = new Date(minutesBefore(600));
         const copied = rds.addSnapshot("shop-db-v4", "shop-db", { created: minutesBefore(1), tags: tagged("shop-db") });
         copied.info.OriginalSnapshotCreateTime = new Date(minutesBefore(900));
-        const point = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" });
-        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-20260301", time: new Date(minutesBefore(600)), engine: "postgres" });
+        const point = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION);
+        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-v4", time: new Date(minutesBefore(900)), engine: "postgres" });
     });
 
     it("Aurora: cluster snapshots, own and shared", async () => {
         rds.addClusterSnapshot("orders-v1", "orders", { created: minutesBefore(400), tags: tagged("orders") });
         const arn = `arn:aws:rds:${REGION}:${PEER}:cluster-snapshot:orders-20260301110000`;
         rds.addSharedClusterSnapshot(arn, { created: minutesBefore(60), kmsKeyId: "k", databaseIdentifier: "orders" });
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots", sharedFrom: PEER }))?.ref, arn);
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots" }))?.ref, "orders-v1");
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots", sharedFrom: PEER }, REGION))?.ref, arn);
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots" }, REGION))?.ref, "orders-v1");
     });
 
     it("no recovery point at all is undefined, and a named snapshot that is gone is none", async () => {
-        assert.strictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots", sharedFrom: PEER }), undefined);
-        assert.strictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshot", snapshotIdentifier: "gone" }), undefined);
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION), undefined);
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshot", snapshotIdentifier: "gone" }, REGION), undefined);
         rds.addSnapshot("pinned", "shop-db", { created: minutesBefore(5000) });
-        assert.deepStrictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned" }), {
+        assert.deepStrictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned" }, REGION), {
             database: "shop-db",
             ref: "pinned",
             time: new Date(minutesBefore(5000)),
@@ -96,13 +99,13 @@ describe("readiness: replicated automated backups (point in time)", () => {
         mock.on(DescribeDBInstanceAutomatedBackupsCommand, { DBInstanceAutomatedBackupsArn: ARN }).resolves({
             DBInstanceAutomatedBackups: [{ DBInstanceAutomatedBackupsArn: ARN, Status: "replicating", RestoreWindow: { EarliestTime: new Date(minutesBefore(10000)), LatestTime: new Date(minutesBefore(7)) } }],
         });
-        assert.deepStrictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "shop-db", isCluster: false, kind: "automatedBackups", automatedBackupsArn: ARN }), {
+        assert.deepStrictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "shop-db", isCluster: false, kind: "automatedBackups", automatedBackupsArn: ARN }, REGION), {
             database: "shop-db",
             ref: ARN,
             time: new Date(minutesBefore(7)),
         });
         mock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ Status: "creating", RestoreWindow: { LatestTime: new Date(minutesBefore(1)) } }] });
-        assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "shop-db", isCluster: false, kind: "automatedBackups", automatedBackupsArn: ARN }), undefined);
+        assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "shop-db", isCluster: false, kind: "automatedBackups", automatedBackupsArn: ARN }, REGION), undefined);
     });
 });
 
@@ -125,8 +128,9 @@ describe("readiness: publishing the age", () => {
         const report = await publishReadiness(clients(), parseTargets(JSON.stringify([
             { database: "shop-db", isCluster: false, kind: "snapshots" },
             { database: "orders", isCluster: true, kind: "snapshots", sharedFrom: PEER },
-        ])), NOW);
-        assert.deepStrictEqual(report, { published: [{ database: "shop-db", ageMinutes: 125, ref: "shop-db-v1" }], missing: ["orders"], failed: [] });
+        ])), REGION, NOW);
+        assert.deepStrictEqual({ ...report, missing: report.missing.map((m) => m.database) }, { published: [{ database: "shop-db", ageMinutes: 125, ref: "shop-db-v1" }], missing: ["orders"], failed: [] });
+        assert.match(report.missing[0].why, /no available snapshot of orders owned by account 111111111111 in us-west-2/);
         const calls = cw.commandCalls(PutMetricDataCommand);
         assert.strictEqual(calls.length, 1);
         assert.deepStrictEqual(calls[0].args[0].input, {
@@ -136,14 +140,14 @@ describe("readiness: publishing the age", () => {
     });
 
     it("nothing to publish makes no call; a failed lookup still publishes the others, then fails loudly", async () => {
-        const none = await publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }], NOW);
-        assert.deepStrictEqual(none, { published: [], missing: ["shop-db"], failed: [] });
+        const none = await publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }], REGION, NOW);
+        assert.deepStrictEqual(none, { published: [], missing: [{ database: "shop-db", why: "no manual snapshot of shop-db tagged pilotlight:source=shop-db in us-west-2" }], failed: [] });
         assert.strictEqual(cw.commandCalls(PutMetricDataCommand).length, 0);
 
         rds.addSnapshot("shop-db-v1", "shop-db", { created: minutesBefore(30), tags: tagged("shop-db") });
         rds.failAlways("DescribeDBClusterSnapshots", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
         await assert.rejects(
-            publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }, { database: "orders", isCluster: true, kind: "snapshots" }], NOW),
+            publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }, { database: "orders", isCluster: true, kind: "snapshots" }], REGION, NOW),
             /could not read the recovery points of orders \(AccessDenied: denied\)/,
         );
         assert.deepStrictEqual(cw.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData!.map((m) => [m.Dimensions![0].Value, m.Value]), [["shop-db", 30]]);
@@ -151,7 +155,7 @@ describe("readiness: publishing the age", () => {
 
     it("a clock behind the snapshot never publishes a negative age", async () => {
         rds.addSnapshot("shop-db-v1", "shop-db", { created: "2026-03-01T12:05:00Z", tags: tagged("shop-db") });
-        const report = await publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }], NOW);
+        const report = await publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }], REGION, NOW);
         assert.strictEqual(report.published[0].ageMinutes, 0);
     });
 });
@@ -349,7 +353,11 @@ describe("readiness config and wiring", () => {
         const dr = await runProgram("dr");
         const fn = dr.resources.find((r) => r.type === "aws:lambda/function:Function" && r.inputs.name === "pilotlight-readiness-rpo")!;
         assert.deepStrictEqual(JSON.parse(fn.inputs.environment.variables.TARGETS), [{ database: "pilotlight-db", isCluster: false, kind: "snapshots", sharedFrom: "111111111111" }]);
-        assert.deepStrictEqual(dr.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").map((r) => [r.inputs.name, r.inputs.threshold]), [["pilotlight-readiness-rpo-pilotlight-db", 2160]]);
+        assert.deepStrictEqual(dr.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").map((r) => [r.inputs.name, r.inputs.threshold]).sort(), [
+            ["pilotlight-readiness-replication-failed", 0],
+            ["pilotlight-readiness-replication-latency", 900],
+            ["pilotlight-readiness-rpo-pilotlight-db", 2160],
+        ]);
         // The restore test is in the pilot light, its schedule off until turned on, its throwaway unreachable but by the probe.
         const testRule = dr.resources.find((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.inputs.name === "pilotlight-restore-test")!;
         assert.deepStrictEqual([testRule.inputs.scheduleExpression, testRule.inputs.state], ["rate(7 days)", "DISABLED"]);
@@ -385,7 +393,10 @@ describe("readiness: what counts as a recovery point, edge by edge", () => {
         rds.addClusterSnapshot("orders-wrong-key", "orders", { created: minutesBefore(8), tags: [{ Key: "team", Value: "orders" }] });
         rds.addClusterSnapshot("orders-v2", "orders", { created: minutesBefore(5), tags: tagged("orders"), status: "creating" });
         rds.addClusterSnapshot("carts-v1", "carts", { created: minutesBefore(1), tags: tagged("orders") });
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots" }))?.ref, "orders-v1");
+        // The failover would pick orders-v2 (most recent tagged) and fail while it is being made.
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots" }, REGION), undefined);
+        rds.clusterSnapshots.delete("orders-v2");
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshots" }, REGION))?.ref, "orders-v1");
     });
 
     it("shared ones must be available, of this database, and from the named account (instances and clusters)", async () => {
@@ -398,21 +409,27 @@ describe("readiness: what counts as a recovery point, edge by edge", () => {
         rds.addSharedClusterSnapshot(clus(PEER, "aur-20260301110000"), { created: minutesBefore(60), kmsKeyId: "k", databaseIdentifier: "aur", status: "copying" });
         rds.addSharedClusterSnapshot(clus(PEER, "other-20260301115000"), { created: minutesBefore(5), kmsKeyId: "k", databaseIdentifier: "other" });
         rds.addSharedClusterSnapshot(clus("333333333333", "aur-20260301115000"), { created: minutesBefore(5), kmsKeyId: "k", databaseIdentifier: "aur" });
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }))?.ref, inst(PEER, "db-20260301090000"));
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots", sharedFrom: PEER }))?.ref, clus(PEER, "aur-20260301090000"));
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION))?.ref, inst(PEER, "db-20260301090000"));
+        // Clusters: the failover takes the provider's most recent shared snapshot of the identifier, whoever shared it,
+        // and refuses it when it is not the peer's or not available: then there is nothing it would restore.
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots", sharedFrom: PEER }, REGION), undefined);
+        rds.sharedClustersWithMe.delete(clus("333333333333", "aur-20260301115000"));
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots", sharedFrom: PEER }, REGION), undefined, "the most recent is still copying");
+        rds.sharedClustersWithMe.delete(clus(PEER, "aur-20260301110000"));
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots", sharedFrom: PEER }, REGION))?.ref, clus(PEER, "aur-20260301090000"));
         // Without sharedFrom, shared snapshots are not looked at at all.
-        assert.strictEqual(await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots" }), undefined);
-        assert.strictEqual(rds.callsOf("DescribeDBClusterSnapshots").filter((c) => c.input.SnapshotType === "shared").length, 1);
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "aur", isCluster: true, kind: "snapshots" }, REGION), undefined);
+        assert.strictEqual(rds.callsOf("DescribeDBClusterSnapshots").filter((c) => c.input.SnapshotType === "shared").length, 3);
     });
 
     it("a named snapshot counts only while available, and other errors than not-found are not hidden", async () => {
         rds.addClusterSnapshot("pinned-c", "orders", { created: minutesBefore(100) });
         rds.addSnapshot("pinned-i", "db", { created: minutesBefore(100), status: "creating" });
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshot", snapshotIdentifier: "pinned-c" }))?.ref, "pinned-c");
-        assert.strictEqual(await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshot", snapshotIdentifier: "gone-c" }), undefined);
-        assert.strictEqual(await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned-i" }), undefined);
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshot", snapshotIdentifier: "pinned-c" }, REGION))?.ref, "pinned-c");
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "orders", isCluster: true, kind: "snapshot", snapshotIdentifier: "gone-c" }, REGION), undefined);
+        assert.strictEqual(await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned-i" }, REGION), undefined);
         rds.failAlways("DescribeDBSnapshots", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
-        await assert.rejects(newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned-i" }), /denied/);
+        await assert.rejects(newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "pinned-i" }, REGION), /denied/);
     });
 });
 
@@ -436,10 +453,12 @@ describe("readiness: pages and automated backup states (SDK mock)", () => {
         mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: "s2" }).resolves({
             DBSnapshots: [{ DBSnapshotIdentifier: "x", DBSnapshotArn: `arn:aws:rds:${REGION}:${PEER}:snapshot:db-1`, DBInstanceIdentifier: "db", Status: "available", SnapshotCreateTime: at(100) }],
         });
-        const point = await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER });
+        const point = await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION);
         assert.strictEqual(point?.ref, `arn:aws:rds:${REGION}:${PEER}:snapshot:db-1`);
         mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: "s2" }).resolves({ DBSnapshots: [] });
-        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }))?.ref, "db-v2");
+        // Two accounts: the dr account's own copies are never what the failover restores.
+        assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION), undefined);
+        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots" }, REGION))?.ref, "db-v2", "one account: the most recent by SnapshotCreateTime, across pages");
     });
 
     it("reads every page of cluster snapshots", async () => {
@@ -450,7 +469,7 @@ describe("readiness: pages and automated backup states (SDK mock)", () => {
         mock.on(DescribeDBClusterSnapshotsCommand, { DBClusterIdentifier: "aur", SnapshotType: "manual", Marker: "p2" }).resolves({
             DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "aur-v2", Status: "available", SnapshotCreateTime: at(30), TagList: tagged("aur") }],
         });
-        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "aur", isCluster: true, kind: "snapshots" }))?.ref, "aur-v2");
+        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "aur", isCluster: true, kind: "snapshots" }, REGION))?.ref, "aur-v2");
     });
 
     it("active, retained and replicating automated backups are restorable; without a latest time or in another state they are not", async () => {
@@ -458,11 +477,11 @@ describe("readiness: pages and automated backup states (SDK mock)", () => {
         const target = { database: "db", isCluster: false as const, kind: "automatedBackups" as const, automatedBackupsArn: arn };
         for (const Status of ["active", "retained", "replicating"]) {
             mock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ Status, RestoreWindow: { LatestTime: at(3) } }] });
-            assert.deepStrictEqual(await newestRecoveryPoint(new RDSClient({}), target), { database: "db", ref: arn, time: at(3) }, Status);
+            assert.deepStrictEqual(await newestRecoveryPoint(new RDSClient({}), target, REGION), { database: "db", ref: arn, time: at(3) }, Status);
         }
         for (const b of [{ Status: "pending", RestoreWindow: { LatestTime: at(3) } }, { Status: "active", RestoreWindow: {} }, { Status: "active" }]) {
             mock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [b] });
-            assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), target), undefined, JSON.stringify(b));
+            assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), target, REGION), undefined, JSON.stringify(b));
         }
     });
 });

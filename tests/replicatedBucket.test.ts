@@ -91,10 +91,10 @@ describe("replicatedBucket", () => {
         ]);
     });
 
-    it("omits Replication Time Control when off, and the ownership override in one account", () => {
+    it("omits Replication Time Control when off (metrics stay on), and the ownership override in one account", () => {
         const target = { bucketName: "b", bucketArn: "arn:aws:s3:::b", accountId: "111111111111", region: "us-west-2", keyAlias: "alias/x", keyAliasArn: "arn:aws:kms:us-west-2:111111111111:alias/x", keysPattern: "arn:aws:kms:us-west-2:111111111111:key/*", keyLabel: "X" };
         const dest = replicationRule("media-to-dr", target, false, false).destination as any;
-        assert.deepStrictEqual(Object.keys(dest).sort(), ["bucket", "encryptionConfiguration", "storageClass"]);
+        assert.deepStrictEqual(Object.keys(dest).sort(), ["bucket", "encryptionConfiguration", "metrics", "storageClass"]);
     });
 
     it("the replication role may do only what replication needs, on the two buckets and keys", () => {
@@ -158,6 +158,7 @@ describe("replicatedBucket", () => {
                 encryptionConfiguration: { replicaKmsKeyId: "arn:aws:kms:us-east-1:111111111111:alias/pilotlight-shared" },
                 account: "111111111111",
                 accessControlTranslation: { owner: "Destination" },
+                metrics: { status: "Enabled" },
             }),
         ]);
         assert.strictEqual(drFailover.outputs.mediaFailbackReplicationRoleArn, FAILBACK_ROLE_ARN);
@@ -177,6 +178,7 @@ describe("replicatedBucket", () => {
             bucket: "arn:aws:s3:::pilotlight-media-222222222222-us-east-1",
             storageClass: "STANDARD",
             encryptionConfiguration: { replicaKmsKeyId: "arn:aws:kms:us-east-1:222222222222:alias/pilotlight-shared" },
+            metrics: { status: "Enabled" },
         });
     });
 

@@ -27,6 +27,7 @@ const settings = (isCluster = false): RestoreTestSettings => ({
     subnetGroupName: "pl-dr-db",
     securityGroupId: "sg-1",
     kmsKeyArn: `arn:aws:kms:${REGION}:${DR}:key/dr`,
+    region: REGION,
 });
 const own = (exec = EXEC) => [
     { Key: CREATED_BY_TAG, Value: RESTORE_TEST_JOB },

@@ -67,7 +67,8 @@ for (const isCluster of [false, true]) {
                 rds.addSnapshot(`${database}-v2`, database, own);
                 rds.addSharedSnapshot(shared, { created: "2026-03-01T10:00:00Z", kmsKeyId: key, databaseIdentifier: database });
             }
-            return `${database}-v2`;
+            // Two accounts: the failover restores only what the primary shared, so the test restores that, not the newer own copy.
+            return shared;
         }
 
         /** Databases of this account that are not being deleted. */
@@ -90,12 +91,15 @@ for (const isCluster of [false, true]) {
                 SUBNET_GROUP_NAME: "pl-dr-db",
                 SECURITY_GROUP_ID: "sg-0restoretest000001",
                 KMS_KEY_ARN: DR_KEY,
+                AWS_REGION: REGION,
             });
         });
         afterEach(() => {
             rds.restore();
             sfn.restore();
             cw.restore();
+            // Lambda sets AWS_REGION; here it would change the region of every later client built without one.
+            delete process.env.AWS_REGION;
         });
 
         const metrics = () => cw.commandCalls(PutMetricDataCommand).flatMap((c) => c.args[0].input.MetricData!.map((m) => [m.MetricName, m.Value]));
@@ -241,7 +245,7 @@ for (const isCluster of [false, true]) {
 }
 
 describe("restore-test ownership and timing", () => {
-    const s = { namePrefix: "pl", target: { database: "db", isCluster: false, kind: "snapshots" as const }, instanceClass: "c", subnetGroupName: "g", securityGroupId: "sg", kmsKeyArn: "k" };
+    const s = { namePrefix: "pl", target: { database: "db", isCluster: false, kind: "snapshots" as const }, instanceClass: "c", subnetGroupName: "g", securityGroupId: "sg", kmsKeyArn: "k", region: "us-west-2" };
     const job = { identifier: "pl-rtest-20260301120000", executionArn: "arn:exec:1" };
     const tags = (createdBy: string, exec: string) => [
         { Key: CREATED_BY_TAG, Value: createdBy },
@@ -275,6 +279,7 @@ describe("restore-test steps, one by one", () => {
         subnetGroupName: "pl-dr-db",
         securityGroupId: "sg-1",
         kmsKeyArn: DR_KEY,
+        region: REGION2,
     });
     const own = (exec = EXEC) => [
         { Key: CREATED_BY_TAG, Value: RESTORE_TEST_JOB },
@@ -295,7 +300,7 @@ describe("restore-test steps, one by one", () => {
     const planOf = (input: unknown = {}) => plan({ rds: client(), sfn: new SFNClient({}) }, settings(), { input, ...ctx });
 
     it("reads its settings, refusing a missing one and a point-in-time source", () => {
-        const env = { NAME_PREFIX: "pl", TARGET: JSON.stringify([{ database: "db", isCluster: false, kind: "snapshots" }]), INSTANCE_CLASS: "c", SUBNET_GROUP_NAME: "g", SECURITY_GROUP_ID: "sg", KMS_KEY_ARN: "k" };
+        const env = { NAME_PREFIX: "pl", TARGET: JSON.stringify([{ database: "db", isCluster: false, kind: "snapshots" }]), INSTANCE_CLASS: "c", SUBNET_GROUP_NAME: "g", SECURITY_GROUP_ID: "sg", KMS_KEY_ARN: "k", AWS_REGION: "us-west-2" };
         assert.strictEqual(settingsFromEnv(env).namePrefix, "pl");
         assert.throws(() => settingsFromEnv({ ...env, SECURITY_GROUP_ID: "" }), /SECURITY_GROUP_ID is not set/);
         assert.throws(() => settingsFromEnv({ ...env, TARGET: JSON.stringify([{ database: "db", isCluster: false, kind: "automatedBackups", automatedBackupsArn: "arn:x" }]) }), /point-in-time failover source is not tested/);
@@ -315,6 +320,20 @@ describe("restore-test steps, one by one", () => {
         rds.addCluster({ identifier: "pl-rtest-20260115000000", tags: own("arn:old"), members: [{ identifier: "pl-rtest-20260115000000-w" }] });
         // The cluster carries the tag; its member here does not, so only the cluster is a leftover.
         await assert.rejects(planOf(), /still exist: pl-rtest-20260115000000;/);
+    });
+
+    it("restores what the failover would: in two accounts the newest SHARED snapshot, not the dr account's newer own copy", async () => {
+        rds.addSnapshot("db-v9", "db", { created: "2026-03-01T11:59:00Z", tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        const shared = `arn:aws:rds:${REGION2}:${PEER}:snapshot:db-bk-20260301100000`;
+        rds.addSharedSnapshot(shared, { created: "2026-03-01T10:00:00Z", kmsKeyId: "k", databaseIdentifier: "db" });
+        const job = await plan({ rds: client(), sfn: new SFNClient({}) }, settings({ database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }), { input: {}, ...ctx });
+        assert.strictEqual(job.snapshot, shared);
+        assert.strictEqual(job.recoveryPointTime, "2026-03-01T10:00:00.000Z");
+        rds.sharedWithMe.delete(shared);
+        await assert.rejects(
+            plan({ rds: client(), sfn: new SFNClient({}) }, settings({ database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }), { input: {}, ...ctx }),
+            (e: Error) => e.name === "SnapshotNotFoundError" && /no available snapshot of db owned by account/.test(e.message),
+        );
     });
 
     it("takes no input fields and needs an engine on the recovery point", async () => {

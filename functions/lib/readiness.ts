@@ -4,12 +4,13 @@
  * failover started now; an alarm on it (missing data breaching) is how a pilot light that has
  * gone out is found before the disaster finds it.
  *
- * What "can restore from" means follows the dr stack's `failoverDatabase.source`:
- * - `snapshots` (latestCopy, adopt): the newest *available* manual snapshot of the source
- *   database in this region and account — the copy target's copies and the backups' DR-region
- *   copies, tagged `pilotlight:source=<id>` — and, when `sharedFrom` is set, snapshots of the
- *   source database that the source account shared with this one (tags do not cross accounts,
- *   so shared ones are matched by the owner's account and the source identifier).
+ * What "can restore from" means follows the dr stack's `failoverDatabase.source`, and is the very
+ * recovery point its failover would pick (`failoverRecoveryPoint`; the restore test uses it too):
+ * - `snapshots` (latestCopy): the snapshot components/database.ts restores — in the two-account
+ *   layout (`sharedFrom`) only snapshots the source account SHARED with this one (the dr account's
+ *   own copies do not count: the failover never restores them), picked by `selectLatestCopy`; in
+ *   one account the provider's most recent manual snapshot tagged `pilotlight:source=<id>`. Also
+ *   used for `adopt`, where it approximates the copy target's input (see docs/monitoring.md).
  * - `automatedBackups` (pointInTime): the latest restorable time of the replicated automated
  *   backups in this region.
  * - `snapshot`: the one named snapshot (the RPO grows until someone names a newer one).
@@ -25,6 +26,7 @@ import {
     RDSClient,
 } from "@aws-sdk/client-rds";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CopyCandidate, selectLatestCopy } from "./backup";
 import { InvalidInputError } from "./errors";
 import { SOURCE_TAG } from "./tags";
 
@@ -112,7 +114,6 @@ export function clusterSnapshotTime(s: DBClusterSnapshot): Date | undefined {
 
 const hasSourceTag = (tags: { Key?: string; Value?: string }[] | undefined, database: string) =>
     (tags ?? []).some((t) => t.Key === SOURCE_TAG && t.Value === database);
-const ownerOf = (arn: string | undefined) => arn?.split(":")[4];
 
 function newest(points: RecoveryPoint[]): RecoveryPoint | undefined {
     return points.reduce<RecoveryPoint | undefined>((best, p) => (!best || p.time.getTime() > best.time.getTime() ? p : best), undefined);
@@ -140,57 +141,94 @@ async function allClusterSnapshots(rds: RDSClient, input: { DBClusterIdentifier?
     return out;
 }
 
-/** The newest recovery point of `target` that a restore could use now, or undefined when there is none. */
-export async function newestRecoveryPoint(rds: RDSClient, target: RecoveryTarget): Promise<RecoveryPoint | undefined> {
+/**
+ * The provider's `mostRecent` pick (terraform-provider-aws `mostRecentDBSnapshot` /
+ * `mostRecentDbClusterSnapshot`, which the failover's getSnapshot / getClusterSnapshot use): the
+ * greatest SnapshotCreateTime, one without a time ("Snapshot creation can be in progress") being
+ * the oldest; no status filter. Exported for testing.
+ */
+export function providerMostRecent<T extends { SnapshotCreateTime?: Date }>(snapshots: T[]): T | undefined {
+    return snapshots.reduce<T | undefined>((best, s) => (!best || (s.SnapshotCreateTime?.getTime() ?? -Infinity) > (best.SnapshotCreateTime?.getTime() ?? -Infinity) ? s : best), undefined);
+}
+
+/** A time as the provider hands it to the program (RFC 3339, whole seconds), "" when there is none. */
+const providerTime = (d: Date | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, "Z") : "");
+
+/** What the failover of a `latestCopy` target would restore, or why it would find nothing to restore. */
+export type FailoverPick = { point: RecoveryPoint; why?: undefined } | { point?: undefined; why: string };
+
+/**
+ * The snapshot the dr stack's `failoverDatabase.source: latestCopy` would restore, found exactly as
+ * components/database.ts finds it (same calls, same filters, same order), so the RPO metric and the
+ * restore test measure what a failover would get:
+ * - two accounts, instance: every snapshot shared with this account, through `selectLatestCopy`;
+ * - two accounts, cluster: the provider's most recent shared snapshot of the source, through `selectLatestCopy`;
+ * - one account: the provider's most recent manual snapshot of the source tagged `pilotlight:source`,
+ *   whatever its status (a restore from one that is not available fails, so that is "nothing").
+ * Its time is the data's (see `instanceSnapshotTime`), not the one the pick is ordered by.
+ */
+export async function latestCopyPick(rds: RDSClient, target: { database: string; isCluster: boolean; sharedFrom?: string }, region: string): Promise<FailoverPick> {
+    const database = target.database;
+    if (target.sharedFrom) {
+        const want = { sourceIdentifier: database, owner: target.sharedFrom, region };
+        const candidates: (CopyCandidate & { time?: Date; engine?: string })[] = target.isCluster
+            ? [providerMostRecent(await allClusterSnapshots(rds, { DBClusterIdentifier: database, SnapshotType: "shared", IncludeShared: true }))].flatMap((c) =>
+                  c ? [{ identifier: c.DBClusterSnapshotIdentifier ?? "", arn: c.DBClusterSnapshotArn ?? "", databaseIdentifier: c.DBClusterIdentifier ?? "", status: c.Status ?? "", takenAt: providerTime(c.SnapshotCreateTime), time: clusterSnapshotTime(c), engine: c.Engine }] : [],
+              )
+            : (await allInstanceSnapshots(rds, { SnapshotType: "shared", IncludeShared: true })).map((x) => ({
+                  identifier: x.DBSnapshotIdentifier ?? "",
+                  arn: x.DBSnapshotArn ?? "",
+                  databaseIdentifier: x.DBInstanceIdentifier ?? "",
+                  status: x.Status ?? "",
+                  takenAt: providerTime(x.OriginalSnapshotCreateTime) || providerTime(x.SnapshotCreateTime),
+                  time: instanceSnapshotTime(x),
+                  engine: x.Engine,
+              }));
+        let chosen: (typeof candidates)[number];
+        try {
+            chosen = selectLatestCopy(candidates, want) as (typeof candidates)[number];
+        } catch (err) {
+            if (err instanceof InvalidInputError) return { why: err.message };
+            throw err;
+        }
+        return { point: { database, ref: chosen.arn, time: chosen.time!, engine: chosen.engine } };
+    }
+    const filter = { SnapshotType: "manual" };
+    const tagged = <T extends { TagList?: { Key?: string; Value?: string }[] }>(list: T[]) => list.filter((s) => hasSourceTag(s.TagList, database));
+    const pick = target.isCluster
+        ? [providerMostRecent(tagged(await allClusterSnapshots(rds, { ...filter, DBClusterIdentifier: database })))].flatMap((s) => (s ? [{ ref: s.DBClusterSnapshotIdentifier!, status: s.Status, time: clusterSnapshotTime(s), engine: s.Engine }] : []))[0]
+        : [providerMostRecent(tagged(await allInstanceSnapshots(rds, { ...filter, DBInstanceIdentifier: database })))].flatMap((s) => (s ? [{ ref: s.DBSnapshotIdentifier!, status: s.Status, time: instanceSnapshotTime(s), engine: s.Engine }] : []))[0];
+    if (!pick) return { why: `no manual snapshot of ${database} tagged ${SOURCE_TAG}=${database} in ${region}` };
+    if (pick.status !== "available" || !pick.time) return { why: `the failover would restore ${pick.ref}, the most recent manual snapshot tagged ${SOURCE_TAG}=${database}, which is ${pick.status ?? "of unknown status"}: a restore from it fails until it is available` };
+    return { point: { database, ref: pick.ref, time: pick.time, engine: pick.engine } };
+}
+
+/**
+ * The recovery point of `target` the failover would use now, or why there is none. `region` is
+ * this stack's (the Lambda's own): a shared snapshot counts only in it, as for the failover.
+ */
+export async function failoverRecoveryPoint(rds: RDSClient, target: RecoveryTarget, region: string): Promise<FailoverPick> {
     const database = target.database;
     if (target.kind === "automatedBackups") {
         const res = await rds.send(new DescribeDBInstanceAutomatedBackupsCommand({ DBInstanceAutomatedBackupsArn: target.automatedBackupsArn }));
         const backups = (res.DBInstanceAutomatedBackups ?? []).filter((b) => b.Status === "replicating" || b.Status === "active" || b.Status === "retained");
-        return newest(
-            backups.flatMap((b) => (b.RestoreWindow?.LatestTime ? [{ database, ref: b.DBInstanceAutomatedBackupsArn ?? target.automatedBackupsArn, time: b.RestoreWindow.LatestTime }] : [])),
-        );
+        const point = newest(backups.flatMap((b) => (b.RestoreWindow?.LatestTime ? [{ database, ref: b.DBInstanceAutomatedBackupsArn ?? target.automatedBackupsArn, time: b.RestoreWindow.LatestTime }] : [])));
+        return point ? { point } : { why: `${target.automatedBackupsArn} has no restorable time in this region` };
     }
     if (target.kind === "snapshot") {
         // A named snapshot that is gone is no recovery point: report none (the alarm breaches).
         const found = target.isCluster
             ? (await orNone(allClusterSnapshots(rds, { DBClusterSnapshotIdentifier: target.snapshotIdentifier }))).map((s) => ({ ok: s.Status === "available", time: clusterSnapshotTime(s), engine: s.Engine }))
             : (await orNone(allInstanceSnapshots(rds, { DBSnapshotIdentifier: target.snapshotIdentifier }))).map((s) => ({ ok: s.Status === "available", time: instanceSnapshotTime(s), engine: s.Engine }));
-        return newest(found.flatMap((f) => (f.ok && f.time ? [{ database, ref: target.snapshotIdentifier, time: f.time, engine: f.engine }] : [])));
+        const point = newest(found.flatMap((f) => (f.ok && f.time ? [{ database, ref: target.snapshotIdentifier, time: f.time, engine: f.engine }] : [])));
+        return point ? { point } : { why: `snapshot ${target.snapshotIdentifier} is not available in this region` };
     }
-    const points: RecoveryPoint[] = [];
-    if (target.isCluster) {
-        const own = await allClusterSnapshots(rds, { DBClusterIdentifier: database, SnapshotType: "manual" });
-        for (const s of own) {
-            const time = clusterSnapshotTime(s);
-            if (s.Status === "available" && time && hasSourceTag(s.TagList, database)) points.push({ database, ref: s.DBClusterSnapshotIdentifier!, time, engine: s.Engine });
-        }
-        if (target.sharedFrom) {
-            const shared = await allClusterSnapshots(rds, { SnapshotType: "shared", IncludeShared: true });
-            for (const s of shared) {
-                const time = clusterSnapshotTime(s);
-                if (s.Status === "available" && time && s.DBClusterIdentifier === database && ownerOf(s.DBClusterSnapshotArn) === target.sharedFrom) {
-                    points.push({ database, ref: s.DBClusterSnapshotArn!, time, engine: s.Engine });
-                }
-            }
-        }
-    } else {
-        const own = await allInstanceSnapshots(rds, { DBInstanceIdentifier: database, SnapshotType: "manual" });
-        for (const s of own) {
-            const time = instanceSnapshotTime(s);
-            if (s.Status === "available" && time && hasSourceTag(s.TagList, database)) points.push({ database, ref: s.DBSnapshotIdentifier!, time, engine: s.Engine });
-        }
-        if (target.sharedFrom) {
-            // "Shared and public DB snapshots are not included in the returned results by default."
-            const shared = await allInstanceSnapshots(rds, { SnapshotType: "shared", IncludeShared: true });
-            for (const s of shared) {
-                const time = instanceSnapshotTime(s);
-                if (s.Status === "available" && time && s.DBInstanceIdentifier === database && ownerOf(s.DBSnapshotArn) === target.sharedFrom) {
-                    points.push({ database, ref: s.DBSnapshotArn!, time, engine: s.Engine });
-                }
-            }
-        }
-    }
-    return newest(points);
+    return latestCopyPick(rds, target, region);
+}
+
+/** The recovery point of `target` that the failover would restore now, or undefined when there is none. */
+export async function newestRecoveryPoint(rds: RDSClient, target: RecoveryTarget, region: string): Promise<RecoveryPoint | undefined> {
+    return (await failoverRecoveryPoint(rds, target, region)).point;
 }
 
 async function orNone<T>(lookup: Promise<T[]>): Promise<T[]> {
@@ -205,8 +243,8 @@ async function orNone<T>(lookup: Promise<T[]>): Promise<T[]> {
 export interface ReadinessReport {
     /** Age in whole minutes per database that has a recovery point. */
     published: { database: string; ageMinutes: number; ref: string }[];
-    /** Databases without any restorable recovery point: nothing is published, so their alarm breaches. */
-    missing: string[];
+    /** Databases without a recovery point the failover could restore, and why: nothing is published, so their alarm breaches. */
+    missing: { database: string; why: string }[];
     /** Databases whose lookup failed (also unpublished: missing data breaches). */
     failed: { database: string; error: string }[];
 }
@@ -220,14 +258,17 @@ export interface ReadinessReport {
 export async function publishReadiness(
     clients: { rds: RDSClient; cloudwatch: CloudWatchClient },
     targets: RecoveryTarget[],
+    region: string,
     now: Date = new Date(),
 ): Promise<ReadinessReport> {
     const report: ReadinessReport = { published: [], missing: [], failed: [] };
     for (const target of targets) {
         try {
-            const point = await newestRecoveryPoint(clients.rds, target);
-            if (!point) report.missing.push(target.database);
-            else report.published.push({ database: target.database, ageMinutes: Math.max(0, Math.floor((now.getTime() - point.time.getTime()) / 60_000)), ref: point.ref });
+            const { point, why } = await failoverRecoveryPoint(clients.rds, target, region);
+            if (!point) {
+                report.missing.push({ database: target.database, why: why! });
+                console.warn(`no recovery point of ${target.database} to publish: ${why}`);
+            } else report.published.push({ database: target.database, ageMinutes: Math.max(0, Math.floor((now.getTime() - point.time.getTime()) / 60_000)), ref: point.ref });
         } catch (err) {
             report.failed.push({ database: target.database, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
         }

@@ -29,7 +29,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { InvalidInputError, PilotlightError, ResourceFailedError, SnapshotNotFoundError, UnexpectedStateError } from "./errors";
 import { assertNoOtherRun, checkExecutionContext, ExecutionContext } from "./executions";
 import { findCluster, findInstance, FAILED_DB_STATUSES, isNotFound, tagsOf } from "./rds";
-import { newestRecoveryPoint, parseTargets, READINESS_NAMESPACE, RecoveryTarget } from "./readiness";
+import { failoverRecoveryPoint, parseTargets, READINESS_NAMESPACE, RecoveryTarget } from "./readiness";
 import { CREATED_BY_TAG } from "./tags";
 
 export const RESTORE_TEST_JOB = "restore-test";
@@ -51,6 +51,8 @@ export interface RestoreTestSettings {
     securityGroupId: string;
     /** Clusters: the key the restored cluster is encrypted with (this account's DR key). */
     kmsKeyArn: string;
+    /** This stack's region (the Lambda's AWS_REGION): the failover restores only snapshots shared into it. */
+    region: string;
 }
 
 /** Reads the settings from the Lambda's environment; a missing one is a deploy defect, refused loudly. */
@@ -62,7 +64,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RestoreTestSettings {
     };
     const [target] = parseTargets(need("TARGET"));
     if (target.kind === "automatedBackups") throw new InvalidInputError("restore tests restore snapshots; a point-in-time failover source is not tested by this machine");
-    return { namePrefix: need("NAME_PREFIX"), target, instanceClass: need("INSTANCE_CLASS"), subnetGroupName: need("SUBNET_GROUP_NAME"), securityGroupId: need("SECURITY_GROUP_ID"), kmsKeyArn: need("KMS_KEY_ARN") };
+    return { namePrefix: need("NAME_PREFIX"), target, instanceClass: need("INSTANCE_CLASS"), subnetGroupName: need("SUBNET_GROUP_NAME"), securityGroupId: need("SECURITY_GROUP_ID"), kmsKeyArn: need("KMS_KEY_ARN"), region: need("AWS_REGION") };
 }
 
 /** What the machine carries from step to step. */
@@ -169,8 +171,9 @@ export async function plan(clients: { rds: RDSClient; sfn: SFNClient }, s: Resto
     if (left.length > 0) {
         throw new LeftoverTestDatabaseError(`test database(s) of an earlier run still exist: ${left.join(", ")}; delete them (they are throwaways: aws rds delete-db-instance / delete-db-cluster --skip-final-snapshot), then run again`);
     }
-    const point = await newestRecoveryPoint(clients.rds, s.target);
-    if (!point) throw new SnapshotNotFoundError(`no restorable recovery point of ${s.target.database} in this region: the failover would have nothing to restore either`);
+    // Exactly what the failover would restore (same lookup as the RPO metric), so the test measures its RTO.
+    const { point, why } = await failoverRecoveryPoint(clients.rds, s.target, s.region);
+    if (!point) throw new SnapshotNotFoundError(`no restorable recovery point of ${s.target.database} in this region (${why}): the failover would have nothing to restore either`);
     if (!point.engine) throw new SnapshotNotFoundError(`recovery point ${point.ref} names no engine`);
     return {
         identifier: testIdentifier(s.namePrefix, event.startedAt),
