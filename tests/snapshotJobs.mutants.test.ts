@@ -291,6 +291,26 @@ describe("snapshot jobs: steps against the fake", () => {
         assert.deepStrictEqual((await prune(c, settings(), item({ snapshotId: "app-bk-20251203000000" }), [HOME])).pruned, { [HOME]: ["app-bk-20251201000000"] });
     });
 
+    for (const [job, infix, other] of [[BACKUP_JOB, "bk", COPY_SOURCE_JOB], [COPY_SOURCE_JOB, "cp", BACKUP_JOB]] as const) {
+        it(`retention of ${job} deletes only what it made, name and tag both, in both regions`, async () => {
+            const tag = (createdBy: string): Tag[] => [{ Key: CREATED_BY_TAG, Value: createdBy }, { Key: SOURCE_TAG, Value: "app" }];
+            for (const f of [fake, dr]) {
+                f.addSnapshot(`app-${infix}-20251201000000`, "app", { created: "2025-12-01T00:00:00Z", tags: tag(job) });
+                f.addSnapshot(`app-${infix}-20251202000000-sk`, "app", { created: "2025-12-02T00:00:00Z", tags: tag(job) });
+                f.addSnapshot("app-before-upgrade", "app", { created: "2025-11-01T00:00:00Z", tags: tag(job) }); // an operator's copy made with copy-tags
+                f.addSnapshot(`app-${infix}-20251101000000`, "app", { created: "2025-11-01T00:00:00Z" }); // untagged, under the job's name
+                f.addSnapshot(`app-${infix === "bk" ? "cp" : "bk"}-20251101000000`, "app", { created: "2025-11-01T00:00:00Z", tags: tag(job) }); // the other job's name
+                f.addSnapshot(`app-${infix}-20251102000000`, "app", { created: "2025-11-02T00:00:00Z", tags: tag(other) }); // the other job's tag
+            }
+            const out = await prune(c, settings({ job }), item({ snapshotId: `app-${infix}-20251203000000` }));
+            assert.deepStrictEqual(out.pruned, { [HOME]: [`app-${infix}-20251201000000`], [DR]: [`app-${infix}-20251201000000`] });
+            assert.deepStrictEqual(
+                fake.callsOf("DeleteDBSnapshot").map((x) => x.input.DBSnapshotIdentifier),
+                [`app-${infix}-20251201000000`, `app-${infix}-20251201000000`],
+            );
+        });
+    }
+
     it("a failed run names each failed database and why, without trailing noise", () => {
         const failed = { ...item(), error: { Error: "States.TaskFailed" } };
         assert.throws(() => report(settings(), [failed, item({ identifier: "shop" })]), named("BackupFailedError", /^backup-schedule failed for 1 of 2 database\(s\): app: States.TaskFailed$/));
