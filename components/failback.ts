@@ -88,9 +88,10 @@ export function failbackStatements(ctx: FailbackPolicyContext): PolicyStatement[
     const peer = { accountId: ctx.drAccountId, region: ctx.drRegion };
     const k = rdsKind(ctx.isCluster);
     const rds = (a: string) => `rds:${k.action(a)}`;
-    const source = rdsArn(peer, k.snapshot, `${ctx.identifier}-fb-*`);
-    const drCopies = rdsArn(dr, k.snapshot, `${ctx.identifier}-fb-*-sk`);
-    const homeCopies = rdsArn(home, k.snapshot, `${ctx.identifier}-fb-*-sk`);
+    // Named after dr's database, which the failback source snapshots.
+    const source = rdsArn(peer, k.snapshot, `${ctx.drIdentifier}-fb-*`);
+    const drCopies = rdsArn(dr, k.snapshot, `${ctx.drIdentifier}-fb-*-sk`);
+    const homeCopies = rdsArn(home, k.snapshot, `${ctx.drIdentifier}-fb-*-sk`);
     const useKey = ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"];
     const viaRds = (region: string) => ({ "kms:ViaService": `rds.${region}.amazonaws.com` });
     return [
@@ -175,6 +176,11 @@ export interface FailbackTargetArgs extends FailbackCommonArgs {
     drAccountId: string;
     /** The dr stack's region. */
     drRegion: string;
+    /**
+     * dr's database (`<namePrefix>-db`), whose snapshots the failback source takes. Defaults to
+     * `databaseIdentifier`; differs when the primary protects an existing database.
+     */
+    drDatabaseIdentifier?: string;
     /** ARN of the shared key: the home copy's key. */
     sharedKeyArn: pulumi.Input<string>;
     /** ARN of the shared key's replica in the DR region: the DR-region copy's key. */
@@ -236,6 +242,7 @@ export class Failback extends pulumi.ComponentResource {
                         drRegion: target.drRegion,
                         drAccountId: target.drAccountId,
                         identifier: target.databaseIdentifier,
+                        drIdentifier: target.drDatabaseIdentifier ?? target.databaseIdentifier,
                         isCluster: target.isCluster,
                         machineName,
                         restoreMachineName,
@@ -249,6 +256,7 @@ export class Failback extends pulumi.ComponentResource {
                     DR_REGION: args.drRegion,
                     DR_ACCOUNT_ID: args.drAccountId,
                     DATABASE: args.databaseIdentifier,
+                    DR_DATABASE: args.drDatabaseIdentifier ?? args.databaseIdentifier,
                     IS_CLUSTER: String(args.isCluster),
                     SHARED_KEY_ARN: args.sharedKeyArn,
                     REPLICA_KEY_ARN: args.replicaKeyArn,

@@ -104,6 +104,7 @@ describe("failback, dr to primary, end to end", () => {
             DR_REGION: DR,
             DR_ACCOUNT_ID: setup.sameAccount ? PROD_ACCOUNT : DR_ACCOUNT,
             DATABASE: DB,
+            DR_DATABASE: DB,
             IS_CLUSTER: String(setup.isCluster),
             SHARED_KEY_ARN: SHARED_KEY,
             REPLICA_KEY_ARN: REPLICA_KEY,
