@@ -394,9 +394,16 @@ export function stackSchema(c: SchemaContext) {
                 appPort: int(1, 65535).default(80),
                 /** An existing VPC instead of a new one: its id and the subnets of each tier. Defaults to none (the program creates the VPC). */
                 existing: existingNetworkSchema().optional(),
+                /**
+                 * Who else may reach the database port: IPv4 CIDRs or security group ids of this VPC (an app
+                 * tier managed elsewhere, e.g. on dr after a failover). Defaults to none: the app tier only.
+                 */
+                databaseClients: strList(DATABASE_CLIENTS_RULE, isDatabaseClient)
+                    .refine((l) => new Set(l).size === l.length, { error: "expected each client once" })
+                    .default([]),
             },
             "expected a map with natGateways, lambdasInVpc, appPort and existing",
-        ).default({ natGateways: "single", lambdasInVpc: false, appPort: 80 }),
+        ).default({ natGateways: "single", lambdasInVpc: false, appPort: 80, databaseClients: [] }),
         media: map(
             {
                 /** S3 Replication Time Control (15-minute SLA) and its metrics. Defaults to false. */
@@ -499,6 +506,8 @@ export function stackSchema(c: SchemaContext) {
     };
 }
 
+const DATABASE_CLIENTS_RULE = 'expected a list of IPv4 CIDRs or security group ids, e.g. ["10.20.0.0/16", "sg-0123456789abcdef0"]';
+const isDatabaseClient = (s: string) => /^sg-[0-9a-f]{8,17}$/.test(s) || parseCidr(s) !== undefined;
 const SUBNET_LIST_RULE = 'expected a list of at least 2 subnet ids in different availability zones, e.g. ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]';
 const subnetList = () =>
     strList(SUBNET_LIST_RULE, (s) => /^subnet-[0-9a-f]{8,17}$/.test(s))

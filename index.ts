@@ -63,6 +63,7 @@ const network = new Network("network", {
     nat: !cfg.network.existing && (primary || cfg.failover) && (cfg.app.enabled || (cfg.network.lambdasInVpc && lambdasReachOutside)),
     natGateways: cfg.network.natGateways,
     databasePort: cfg.database.port,
+    databaseClients: cfg.network.databaseClients,
     appPort: cfg.network.appPort,
     lambdasInVpc: cfg.network.lambdasInVpc,
     lambdasReachOutside,

@@ -154,6 +154,26 @@ describe("an existing database in a VPC the program makes (no network.existing)"
     });
 });
 
+describe("database clients other than the program's app tier (network.databaseClients)", () => {
+    it("opens the database port, and only it, to each CIDR and security group named", async () => {
+        const { config, secretKeys } = readStackConfig("dr", DIR);
+        config["pilotlight:network"] = JSON.stringify({ databaseClients: ["10.20.64.0/18", "sg-0123456789abcdef0"] });
+        const run = await runProgram("dr", { config, secretKeys, sets: ["failover=true"] });
+        const db = oneResource(run, "aws:ec2/securityGroup:SecurityGroup", "network-db");
+        const rules = run.resources.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.inputs.securityGroupId === db.id && r.name.startsWith("network-db-in-client"));
+        assert.deepStrictEqual(
+            rules.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]),
+            [
+                [5432, 5432, "10.20.64.0/18"],
+                [5432, 5432, "sg-0123456789abcdef0"],
+            ],
+        );
+        // The failover database is behind that security group.
+        const cluster = run.resources.find((r) => r.type === "aws:rds/cluster:Cluster")!;
+        assert.deepStrictEqual(cluster.inputs.vpcSecurityGroupIds, [db.id]);
+    });
+});
+
 describe("an app tier without Redis", () => {
     it("makes no cache and no token secret, and the instances neither read nor wait for one", async () => {
         const run = await runProgram("prod", { sets: ['app={"redis": false}'] });
