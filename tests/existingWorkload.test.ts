@@ -141,6 +141,33 @@ describe("an existing VPC, greenfield otherwise", () => {
     });
 });
 
+describe("an existing RDS instance copied into the dr account", () => {
+    it("the copy source snapshots it, the copy target restores its copies, and dr's failover adopts them", async () => {
+        const prodCfg = readStackConfig("prod", DIR);
+        Object.assign(prodCfg.config, {
+            "pilotlight:database": JSON.stringify({ engine: "postgres", existing: "orders" }),
+            "pilotlight:restore": JSON.stringify({ databases: ["orders"] }),
+            "pilotlight:backups": JSON.stringify({ databases: [{ identifier: "orders" }] }),
+            "pilotlight:copy": JSON.stringify({ source: "orders" }),
+        });
+        delete prodCfg.config["pilotlight:auroraFailover"];
+        const prod = await runProgram("prod", prodCfg);
+        const source = oneResource(prod, "aws:lambda/function:Function", "copy-fn").inputs.environment.variables;
+        assert.deepStrictEqual(JSON.parse(source.DATABASES), [{ identifier: "orders", isCluster: false }]);
+        assert.match(JSON.stringify(rolePolicyOf(prod, "copy-fn-policy")), /:db:orders"/);
+
+        const drCfg = readStackConfig("dr", DIR);
+        Object.assign(drCfg.config, {
+            "pilotlight:database": JSON.stringify({ engine: "postgres", engineVersion: "15" }),
+            "pilotlight:failoverDatabase": JSON.stringify({ source: "adopt", sourceIdentifier: "orders" }),
+            "pilotlight:copy": JSON.stringify({ source: "orders" }),
+        });
+        const dr = await runProgram("dr", { ...drCfg, sets: ["failover=true"] });
+        assert.strictEqual(oneResource(dr, "aws:lambda/function:Function", "copy-fn").inputs.environment.variables.SOURCE_IDENTIFIER, "orders");
+        assert.strictEqual(dr.outputs.copySecretArn !== undefined, true);
+    });
+});
+
 describe("an existing database in a VPC the program makes (no network.existing)", () => {
     it("makes no NAT, which nothing of its own would use, unless in-VPC Lambdas need it", async () => {
         const { config, secretKeys } = readStackConfig("prod", DIR);
