@@ -334,6 +334,15 @@ describe("image backup machine", () => {
         assert.throws(() => imageMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { maxConcurrency: 0 }), /maxConcurrency must be a whole number >= 1, got 0/);
     });
 
+    it("runs each source as its own child execution (distributed Map: its own history), at most maxConcurrency at once", () => {
+        const map = definition.States.Images as any;
+        assert.deepStrictEqual([map.Type, map.ItemProcessor.ProcessorConfig, map.MaxConcurrency, map.ToleratedFailurePercentage], ["Map", { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, 10, 0]);
+        assert.strictEqual(map.Label, "Images", "children are named after the Map");
+        assert.strictEqual((imageMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { maxConcurrency: 3 }).States.Images as any).MaxConcurrency, 3);
+        // A child ends as its item (plus error): every Task of the item has a Catch to ItemFailed.
+        for (const [name, state] of Object.entries(map.ItemProcessor.States) as [string, any][]) if (state.Type === "Task") assert.deepStrictEqual(state.Catch.map((c: any) => c.Next), ["ItemFailed"], name);
+    });
+
     for (const step of ["plan", "create", "status", "copy", "prune", "prune_gone", "report"]) {
         it(`a fault at ${step} deregisters nothing it should not and alerts`, async () => {
             ec2.addImage(HOME, "pilotlight-backup-i-0b01-20251201000000", { source: "i-0b01", tags: OURS("i-0b01"), created: "2025-12-01T00:00:00.000Z" });

@@ -279,7 +279,7 @@ export interface ImageMachineOptions extends PollOptions {
 
 /**
  * The image backup machine: Plan (validates the input, one instance per source) -> Images
- * (Map) -> PruneGone (retention of sources no longer imaged, orphan snapshot sweep) -> Report;
+ * (distributed Map: one child execution per source) -> PruneGone (retention of sources no longer imaged, orphan snapshot sweep) -> Report;
  * each item CreateImage -> wait -> CopyToDr -> wait -> [Share] -> Prune. Same failure handling
  * as the snapshot machines; Plan gets the execution context so it can refuse to overlap another run.
  */
@@ -300,12 +300,16 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMac
             // record the error beside it and a non-object input still reaches the alert.
             Input: { Type: "Pass", Parameters: { "input.$": "$" }, Next: "Plan" },
             Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$.input", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure"),
+            // Each source runs as a child execution with its own history (no 25,000-event limit across
+            // sources), at most `maxConcurrency` at once; a child that fails fails the Map into NotifyFailure.
             Images: {
                 Type: "Map",
+                Label: "Images",
                 ItemsPath: "$.items",
                 MaxConcurrency: maxConcurrency,
+                ToleratedFailurePercentage: 0,
                 ItemProcessor: {
-                    ProcessorConfig: { Mode: "INLINE" },
+                    ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
                     StartAt: "CreateImage",
                     States: {
                         CreateImage: item("create", "WaitImage"),
