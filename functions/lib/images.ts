@@ -456,7 +456,8 @@ export async function runImageStep(
         if (!Array.isArray(event.items)) throw new InvalidInputError(`prune_gone needs the list of items, got ${JSON.stringify(event.items)}`);
         return pruneGone(c, s, (event.items as unknown[]).map(checkItem));
     }
-    if (typeof event.step !== "string" || !(event.step in IMAGE_STEPS)) {
+    // Own keys only: `in` would also accept inherited names such as "toString".
+    if (typeof event.step !== "string" || !Object.hasOwn(IMAGE_STEPS, event.step)) {
         throw new InvalidInputError(`unknown step ${JSON.stringify(event.step)}; expected plan, prune_gone, report or ${Object.keys(IMAGE_STEPS).join(", ")}`);
     }
     return IMAGE_STEPS[event.step as keyof typeof IMAGE_STEPS](c, s, checkItem(event.item));
