@@ -216,6 +216,28 @@ describe("image steps: look before creating", () => {
         assert.strictEqual(ec2.calls.filter((x) => x.command === "CopyImage").length, 1);
     });
 
+    for (const [step, command] of [["create", "CreateImage"], ["copy", "CopyImage"]] as const) {
+        it(`${step}: a retry that does not see the image its lost call made yet takes it when EC2 answers that the name is in use`, async () => {
+            let lookups = 0;
+            const { c: sc, calls } = scripted((name) => {
+                // DescribeImages is eventually consistent: the first look misses the image the lost call made.
+                if (name === "DescribeImages") return { Images: lookups++ === 0 ? [] : [{ ImageId: "ami-made", State: "pending", Name: item().imageName }] };
+                if (name === command) return ec2Error("InvalidAMIName.Duplicate");
+                return {};
+            });
+            const out = step === "create" ? await create(sc, S, item()) : await copy(sc, S, item({ homeImageId: "ami-home" }));
+            assert.deepStrictEqual(out.current, { region: step === "create" ? HOME : DR, imageId: "ami-made" });
+            assert.deepStrictEqual(calls.map((x) => x.command), ["DescribeImages", command, "DescribeImages"]);
+        });
+
+        it(`${step}: a name in use that still cannot be found is an error`, async () => {
+            const { c: sc } = scripted((name) => (name === "DescribeImages" ? { Images: [] } : name === command ? ec2Error("InvalidAMIName.Duplicate") : {}));
+            await assert.rejects(step === "create" ? create(sc, S, item()) : copy(sc, S, item({ homeImageId: "ami-home" })), { name: "InvalidAMIName.Duplicate" });
+            const { c: other } = scripted((name) => (name === "DescribeImages" ? { Images: [] } : name === command ? ec2Error("InvalidParameterValue") : {}));
+            await assert.rejects(step === "create" ? create(other, S, item()) : copy(other, S, item({ homeImageId: "ami-home" })), { name: "InvalidParameterValue" });
+        });
+    }
+
     it("create does not take a deregistered image of the run's name for its own", async () => {
         const { c: sc, calls } = scripted((command) => (command === "DescribeImages" ? { Images: [{ ImageId: "ami-old", State: "deregistered" }] } : command === "CreateImage" ? { ImageId: "ami-new" } : {}));
         assert.strictEqual((await create(sc, S, item())).homeImageId, "ami-new");
@@ -255,6 +277,8 @@ describe("image steps: bad input and results", () => {
         assert.throws(() => checkItem(item({ source: "" })), { message: /source must be a non-empty string$/ });
         assert.throws(() => checkItem({ ...item(), source: 7 }), { message: /source must be a non-empty string$/ });
         for (const id of ["xi-0a01", "i-0a01 ", "i-0a01Z", "i-", "I-0A01"]) assert.throws(() => checkItem(item({ instanceId: id })), { message: /instanceId must be an EC2 instance id/ }, id);
+        // A list holding an id would pass a regular expression (it converts to the string).
+        assert.throws(() => checkItem({ ...item(), instanceId: ["i-0a01"] }), { message: /instanceId must be an EC2 instance id/ });
         assert.throws(() => checkItem(item({ imageName: "golden-image" })), { message: /imageName must start with pilotlight-backup-$/ });
         assert.throws(() => checkItem({ ...item(), imageName: 3 }), { message: /imageName must start with/ });
         assert.strictEqual(checkItem(item()).instanceId, "i-0a01");
@@ -269,7 +293,7 @@ describe("image steps: bad input and results", () => {
 
     it("refuses an unknown step, inherited object properties included, before any call", async () => {
         const { c, calls } = scripted(() => ({}));
-        for (const step of ["nope", 5, undefined, "toString", "constructor", "__proto__"]) {
+        for (const step of ["nope", 5, undefined, "toString", "constructor", "__proto__", ["prune"]]) {
             await assert.rejects(runImageStep(c, S, { step, item: item() }), { name: "InvalidInputError", message: /^unknown step .*; expected plan, prune_gone, report or create, status, copy, share, prune$/ }, String(step));
         }
         assert.deepStrictEqual(calls, []);

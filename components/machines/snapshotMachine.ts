@@ -288,7 +288,8 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMac
     const timeoutSeconds = machineTimeout(o, 2, options.timeoutSeconds);
     const maxConcurrency = options.maxConcurrency ?? 10;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error(`maxConcurrency must be a whole number >= 1, got ${maxConcurrency}`);
-    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed");
+    // Every step but Report looks before it acts (or only reads): a retry after a lost response is harmless.
+    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed", "$", IDEMPOTENT_TASK_RETRY);
     const poll = item("status", "unused");
     const afterCopy = options.share ? "Share" : "Prune";
     return {
@@ -299,7 +300,7 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMac
             // Wraps whatever the input is (a string, a list, null) in an object, so that Plan's Catch can
             // record the error beside it and a non-object input still reaches the alert.
             Input: { Type: "Pass", Parameters: { "input.$": "$" }, Next: "Plan" },
-            Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$.input", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure"),
+            Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$.input", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure", "$", IDEMPOTENT_TASK_RETRY),
             // Each source runs as a child execution with its own history (no 25,000-event limit across
             // sources), at most `maxConcurrency` at once; a child that fails fails the Map into NotifyFailure.
             Images: {
@@ -325,7 +326,7 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMac
                 Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
                 Next: "PruneGone",
             },
-            PruneGone: lambdaTask(arns.job, { step: "prune_gone", "items.$": "$.results" }, "Report", "NotifyFailure", "$.gone"),
+            PruneGone: lambdaTask(arns.job, { step: "prune_gone", "items.$": "$.results" }, "Report", "NotifyFailure", "$.gone", IDEMPOTENT_TASK_RETRY),
             Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
             Done: { Type: "Succeed" },
             ...failurePath(arns.alert, "image-backup"),
