@@ -1217,6 +1217,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     }
     if (!app.enabled) {
         for (const k of Object.keys(rawApp)) if (k !== "enabled") fail(`app.${k}`, rawApp[k], "not used with pilotlight:app.enabled false (this stack has no app tier); remove it");
+        if (rawNetwork?.appPort !== undefined) fail("network.appPort", rawNetwork.appPort, "not used with pilotlight:app.enabled false (this stack has no app tier); remove it");
         if (v.dns) fail("dns", raw.dns, "the records fail over between the stacks' load balancers, which pilotlight:app.enabled false leaves out; remove pilotlight:dns from both stack files or enable the app tier");
     } else if (!app.redis) {
         for (const k of ["redisNodeType", "redisNodes", "redisEngineVersion"]) if (rawApp[k] !== undefined) fail(`app.${k}`, rawApp[k], "not used with pilotlight:app.redis false (no cache); remove it");
@@ -1397,6 +1398,16 @@ export function crossCheckStackFiles(own: StackFile, other: StackFile): string[]
     };
     same("namePrefix", "pilotlight");
     same("database.engine", "postgres");
+    // dr restores the primary's snapshots: the same port (its security group and restore test open it).
+    const port = (f: StackFile) => {
+        const engine = get(f, "database.engine") ?? "postgres";
+        const stated = get(f, "database.port");
+        return stated !== undefined ? Number(stated) : (DATABASE_ENGINES as readonly unknown[]).includes(engine) ? enginePort(engine as DatabaseEngine) : undefined;
+    };
+    if (port(own) !== port(other)) {
+        const says = (f: StackFile) => (get(f, "database.port") === undefined ? `${f.file} leaves pilotlight:database.port at its engine's default ${port(f)}` : said(f, "database.port", get(f, "database.port")));
+        problems.push(`${says(own)} but ${says(other)}; both stacks must use the same port`);
+    }
     // dr fails over from the database the primary protects: an existing one must be named on dr too.
     for (const [p, d] of [
         [own, other],
@@ -1404,6 +1415,12 @@ export function crossCheckStackFiles(own: StackFile, other: StackFile): string[]
     ] as const) {
         const existing = get(p, "database.existing");
         if (get(p, "role") !== "primary" || get(d, "role") !== "dr" || existing === undefined || get(d, "failoverDatabase") === undefined) continue;
+        // dr's failover database gets a parameter group of dr's engine version: it must be the existing database's.
+        if (get(d, "database.engineVersion") === undefined) {
+            problems.push(
+                `${d.file} leaves pilotlight:database.engineVersion at its default, but ${said(p, "database.existing", existing)}, whose version the program cannot know offline; set pilotlight:database.engineVersion in ${d.file} to that database's major version (e.g. 15 or 8.0): dr's failover restores its snapshots with a parameter group of that version`,
+            );
+        }
         const stated = get(d, "failoverDatabase.sourceIdentifier");
         const source = stated ?? `${get(d, "namePrefix") ?? "pilotlight"}-db`;
         if (source !== existing) {
