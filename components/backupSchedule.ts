@@ -478,7 +478,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             const definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => imageMachineDefinition({ job, alert }, { ...poll, share: args.peerAccountId !== undefined }));
             const made = machineWithSchedule(
                 `${name}-images`,
-                { machineName: base, accountId: args.accountId, region: args.region, definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({}), tags },
+                { machineName: base, accountId: args.accountId, region: args.region, definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({}), distributedMap: true, tags },
                 this,
             );
             this.imageMachine = made.machine;
