@@ -199,7 +199,55 @@ describe("copy target: what a regression could slip past", () => {
             secrets.restore();
         });
 
+        describe("plan: input and the shared snapshot", () => {
+            it("refuses what is not an object, an unknown task or an unknown field, before anything is read", async () => {
+                const bad: [unknown, RegExp][] = [
+                    [null, /input must be an object/],
+                    ["copy", /input must be an object/],
+                    [5, /input must be an object/],
+                    [[MESSAGE], /input must be an object/],
+                    [{ ...MESSAGE, task: "restore" }, /unknown task "restore"/],
+                    [{ ...MESSAGE, keep: 1 }, /unknown field\(s\) keep for task copy/],
+                    [{ task: "rollback", version: 1, snapshotArn: ARN }, /unknown field\(s\) snapshotArn for task rollback/],
+                ];
+                for (const [input, expect] of bad) {
+                    await assert.rejects(plan(c(), S, input), (e: Error) => e.name === "InvalidInputError" && expect.test(e.message), JSON.stringify(input));
+                }
+                assert.deepStrictEqual([rds.calls.length, secrets.calls.length], [0, 0]);
+            });
+
+            it("a message without a task is a copy", async () => {
+                share();
+                const { task: _task, ...untasked } = MESSAGE;
+                const out = await plan(c(), S, untasked);
+                assert.deepStrictEqual([out.task, out.identifier, out.version, out.attempt], ["copy", "wordpress-v1", 1, 0]);
+            });
+
+            it("held: a delivery is planned as held without looking at RDS", async () => {
+                secrets.create("copy/hold", "failed over");
+                const out = await plan(c(), S, MESSAGE);
+                assert.deepStrictEqual({ ...out, message: undefined }, { task: "copy", identifier: "", version: 0, message: undefined, held: "held by copy/hold: failed over; the secret and every copy stay as they are", attempt: 0 });
+                assert.deepStrictEqual(rds.calls, []);
+            });
+
+            it("a snapshot not shared with this account, or taken from another instance whatever the message says, is refused", async () => {
+                await assert.rejects(plan(c(), S, MESSAGE), (e: Error) => e.name === "SnapshotNotFoundError" && /is not visible to this account/.test(e.message));
+                rds.addSharedSnapshot(ARN, { kmsKeyId: SOURCE_KEY, created: "2026-01-02T00:00:00Z", databaseIdentifier: "billing" });
+                await assert.rejects(plan(c(), S, MESSAGE), (e: Error) => e.name === "SnapshotMismatchError" && /was taken from "billing"/.test(e.message));
+                assert.deepStrictEqual(mutating(), []);
+            });
+        });
+
         describe("plan: newer data only", () => {
+            it("equal data time is not newer (skip); strictly newer is copied", async () => {
+                share();
+                pointAt({ identifier: "wordpress-v1", sourceCreatedAt: at("02") });
+                assert.ok((await plan(c(), S, MESSAGE)).skip);
+                pointAt({ identifier: "wordpress-v1", sourceCreatedAt: "2026-01-01T23:59:59.999Z" });
+                const out = await plan(c(), S, MESSAGE);
+                assert.deepStrictEqual([out.skip, out.identifier], [undefined, "wordpress-v1"]);
+            });
+
             it("the data time the secret records wins over the pointed copy's tag", async () => {
                 share();
                 copyInstance("wordpress-v1", "available", ours(1, OLD_ARN, "01"));
@@ -277,6 +325,19 @@ describe("copy target: what a regression could slip past", () => {
                 assert.deepStrictEqual([out.identifier, out.resumed], ["wordpress-v3", true]);
             });
 
+            it("continues its instance still on its way (a redelivery while restoring)", async () => {
+                share();
+                copyInstance("wordpress-v2", "creating", ours(2));
+                const out = await plan(c(), S, MESSAGE);
+                assert.deepStrictEqual([out.identifier, out.resumed], ["wordpress-v2", true]);
+            });
+
+            it("another snapshot's copy still being made makes this one wait, naming it", async () => {
+                share();
+                rds.addSnapshot("wordpress-v2", "wordpress", { tags: ours(2, OLD_ARN, "01"), status: "creating" });
+                await assert.rejects(plan(c(), S, MESSAGE), (e: Error) => e.name === "ConcurrentRunError" && /\(snapshot wordpress-v2 is creating\)/.test(e.message));
+            });
+
             it("a failed copy (instance or snapshot) is not continued: the run makes a new version", async () => {
                 share();
                 copyInstance("wordpress-v2", "failed", ours(2));
@@ -301,6 +362,24 @@ describe("copy target: what a regression could slip past", () => {
                 assert.deepStrictEqual([rds.calls.length, secrets.calls.length], [0, 0]);
             });
 
+            it("points back at the named retained copy of the machine's, never a look-alike; a missing one names what is retained", async () => {
+                copyInstance("wordpress-v1", "available", ours(1, OLD_ARN, "01"));
+                copyInstance("wordpress-v2", "available", ours(2));
+                copyInstance("wordpress-v3", "available", ours(9));
+                assert.deepStrictEqual(await plan(c(), S, { task: "rollback", version: 1 }), { task: "rollback", identifier: "wordpress-v1", version: 1, attempt: 0 });
+                assert.strictEqual((await plan(c(), S, { task: "rollback", version: 2 })).identifier, "wordpress-v2");
+                await assert.rejects(plan(c(), S, { task: "rollback", version: 3 }), (e: Error) => e.name === "DatabaseNotFoundError" && /no retained copy wordpress-v3; retained copies: wordpress-v1, wordpress-v2$/.test(e.message));
+                rds.instances.clear();
+                await assert.rejects(plan(c(), S, { task: "rollback", version: 1 }), (e: Error) => e.name === "DatabaseNotFoundError" && /retained copies: none$/.test(e.message));
+            });
+
+            it("is refused while held, before looking at a copy", async () => {
+                copyInstance("wordpress-v1", "available", ours(1));
+                secrets.create("copy/hold");
+                await assert.rejects(plan(c(), S, { task: "rollback", version: 1 }), (e: Error) => e.name === "UnexpectedStateError" && /^rollback refused: held by copy\/hold/.test(e.message));
+                assert.deepStrictEqual(rds.calls, []);
+            });
+
             it("refuses a retained copy that is not available", async () => {
                 copyInstance("wordpress-v1", "storage-full", ours(1, OLD_ARN, "01"));
                 await assert.rejects(plan(c(), S, { task: "rollback", version: 1 }), (e: Error) => e.name === "DatabaseNotReadyError" && /wordpress-v1 is storage-full/.test(e.message));
@@ -319,6 +398,30 @@ describe("copy target: what a regression could slip past", () => {
                 const input = rds.callsOf("RestoreDBInstanceFromDBSnapshot")[0].input;
                 assert.strictEqual(input.PubliclyAccessible, false);
                 assert.deepStrictEqual(sorted(rds.instances.get("wordpress-v2")!.tags), sorted([...expected, { Key: MANAGED_TAG, Value: "true" }]));
+            });
+
+            it("the configured tags go on the copy and the instance; the instance copies its tags to its snapshots", async () => {
+                share();
+                const T = { ...S, tags: { team: "web", cost: "dr" } };
+                await copy(c(), T, job());
+                rds.snapshots.get("wordpress-v2")!.status = "available";
+                const restored = await restore(c(), T, job());
+                assert.deepStrictEqual([restored.current, restored.status, restored.attempt], [{ kind: "instance", id: "wordpress-v2" }, "creating", 0]);
+                for (const tags of [rds.snapshots.get("wordpress-v2")!.tags, rds.instances.get("wordpress-v2")!.tags]) {
+                    assert.deepStrictEqual(tags.filter((t) => ["team", "cost"].includes(t.Key!)), [{ Key: "team", Value: "web" }, { Key: "cost", Value: "dr" }]);
+                }
+                assert.strictEqual(rds.callsOf("RestoreDBInstanceFromDBSnapshot")[0].input.CopyTagsToSnapshot, true);
+            });
+
+            it("restore: a twin's restore between look and call is continued when it is this copy", async () => {
+                rds.addSnapshot("wordpress-v2", "wordpress", { tags: ours(2) });
+                rds.failNext("RestoreDBInstanceFromDBSnapshot", () => {
+                    copyInstance("wordpress-v2", "creating", ours(2));
+                    return new DBInstanceAlreadyExistsFault({ $metadata: {}, message: "DBInstance wordpress-v2 already exists." });
+                });
+                const out = await restore(c(), S, job());
+                assert.deepStrictEqual([out.current, out.status], [{ kind: "instance", id: "wordpress-v2" }, "creating"]);
+                assert.strictEqual(rds.callsOf("RestoreDBInstanceFromDBSnapshot").length, 1);
             });
 
             it("copy: a name taken by an operator's snapshot or another snapshot's copy is refused without copying", async () => {
@@ -371,6 +474,17 @@ describe("copy target: what a regression could slip past", () => {
                 await assert.rejects(status(c(), S, waiting), (e: Error) => e.name === "ResourceFailedError" && /snapshot wordpress-v2 is failed/.test(e.message));
             });
 
+            it("status: a snapshot or instance on its way reports its own state; an instance is ready without waiting for its password", async () => {
+                rds.addSnapshot("wordpress-v1", "wordpress", { tags: ours(1) });
+                rds.addSnapshot("wordpress-v2", "wordpress", { tags: ours(2), status: "creating" });
+                rds.stick("snapshot", "wordpress-v2");
+                assert.strictEqual((await status(c(), S, job({ current: { kind: "snapshot", id: "wordpress-v2" } }))).status, "creating");
+                copyInstance("wordpress-v2", "available", ours(2));
+                assert.strictEqual((await status(c(), S, job({ current: { kind: "instance", id: "wordpress-v2" } }))).status, "available");
+                rds.instances.get("wordpress-v2")!.status = "incompatible-parameters";
+                await assert.rejects(status(c(), S, job({ current: { kind: "instance", id: "wordpress-v2" } })), (e: Error) => e.name === "ResourceFailedError" && /instance wordpress-v2 is incompatible-parameters/.test(e.message));
+            });
+
             it("password: then waits for the managed password of this copy", async () => {
                 copyInstance("wordpress-v2", "available", ours(2));
                 const out = await password(c(), S, job());
@@ -379,6 +493,21 @@ describe("copy target: what a regression could slip past", () => {
         });
 
         describe("point", () => {
+            it("held: changes nothing and says why", async () => {
+                copyInstance("wordpress-v2", "available", ours(2), { MasterUserSecret: activePassword });
+                secrets.create("copy/hold", "failed over");
+                const out = await point(c(), S, job());
+                assert.deepStrictEqual([out.held, out.pointed, out.identifier], ["held by copy/hold: failed over; the secret and every copy stay as they are", undefined, "wordpress-v2"]);
+                assert.strictEqual(secrets.versions.get("copy")!.length, 0);
+            });
+
+            it("a copy of newer data moves the secret off older data", async () => {
+                copyInstance("wordpress-v2", "available", ours(2), { MasterUserSecret: activePassword });
+                pointAt({ identifier: "wordpress-v1", sourceCreatedAt: at("01") });
+                const out = await point(c(), S, job());
+                assert.deepStrictEqual([out.skip, secrets.current("copy").identifier, secrets.current("copy").sourceCreatedAt], [undefined, "wordpress-v2", at("02")]);
+            });
+
             it("a copy job without its message is refused as not this copy (no crash), the secret unchanged", async () => {
                 copyInstance("wordpress-v2", "available", ours(2), { MasterUserSecret: activePassword });
                 await assert.rejects(point(c(), S, job({ message: undefined })), named("ConcurrentRunError"));
@@ -405,6 +534,29 @@ describe("copy target: what a regression could slip past", () => {
                 for (const v of [1, 2, 3]) copyInstance(`wordpress-v${v}`, "available", ours(v), { CopyTagsToSnapshot: true });
             };
 
+            it("held: deletes nothing", async () => {
+                three();
+                secrets.create("copy/hold", "failed over");
+                const out = await prune(c(), { ...S, keep: 1 }, job());
+                assert.deepStrictEqual([out.held, out.pruned], ["held by copy/hold: failed over; the secret and every copy stay as they are", undefined]);
+                assert.deepStrictEqual(mutating(), []);
+            });
+
+            it("an old available copy goes with a final snapshot, a dead one without (RDS allows nothing else)", async () => {
+                three();
+                copyInstance("wordpress-v4", "failed", ours(4));
+                pointAt({ identifier: "wordpress-v3" });
+                const out = await prune(c(), S, job());
+                assert.deepStrictEqual(out.pruned, { instances: ["wordpress-v1", "wordpress-v4"], snapshots: [] });
+                assert.deepStrictEqual(
+                    rds.callsOf("DeleteDBInstance").map((x) => x.input),
+                    [
+                        { DBInstanceIdentifier: "wordpress-v1", SkipFinalSnapshot: false, FinalDBSnapshotIdentifier: "wordpress-v1-final" },
+                        { DBInstanceIdentifier: "wordpress-v4", SkipFinalSnapshot: true },
+                    ],
+                );
+            });
+
             it("before the secret has a value it prunes by keep alone", async () => {
                 three();
                 const out = await prune(c(), S, job());
@@ -417,6 +569,18 @@ describe("copy target: what a regression could slip past", () => {
                 const out = await prune(c(), { ...S, keep: 1 }, job());
                 assert.deepStrictEqual(out.pruned, { instances: ["wordpress-v2"], snapshots: [] });
                 assert.strictEqual(rds.instances.get("wordpress-v1")!.status, "available");
+            });
+
+            it("deletes only the machine's own snapshots of long-gone copies, never an operator's <name>-vN, tagged by copy or not", async () => {
+                for (const v of [3, 4]) copyInstance(`wordpress-v${v}`, "available", ours(v));
+                pointAt({ identifier: "wordpress-v4" });
+                rds.addSnapshot("wordpress-v1", "wordpress", { tags: ours(1) });
+                rds.addSnapshot("wordpress-v1-final", "wordpress-v1", { tags: ours(1) });
+                rds.addSnapshot("wordpress-v2", "wordpress", { tags: [] });
+                rds.addSnapshot("wordpress-v2-final", "wordpress-v2", { tags: ours(1) });
+                const out = await prune(c(), S, job());
+                assert.deepStrictEqual(out.pruned, { instances: [], snapshots: ["wordpress-v1", "wordpress-v1-final"] });
+                assert.deepStrictEqual(rds.callsOf("DeleteDBSnapshot").map((x) => x.input.DBSnapshotIdentifier), ["wordpress-v1", "wordpress-v1-final"]);
             });
 
             it("a delete refused because a twin is already deleting counts as done; refused in another state, gone meanwhile, or any other fault surfaces", async () => {
@@ -440,6 +604,13 @@ describe("copy target: what a regression could slip past", () => {
                 rds.failNext("DeleteDBInstance", refuse(() => (v1.status = "deleting")));
                 assert.deepStrictEqual((await prune(c(), S, job())).pruned, { instances: ["wordpress-v1"], snapshots: [] });
             });
+        });
+
+        it("runTargetStep runs plan with the input and the other steps with the job", async () => {
+            share();
+            assert.strictEqual((await runTargetStep(c(), S, { step: "plan", input: MESSAGE })).identifier, "wordpress-v1");
+            const copied = await runTargetStep(c(), S, { step: "copy", job: job({ identifier: "wordpress-v1", version: 1 }) });
+            assert.deepStrictEqual(copied.current, { kind: "snapshot", id: "wordpress-v1" });
         });
 
         it("runTargetStep refuses a step that is not a string even if it names one, changing nothing", async () => {
