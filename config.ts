@@ -134,6 +134,19 @@ const SCHEDULE_RULE = 'expected an EventBridge schedule such as "rate(2 hours)",
 const BOOL_RULE = "expected true or false";
 const SERVICE_LINKED_RULE = `expected a list of the service-linked roles to create in this account, each one of ${SERVICE_LINKED_ROLES.join(", ")}; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)`;
 
+/**
+ * The database the stack protects: on the primary `pilotlight:database.existing` when set, else the
+ * program's own `<namePrefix>-db` (also dr's failover database).
+ */
+export function workloadIdentifier(cfg: { role: StackRole; namePrefix: string; database: { existing?: string } }): string {
+    return cfg.role === "primary" && cfg.database.existing !== undefined ? cfg.database.existing : `${cfg.namePrefix}-db`;
+}
+
+/** A config value that is a map, or undefined. */
+function asMap(v: unknown): Record<string, unknown> | undefined {
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
 /** Same-account setup: prod and dr in one account, nothing shared across accounts. */
 export function isSameAccount(cfg: { accountId: string; peer: { accountId: string } }): boolean {
     return cfg.accountId === cfg.peer.accountId;
@@ -379,8 +392,10 @@ export function stackSchema(c: SchemaContext) {
                 lambdasInVpc: bool().default(false),
                 /** Port the app instances listen on behind the load balancer. Defaults to 80. */
                 appPort: int(1, 65535).default(80),
+                /** An existing VPC instead of a new one: its id and the subnets of each tier. Defaults to none (the program creates the VPC). */
+                existing: existingNetworkSchema().optional(),
             },
-            "expected a map with natGateways, lambdasInVpc and appPort",
+            "expected a map with natGateways, lambdasInVpc, appPort and existing",
         ).default({ natGateways: "single", lambdasInVpc: false, appPort: 80 }),
         media: map(
             {
@@ -484,9 +499,72 @@ export function stackSchema(c: SchemaContext) {
     };
 }
 
+const SUBNET_LIST_RULE = 'expected a list of at least 2 subnet ids in different availability zones, e.g. ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]';
+const subnetList = () =>
+    strList(SUBNET_LIST_RULE, (s) => /^subnet-[0-9a-f]{8,17}$/.test(s))
+        .refine((l) => l.length >= 2, { error: SUBNET_LIST_RULE })
+        .refine((l) => new Set(l).size === l.length, { error: "expected each subnet once" });
+
+/** `pilotlight:network.existing`: a VPC the program uses without creating or changing it. */
+function existingNetworkSchema() {
+    return map(
+        {
+            /** The VPC's id. Required. */
+            vpcId: str("expected a VPC id such as vpc-0123456789abcdef0", (s) => /^vpc-[0-9a-f]{8,17}$/.test(s)),
+            /** Public subnets for the app tier's load balancer. Required unless `app.enabled` is false. */
+            publicSubnetIds: subnetList().optional(),
+            /** Private subnets with a route to AWS APIs (NAT or endpoints): app instances, Lambdas in the VPC, the restore test's probe. Required. */
+            appSubnetIds: subnetList(),
+            /** Subnets of the database tier: the DB and cache subnet groups. Required. */
+            dbSubnetIds: subnetList(),
+        },
+        "expected a map with vpcId, publicSubnetIds, appSubnetIds and dbSubnetIds",
+    ).superRefine((n, ctx) => {
+        const tiers = [
+            ["publicSubnetIds", n.publicSubnetIds ?? []],
+            ["appSubnetIds", n.appSubnetIds],
+            ["dbSubnetIds", n.dbSubnetIds],
+        ] as const;
+        tiers.forEach(([key, ids], i) => {
+            for (const id of ids) {
+                const earlier = tiers.slice(0, i).find(([, other]) => other.includes(id));
+                if (earlier) ctx.addIssue({ code: "custom", message: `expected subnets of their own tier: ${id} is also in ${earlier[0]}`, path: [key] });
+            }
+        });
+    });
+}
+
+/** What `pilotlight:database` keys only describe a database the program creates. */
+export const DATABASE_CREATION_KEYS = [
+    "engineVersion",
+    "instanceClass",
+    "readerClass",
+    "instanceCount",
+    "allocatedStorage",
+    "maxAllocatedStorage",
+    "multiAz",
+    "backupRetentionDays",
+    "backupWindow",
+    "maintenanceWindow",
+    "performanceInsights",
+    "monitoringIntervalSeconds",
+    "name",
+    "masterUsername",
+    "deletionProtection",
+] as const;
+
 function databaseSchema() {
     return map(
         {
+            /**
+             * Primary only: the identifier of an existing RDS instance (or Aurora cluster, by `engine`) that
+             * pilotlight protects instead of creating `<namePrefix>-db`; it never creates or changes it
+             * outside the restore machine's runs. Defaults to none.
+             */
+            existing: z.string({ error: "expected the identifier of an existing RDS instance or Aurora cluster, e.g. orders-db" }).superRefine((s, ctx) => {
+                const problem = identifierProblem(s);
+                if (problem) ctx.addIssue({ code: "custom", message: `expected the identifier of an existing RDS instance or Aurora cluster: ${problem}` });
+            }).optional(),
             /** Engine. Defaults to `postgres`. */
             engine: oneOf(DATABASE_ENGINES).default("postgres"),
             /** Port. Defaults to the engine's (5432 PostgreSQL, 3306 MySQL). */
@@ -565,6 +643,10 @@ function appSchema() {
             certificateArn: str("expected an ACM certificate ARN such as arn:aws:acm:us-east-1:111111111111:certificate/<uuid>", (s) => certificateRegion(s) !== undefined).optional(),
             /** Root volume size in GiB. Defaults to 20. */
             volumeSizeGb: int(8, 16384).default(20),
+            /** Whether this stack has the app tier (load balancer, instances, Redis). False when the app is managed elsewhere. Defaults to true. */
+            enabled: bool().default(true),
+            /** Whether the app tier has its Redis cache. Defaults to true. */
+            redis: bool().default(true),
             /** ElastiCache node type. Defaults to `cache.t4g.small`. */
             redisNodeType: str("expected an ElastiCache node type such as cache.t4g.small", (s) => /^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(s)).default("cache.t4g.small"),
             /** Redis nodes (1-6). Defaults to 2. */
@@ -991,7 +1073,9 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     const first = stackSchema({ stack, region });
     const prefixOk = first.namePrefix.safeParse(raw.namePrefix);
     const databaseOk = first.database.safeParse(raw.database);
-    const workload = prefixOk.success && databaseOk.success ? { identifier: `${prefixOk.data}-db`, isCluster: isAuroraEngine(databaseOk.data.engine) } : undefined;
+    // An existing database (primary) is the workload database; otherwise the program's `<namePrefix>-db`.
+    const existingDb = databaseOk.success && raw.role !== "dr" ? databaseOk.data.existing : undefined;
+    const workload = prefixOk.success && databaseOk.success ? { identifier: existingDb ?? `${prefixOk.data}-db`, isCluster: isAuroraEngine(databaseOk.data.engine) } : undefined;
     const schema = stackSchema({ stack, region, workload });
     const known = Object.keys(schema);
     for (const key of Object.keys(raw)) {
@@ -1008,10 +1092,19 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
         problems.push(`${key} is not read by this program (its keys are ${project}:<key>, plus ${AWS_KEYS_READ.join(" and ")})${near ? `; did you mean ${project}:${near}?` : ""}`);
     }
 
+    // An existing VPC's subnets are in their own zones: availabilityZones is then not read.
+    const rawNetwork = asMap(raw.network);
+    const existingNetwork = rawNetwork?.existing !== undefined;
+
     // Each key on its own, so one wrong section does not hide the problems of the others.
     const failed = new Set<string>();
     const parsed: Record<string, unknown> = {};
     for (const [key, s] of Object.entries(schema)) {
+        if (key === "availabilityZones" && existingNetwork) {
+            if (raw[key] !== undefined) fail(key, raw[key], "not used with pilotlight:network.existing: the existing subnets are in their own zones; remove it");
+            parsed[key] = [];
+            continue;
+        }
         const r = (s as z.ZodType).safeParse(raw[key]);
         if (r.success) parsed[key] = r.data;
         else {
@@ -1057,7 +1150,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     if (ok("vpcCidr", "peer") && cidrsOverlap(v.vpcCidr, peer.vpcCidr)) {
         fail("vpcCidr", v.vpcCidr, `must not overlap the peer's pilotlight:peer.vpcCidr ${peer.vpcCidr}; pick disjoint ranges (e.g. 10.10.0.0/16 and 10.20.0.0/16) so the VPCs can be peered and routes never collide`);
     }
-    if (ok("vpcCidr", "availabilityZones")) {
+    if (ok("vpcCidr", "availabilityZones") && !existingNetwork) {
         // An Application Load Balancer needs a /27 or larger subnet in each zone it serves.
         const plan = planSubnets(v.vpcCidr, v.availabilityZones.length);
         const smallest = Math.max(...plan.public.map((c) => parseCidr(c)!.prefix));
@@ -1107,6 +1200,36 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     }
 
     const app = v.app;
+    // What the program does not create, it does not configure: keys that would be silently ignored are refused.
+    const rawApp = asMap(raw.app) ?? {};
+    const rawDatabase = asMap(raw.database) ?? {};
+    if (database.existing !== undefined) {
+        if (!primary && ok("role")) {
+            fail("database.existing", database.existing, "applies only to the primary stack; dr creates its own database at failover from the primary's copies: name the primary's database in pilotlight:failoverDatabase.sourceIdentifier instead");
+        } else {
+            for (const k of DATABASE_CREATION_KEYS) {
+                if (rawDatabase[k] !== undefined) fail(`database.${k}`, rawDatabase[k], `not used with pilotlight:database.existing (${database.existing}): pilotlight neither creates nor changes that database; remove it`);
+            }
+            if (app.enabled && ok("app")) {
+                fail("app.enabled", app.enabled, `expected false with pilotlight:database.existing (${database.existing}): the app tier connects only to a database this program creates, and ${database.existing}'s application keeps its own settings`);
+            }
+        }
+    }
+    if (!app.enabled) {
+        for (const k of Object.keys(rawApp)) if (k !== "enabled") fail(`app.${k}`, rawApp[k], "not used with pilotlight:app.enabled false (this stack has no app tier); remove it");
+        if (v.dns) fail("dns", raw.dns, "the records fail over between the stacks' load balancers, which pilotlight:app.enabled false leaves out; remove pilotlight:dns from both stack files or enable the app tier");
+    } else if (!app.redis) {
+        for (const k of ["redisNodeType", "redisNodes", "redisEngineVersion"]) if (rawApp[k] !== undefined) fail(`app.${k}`, rawApp[k], "not used with pilotlight:app.redis false (no cache); remove it");
+    }
+    const existingVpc = v.network.existing;
+    if (existingVpc) {
+        if (app.enabled && existingVpc.publicSubnetIds === undefined) {
+            fail("network.existing.publicSubnetIds", undefined, "the app tier's internet-facing load balancer needs public subnets in at least 2 zones: list them, or set pilotlight:app.enabled false");
+        }
+        if (rawNetwork?.natGateways !== undefined) {
+            fail("network.natGateways", rawNetwork.natGateways, "not used with pilotlight:network.existing: the existing VPC's own routes (NAT or endpoints) carry the app tier's and the Lambdas' traffic; remove it");
+        }
+    }
     if (app.certificateArn && region) {
         const certRegion = certificateRegion(app.certificateArn);
         if (certRegion && certRegion !== region) {
@@ -1144,7 +1267,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
 
     // The workload database has one kind; every list that names it must say the same.
     if (ok("database", "namePrefix")) {
-        const workload = `${namePrefix}-db`;
+        const workload = workloadIdentifier({ role, namePrefix, database });
         const isCluster = isAuroraEngine(engine);
         const kind = (c: boolean) => (c ? "an Aurora cluster" : "an RDS instance");
         const lists: [string, { identifier: string; isCluster: boolean }[] | undefined][] = [
@@ -1211,7 +1334,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
  */
 export function configWarnings(cfg: StackConfig): string[] {
     const warnings: string[] = [];
-    const workload = `${cfg.namePrefix}-db`;
+    const workload = workloadIdentifier(cfg);
     // The failback brings dr's data home through the restore machine: only for a database it lists.
     if (cfg.role === "primary" && cfg.restore && !cfg.restore.databases.some((d) => d.identifier === workload)) {
         const entry = isAuroraEngine(cfg.database.engine) ? `{"identifier": "${workload}", "isCluster": true}` : `"${workload}"`;
@@ -1274,6 +1397,19 @@ export function crossCheckStackFiles(own: StackFile, other: StackFile): string[]
     };
     same("namePrefix", "pilotlight");
     same("database.engine", "postgres");
+    // dr fails over from the database the primary protects: an existing one must be named on dr too.
+    for (const [p, d] of [
+        [own, other],
+        [other, own],
+    ] as const) {
+        const existing = get(p, "database.existing");
+        if (get(p, "role") !== "primary" || get(d, "role") !== "dr" || existing === undefined || get(d, "failoverDatabase") === undefined) continue;
+        const stated = get(d, "failoverDatabase.sourceIdentifier");
+        const source = stated ?? `${get(d, "namePrefix") ?? "pilotlight"}-db`;
+        if (source !== existing) {
+            problems.push(`${said(d, "failoverDatabase.sourceIdentifier", source)}${stated === undefined ? " (its default)" : ""} but ${said(p, "database.existing", existing)}; dr fails over from the database the primary protects: set pilotlight:failoverDatabase.sourceIdentifier to ${show(existing)} in ${d.file}`);
+        }
+    }
     if (get(own, "dns") !== undefined && get(other, "dns") !== undefined) {
         same("dns.hostedZoneId", undefined);
         same("dns.recordName", undefined);

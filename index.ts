@@ -3,7 +3,7 @@
 // peer stack and the operators need.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { isAuroraEngine, isSameAccount, loadConfig } from "./config";
+import { isAuroraEngine, isSameAccount, loadConfig, workloadIdentifier } from "./config";
 import { AppTier } from "./components/appTier";
 import { Database, enhancedMonitoringRole, restoreSource } from "./components/database";
 import { FailoverDns } from "./components/failoverDns";
@@ -51,11 +51,13 @@ const peer: NameScope = { prefix: cfg.namePrefix, accountId: cfg.peer.accountId,
 // Route 53 record and health check the failed-over stack uses exists in the pilot light, so a
 // failover needs neither a global control plane nor the primary region (tests/failoverStatic.test.ts).
 
-// NAT: always on the primary; on dr only while failed over. Additive either way.
+// NAT: always on the primary; on dr only while failed over. Additive either way. An existing VPC
+// (pilotlight:network.existing) keeps its own routes: the program adds security groups and subnet groups only.
 const network = new Network("network", {
+    existing: cfg.network.existing,
     vpcCidr: cfg.network.vpcCidr,
     availabilityZones: cfg.network.availabilityZones,
-    nat: primary || cfg.failover,
+    nat: !cfg.network.existing && (primary || cfg.failover),
     natGateways: cfg.network.natGateways,
     databasePort: cfg.database.port,
     appPort: cfg.network.appPort,
@@ -134,87 +136,95 @@ const serving = primary || cfg.failover;
 // dr: the Enhanced Monitoring role is IAM, so the pilot light keeps it ready.
 const monitoringRole =
     !primary && cfg.database.monitoringIntervalSeconds > 0 ? enhancedMonitoringRole("database-monitoring", cfg.accountId, cfg.region, tags) : undefined;
-const database = serving
-    ? new Database("database", {
-          identifier: workloadDatabaseIdentifier(cfg.namePrefix),
-          engine: cfg.database.engine,
-          engineVersion: cfg.database.engineVersion,
-          port: cfg.database.port,
-          instanceClass: cfg.database.instanceClass,
-          readerClass: cfg.database.readerClass,
-          instanceCount: cfg.database.instanceCount,
-          allocatedStorage: cfg.database.allocatedStorage,
-          maxAllocatedStorage: cfg.database.maxAllocatedStorage,
-          multiAz: cfg.database.multiAz,
-          backupRetentionDays: cfg.database.backupRetentionDays,
-          backupWindow: cfg.database.backupWindow,
-          maintenanceWindow: cfg.database.maintenanceWindow,
-          performanceInsights: cfg.database.performanceInsights,
-          monitoringIntervalSeconds: cfg.database.monitoringIntervalSeconds,
-          monitoringRoleArn: monitoringRole?.arn,
-          databaseName: cfg.database.name,
-          masterUsername: cfg.database.masterUsername,
-          deletionProtection: cfg.database.deletionProtection,
+// An existing primary database (pilotlight:database.existing) is protected, never created or changed here.
+const workload = workloadIdentifier(cfg);
+const database =
+    serving && !(primary && cfg.database.existing)
+        ? new Database("database", {
+              identifier: workloadDatabaseIdentifier(cfg.namePrefix),
+              engine: cfg.database.engine,
+              engineVersion: cfg.database.engineVersion,
+              port: cfg.database.port,
+              instanceClass: cfg.database.instanceClass,
+              readerClass: cfg.database.readerClass,
+              instanceCount: cfg.database.instanceCount,
+              allocatedStorage: cfg.database.allocatedStorage,
+              maxAllocatedStorage: cfg.database.maxAllocatedStorage,
+              multiAz: cfg.database.multiAz,
+              backupRetentionDays: cfg.database.backupRetentionDays,
+              backupWindow: cfg.database.backupWindow,
+              maintenanceWindow: cfg.database.maintenanceWindow,
+              performanceInsights: cfg.database.performanceInsights,
+              monitoringIntervalSeconds: cfg.database.monitoringIntervalSeconds,
+              monitoringRoleArn: monitoringRole?.arn,
+              databaseName: cfg.database.name,
+              masterUsername: cfg.database.masterUsername,
+              deletionProtection: cfg.database.deletionProtection,
+              kmsKeyArn: key.keyArn,
+              subnetGroupName: network.dbSubnetGroup.name,
+              securityGroupIds: [network.dbSecurityGroup.id],
+              // Config validation guarantees a failoverDatabase section on a failed-over dr stack.
+              // Two accounts: `latestCopy` restores the newest snapshot the primary's account shared with this one.
+              source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!, cfg.peer.accountId !== cfg.accountId ? cfg.peer.accountId : undefined),
+              accountId: cfg.accountId,
+              region: cfg.region,
+              tags,
+          })
+        : undefined;
+
+// The app tier exists on both stacks unless pilotlight:app.enabled is false: on the dr pilot light
+// it is the load balancer the SECONDARY record points at (no targets), the instance role and
+// profile, the Redis AUTH secret and the volume key grant; serving adds Redis, the launch template
+// and the Auto Scaling group.
+const app = cfg.app.enabled
+    ? new AppTier("app", {
+          namePrefix: cfg.namePrefix,
+          serving: !!database,
+          vpcId: network.vpcId,
+          publicSubnetIds: network.publicSubnetIds,
+          appSubnetIds: network.appSubnetIds,
+          lbSecurityGroupId: network.lbSecurityGroup.id,
+          appSecurityGroupId: network.appSecurityGroup.id,
+          cacheSecurityGroupId: network.dbSecurityGroup.id,
+          cacheSubnetGroupName: network.cacheSubnetGroup.name,
+          egress: network.natRoutes,
+          appPort: cfg.network.appPort,
+          instanceType: cfg.app.instanceType,
+          amiId: cfg.app.amiId,
+          minSize: cfg.app.minSize,
+          maxSize: cfg.app.maxSize,
+          desiredCapacity: cfg.app.desiredCapacity,
+          healthCheckPath: cfg.app.healthCheckPath,
+          certificateArn: cfg.app.certificateArn,
+          volumeSizeGb: cfg.app.volumeSizeGb,
+          redisNodeType: cfg.app.redisNodeType,
+          redisNodes: cfg.app.redisNodes,
+          redisEngineVersion: cfg.app.redisEngineVersion,
+          redis: cfg.app.redis,
           kmsKeyArn: key.keyArn,
-          subnetGroupName: network.dbSubnetGroup.name,
-          securityGroupIds: [network.dbSecurityGroup.id],
-          // Config validation guarantees a failoverDatabase section on a failed-over dr stack.
-          // Two accounts: `latestCopy` restores the newest snapshot the primary's account shared with this one.
-          source: primary ? { kind: "new" } : restoreSource(cfg.failoverDatabase!, cfg.peer.accountId !== cfg.accountId ? cfg.peer.accountId : undefined),
+          mediaBucketName: mediaBucketName(own),
+          database: database
+              ? {
+                    engine: cfg.database.engine,
+                    endpoint: database.endpoint,
+                    port: database.port,
+                    name: cfg.database.name,
+                    secretArn: database.masterUserSecretArn,
+                }
+              : undefined,
+          grantDependsOn: serviceLinkedRoles.filter((_, i) => cfg.serviceLinkedRoles[i] === "autoscaling.amazonaws.com"),
           accountId: cfg.accountId,
           region: cfg.region,
+          // The primary's instances are imaged by the backups (and the images copied to dr).
+          instanceTags: primary && cfg.backups?.images ? { [cfg.backups.images.tagKey]: cfg.backups.images.tagValue } : undefined,
           tags,
       })
     : undefined;
 
-// The app tier exists on both stacks: on the dr pilot light it is the load balancer the SECONDARY
-// record points at (no targets), the instance role and profile, the Redis AUTH secret and the volume
-// key grant; serving adds Redis, the launch template and the Auto Scaling group.
-const app = new AppTier("app", {
-    namePrefix: cfg.namePrefix,
-    serving: !!database,
-    vpcId: network.vpcId,
-    publicSubnetIds: network.publicSubnetIds,
-    appSubnetIds: network.appSubnetIds,
-    lbSecurityGroupId: network.lbSecurityGroup.id,
-    appSecurityGroupId: network.appSecurityGroup.id,
-    cacheSecurityGroupId: network.dbSecurityGroup.id,
-    cacheSubnetGroupName: network.cacheSubnetGroup.name,
-    egress: network.natRoutes,
-    appPort: cfg.network.appPort,
-    instanceType: cfg.app.instanceType,
-    amiId: cfg.app.amiId,
-    minSize: cfg.app.minSize,
-    maxSize: cfg.app.maxSize,
-    desiredCapacity: cfg.app.desiredCapacity,
-    healthCheckPath: cfg.app.healthCheckPath,
-    certificateArn: cfg.app.certificateArn,
-    volumeSizeGb: cfg.app.volumeSizeGb,
-    redisNodeType: cfg.app.redisNodeType,
-    redisNodes: cfg.app.redisNodes,
-    redisEngineVersion: cfg.app.redisEngineVersion,
-    kmsKeyArn: key.keyArn,
-    mediaBucketName: mediaBucketName(own),
-    database: database
-        ? {
-              engine: cfg.database.engine,
-              endpoint: database.endpoint,
-              port: database.port,
-              name: cfg.database.name,
-              secretArn: database.masterUserSecretArn,
-          }
-        : undefined,
-    grantDependsOn: serviceLinkedRoles.filter((_, i) => cfg.serviceLinkedRoles[i] === "autoscaling.amazonaws.com"),
-    accountId: cfg.accountId,
-    region: cfg.region,
-    // The primary's instances are imaged by the backups (and the images copied to dr).
-    instanceTags: primary && cfg.backups?.images ? { [cfg.backups.images.tagKey]: cfg.backups.images.tagValue } : undefined,
-    tags,
-});
-
 // Both records and every health check exist before a disaster (dr's SECONDARY points at the DR load
-// balancer of the pilot light): DNS fails over by health check, a data-plane decision.
-const dns = cfg.dns
+// balancer of the pilot light): DNS fails over by health check, a data-plane decision. Config
+// refuses pilotlight:dns without an app tier.
+const dns = cfg.dns && app
     ? new FailoverDns("dns", {
           role: primary ? "PRIMARY" : "SECONDARY",
           namePrefix: cfg.namePrefix,
@@ -375,7 +385,7 @@ const failbackSource = !primary
 
 // Failback, primary side: bring that snapshot home and refresh the database in place through
 // the restore machine; only where the restore machine covers the workload database.
-const workloadRestore = cfg.restore?.databases.find((d) => d.identifier === workloadDatabaseIdentifier(cfg.namePrefix));
+const workloadRestore = cfg.restore?.databases.find((d) => d.identifier === workload);
 const failback =
     restore && workloadRestore
         ? new Failback("failback", {
@@ -386,6 +396,8 @@ const failback =
               drAccountId: cfg.peer.accountId,
               drRegion: cfg.peer.region,
               databaseIdentifier: workloadRestore.identifier,
+              // dr restores the workload as its own `<namePrefix>-db`, which the failback source snapshots.
+              drDatabaseIdentifier: workloadDatabaseIdentifier(cfg.namePrefix),
               isCluster: workloadRestore.isCluster,
               sharedKeyArn: key.keyArn,
               replicaKeyArn: key.replicaKeyArn!,
@@ -511,11 +523,12 @@ export const databaseIsCluster = database?.isCluster;
 export const databaseSecretArn = database?.masterUserSecretArn;
 export const databaseRestoredFrom = database?.restoredFrom;
 export const databaseEngineVersion = database?.engineVersionActual;
-export const appUrl = app.url;
-export const loadBalancerDnsName = app.dnsName;
-export const redisEndpoint = app.redisEndpoint;
-export const redisAuthSecretArn = app.redisAuthSecretArn;
-export const appAutoScalingGroup = app.autoScalingGroupName;
+export const workloadDatabase = workload;
+export const appUrl = app?.url;
+export const loadBalancerDnsName = app?.dnsName;
+export const redisEndpoint = app?.redisEndpoint;
+export const redisAuthSecretArn = app?.redisAuthSecretArn;
+export const appAutoScalingGroup = app?.autoScalingGroupName;
 export const dnsRecord = dns?.fqdn;
 export const dnsPeerRoleArn = dns?.peerRoleArn;
 export const dnsFailoverRole = dns ? (primary ? "PRIMARY" : "SECONDARY") : undefined;

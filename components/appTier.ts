@@ -23,10 +23,13 @@ export interface AppSettings {
     dbName: string;
     /** Secret with `{username, password}`, read at every boot with the instance role. */
     dbSecretArn: string;
-    redisHost: string;
-    redisPort: number;
-    /** Secret holding the Redis AUTH token, read at every boot like the database's. */
-    redisAuthSecretArn: string;
+    /** The Redis cache; none when the app tier has no cache. */
+    redis?: {
+        host: string;
+        port: number;
+        /** Secret holding the Redis AUTH token, read at every boot like the database's. */
+        authSecretArn: string;
+    };
     mediaBucket: string;
 }
 
@@ -49,11 +52,15 @@ export function renderUserData(s: AppSettings): string {
         ["DB_NAME", s.dbName],
         ["DB_SECRET_ARN", s.dbSecretArn],
         ["DB_CREDENTIALS_FILE", "/run/pilotlight/db-credentials.json"],
-        ["REDIS_HOST", s.redisHost],
-        ["REDIS_PORT", s.redisPort],
-        ["REDIS_TLS", "true"],
-        ["REDIS_AUTH_SECRET_ARN", s.redisAuthSecretArn],
-        ["REDIS_AUTH_FILE", "/run/pilotlight/redis-auth"],
+        ...(s.redis
+            ? ([
+                  ["REDIS_HOST", s.redis.host],
+                  ["REDIS_PORT", s.redis.port],
+                  ["REDIS_TLS", "true"],
+                  ["REDIS_AUTH_SECRET_ARN", s.redis.authSecretArn],
+                  ["REDIS_AUTH_FILE", "/run/pilotlight/redis-auth"],
+              ] as [string, string | number][])
+            : []),
         ["MEDIA_BUCKET", s.mediaBucket],
     ];
     for (const [k, v] of env) {
@@ -91,7 +98,9 @@ export function renderUserData(s: AppSettings): string {
         "install -d -m 0750 /run/pilotlight",
         "fetch() { aws secretsmanager get-secret-value --region \"$AWS_REGION\" --secret-id \"$1\" --query SecretString --output text > \"$2.tmp\" && mv \"$2.tmp\" \"$2\"; }",
         "i=0",
-        "until fetch \"$DB_SECRET_ARN\" \"$DB_CREDENTIALS_FILE\" && fetch \"$REDIS_AUTH_SECRET_ARN\" \"$REDIS_AUTH_FILE\"; do",
+        s.redis
+            ? "until fetch \"$DB_SECRET_ARN\" \"$DB_CREDENTIALS_FILE\" && fetch \"$REDIS_AUTH_SECRET_ARN\" \"$REDIS_AUTH_FILE\"; do"
+            : "until fetch \"$DB_SECRET_ARN\" \"$DB_CREDENTIALS_FILE\"; do",
         "  i=$((i + 1)); [ \"$i\" -ge 30 ] && { echo 'pilotlight: cannot read the secrets from Secrets Manager' >&2; exit 1; }",
         "  sleep 10",
         "done",
@@ -231,6 +240,8 @@ export interface AppTierArgs {
     redisNodes?: number;
     /** Redis engine version. Defaults to `7.1`. */
     redisEngineVersion?: string;
+    /** Whether the app tier has its Redis cache (and the AUTH token's secret). Defaults to true. */
+    redis?: boolean;
     /** The stack's key: volumes, Redis at rest, the Redis AUTH secret, media objects, the database secret. */
     kmsKeyArn: pulumi.Input<string>;
     /** Media bucket name (the replica on dr). */
@@ -272,8 +283,8 @@ export class AppTier extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     /** True when the listener is HTTPS. */
     public readonly https: boolean;
-    /** ARN of the secret holding the Redis AUTH token. */
-    public readonly redisAuthSecretArn: pulumi.Output<string>;
+    /** ARN of the secret holding the Redis AUTH token; undefined without Redis. */
+    public readonly redisAuthSecretArn?: pulumi.Output<string>;
     /** Redis primary endpoint (serving only). */
     public readonly redisEndpoint?: pulumi.Output<string>;
     /** Auto Scaling group name (serving only). */
@@ -354,23 +365,37 @@ export class AppTier extends pulumi.ComponentResource {
         // accepts), kept in the secret; a later `up` keeps it (rotation is a deliberate operation).
         // Deleted without a recovery window: it protects only the cache that goes with the stack, and a
         // window would block re-creating the same name for up to 30 days (a redeployed stack).
-        const redisSecret = new aws.secretsmanager.Secret(
-            `${name}-redis-auth`,
-            { name: redisAuthSecretName(args.namePrefix), description: "pilotlight: Redis AUTH token of the app cache", kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 0, tags },
-            { parent: this },
-        );
-        const token = aws.secretsmanager.getRandomPasswordOutput({ passwordLength: 64, excludePunctuation: true, includeSpace: false, requireEachIncludedType: true }, { parent: this });
-        const redisToken = new aws.secretsmanager.SecretVersion(
-            `${name}-redis-auth`,
-            { secretId: redisSecret.id, secretString: pulumi.secret(token.randomPassword) },
-            { parent: this, ignoreChanges: ["secretString"] },
-        );
-        this.redisAuthSecretArn = redisSecret.arn;
+        const withRedis = args.redis ?? true;
+        const redisSecret = withRedis
+            ? new aws.secretsmanager.Secret(
+                  `${name}-redis-auth`,
+                  { name: redisAuthSecretName(args.namePrefix), description: "pilotlight: Redis AUTH token of the app cache", kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 0, tags },
+                  { parent: this },
+              )
+            : undefined;
+        const redisToken = redisSecret
+            ? new aws.secretsmanager.SecretVersion(
+                  `${name}-redis-auth`,
+                  {
+                      secretId: redisSecret.id,
+                      secretString: pulumi.secret(
+                          aws.secretsmanager.getRandomPasswordOutput({ passwordLength: 64, excludePunctuation: true, includeSpace: false, requireEachIncludedType: true }, { parent: this }).randomPassword,
+                      ),
+                  },
+                  { parent: this, ignoreChanges: ["secretString"] },
+              )
+            : undefined;
+        this.redisAuthSecretArn = redisSecret?.arn;
 
         this.instancePolicy = pulumi
-            .all([args.kmsKeyArn, redisSecret.arn])
+            .all([args.kmsKeyArn, redisSecret?.arn])
             .apply(([keyArn, redisSecretArn]) =>
-                instancePolicy({ bucketName: args.mediaBucketName, secretArns: [...rdsManagedSecretArns(args.accountId, args.region), redisSecretArn], keyArns: [keyArn], region: args.region }),
+                instancePolicy({
+                    bucketName: args.mediaBucketName,
+                    secretArns: [...rdsManagedSecretArns(args.accountId, args.region), ...(redisSecretArn ? [redisSecretArn] : [])],
+                    keyArns: [keyArn],
+                    region: args.region,
+                }),
             );
         const role = new aws.iam.Role(
             `${name}-instance`,
@@ -396,7 +421,7 @@ export class AppTier extends pulumi.ComponentResource {
             const db = args.database;
             // --- Serving (prod always, dr while failed over): regional resources only.
             const redisNodes = args.redisNodes ?? 2;
-            const redis = new aws.elasticache.ReplicationGroup(
+            const redis = redisToken && new aws.elasticache.ReplicationGroup(
                 `${name}-redis`,
                 {
                     replicationGroupId: `${args.namePrefix}-redis`,
@@ -422,10 +447,10 @@ export class AppTier extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            this.redisEndpoint = redis.primaryEndpointAddress;
+            this.redisEndpoint = redis?.primaryEndpointAddress;
 
             const userData = pulumi
-                .all([db.endpoint, db.port, db.secretArn, redis.primaryEndpointAddress, redisSecret.arn])
+                .all([db.endpoint, db.port, db.secretArn, redis?.primaryEndpointAddress, redisSecret?.arn])
                 .apply(([dbHost, dbPort, dbSecretArn, redisHost, redisAuthSecretArn]) =>
                     renderUserData({
                         region: args.region,
@@ -435,9 +460,7 @@ export class AppTier extends pulumi.ComponentResource {
                         dbPort,
                         dbName: db.name,
                         dbSecretArn,
-                        redisHost,
-                        redisPort: 6379,
-                        redisAuthSecretArn,
+                        redis: redisHost && redisAuthSecretArn ? { host: redisHost, port: 6379, authSecretArn: redisAuthSecretArn } : undefined,
                         mediaBucket: args.mediaBucketName,
                     }),
                 );

@@ -4,8 +4,9 @@
 // snapshot within the DR region under the shared key's replica, copies it home under the
 // shared key, and refreshes the primary's database in place with the restore machine
 // (`db_restore`). The target side exists only where the restore machine covers the workload
-// database (`pilotlight:restore.databases` lists `<namePrefix>-db`): it is what changes the
-// database. Both machines are started by an operator; neither has a schedule.
+// database (`pilotlight:restore.databases` lists it: `pilotlight:database.existing`, else
+// `<namePrefix>-db`): it is what changes the database. The copies are named after the home
+// database, the only snapshots the restore machine restores it from. Both machines are started by an operator; neither has a schedule.
 //
 // The source side is statically stable: its roles and policies (IAM, a global control plane)
 // are part of the pilot light on dr always; only its function, machine and log groups
@@ -88,7 +89,9 @@ export function failbackStatements(ctx: FailbackPolicyContext): PolicyStatement[
     const peer = { accountId: ctx.drAccountId, region: ctx.drRegion };
     const k = rdsKind(ctx.isCluster);
     const rds = (a: string) => `rds:${k.action(a)}`;
-    const source = rdsArn(peer, k.snapshot, `${ctx.identifier}-fb-*`);
+    // The source is named after dr's database, which the failback source snapshots; the copies
+    // after the home database, the only snapshots the restore machine restores it from.
+    const source = rdsArn(peer, k.snapshot, `${ctx.drIdentifier}-fb-*`);
     const drCopies = rdsArn(dr, k.snapshot, `${ctx.identifier}-fb-*-sk`);
     const homeCopies = rdsArn(home, k.snapshot, `${ctx.identifier}-fb-*-sk`);
     const useKey = ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"];
@@ -175,6 +178,11 @@ export interface FailbackTargetArgs extends FailbackCommonArgs {
     drAccountId: string;
     /** The dr stack's region. */
     drRegion: string;
+    /**
+     * dr's database (`<namePrefix>-db`), whose snapshots the failback source takes. Defaults to
+     * `databaseIdentifier`; differs when the primary protects an existing database.
+     */
+    drDatabaseIdentifier?: string;
     /** ARN of the shared key: the home copy's key. */
     sharedKeyArn: pulumi.Input<string>;
     /** ARN of the shared key's replica in the DR region: the DR-region copy's key. */
@@ -236,6 +244,7 @@ export class Failback extends pulumi.ComponentResource {
                         drRegion: target.drRegion,
                         drAccountId: target.drAccountId,
                         identifier: target.databaseIdentifier,
+                        drIdentifier: target.drDatabaseIdentifier ?? target.databaseIdentifier,
                         isCluster: target.isCluster,
                         machineName,
                         restoreMachineName,
@@ -249,6 +258,7 @@ export class Failback extends pulumi.ComponentResource {
                     DR_REGION: args.drRegion,
                     DR_ACCOUNT_ID: args.drAccountId,
                     DATABASE: args.databaseIdentifier,
+                    DR_DATABASE: args.drDatabaseIdentifier ?? args.databaseIdentifier,
                     IS_CLUSTER: String(args.isCluster),
                     SHARED_KEY_ARN: args.sharedKeyArn,
                     REPLICA_KEY_ARN: args.replicaKeyArn,

@@ -1,6 +1,7 @@
 // The VPC of a stack: public (load balancer, NAT), app and db tiers across the
 // configured AZs, the tier security groups, the DB and cache subnet groups, NAT on
 // demand and, when Lambdas run in the VPC, the interface endpoints they need.
+// Or an existing VPC: then only the tier security groups and subnet groups are added to it.
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
@@ -54,8 +55,25 @@ export const DEFAULT_ENDPOINT_SERVICES = ["rds", "states", "sns", "secretsmanage
 /** Services reached through gateway endpoints (free, routed) when Lambdas run in the VPC. */
 export const GATEWAY_ENDPOINT_SERVICES = ["s3", "dynamodb"];
 
+/** A VPC the program uses without creating or changing it. */
+export interface ExistingVpc {
+    vpcId: pulumi.Input<string>;
+    /** Public subnets (the app tier's load balancer); needed only with an app tier. */
+    publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Private subnets whose routes reach AWS APIs (NAT or endpoints). */
+    appSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Database-tier subnets. */
+    dbSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+}
+
 export interface NetworkArgs {
-    /** VPC CIDR (/16 to /20). */
+    /**
+     * Use this VPC instead of creating one: no VPC, subnets, NAT, routes or endpoints are made; the
+     * tier security groups and the DB and cache subnet groups are added to it. The VPC's own routes
+     * (NAT or its endpoints) must carry the app tier's and in-VPC Lambdas' traffic to AWS APIs.
+     */
+    existing?: ExistingVpc;
+    /** VPC CIDR (/16 to /20); not read with `existing`. */
     vpcCidr: string;
     /** Availability zones, at least 2; one subnet per tier in each. */
     availabilityZones: string[];
@@ -102,8 +120,8 @@ export function checkLambdaEgress(args: Pick<NetworkArgs, "lambdasInVpc" | "lamb
 
 /** The stack's network. */
 export class Network extends pulumi.ComponentResource {
-    /** The awsx VPC. */
-    public readonly vpc: awsx.ec2.Vpc;
+    /** The awsx VPC; undefined for an existing VPC. */
+    public readonly vpc?: awsx.ec2.Vpc;
     /** VPC id. */
     public readonly vpcId: pulumi.Output<string>;
     /** Public subnets (load balancer, NAT), one per AZ. */
@@ -128,41 +146,52 @@ export class Network extends pulumi.ComponentResource {
     public readonly natRoutes: aws.ec2.Route[];
     /** Where Lambdas run when `lambdasInVpc` is on; undefined otherwise. */
     public readonly lambdaVpc?: LambdaVpcConfig;
-    /** The planned subnet CIDRs. */
-    public readonly plan: SubnetPlan;
+    /** The planned subnet CIDRs; undefined for an existing VPC. */
+    public readonly plan?: SubnetPlan;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pilotlight:network:Network", name, {}, opts);
         const tags = args.tags ?? {};
         const azs = args.availabilityZones;
         const appPort = args.appPort ?? 80;
-        this.plan = planSubnets(args.vpcCidr, azs.length);
-        const lambdaNat = checkLambdaEgress(args);
+        const existing = args.existing;
+        if (existing && args.nat) throw new Error("Network: an existing VPC keeps its own routes; NAT is made only in a VPC this program creates");
+        // An existing VPC's own routes carry the in-VPC Lambdas' traffic; no NAT check applies.
+        const lambdaNat = existing ? false : checkLambdaEgress(args);
 
-        // NAT is never the VPC's own (strategy None): turning it on for failover adds
-        // resources next to the VPC instead of changing the VPC component's inputs.
-        this.vpc = new awsx.ec2.Vpc(
-            `${name}-vpc`,
-            {
-                cidrBlock: args.vpcCidr,
-                availabilityZoneNames: azs,
-                enableDnsHostnames: true,
-                enableDnsSupport: true,
-                natGateways: { strategy: "None" },
-                subnetStrategy: "Auto",
-                subnetSpecs: [
-                    { type: "Public", name: "public", cidrBlocks: this.plan.public, tags: { ...tags, tier: "public" } },
-                    { type: "Private", name: "app", cidrBlocks: this.plan.app, tags: { ...tags, tier: "app" } },
-                    { type: "Isolated", name: "db", cidrBlocks: this.plan.db, tags: { ...tags, tier: "db" } },
-                ],
-                tags,
-            },
-            { parent: this },
-        );
-        this.vpcId = this.vpc.vpcId;
-        this.publicSubnetIds = this.vpc.publicSubnetIds;
-        this.appSubnetIds = this.vpc.privateSubnetIds;
-        this.dbSubnetIds = this.vpc.isolatedSubnetIds;
+        if (existing) {
+            const ids = (l: pulumi.Input<pulumi.Input<string>[]>) => pulumi.output(l).apply((x) => [...x]);
+            this.vpcId = pulumi.output(existing.vpcId);
+            this.publicSubnetIds = ids(existing.publicSubnetIds ?? []);
+            this.appSubnetIds = ids(existing.appSubnetIds);
+            this.dbSubnetIds = ids(existing.dbSubnetIds);
+        } else {
+            this.plan = planSubnets(args.vpcCidr, azs.length);
+            // NAT is never the VPC's own (strategy None): turning it on for failover adds
+            // resources next to the VPC instead of changing the VPC component's inputs.
+            this.vpc = new awsx.ec2.Vpc(
+                `${name}-vpc`,
+                {
+                    cidrBlock: args.vpcCidr,
+                    availabilityZoneNames: azs,
+                    enableDnsHostnames: true,
+                    enableDnsSupport: true,
+                    natGateways: { strategy: "None" },
+                    subnetStrategy: "Auto",
+                    subnetSpecs: [
+                        { type: "Public", name: "public", cidrBlocks: this.plan.public, tags: { ...tags, tier: "public" } },
+                        { type: "Private", name: "app", cidrBlocks: this.plan.app, tags: { ...tags, tier: "app" } },
+                        { type: "Isolated", name: "db", cidrBlocks: this.plan.db, tags: { ...tags, tier: "db" } },
+                    ],
+                    tags,
+                },
+                { parent: this },
+            );
+            this.vpcId = this.vpc.vpcId;
+            this.publicSubnetIds = this.vpc.publicSubnetIds;
+            this.appSubnetIds = this.vpc.privateSubnetIds;
+            this.dbSubnetIds = this.vpc.isolatedSubnetIds;
+        }
 
         const sg = (suffix: string, description: string) =>
             new aws.ec2.SecurityGroup(
@@ -230,7 +259,13 @@ export class Network extends pulumi.ComponentResource {
             });
         }
 
-        if (args.lambdasInVpc) {
+        if (args.lambdasInVpc && existing) {
+            // Endpoints with private DNS would collide with those the VPC may already have: none are
+            // made, and the Lambdas go out over HTTPS through the VPC's own routes.
+            const lambdaSg = sg("lambda", "Lambdas: outbound HTTPS through the VPC's own routes");
+            egress("lambda-out-https", lambdaSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS to AWS APIs (and, where needed, other regions, the SES API, Slack) through the VPC's routes" });
+            this.lambdaVpc = { subnetIds: this.appSubnetIds, securityGroupIds: [lambdaSg.id] };
+        } else if (args.lambdasInVpc) {
             const lambdaSg = sg("lambda", "Lambdas: outbound HTTPS to the VPC's interface endpoints only");
             const endpointSg = sg("endpoints", "Interface endpoints: HTTPS from the Lambdas");
             egress("lambda-out-endpoints", lambdaSg.id, { ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: endpointSg.id, description: "To the interface endpoints" });

@@ -26,9 +26,11 @@ const settings: AppSettings = {
     dbPort: 5432,
     dbName: "app",
     dbSecretArn: "arn:aws:secretsmanager:us-west-2:222222222222:secret:rds!db-1234-AbCdEf",
-    redisHost: "master.pilotlight-redis.abc.usw2.cache.amazonaws.com",
-    redisPort: 6379,
-    redisAuthSecretArn: "arn:aws:secretsmanager:us-west-2:222222222222:secret:pilotlight/redis-auth-AbCdEf",
+    redis: {
+        host: "master.pilotlight-redis.abc.usw2.cache.amazonaws.com",
+        port: 6379,
+        authSecretArn: "arn:aws:secretsmanager:us-west-2:222222222222:secret:pilotlight/redis-auth-AbCdEf",
+    },
     mediaBucket: "pilotlight-media-222222222222-us-west-2",
 };
 
@@ -107,11 +109,21 @@ describe("AppTier", () => {
             for (const [key, value] of [
                 ["dbHost", "db.example\nrm -rf /"],
                 ["mediaBucket", "bucket$(id)"],
-                ["redisHost", "PILOTLIGHT_ENV'"],
                 ["dbName", ""],
             ] as const) {
                 assert.throws(() => renderUserData({ ...settings, [key]: value }), /user-data setting [A-Z_]+ is .*; expected letters, digits/, `${key}=${JSON.stringify(value)}`);
             }
+            assert.throws(() => renderUserData({ ...settings, redis: { ...settings.redis!, host: "PILOTLIGHT_ENV'" } }), /user-data setting REDIS_HOST is .*; expected letters, digits/);
+        });
+
+        it("without Redis, neither writes its settings nor waits for its token at boot", () => {
+            const u = renderUserData({ ...settings, redis: undefined });
+            assert.deepStrictEqual(
+                heredoc(u, "/etc/pilotlight/app.env").filter((l) => l.startsWith("REDIS")),
+                [],
+            );
+            assert.deepStrictEqual(heredoc(u, "/usr/local/sbin/pilotlight-fetch-secrets").filter((l) => l.startsWith("until")), ['until fetch "$DB_SECRET_ARN" "$DB_CREDENTIALS_FILE"; do']);
+            assert.ok(heredoc(renderUserData(settings), "/usr/local/sbin/pilotlight-fetch-secrets").some((l) => l.includes('fetch "$REDIS_AUTH_SECRET_ARN" "$REDIS_AUTH_FILE"')));
         });
     });
 

@@ -24,6 +24,7 @@ import {
 } from "../config";
 import { planSubnets } from "../components/network";
 import { clusterIdentifierProblem } from "../functions/lib/auroraFailover";
+import { identifierProblem } from "../functions/lib/naming";
 import { drRawConfig, prodRawConfig } from "./fixtures";
 import { PROJECT_ROOT, readStackConfig, runProgram } from "./program";
 import { markLookups, parseArgs, stackFileReport, summary, synth } from "./synth";
@@ -84,6 +85,8 @@ describe("config", () => {
             deletionProtection: true,
         });
         assert.deepStrictEqual(cfg.app, {
+            enabled: true,
+            redis: true,
             instanceType: "t3.small",
             minSize: 2,
             maxSize: 4,
@@ -415,6 +418,48 @@ describe("config: realistic mistakes, each refused with its exact message", () =
         { mistake: "an Aurora workload through the instance-only copy", stack: "prod", change: (r) => ((r.database = { engine: "aurora-mysql" }), (r.copy = { source: "pilotlight-db" })), problems: ['pilotlight:copy.source is "pilotlight-db"; the cross-account copy restores RDS instances, but pilotlight-db is an Aurora cluster (pilotlight:database.engine aurora-mysql); protect it with pilotlight:backups instead'] },
         { mistake: "Aurora recovery of an instance workload", stack: "prod", change: (r) => (r.auroraFailover = { clusters: [{ identifier: "pilotlight-db" }] }), problems: ['pilotlight:auroraFailover.clusters[0].identifier is "pilotlight-db"; pilotlight-db is the workload database, an RDS instance (pilotlight:database.engine postgres); Aurora failover recovery watches Aurora clusters only'] },
         { mistake: "a minor version of another engine", stack: "prod", change: (r) => (r.database = { engine: "aurora-mysql", engineVersion: "8.0.41" }), problems: ['pilotlight:database.engineVersion is "8.0.41"; expected a version of aurora-mysql such as 8.0 (or 8.0.mysql_aurora.3.08.2)'] },
+        // Bringing an existing workload: what the program does not create, it does not configure.
+        ...((): { mistake: string; stack: "prod" | "dr"; change: (r: any) => void; problems: string[] }[] => {
+            const VPC = { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-0000000000000000a", "subnet-0000000000000000b"], appSubnetIds: ["subnet-0000000000000001a", "subnet-0000000000000001b"], dbSubnetIds: ["subnet-0000000000000002a", "subnet-0000000000000002b"] };
+            const existingDb = (r: any, database: object) => ((r.database = { engine: "postgres", existing: "orders-db", ...database }), (r.app = { enabled: false }), delete r.dns);
+            const existingVpc = (r: any, vpc: object) => ((r.network = { existing: { ...VPC, ...vpc } }), delete r.availabilityZones);
+            const NOT_CHANGED = "not used with pilotlight:database.existing (orders-db): pilotlight neither creates nor changes that database; remove it";
+            return [
+                { mistake: "a creation setting of an existing database", stack: "prod", change: (r) => existingDb(r, { instanceClass: "db.r6g.large", multiAz: true }), problems: [`pilotlight:database.instanceClass is "db.r6g.large"; ${NOT_CHANGED}`, `pilotlight:database.multiAz is true; ${NOT_CHANGED}`] },
+                {
+                    mistake: "an existing database with the program's app tier",
+                    stack: "prod",
+                    change: (r) => ((r.database = { engine: "postgres", existing: "orders-db" }), (r.app = { instanceType: "t3.small" })),
+                    problems: ["pilotlight:app.enabled is true; expected false with pilotlight:database.existing (orders-db): the app tier connects only to a database this program creates, and orders-db's application keeps its own settings"],
+                },
+                {
+                    mistake: "an existing database on dr",
+                    stack: "dr",
+                    change: (r) => (r.database = { engine: "postgres", existing: "orders-db" }),
+                    problems: ['pilotlight:database.existing is "orders-db"; applies only to the primary stack; dr creates its own database at failover from the primary\'s copies: name the primary\'s database in pilotlight:failoverDatabase.sourceIdentifier instead'],
+                },
+                { mistake: "an existing database named with capitals", stack: "prod", change: (r) => existingDb(r, { existing: "Orders-DB" }), problems: ['pilotlight:database.existing is "Orders-DB"; expected the identifier of an existing RDS instance or Aurora cluster: ' + identifierProblem("Orders-DB")] },
+                { mistake: "DNS without an app tier", stack: "prod", change: (r) => ((r.app = { enabled: false }), (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "app.example.com" })), problems: [`pilotlight:dns is {"hostedZoneId":"Z0123456789ABCDEFGHIJ","recordName":"app.example.com"}; the records fail over between the stacks' load balancers, which pilotlight:app.enabled false leaves out; remove pilotlight:dns from both stack files or enable the app tier`] },
+                { mistake: "an app setting with the app tier off", stack: "dr", change: (r) => ((r.app = { enabled: false, minSize: 0 }), delete r.dns), problems: ["pilotlight:app.minSize is 0; not used with pilotlight:app.enabled false (this stack has no app tier); remove it"] },
+                { mistake: "a Redis setting without Redis", stack: "prod", change: (r) => (r.app = { redis: false, redisNodes: 3 }), problems: ["pilotlight:app.redisNodes is 3; not used with pilotlight:app.redis false (no cache); remove it"] },
+                { mistake: "an existing VPC without public subnets for the app tier", stack: "prod", change: (r) => existingVpc(r, { publicSubnetIds: undefined }), problems: ["pilotlight:network.existing.publicSubnetIds is missing; the app tier's internet-facing load balancer needs public subnets in at least 2 zones: list them, or set pilotlight:app.enabled false"] },
+                { mistake: "availability zones with an existing VPC", stack: "prod", change: (r) => (r.network = { existing: VPC }), problems: ['pilotlight:availabilityZones is ["us-east-1a","us-east-1b"]; not used with pilotlight:network.existing: the existing subnets are in their own zones; remove it'] },
+                {
+                    mistake: "NAT settings with an existing VPC",
+                    stack: "dr",
+                    change: (r) => ((r.network = { natGateways: "onePerAz", existing: VPC }), delete r.availabilityZones),
+                    problems: ['pilotlight:network.natGateways is "onePerAz"; not used with pilotlight:network.existing: the existing VPC\'s own routes (NAT or endpoints) carry the app tier\'s and the Lambdas\' traffic; remove it'],
+                },
+                {
+                    mistake: "one subnet in two tiers",
+                    stack: "prod",
+                    change: (r) => existingVpc(r, { dbSubnetIds: ["subnet-0000000000000001a", "subnet-0000000000000002b"] }),
+                    problems: ['pilotlight:network.existing.dbSubnetIds is ["subnet-0000000000000001a","subnet-0000000000000002b"]; expected subnets of their own tier: subnet-0000000000000001a is also in appSubnetIds'],
+                },
+                { mistake: "a single app subnet", stack: "prod", change: (r) => existingVpc(r, { appSubnetIds: ["subnet-0000000000000001a"] }), problems: ['pilotlight:network.existing.appSubnetIds is ["subnet-0000000000000001a"]; expected a list of at least 2 subnet ids in different availability zones, e.g. ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]'] },
+                { mistake: "a VPC named by its Name tag", stack: "prod", change: (r) => existingVpc(r, { vpcId: "prod-vpc" }), problems: ['pilotlight:network.existing.vpcId is "prod-vpc"; expected a VPC id such as vpc-0123456789abcdef0'] },
+            ];
+        })(),
         // The provider's account guard.
         { mistake: "a service-linked role by its short name", stack: "dr", change: (r) => (r.serviceLinkedRoles = ["autoscaling"]), problems: ['pilotlight:serviceLinkedRoles is ["autoscaling"]; expected a list of the service-linked roles to create in this account, each one of autoscaling.amazonaws.com, elasticache.amazonaws.com, rds.amazonaws.com; leave out those the account already has (aws iam list-roles --path-prefix /aws-service-role/)'] },
         { mistake: "a service-linked role twice", stack: "dr", change: (r) => (r.serviceLinkedRoles = ["rds.amazonaws.com", "rds.amazonaws.com"]), problems: ['pilotlight:serviceLinkedRoles is ["rds.amazonaws.com","rds.amazonaws.com"]; expected each service once'] },

@@ -185,6 +185,7 @@ describe("Failback component", () => {
             DR_REGION: "us-west-2",
             DR_ACCOUNT_ID: "222222222222",
             DATABASE: "pilotlight-db",
+            DR_DATABASE: "pilotlight-db",
             IS_CLUSTER: "false",
             SHARED_KEY_ARN: sharedKey,
             REPLICA_KEY_ARN: replicaKey,

@@ -55,9 +55,9 @@ describe("failback, dr to primary, end to end", () => {
     }
 
     /** The primary's database before failback: stale. */
-    function seedProd(rds: FakeRds, setup: Setup): void {
-        if (setup.isCluster) rds.addCluster({ identifier: DB, data: "written-in-prod", info: { KmsKeyId: SHARED_KEY }, members: [{ identifier: `${DB}-1` }, { identifier: `${DB}-2` }] });
-        else rds.addInstance({ identifier: DB, data: "written-in-prod", info: { KmsKeyId: SHARED_KEY } });
+    function seedProd(rds: FakeRds, setup: Setup, home = DB): void {
+        if (setup.isCluster) rds.addCluster({ identifier: home, data: "written-in-prod", info: { KmsKeyId: SHARED_KEY }, members: [{ identifier: `${home}-1` }, { identifier: `${home}-2` }] });
+        else rds.addInstance({ identifier: home, data: "written-in-prod", info: { KmsKeyId: SHARED_KEY } });
     }
 
     /** Runs the dr side in the dr account; returns its output and the snapshot as the dr account holds it. */
@@ -85,17 +85,19 @@ describe("failback, dr to primary, end to end", () => {
     }
 
     /** The primary's fake and Step Functions: StartExecution of the restore machine runs the real one over the primary's fake. */
-    function primary(setup: Setup) {
+    function primary(setup: Setup, home = DB) {
         const rds = new FakeRds();
         const sfn = new FakeSfn();
         fakes.push(rds, sfn);
-        seedProd(rds, setup);
+        seedProd(rds, setup, home);
         const restores: RunResult[] = [];
         const handlers = restoreHandlers(RESTORE_ARNS, alert);
         sfn.onStart = async (e) => {
             assert.strictEqual(e.stateMachineArn, RESTORE_MACHINE);
             const run = await runMachine(restoreMachineDefinition(RESTORE_ARNS, POLL), JSON.parse(e.input), { handlers, machineName: "pilotlight-restore", executionName: e.name });
             restores.push(run);
+            // What DescribeExecution then reports: its error and cause, or its output.
+            Object.assign(e, run.status === "SUCCEEDED" ? { output: JSON.stringify(run.output) } : { error: run.error, cause: run.cause });
             return ["RUNNING", run.status];
         };
         Object.assign(process.env, {
@@ -103,13 +105,14 @@ describe("failback, dr to primary, end to end", () => {
             HOME_REGION: HOME,
             DR_REGION: DR,
             DR_ACCOUNT_ID: setup.sameAccount ? PROD_ACCOUNT : DR_ACCOUNT,
-            DATABASE: DB,
+            DATABASE: home,
+            DR_DATABASE: DB,
             IS_CLUSTER: String(setup.isCluster),
             SHARED_KEY_ARN: SHARED_KEY,
             REPLICA_KEY_ARN: REPLICA_KEY,
             RESTORE_MACHINE_ARN: RESTORE_MACHINE,
-            MANAGED_IDENTIFIERS: DB,
-            MANAGED_KINDS: `${DB}=${setup.isCluster ? "cluster" : "instance"}`,
+            MANAGED_IDENTIFIERS: home,
+            MANAGED_KINDS: `${home}=${setup.isCluster ? "cluster" : "instance"}`,
             EXPORT_ENABLED: "false",
             KEEP_SNAPSHOTS: "2",
         });
@@ -214,5 +217,54 @@ describe("failback, dr to primary, end to end", () => {
         assert.strictEqual(rds.snapshots.get(`${src.output.snapshotIdentifier}-sk`)!.info.KmsKeyId, SHARED_KEY);
         assert.deepStrictEqual(rds.callsOf("ModifyDBSnapshotAttribute"), []);
         assert.deepStrictEqual(alerts, []);
+    });
+
+    /** dr's snapshot as the primary's account sees it: shared with it by the dr account. */
+    function shareHome(rds: FakeRds, src: Awaited<ReturnType<typeof runSource>>, drKey: string): void {
+        rds.inRegion(DR).addSharedSnapshot(src.output.snapshotArn, { data: src.held.data, kmsKeyId: drKey, engine: src.held.info.Engine, created: src.output.createdAt, databaseIdentifier: DB });
+    }
+
+    it("an existing database under another name (pilotlight:database.existing): dr's pilotlight-db comes home into orders", async () => {
+        const setup = { isCluster: false, sameAccount: false };
+        const DR_KEY = `arn:aws:kms:${DR}:${DR_ACCOUNT}:key/dr`;
+        const src = await runSource(setup, DR_ACCOUNT, DR_KEY);
+        const { rds, sfn, restores } = primary(setup, "orders");
+        shareHome(rds, src, DR_KEY);
+        const result = await runFailback({});
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause} ${JSON.stringify(alerts)}`);
+        assert.strictEqual(restores[0].status, "SUCCEEDED", `${restores[0].error}: ${restores[0].cause}`);
+        // The copies are named after the home database: the restore machine restores a database only from those.
+        const copy = `orders-fb-${src.output.snapshotIdentifier.slice(-14)}-sk`;
+        assert.deepStrictEqual(JSON.parse(sfn.started[0].input), { identifier: "orders", task: "db_restore", isCluster: false, snapshotIdentifier: copy, sourceIdentifier: DB });
+        assert.strictEqual(rds.snapshots.get(copy)!.info.KmsKeyId, SHARED_KEY);
+        assert.strictEqual(rds.instances.get("orders")!.data, "written-in-dr");
+        assert.ok(!rds.instances.has(DB), "no database of dr's name appears at home");
+        assert.deepStrictEqual(alerts, []);
+    });
+
+    it("the restore fails after its cutover: the failback deletes nothing, relays the restore's own outcome, and both databases are kept", async () => {
+        const setup = { isCluster: false, sameAccount: false };
+        const DR_KEY = `arn:aws:kms:${DR}:${DR_ACCOUNT}:key/dr`;
+        const src = await runSource(setup, DR_ACCOUNT, DR_KEY);
+        const { rds, restores } = primary(setup);
+        shareHome(rds, src, DR_KEY);
+        // Deleting the renamed original is refused for good: the restored database already serves under DB.
+        rds.failAlways("DeleteDBInstance", () => Object.assign(new Error("User is not authorized to perform rds:DeleteDBInstance"), { name: "AccessDenied" }));
+        const result = await runFailback({});
+        assert.strictEqual(result.status, "FAILED");
+        assert.ok(result.path.includes("NotifyFailure"));
+        assert.strictEqual(restores.length, 1);
+        assert.strictEqual(restores[0].status, "FAILED");
+        assert.strictEqual(restores[0].error, "RestoreKeptError");
+        // What was written in DR serves under the production identifier; prod's old data is kept beside it.
+        assert.strictEqual(rds.instances.get(DB)!.data, "written-in-dr");
+        const kept = [...rds.instances.values()].filter((d) => d.info.DBInstanceIdentifier !== DB);
+        assert.deepStrictEqual(kept.map((d) => [d.data, d.status]), [["written-in-prod", "available"]]);
+        // The failback's own alert points at the restore's outcome; its home copy is kept.
+        const failbackAlert = alerts.find((a) => a.source.includes("failback"));
+        assert.ok(failbackAlert, JSON.stringify(alerts));
+        assert.match(`${failbackAlert!.error} ${failbackAlert!.cause}`, /RestoreKeptError/);
+        assert.ok(rds.snapshots.has(`${src.output.snapshotIdentifier}-sk`), "the home copy is kept");
+        assert.deepStrictEqual(rds.callsOf("DeleteDBSnapshot").filter((c) => (c.region ?? HOME) === HOME), [], "nothing at home is deleted");
     });
 });

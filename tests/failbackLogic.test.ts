@@ -72,6 +72,7 @@ describe("failback logic", () => {
             drRegion: "us-west-2",
             drAccountId: "222222222222",
             identifier: "pilotlight-db",
+            drIdentifier: "pilotlight-db",
             isCluster: true,
             sharedKeyArn: "k",
             replicaKeyArn: "r",

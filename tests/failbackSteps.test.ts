@@ -46,6 +46,7 @@ const settings: FailbackSettings = {
     drRegion: DR,
     drAccountId: DR_ACCOUNT,
     identifier: DB,
+    drIdentifier: DB,
     isCluster: false,
     sharedKeyArn: SHARED_KEY,
     replicaKeyArn: `arn:aws:kms:${DR}:${ACCOUNT}:key/mrk-shared`,
@@ -179,6 +180,20 @@ describe("failback steps", () => {
             assert.strictEqual(planned.restoreExecutionName, "failback-20260301120000");
         });
 
+        it("brings home an existing database's data from dr's own database, whose name differs (pilotlight:database.existing)", async () => {
+            // prod protects `orders`; dr restores it as `<namePrefix>-db` and its failback source snapshots that.
+            const byo: FailbackSettings = { ...settings, identifier: "orders", drIdentifier: DB };
+            rds.inRegion(DR).addSharedSnapshot(`arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${NAME}`, { kmsKeyId: `arn:aws:kms:${DR}:${DR_ACCOUNT}:key/dr`, databaseIdentifier: DB });
+            rds.addInstance({ identifier: "orders", info: { KmsKeyId: SHARED_KEY } });
+            const context = { startedAt: "2026-03-02T00:00:00Z", executionArn: "arn:aws:states:us-east-1:123456789012:execution:pilotlight-failback:x", stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:pilotlight-failback" };
+            const planned = (await runFailbackStep(clients, byo, { step: "plan", input: {}, ...context })) as FailbackJob;
+            assert.deepStrictEqual([planned.identifier, planned.source.identifier, planned.copyIdentifier, planned.restoreExecutionName], ["orders", NAME, "orders-fb-20260301120000-sk", "failback-20260301120000"]);
+            assert.strictEqual(checkSnapshotArn(byo, `arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${NAME}`).id, NAME);
+            // A snapshot named after the home database is not the failback source's.
+            assert.throws(() => checkSnapshotArn(byo, `arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:orders-fb-20260301120000`), { name: "InvalidInputError", message: /failback source's snapshots 'pilotlight-db-fb-<yyyymmddhhmmss>'/ });
+            assert.strictEqual(failbackSettingsFromEnv({ ACCOUNT_ID: ACCOUNT, HOME_REGION: HOME, DR_REGION: DR, DR_ACCOUNT_ID: DR_ACCOUNT, DATABASE: "orders", DR_DATABASE: DB, IS_CLUSTER: "false", SHARED_KEY_ARN: "k", REPLICA_KEY_ARN: "r", RESTORE_MACHINE_ARN: "m" }).drIdentifier, DB);
+        });
+
         it("reads only the timestamp of a failback snapshot's own name", () => {
             assert.strictEqual(parseRdsSnapshotArn(`arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${DB}-fb-x20260301120000`)?.id, `${DB}-fb-x20260301120000`);
             assert.throws(() => checkSnapshotArn(settings, `arn:aws:rds:${DR}:${DR_ACCOUNT}:snapshot:${DB}-fb-x20260301120000`), { name: "InvalidInputError" });
@@ -272,6 +287,7 @@ describe("failback steps", () => {
             DR_REGION: DR,
             DR_ACCOUNT_ID: DR_ACCOUNT,
             DATABASE: DB,
+            DR_DATABASE: DB,
             IS_CLUSTER: "false",
             SHARED_KEY_ARN: SHARED_KEY,
             REPLICA_KEY_ARN: settings.replicaKeyArn,

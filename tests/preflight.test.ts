@@ -351,6 +351,22 @@ describe("preflight", () => {
             assert.match(r.action, /pulumi stack export -s prod > state.json/);
             assert.strictEqual(one(await checkDatabaseIdentity(ctx(drCfg))).status, "skip");
         });
+
+        it("skips an existing database (pilotlight:database.existing), which is not in this program's state, without reading it", async () => {
+            const byo = { ...prodCfg, database: { ...prodCfg.database, existing: "orders" } };
+            const r = one(await checkDatabaseIdentity(ctx(byo, { state: state("db-OLD") })));
+            assert.deepStrictEqual([r.status, r.detail], ["skip", "orders is an existing database (pilotlight:database.existing): not in this program's state"]);
+        });
+    });
+
+    describe("a dr stack without an app tier (pilotlight:app.enabled false)", () => {
+        it("needs no AMI and no certificate", async () => {
+            const noApp = { ...drCfg, app: { ...drCfg.app, enabled: false } };
+            for (const check of [checkAmi, checkCertificate]) {
+                const r = one(await check(ctx(noApp)));
+                assert.deepStrictEqual([r.status, r.detail], ["skip", "this stack has no app tier (pilotlight:app.enabled false)"]);
+            }
+        });
     });
 
     describe("peer resources", () => {

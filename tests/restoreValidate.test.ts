@@ -102,6 +102,10 @@ describe("restore-validate handler", () => {
         ["snapshot of another database", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-blog-snap" }, "SnapshotMismatchError", /taken from 'wordpress-blog'/],
         ["snapshot with create_snapshot", { identifier: INSTANCE_ID, task: "create_snapshot", isCluster: false, snapshotIdentifier: "wordpress-manual" }, "InvalidInputError", /only accepted with/],
         ["cluster snapshot that does not exist", { identifier: CLUSTER_ID, task: "db_restore", isCluster: true, snapshotIdentifier: "shop-manual" }, "SnapshotNotFoundError", /cluster snapshot 'shop-manual' does not exist/],
+        ["a snapshot of another database than the one declared", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-blog-snap", sourceIdentifier: "pilotlight-db" }, "SnapshotMismatchError", /taken from 'wordpress-blog', not from 'pilotlight-db'/],
+        ["a declared source without a given snapshot", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, sourceIdentifier: "pilotlight-db" }, "InvalidInputError", /sourceIdentifier is only accepted with db_restore and snapshotIdentifier/],
+        ["a declared source with create_snapshot", { identifier: INSTANCE_ID, task: "create_snapshot", isCluster: false, sourceIdentifier: "pilotlight-db" }, "InvalidInputError", /sourceIdentifier is only accepted with db_restore and snapshotIdentifier/],
+        ["a declared source that is no identifier", { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-blog-snap", sourceIdentifier: 7 }, "InvalidInputError", /sourceIdentifier must be a database identifier; got 7/],
     ];
     for (const [label, request, errorName, message] of badInputs) {
         it(`rejects ${label} with ${errorName} and no mutating call`, async () => {
@@ -113,6 +117,16 @@ describe("restore-validate handler", () => {
             assert.deepStrictEqual(rds.mutatingCalls(), []);
         });
     }
+
+    it("restores another database's snapshot only when the request declares that database (a failback of an existing database)", async () => {
+        // dr's pilotlight-db, copied home under wordpress's name by the failback.
+        rds.addSnapshot("wordpress-fb-20260301120000-sk", "pilotlight-db", { created: "2026-03-01T12:00:00Z" });
+        const request = { identifier: INSTANCE_ID, task: "db_restore", isCluster: false, snapshotIdentifier: "wordpress-fb-20260301120000-sk" };
+        await assert.rejects(handler(event(request)), { name: "SnapshotMismatchError", message: /taken from 'pilotlight-db', not from 'wordpress'/ });
+        const job = await handler(event({ ...request, sourceIdentifier: "pilotlight-db" }));
+        assert.strictEqual((job.plan as InstancePlan).restore.DBSnapshotIdentifier, "wordpress-fb-20260301120000-sk");
+        assert.deepStrictEqual(rds.mutatingCalls(), []);
+    });
 
     it("accepts cluster members named after the cluster with a hyphen, and refuses a member that merely shares its first letters", async () => {
         process.env.MANAGED_IDENTIFIERS = "cart,cart2";

@@ -3,7 +3,7 @@
  * region, copy it home, refresh the database in place with the restore machine, delete
  * the DR-region intermediate.
  *
- * Environment: ACCOUNT_ID, HOME_REGION, DR_REGION, DR_ACCOUNT_ID, DATABASE, IS_CLUSTER,
+ * Environment: ACCOUNT_ID, HOME_REGION, DR_REGION, DR_ACCOUNT_ID, DATABASE, DR_DATABASE, IS_CLUSTER,
  * SHARED_KEY_ARN, REPLICA_KEY_ARN, RESTORE_MACHINE_ARN.
  */
 import { RDSClient } from "@aws-sdk/client-rds";

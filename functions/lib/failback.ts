@@ -284,8 +284,13 @@ export interface FailbackSettings {
     drRegion: string;
     /** The dr stack's account: the only owner of snapshots the machine accepts (this account in a same-account setup). */
     drAccountId: string;
-    /** The workload database (`<namePrefix>-db`) on both sides. */
+    /** The primary's workload database, which the failback refreshes. */
     identifier: string;
+    /**
+     * dr's database, whose `<drIdentifier>-fb-<timestamp>` snapshots the failback source takes:
+     * `<namePrefix>-db`, which differs from `identifier` when the primary protects an existing database.
+     */
+    drIdentifier: string;
     isCluster: boolean;
     /** The shared key: the home copy's key. */
     sharedKeyArn: string;
@@ -301,7 +306,9 @@ export interface FailbackJob {
     isCluster: boolean;
     /** The dr side's snapshot. */
     source: { arn: string; identifier: string; createdAt: string };
-    /** `<db>-fb-<timestamp>-sk`: the copy in the DR region and the one at home. */
+    /** dr's database the source was taken from, when it is not `identifier` (an existing home database). */
+    sourceIdentifier?: string;
+    /** `<home db>-fb-<timestamp>-sk`: the copy in the DR region and the one at home. */
     copyIdentifier: string;
     drCopyArn?: string;
     homeCopyArn?: string;
@@ -331,7 +338,7 @@ export interface FailbackInput {
 /** Checks an operator-given ARN against what the machine accepts; no AWS calls. */
 export function checkSnapshotArn(s: FailbackSettings, arn: unknown): SnapshotArn {
     const kind = s.isCluster ? "cluster-snapshot" : "snapshot";
-    const example = `arn:aws:rds:${s.drRegion}:${s.drAccountId}:${kind}:${s.identifier}${INFIX}<yyyymmddhhmmss>`;
+    const example = `arn:aws:rds:${s.drRegion}:${s.drAccountId}:${kind}:${s.drIdentifier}${INFIX}<yyyymmddhhmmss>`;
     const parsed = typeof arn === "string" ? parseRdsSnapshotArn(arn) : undefined;
     if (!parsed) throw new InvalidInputError(`snapshotArn ${JSON.stringify(arn)} is not an RDS ${kind} ARN; expected ${example} (the failback-source machine's output)`);
     if (parsed.kind !== kind) {
@@ -339,8 +346,8 @@ export function checkSnapshotArn(s: FailbackSettings, arn: unknown): SnapshotArn
     }
     if (parsed.region !== s.drRegion) throw new InvalidInputError(`snapshotArn ${arn} is in ${parsed.region}; the failback source shares its snapshot in the DR region ${s.drRegion}: expected ${example}`);
     if (parsed.account !== s.drAccountId) throw new InvalidInputError(`snapshotArn ${arn} belongs to account ${parsed.account}; failback copies only from the dr account ${s.drAccountId}: expected ${example}`);
-    if (failbackTimestamp(s.identifier, parsed.id) === undefined) {
-        throw new InvalidInputError(`snapshotArn ${arn} names '${parsed.id}'; failback copies only the failback source's snapshots '${s.identifier}${INFIX}<yyyymmddhhmmss>': expected ${example}`);
+    if (failbackTimestamp(s.drIdentifier, parsed.id) === undefined) {
+        throw new InvalidInputError(`snapshotArn ${arn} names '${parsed.id}'; failback copies only the failback source's snapshots '${s.drIdentifier}${INFIX}<yyyymmddhhmmss>': expected ${example}`);
     }
     return parsed;
 }
@@ -352,7 +359,7 @@ async function failbackCandidates(c: JobClients, s: FailbackSettings): Promise<S
     // Shared snapshots carry no tags: they are recognised by owner and name.
     return all.filter((x) => {
         const arn = parseRdsSnapshotArn(x.arn);
-        return arn?.account === s.drAccountId && arn.region === s.drRegion && failbackTimestamp(s.identifier, arn.id) !== undefined;
+        return arn?.account === s.drAccountId && arn.region === s.drRegion && failbackTimestamp(s.drIdentifier, arn.id) !== undefined;
     });
 }
 
@@ -374,14 +381,14 @@ export async function planFailback(c: JobClients, s: FailbackSettings, event: Fa
             throw new SnapshotNotFoundError(`snapshot ${input.snapshotArn} is not ${visibility}: it does not exist or the failback-source machine has not shared it yet; run that machine on the dr stack and pass its snapshotArn`);
         }
     } else {
-        source = candidates.filter((x) => x.status === "available" && x.databaseIdentifier === s.identifier).sort(newestFirst)[0];
+        source = candidates.filter((x) => x.status === "available" && x.databaseIdentifier === s.drIdentifier).sort(newestFirst)[0];
         if (!source) {
-            throw new SnapshotNotFoundError(`no available snapshot '${s.identifier}${INFIX}<yyyymmddhhmmss>' of ${s.identifier} from account ${s.drAccountId} is ${visibility}; run the failback-source machine on the dr stack first`);
+            throw new SnapshotNotFoundError(`no available snapshot '${s.drIdentifier}${INFIX}<yyyymmddhhmmss>' of ${s.drIdentifier} from account ${s.drAccountId} is ${visibility}; run the failback-source machine on the dr stack first`);
         }
     }
     if (source.status !== "available") throw new SnapshotMismatchError(`snapshot ${source.arn} is '${source.status}', not available; wait for the failback-source machine to finish`);
-    if (source.databaseIdentifier !== s.identifier) {
-        throw new SnapshotMismatchError(`snapshot ${source.arn} was taken from '${source.databaseIdentifier}', not from '${s.identifier}'; pass a snapshot of ${s.identifier}`);
+    if (source.databaseIdentifier !== s.drIdentifier) {
+        throw new SnapshotMismatchError(`snapshot ${source.arn} was taken from '${source.databaseIdentifier}', not from dr's '${s.drIdentifier}'; pass a snapshot of ${s.drIdentifier}`);
     }
     const db = await availableDatabase(c, s.homeRegion, s.identifier, s.isCluster);
     if (engineFamily(source.engine ?? "") !== engineFamily(db.engine)) {
@@ -396,13 +403,15 @@ export async function planFailback(c: JobClients, s: FailbackSettings, event: Fa
     }
     await assertNoOtherRun(c.sfn, event, FAILBACK_JOB);
     const name = parseRdsSnapshotArn(source.arn)!.id;
-    const ts = failbackTimestamp(s.identifier, name)!;
+    const ts = failbackTimestamp(s.drIdentifier, name)!;
     await assertNoOtherRestore(c, s, restoreExecutionName(ts));
     return {
         identifier: s.identifier,
         isCluster: s.isCluster,
         source: { arn: source.arn, identifier: name, createdAt: source.createdAt },
-        copyIdentifier: sharedKeyCopyName(name),
+        ...(s.drIdentifier !== s.identifier ? { sourceIdentifier: s.drIdentifier } : {}),
+        // Named after the home database: the restore machine uses only snapshots named after the database it restores.
+        copyIdentifier: sharedKeyCopyName(`${s.identifier}${INFIX}${ts}`),
         restoreExecutionName: restoreExecutionName(ts),
         attempt: 0,
     };
@@ -486,7 +495,13 @@ export async function copyStatus(c: JobClients, _s: FailbackSettings, job: Failb
 
 /** The restore machine's input: refresh the database in place from the home copy. */
 export function restoreRequest(job: FailbackJob): RestoreRequest {
-    return { identifier: job.identifier, task: "db_restore", isCluster: job.isCluster, snapshotIdentifier: job.copyIdentifier };
+    return {
+        identifier: job.identifier,
+        task: "db_restore",
+        isCluster: job.isCluster,
+        snapshotIdentifier: job.copyIdentifier,
+        ...(job.sourceIdentifier ? { sourceIdentifier: job.sourceIdentifier } : {}),
+    };
 }
 
 /**
@@ -648,6 +663,7 @@ export function failbackSettingsFromEnv(env: NodeJS.ProcessEnv): FailbackSetting
         drRegion: need("DR_REGION"),
         drAccountId: need("DR_ACCOUNT_ID"),
         identifier: need("DATABASE"),
+        drIdentifier: need("DR_DATABASE"),
         isCluster: need("IS_CLUSTER") === "true",
         sharedKeyArn: need("SHARED_KEY_ARN"),
         replicaKeyArn: need("REPLICA_KEY_ARN"),

@@ -38,9 +38,15 @@ export interface RestoreRequest {
     isCluster: boolean;
     /** db_restore / export_snapshot only: the snapshot to use instead of the newest pilotlight one. */
     snapshotIdentifier?: string;
+    /**
+     * db_restore with `snapshotIdentifier` only: the database that snapshot was taken from, when it
+     * is not `identifier` (a failback brings dr's `<namePrefix>-db` home into an existing database
+     * of another name). Without it a snapshot of another database is refused.
+     */
+    sourceIdentifier?: string;
 }
 
-const REQUEST_KEYS = new Set(["identifier", "task", "isCluster", "snapshotIdentifier"]);
+const REQUEST_KEYS = new Set(["identifier", "task", "isCluster", "snapshotIdentifier", "sourceIdentifier"]);
 
 /** Checks the shape of an execution input; no AWS calls. */
 export function parseRequest(input: unknown): RestoreRequest {
@@ -76,7 +82,17 @@ export function parseRequest(input: unknown): RestoreRequest {
         const snapProblem = snapshotIdentifierProblem(snapshotIdentifier);
         if (snapProblem) throw new InvalidInputError(`snapshotIdentifier '${o.snapshotIdentifier}' ${snapProblem}`);
     }
-    return { identifier, task: o.task as Task, isCluster: o.isCluster, snapshotIdentifier };
+    let sourceIdentifier: string | undefined;
+    if (o.sourceIdentifier !== undefined) {
+        if (o.task !== "db_restore" || snapshotIdentifier === undefined) {
+            throw new InvalidInputError(`sourceIdentifier is only accepted with db_restore and snapshotIdentifier: it names the database the given snapshot was taken from`);
+        }
+        if (typeof o.sourceIdentifier !== "string" || identifierProblem(o.sourceIdentifier.toLowerCase()) !== undefined) {
+            throw new InvalidInputError(`sourceIdentifier must be a database identifier; got ${JSON.stringify(o.sourceIdentifier)}`);
+        }
+        sourceIdentifier = o.sourceIdentifier.toLowerCase();
+    }
+    return { identifier, task: o.task as Task, isCluster: o.isCluster, snapshotIdentifier, ...(sourceIdentifier ? { sourceIdentifier } : {}) };
 }
 
 /** The original database, remembered so rollback can tell it apart from a restore by resource id. */
@@ -203,10 +219,9 @@ export async function buildJob(deps: { rds: RDSClient; sfn: SFNClient }, event: 
         if (!snap) {
             throw new SnapshotNotFoundError(`${isCluster ? "cluster snapshot" : "snapshot"} '${request.snapshotIdentifier}' does not exist`);
         }
-        if (snap.databaseIdentifier !== identifier) {
-            throw new SnapshotMismatchError(
-                `snapshot '${snap.identifier}' was taken from '${snap.databaseIdentifier}', not from '${identifier}'`,
-            );
+        const from = request.sourceIdentifier ?? identifier;
+        if (snap.databaseIdentifier !== from) {
+            throw new SnapshotMismatchError(`snapshot '${snap.identifier}' was taken from '${snap.databaseIdentifier}', not from '${from}'`);
         }
         if (snap.status !== "available") {
             throw new SnapshotMismatchError(`snapshot '${snap.identifier}' is '${snap.status}', not available`);

@@ -40,11 +40,14 @@ export async function checkIdentity(ctx: PreflightContext): Promise<CheckResult[
     }
 }
 
+const NO_APP_TIER = "this stack has no app tier (pilotlight:app.enabled false)";
+
 /** The AMI the app tier launches: `app.amiId`, or this account's newest available pilotlight image. */
 export async function checkAmi(ctx: PreflightContext): Promise<CheckResult[]> {
     const { cfg } = ctx;
     const ec2 = ctx.clients.ec2(cfg.region);
     const name = "AMI for the app tier";
+    if (!cfg.app.enabled) return [row(name, "skip", NO_APP_TIER)];
     if (cfg.app.amiId) {
         const out = await ec2.send(new DescribeImagesCommand({ ImageIds: [cfg.app.amiId] })).catch((e) => ({ error: errorName(e) }) as const);
         const image = "error" in out ? undefined : out.Images?.[0];
@@ -79,6 +82,7 @@ export async function checkAmi(ctx: PreflightContext): Promise<CheckResult[]> {
 export async function checkCertificate(ctx: PreflightContext): Promise<CheckResult[]> {
     const { cfg } = ctx;
     const name = "certificate for HTTPS";
+    if (!cfg.app.enabled) return [row(name, "skip", NO_APP_TIER)];
     const arn = cfg.app.certificateArn;
     if (!arn) return [row(name, "warn", "no app.certificateArn: the app tier would serve plain HTTP", `request or import an ACM certificate in ${cfg.region} and set app.certificateArn`)];
     try {
@@ -322,6 +326,7 @@ export async function checkDatabaseIdentity(ctx: PreflightContext): Promise<Chec
     const { cfg } = ctx;
     const name = "database in Pulumi state";
     if (cfg.role === "dr" && !cfg.failover) return [row(name, "skip", "a pilot light has no database")];
+    if (cfg.role === "primary" && cfg.database.existing) return [row(name, "skip", `${cfg.database.existing} is an existing database (pilotlight:database.existing): not in this program's state`)];
     if (!ctx.state) return [row(name, "warn", `state not read: ${ctx.stateProblem ?? "unknown"}`, `pulumi stack export -s ${cfg.stack} > state.json, then npm run preflight -- --stack ${cfg.stack} --state state.json`)];
     const ident = databaseIdentifier(cfg.namePrefix);
     const rds = ctx.clients.rds(cfg.region);
