@@ -51,19 +51,22 @@ const peer: NameScope = { prefix: cfg.namePrefix, accountId: cfg.peer.accountId,
 // Route 53 record and health check the failed-over stack uses exists in the pilot light, so a
 // failover needs neither a global control plane nor the primary region (tests/failoverStatic.test.ts).
 
-// NAT: always on the primary; on dr only while failed over. Additive either way. An existing VPC
+// The primary's machines copy into the peer region; alerts reach SES and Slack. No VPC endpoint serves these.
+const lambdasReachOutside = primary || cfg.alerts.emailRecipients.length > 0 || new pulumi.Config().getSecret("slackWebhookUrls") !== undefined;
+// NAT: on the primary, and on dr only while failed over (additive either way), for the app tier and
+// for in-VPC Lambdas that reach outside; nothing else of the program's needs it. An existing VPC
 // (pilotlight:network.existing) keeps its own routes: the program adds security groups and subnet groups only.
 const network = new Network("network", {
     existing: cfg.network.existing,
     vpcCidr: cfg.network.vpcCidr,
     availabilityZones: cfg.network.availabilityZones,
-    nat: !cfg.network.existing && (primary || cfg.failover),
+    nat: !cfg.network.existing && (primary || cfg.failover) && (cfg.app.enabled || (cfg.network.lambdasInVpc && lambdasReachOutside)),
     natGateways: cfg.network.natGateways,
     databasePort: cfg.database.port,
+    databaseClients: cfg.network.databaseClients,
     appPort: cfg.network.appPort,
     lambdasInVpc: cfg.network.lambdasInVpc,
-    // The primary's machines copy into the peer region; alerts reach SES and Slack. No VPC endpoint serves these.
-    lambdasReachOutside: primary || cfg.alerts.emailRecipients.length > 0 || new pulumi.Config().getSecret("slackWebhookUrls") !== undefined,
+    lambdasReachOutside,
     region: cfg.region,
     namePrefix: cfg.namePrefix,
     tags,

@@ -81,8 +81,10 @@ export interface NetworkArgs {
     nat?: boolean;
     /** One NAT gateway (`single`, default) or one per AZ (`onePerAz`). */
     natGateways?: "single" | "onePerAz";
-    /** Port the database listens on (opened from the app tier only). */
+    /** Port the database listens on (opened from the app tier and `databaseClients`). */
     databasePort: number;
+    /** Others who may reach the database port: IPv4 CIDRs or security group ids of this VPC. Defaults to none. */
+    databaseClients?: string[];
     /** Port the app instances listen on (opened from the load balancer only). Defaults to 80. */
     appPort?: number;
     /** Put Lambdas in the app tier and create interface endpoints for them. Defaults to false. */
@@ -220,6 +222,16 @@ export class Network extends pulumi.ComponentResource {
         egress("app-out-all", this.appSecurityGroup.id, { ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "Outbound to AWS APIs and package mirrors" });
 
         ingress("db-in-engine", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: args.databasePort, toPort: args.databasePort, referencedSecurityGroupId: this.appSecurityGroup.id, description: "Database engine from the app tier" });
+        for (const client of args.databaseClients ?? []) {
+            const from = client.startsWith("sg-") ? { referencedSecurityGroupId: client } : { cidrIpv4: client };
+            ingress(`db-in-client-${client.replace(/[^A-Za-z0-9]/g, "-")}`, this.dbSecurityGroup.id, {
+                ipProtocol: "tcp",
+                fromPort: args.databasePort,
+                toPort: args.databasePort,
+                ...from,
+                description: "Database engine from a client named in pilotlight:network.databaseClients",
+            });
+        }
         ingress("db-in-redis", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: 6379, toPort: 6379, referencedSecurityGroupId: this.appSecurityGroup.id, description: "Redis from the app tier" });
 
         this.dbSubnetGroup = new aws.rds.SubnetGroup(
