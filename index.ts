@@ -64,6 +64,7 @@ const network = new Network("network", {
     natGateways: cfg.network.natGateways,
     databasePort: cfg.database.port,
     databaseClients: cfg.network.databaseClients,
+    appTier: cfg.app.enabled,
     appPort: cfg.network.appPort,
     lambdasInVpc: cfg.network.lambdasInVpc,
     lambdasReachOutside,
@@ -186,10 +187,11 @@ const app = cfg.app.enabled
           vpcId: network.vpcId,
           publicSubnetIds: network.publicSubnetIds,
           appSubnetIds: network.appSubnetIds,
-          lbSecurityGroupId: network.lbSecurityGroup.id,
-          appSecurityGroupId: network.appSecurityGroup.id,
+          // The network makes these whenever the app tier is on.
+          lbSecurityGroupId: network.lbSecurityGroup!.id,
+          appSecurityGroupId: network.appSecurityGroup!.id,
           cacheSecurityGroupId: network.dbSecurityGroup.id,
-          cacheSubnetGroupName: network.cacheSubnetGroup.name,
+          cacheSubnetGroupName: network.cacheSubnetGroup!.name,
           egress: network.natRoutes,
           appPort: cfg.network.appPort,
           instanceType: cfg.app.instanceType,
@@ -510,7 +512,7 @@ export const publicSubnetIds = network.publicSubnetIds;
 export const appSubnetIds = network.appSubnetIds;
 export const dbSubnetIds = network.dbSubnetIds;
 export const dbSubnetGroupName = network.dbSubnetGroup.name;
-export const cacheSubnetGroupName = network.cacheSubnetGroup.name;
+export const cacheSubnetGroupName = network.cacheSubnetGroup?.name;
 export const keyArn = key.keyArn;
 export const replicaKeyArn = key.replicaKeyArn;
 export const mediaBucket = media.bucketName;

@@ -71,8 +71,12 @@ describe("protecting an existing workload (examples/existing-workload)", () => {
         for (const t of [...WORKLOAD_TYPES, "aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance", "aws:secretsmanager/secret:Secret"]) {
             assert.ok(!types(prod).has(t), `prod registers a ${t}`);
         }
-        // Its own additions to the VPC are new resources in it: security groups and subnet groups.
-        for (const sg of prod.resources.filter((r) => r.type === "aws:ec2/securityGroup:SecurityGroup")) assert.strictEqual(sg.inputs.vpcId, VPC, sg.name);
+        // Its own additions to the VPC are new resources in it: the database tier's security group and
+        // subnet group; without an app tier no load balancer or app security group, and no cache subnet group.
+        const sgs = prod.resources.filter((r) => r.type === "aws:ec2/securityGroup:SecurityGroup");
+        assert.deepStrictEqual(sgs.map((sg) => [sg.name, sg.inputs.vpcId]), [["network-db", VPC]]);
+        assert.ok(!types(prod).has("aws:elasticache/subnetGroup:SubnetGroup"));
+        assert.ok(!prod.resources.some((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && (r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0")), "nothing open to the internet");
         assert.deepStrictEqual(oneResource(prod, "aws:rds/subnetGroup:SubnetGroup", "network-db-subnets").inputs.subnetIds, DB_SUBNETS);
         assert.strictEqual(prod.outputs.vpcId, VPC);
         assert.deepStrictEqual(prod.outputs.appSubnetIds, APP_SUBNETS);
