@@ -5,7 +5,7 @@
  */
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { InvalidParameterException, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 
 export const TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:pl-alerts";
@@ -30,6 +30,10 @@ export class FakeAlerts {
     constructor() {
         this.sns.on(PublishCommand).callsFake(async (input) => {
             if (this.failSns) throw Object.assign(new Error("SNS is down"), { name: "InternalErrorException" });
+            // "Constraints: Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."
+            if (input.Subject !== undefined && (input.Subject.length >= 100 || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(input.Subject))) {
+                throw new InvalidParameterException({ $metadata: {}, message: "Invalid parameter: Subject" });
+            }
             this.published.push({ subject: input.Subject ?? "", message: input.Message ?? "" });
             return { MessageId: `m-${this.published.length}` };
         });
