@@ -133,6 +133,14 @@ describe("alert library", () => {
             assert.strictEqual(formatAlert({ ...EVENT, subject: "s".repeat(120) }).subject, `${"s".repeat(77)}\u2026 ${"s".repeat(20)}`);
             assert.match(alerts.published[0].message, new RegExp(`Database: ${"d".repeat(120)}\n`), "the text keeps the whole name");
         });
+
+        it("e-mails text beyond ASCII (a shortened subject, an error's own words) as UTF-8", async () => {
+            const event = { ...EVENT, database: "d".repeat(120), cause: "Zugriff verweigert f\u00fcr \u201cwordpress\u201d" };
+            const result = await sendAlert(deps, event, { emailSender: "dr@example.com", emailRecipients: ["ops@example.com"] });
+            assert.strictEqual(result.email, "sent", JSON.stringify(result));
+            assert.match(alerts.emails[0].subject, /\u2026 FAILED$/);
+            assert.match(alerts.emails[0].body, /Cause: Zugriff verweigert f\u00fcr \u201cwordpress\u201d/);
+        });
     });
 
     describe("parseAlertEvent", () => {

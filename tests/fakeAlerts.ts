@@ -4,7 +4,7 @@
  * Each channel records what it was sent and can be made to fail.
  */
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { BadRequestException, SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { InvalidParameterException, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 
@@ -39,6 +39,10 @@ export class FakeAlerts {
         });
         this.ses.on(SendEmailCommand).callsFake(async (input) => {
             if (this.failSes) throw Object.assign(new Error("Email address is not verified."), { name: "MessageRejected" });
+            // Content.Charset: "If the text includes characters outside of the ASCII range, you have to specify a character set."
+            for (const part of [input.Content?.Simple?.Subject, input.Content?.Simple?.Body?.Text]) {
+                if (part && /[^\x00-\x7f]/.test(part.Data ?? "") && !part.Charset) throw new BadRequestException({ $metadata: {}, message: "non-ASCII content without a Charset" });
+            }
             this.emails.push({
                 from: input.FromEmailAddress ?? "",
                 to: input.Destination?.ToAddresses ?? [],

@@ -192,7 +192,8 @@ export async function sendAlert(deps: AlertDeps, event: AlertEvent, settings: Al
                 new SendEmailCommand({
                     FromEmailAddress: settings.emailSender,
                     Destination: { ToAddresses: settings.emailRecipients },
-                    Content: { Simple: { Subject: { Data: msg.subject }, Body: { Text: { Data: msg.text } } } },
+                    // Content.Charset: "If the text includes characters outside of the ASCII range, you have to specify a character set."
+                    Content: { Simple: { Subject: { Data: msg.subject, Charset: "UTF-8" }, Body: { Text: { Data: msg.text, Charset: "UTF-8" } } } },
                 }),
             );
             return "sent";
