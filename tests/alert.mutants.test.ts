@@ -90,6 +90,14 @@ describe("alert library", () => {
             assert.strictEqual(result.delivered, 1);
         });
 
+        it("posts to Slack what an error said, not mentions or links made of its <, > and &", async () => {
+            alerts.setSlackWebhooks([HOOK_A]);
+            await sendAlert(deps, { ...EVENT, cause: "bad value <!channel> & <https://evil.example|here> > 3" }, { emailRecipients: [], slackSecretArn: SLACK_SECRET_ARN });
+            const text = (JSON.parse(posts[0].body) as { text: string }).text;
+            assert.ok(text.split("\n").includes("Cause: bad value &lt;!channel&gt; &amp; &lt;https://evil.example|here&gt; &gt; 3"), text);
+            assert.strictEqual(text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"), formatAlert({ ...EVENT, cause: "bad value <!channel> & <https://evil.example|here> > 3" }).text);
+        });
+
         it("counts only a 2xx webhook answer as sent", async () => {
             const hooks = [199, 200, 299, 300, 500].map((status) => `https://hooks.slack.com/services/S${status}`);
             alerts.setSlackWebhooks(hooks);

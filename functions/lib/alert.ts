@@ -162,6 +162,14 @@ function failed(err: unknown): ChannelOutcome {
     return `failed: ${e?.name ?? "Error"}: ${e?.message ?? String(err)}`;
 }
 
+/**
+ * Slack reads `&`, `<` and `>` as control characters (links, `<!channel>` mentions): "they must be
+ * converted to HTML entities if they're not going to be used for their parsing purpose".
+ */
+function slackText(text: string): string {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** Reads the Slack webhook URLs from Secrets Manager at run time. */
 export async function slackWebhooks(secrets: SecretsManagerClient, secretArn: string): Promise<string[]> {
     const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
@@ -212,7 +220,7 @@ export async function sendAlert(deps: AlertDeps, event: AlertEvent, settings: Al
         return Promise.all(
             urls.map(async (url): Promise<ChannelOutcome> => {
                 try {
-                    const status = await deps.post(url, JSON.stringify({ text: msg.text }));
+                    const status = await deps.post(url, JSON.stringify({ text: slackText(msg.text) }));
                     return status >= 200 && status < 300 ? "sent" : `failed: HTTP ${status}`;
                 } catch (err) {
                     return failed(err);
