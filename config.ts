@@ -394,9 +394,16 @@ export function stackSchema(c: SchemaContext) {
                 appPort: int(1, 65535).default(80),
                 /** An existing VPC instead of a new one: its id and the subnets of each tier. Defaults to none (the program creates the VPC). */
                 existing: existingNetworkSchema().optional(),
+                /**
+                 * Who else may reach the database port: IPv4 CIDRs or security group ids of this VPC (an app
+                 * tier managed elsewhere, e.g. on dr after a failover). Defaults to none: the app tier only.
+                 */
+                databaseClients: strList(DATABASE_CLIENTS_RULE, isDatabaseClient)
+                    .refine((l) => new Set(l).size === l.length, { error: "expected each client once" })
+                    .default([]),
             },
             "expected a map with natGateways, lambdasInVpc, appPort and existing",
-        ).default({ natGateways: "single", lambdasInVpc: false, appPort: 80 }),
+        ).default({ natGateways: "single", lambdasInVpc: false, appPort: 80, databaseClients: [] }),
         media: map(
             {
                 /** S3 Replication Time Control (15-minute SLA) and its metrics. Defaults to false. */
@@ -499,6 +506,8 @@ export function stackSchema(c: SchemaContext) {
     };
 }
 
+const DATABASE_CLIENTS_RULE = 'expected a list of IPv4 CIDRs or security group ids, e.g. ["10.20.0.0/16", "sg-0123456789abcdef0"]';
+const isDatabaseClient = (s: string) => /^sg-[0-9a-f]{8,17}$/.test(s) || parseCidr(s) !== undefined;
 const SUBNET_LIST_RULE = 'expected a list of at least 2 subnet ids in different availability zones, e.g. ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]';
 const subnetList = () =>
     strList(SUBNET_LIST_RULE, (s) => /^subnet-[0-9a-f]{8,17}$/.test(s))
@@ -1217,6 +1226,7 @@ export function parseStackConfig(stack: string, raw: RawConfig, awsRegion: strin
     }
     if (!app.enabled) {
         for (const k of Object.keys(rawApp)) if (k !== "enabled") fail(`app.${k}`, rawApp[k], "not used with pilotlight:app.enabled false (this stack has no app tier); remove it");
+        if (rawNetwork?.appPort !== undefined) fail("network.appPort", rawNetwork.appPort, "not used with pilotlight:app.enabled false (this stack has no app tier); remove it");
         if (v.dns) fail("dns", raw.dns, "the records fail over between the stacks' load balancers, which pilotlight:app.enabled false leaves out; remove pilotlight:dns from both stack files or enable the app tier");
     } else if (!app.redis) {
         for (const k of ["redisNodeType", "redisNodes", "redisEngineVersion"]) if (rawApp[k] !== undefined) fail(`app.${k}`, rawApp[k], "not used with pilotlight:app.redis false (no cache); remove it");
@@ -1397,6 +1407,16 @@ export function crossCheckStackFiles(own: StackFile, other: StackFile): string[]
     };
     same("namePrefix", "pilotlight");
     same("database.engine", "postgres");
+    // dr restores the primary's snapshots: the same port (its security group and restore test open it).
+    const port = (f: StackFile) => {
+        const engine = get(f, "database.engine") ?? "postgres";
+        const stated = get(f, "database.port");
+        return stated !== undefined ? Number(stated) : (DATABASE_ENGINES as readonly unknown[]).includes(engine) ? enginePort(engine as DatabaseEngine) : undefined;
+    };
+    if (port(own) !== port(other)) {
+        const says = (f: StackFile) => (get(f, "database.port") === undefined ? `${f.file} leaves pilotlight:database.port at its engine's default ${port(f)}` : said(f, "database.port", get(f, "database.port")));
+        problems.push(`${says(own)} but ${says(other)}; both stacks must use the same port`);
+    }
     // dr fails over from the database the primary protects: an existing one must be named on dr too.
     for (const [p, d] of [
         [own, other],
@@ -1404,6 +1424,12 @@ export function crossCheckStackFiles(own: StackFile, other: StackFile): string[]
     ] as const) {
         const existing = get(p, "database.existing");
         if (get(p, "role") !== "primary" || get(d, "role") !== "dr" || existing === undefined || get(d, "failoverDatabase") === undefined) continue;
+        // dr's failover database gets a parameter group of dr's engine version: it must be the existing database's.
+        if (get(d, "database.engineVersion") === undefined) {
+            problems.push(
+                `${d.file} leaves pilotlight:database.engineVersion at its default, but ${said(p, "database.existing", existing)}, whose version the program cannot know offline; set pilotlight:database.engineVersion in ${d.file} to that database's major version (e.g. 15 or 8.0): dr's failover restores its snapshots with a parameter group of that version`,
+            );
+        }
         const stated = get(d, "failoverDatabase.sourceIdentifier");
         const source = stated ?? `${get(d, "namePrefix") ?? "pilotlight"}-db`;
         if (source !== existing) {

@@ -51,19 +51,23 @@ const peer: NameScope = { prefix: cfg.namePrefix, accountId: cfg.peer.accountId,
 // Route 53 record and health check the failed-over stack uses exists in the pilot light, so a
 // failover needs neither a global control plane nor the primary region (tests/failoverStatic.test.ts).
 
-// NAT: always on the primary; on dr only while failed over. Additive either way. An existing VPC
+// The primary's machines copy into the peer region; alerts reach SES and Slack. No VPC endpoint serves these.
+const lambdasReachOutside = primary || cfg.alerts.emailRecipients.length > 0 || new pulumi.Config().getSecret("slackWebhookUrls") !== undefined;
+// NAT: on the primary, and on dr only while failed over (additive either way), for the app tier and
+// for in-VPC Lambdas that reach outside; nothing else of the program's needs it. An existing VPC
 // (pilotlight:network.existing) keeps its own routes: the program adds security groups and subnet groups only.
 const network = new Network("network", {
     existing: cfg.network.existing,
     vpcCidr: cfg.network.vpcCidr,
     availabilityZones: cfg.network.availabilityZones,
-    nat: !cfg.network.existing && (primary || cfg.failover),
+    nat: !cfg.network.existing && (primary || cfg.failover) && (cfg.app.enabled || (cfg.network.lambdasInVpc && lambdasReachOutside)),
     natGateways: cfg.network.natGateways,
     databasePort: cfg.database.port,
+    databaseClients: cfg.network.databaseClients,
+    appTier: cfg.app.enabled,
     appPort: cfg.network.appPort,
     lambdasInVpc: cfg.network.lambdasInVpc,
-    // The primary's machines copy into the peer region; alerts reach SES and Slack. No VPC endpoint serves these.
-    lambdasReachOutside: primary || cfg.alerts.emailRecipients.length > 0 || new pulumi.Config().getSecret("slackWebhookUrls") !== undefined,
+    lambdasReachOutside,
     region: cfg.region,
     namePrefix: cfg.namePrefix,
     tags,
@@ -96,6 +100,8 @@ const key = primary
           peerAccountId: cfg.peer.accountId,
           peerRegion: cfg.peer.region,
           replicaProvider: drRegion,
+          // Image backups are copied under the replica and shared with a dr account (BackupSchedule below).
+          imagesSharedWithPeer: !!cfg.backups?.images && !isSameAccount(cfg),
           replicationRoleArn: peerReplicationRoleArn,
           tags,
       })
@@ -183,10 +189,11 @@ const app = cfg.app.enabled
           vpcId: network.vpcId,
           publicSubnetIds: network.publicSubnetIds,
           appSubnetIds: network.appSubnetIds,
-          lbSecurityGroupId: network.lbSecurityGroup.id,
-          appSecurityGroupId: network.appSecurityGroup.id,
+          // The network makes these whenever the app tier is on.
+          lbSecurityGroupId: network.lbSecurityGroup!.id,
+          appSecurityGroupId: network.appSecurityGroup!.id,
           cacheSecurityGroupId: network.dbSecurityGroup.id,
-          cacheSubnetGroupName: network.cacheSubnetGroup.name,
+          cacheSubnetGroupName: network.cacheSubnetGroup!.name,
           egress: network.natRoutes,
           appPort: cfg.network.appPort,
           instanceType: cfg.app.instanceType,
@@ -507,7 +514,7 @@ export const publicSubnetIds = network.publicSubnetIds;
 export const appSubnetIds = network.appSubnetIds;
 export const dbSubnetIds = network.dbSubnetIds;
 export const dbSubnetGroupName = network.dbSubnetGroup.name;
-export const cacheSubnetGroupName = network.cacheSubnetGroup.name;
+export const cacheSubnetGroupName = network.cacheSubnetGroup?.name;
 export const keyArn = key.keyArn;
 export const replicaKeyArn = key.replicaKeyArn;
 export const mediaBucket = media.bucketName;

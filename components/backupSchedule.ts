@@ -10,7 +10,7 @@ import { CREATED_BY_TAG } from "../functions/lib/tags";
 import { PolicyStatement } from "./iam";
 import { BundledFunction, LambdaVpcConfig } from "./lambdaFunction";
 import { distributedMapStatements, imageMachineDefinition, MachineDefinition, snapshotMachineDefinition } from "./machines/snapshotMachine";
-import { jobName, partitionOf, rdsArn, stateMachineArn } from "./naming";
+import { jobName, keysInRegion, partitionOf, rdsArn, stateMachineArn } from "./naming";
 import { LambdaStateMachine, startExecutionRole } from "./stateMachine";
 
 /** A database the backups cover. */
@@ -77,6 +77,16 @@ export function snapshotJobStatements(ctx: SnapshotPolicyContext): PolicyStateme
             Action: ["rds:DeleteDBClusterSnapshot"],
             Resource: regions.flatMap((r) => ids.map((id) => rdsArn(scope(r), "cluster-snapshot", `${id}-*`))),
             Condition: { StringEquals: { [`rds:cluster-snapshot-tag/${CREATED_BY_TAG}`]: ctx.job } },
+        },
+        // A database the program did not create may be under any key of the home region: re-encrypting
+        // its snapshot under the shared key decrypts with that key, which RDS does with the caller's
+        // permissions. Only through RDS, only in the home region, never to encrypt.
+        {
+            Sid: "DecryptSourceSnapshotsThroughRds",
+            Effect: "Allow",
+            Action: ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt"],
+            Resource: [keysInRegion(scope(ctx.homeRegion))],
+            Condition: { StringEquals: { "kms:ViaService": `rds.${ctx.homeRegion}.amazonaws.com` } },
         },
         {
             Sid: "UseSharedKeyAndReplicaThroughRds",
@@ -468,7 +478,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
             const definition = pulumi.all([fn.arn, args.alertFunctionArn]).apply(([job, alert]) => imageMachineDefinition({ job, alert }, { ...poll, share: args.peerAccountId !== undefined }));
             const made = machineWithSchedule(
                 `${name}-images`,
-                { machineName: base, accountId: args.accountId, region: args.region, definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({}), tags },
+                { machineName: base, accountId: args.accountId, region: args.region, definition, functionArns: [fn.arn, args.alertFunctionArn], schedule: schedule({}), distributedMap: true, tags },
                 this,
             );
             this.imageMachine = made.machine;

@@ -64,8 +64,9 @@ export function holdAlarmName(namePrefix: string): string {
 
 /**
  * The hold-on-dr alarm: in ALARM from the first data point >= 1 until a data point < 1. Missing
- * data keeps the state ("ignore"), so one `put-metric-data` holds until released by another; no
- * data ever leaves it in INSUFFICIENT_DATA, which the health check takes as "not held".
+ * data keeps the state ("ignore"), and the health check keeps its last known status when
+ * CloudWatch has no data, so one `put-metric-data` holds until released by another; no data ever
+ * leaves a new health check healthy, "not held".
  * Exported for testing.
  */
 export function holdAlarmSettings(namePrefix: string): aws.cloudwatch.MetricAlarmArgs {
@@ -189,8 +190,13 @@ export class FailoverDns extends pulumi.ComponentResource {
                     type: "CLOUDWATCH_METRIC",
                     cloudwatchAlarmName: alarm.name,
                     cloudwatchAlarmRegion: args.hold.region,
-                    // Never fed: not held.
-                    insufficientDataHealthStatus: "Healthy",
+                    // One data point must hold until another releases it, whether Route 53 follows the
+                    // alarm's state or its data: without data it keeps the last status ("LastKnownStatus:
+                    // Route 53 uses the status of the health check from the last time that CloudWatch had
+                    // sufficient data to determine the alarm state. For new health checks that have no
+                    // last known status, the default status for the health check is healthy" - Route 53
+                    // API reference, HealthCheckConfig). Never fed: healthy, not held.
+                    insufficientDataHealthStatus: "LastKnownStatus",
                     tags: { ...tags, Name: `${args.recordName} hold on dr` },
                 },
                 childOpts,

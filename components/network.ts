@@ -81,8 +81,16 @@ export interface NetworkArgs {
     nat?: boolean;
     /** One NAT gateway (`single`, default) or one per AZ (`onePerAz`). */
     natGateways?: "single" | "onePerAz";
-    /** Port the database listens on (opened from the app tier only). */
+    /** Port the database listens on (opened from the app tier and `databaseClients`). */
     databasePort: number;
+    /** Others who may reach the database port: IPv4 CIDRs or security group ids of this VPC. Defaults to none. */
+    databaseClients?: string[];
+    /**
+     * Whether the stack has the program's app tier. Without it there is no load balancer or app
+     * security group, no cache subnet group, and the database port is open to `databaseClients` only.
+     * Defaults to true.
+     */
+    appTier?: boolean;
     /** Port the app instances listen on (opened from the load balancer only). Defaults to 80. */
     appPort?: number;
     /** Put Lambdas in the app tier and create interface endpoints for them. Defaults to false. */
@@ -130,16 +138,16 @@ export class Network extends pulumi.ComponentResource {
     public readonly appSubnetIds: pulumi.Output<string[]>;
     /** DB-tier subnets (databases, cache), one per AZ, no route to the internet. */
     public readonly dbSubnetIds: pulumi.Output<string[]>;
-    /** Load balancer security group: 80/443 from the internet. */
-    public readonly lbSecurityGroup: aws.ec2.SecurityGroup;
-    /** App security group: from the load balancer and from itself. */
-    public readonly appSecurityGroup: aws.ec2.SecurityGroup;
+    /** Load balancer security group: 80/443 from the internet; undefined without an app tier. */
+    public readonly lbSecurityGroup?: aws.ec2.SecurityGroup;
+    /** App security group: from the load balancer and from itself; undefined without an app tier. */
+    public readonly appSecurityGroup?: aws.ec2.SecurityGroup;
     /** Database security group: engine port and 6379 from the app tier only. */
     public readonly dbSecurityGroup: aws.ec2.SecurityGroup;
     /** RDS subnet group on the db tier. */
     public readonly dbSubnetGroup: aws.rds.SubnetGroup;
-    /** ElastiCache subnet group on the db tier. */
-    public readonly cacheSubnetGroup: aws.elasticache.SubnetGroup;
+    /** ElastiCache subnet group on the db tier; undefined without an app tier. */
+    public readonly cacheSubnetGroup?: aws.elasticache.SubnetGroup;
     /** NAT gateways (empty when NAT is off). */
     public readonly natGateways: aws.ec2.NatGateway[];
     /** The app tier's default routes through NAT (empty when NAT is off): instances boot after them. */
@@ -199,40 +207,54 @@ export class Network extends pulumi.ComponentResource {
                 { vpcId: this.vpcId, description, revokeRulesOnDelete: true, tags: { ...tags, Name: `${args.namePrefix}-${suffix}` } },
                 { parent: this },
             );
-        this.lbSecurityGroup = sg("lb", "Load balancer: HTTP and HTTPS from the internet");
-        this.appSecurityGroup = sg("app", "App tier: from the load balancer and from itself");
-        this.dbSecurityGroup = sg("db", "Databases and cache: from the app tier only");
+        const appTier = args.appTier ?? true;
+        this.dbSecurityGroup = sg("db", appTier ? "Databases and cache: from the app tier only" : "Databases: from the clients named in pilotlight:network.databaseClients only");
 
         const ingress = (rule: string, sgId: pulumi.Input<string>, r: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId">) =>
             new aws.vpc.SecurityGroupIngressRule(`${name}-${rule}`, { securityGroupId: sgId, ...r, tags }, { parent: this });
         const egress = (rule: string, sgId: pulumi.Input<string>, r: Omit<aws.vpc.SecurityGroupEgressRuleArgs, "securityGroupId">) =>
             new aws.vpc.SecurityGroupEgressRule(`${name}-${rule}`, { securityGroupId: sgId, ...r, tags }, { parent: this });
 
-        for (const port of [80, 443]) {
-            ingress(`lb-in-${port}-v4`, this.lbSecurityGroup.id, { ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0", description: `Port ${port} from the internet` });
-            ingress(`lb-in-${port}-v6`, this.lbSecurityGroup.id, { ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv6: "::/0", description: `Port ${port} from the internet (IPv6)` });
+        if (appTier) {
+            const lb = sg("lb", "Load balancer: HTTP and HTTPS from the internet");
+            const app = sg("app", "App tier: from the load balancer and from itself");
+            this.lbSecurityGroup = lb;
+            this.appSecurityGroup = app;
+            for (const port of [80, 443]) {
+                ingress(`lb-in-${port}-v4`, lb.id, { ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0", description: `Port ${port} from the internet` });
+                ingress(`lb-in-${port}-v6`, lb.id, { ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv6: "::/0", description: `Port ${port} from the internet (IPv6)` });
+            }
+            egress("lb-out-app", lb.id, { ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: app.id, description: "To the app instances" });
+
+            ingress("app-in-lb", app.id, { ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: lb.id, description: "From the load balancer" });
+            ingress("app-in-self", app.id, { ipProtocol: "-1", referencedSecurityGroupId: app.id, description: "Between app instances" });
+            // Instances fetch packages and call AWS APIs (through NAT or endpoints).
+            egress("app-out-all", app.id, { ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "Outbound to AWS APIs and package mirrors" });
+
+            ingress("db-in-engine", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: args.databasePort, toPort: args.databasePort, referencedSecurityGroupId: app.id, description: "Database engine from the app tier" });
+            ingress("db-in-redis", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: 6379, toPort: 6379, referencedSecurityGroupId: app.id, description: "Redis from the app tier" });
+            this.cacheSubnetGroup = new aws.elasticache.SubnetGroup(
+                `${name}-cache-subnets`,
+                { name: `${args.namePrefix}-cache`, description: "pilotlight cache tier", subnetIds: this.dbSubnetIds, tags },
+                { parent: this },
+            );
         }
-        egress("lb-out-app", this.lbSecurityGroup.id, { ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: this.appSecurityGroup.id, description: "To the app instances" });
-
-        ingress("app-in-lb", this.appSecurityGroup.id, { ipProtocol: "tcp", fromPort: appPort, toPort: appPort, referencedSecurityGroupId: this.lbSecurityGroup.id, description: "From the load balancer" });
-        ingress("app-in-self", this.appSecurityGroup.id, { ipProtocol: "-1", referencedSecurityGroupId: this.appSecurityGroup.id, description: "Between app instances" });
-        // Instances fetch packages and call AWS APIs (through NAT or endpoints).
-        egress("app-out-all", this.appSecurityGroup.id, { ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "Outbound to AWS APIs and package mirrors" });
-
-        ingress("db-in-engine", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: args.databasePort, toPort: args.databasePort, referencedSecurityGroupId: this.appSecurityGroup.id, description: "Database engine from the app tier" });
-        ingress("db-in-redis", this.dbSecurityGroup.id, { ipProtocol: "tcp", fromPort: 6379, toPort: 6379, referencedSecurityGroupId: this.appSecurityGroup.id, description: "Redis from the app tier" });
+        for (const client of args.databaseClients ?? []) {
+            const from = client.startsWith("sg-") ? { referencedSecurityGroupId: client } : { cidrIpv4: client };
+            ingress(`db-in-client-${client.replace(/[^A-Za-z0-9]/g, "-")}`, this.dbSecurityGroup.id, {
+                ipProtocol: "tcp",
+                fromPort: args.databasePort,
+                toPort: args.databasePort,
+                ...from,
+                description: "Database engine from a client named in pilotlight:network.databaseClients",
+            });
+        }
 
         this.dbSubnetGroup = new aws.rds.SubnetGroup(
             `${name}-db-subnets`,
             { name: `${args.namePrefix}-db`, description: "pilotlight database tier", subnetIds: this.dbSubnetIds, tags },
             { parent: this },
         );
-        this.cacheSubnetGroup = new aws.elasticache.SubnetGroup(
-            `${name}-cache-subnets`,
-            { name: `${args.namePrefix}-cache`, description: "pilotlight cache tier", subnetIds: this.dbSubnetIds, tags },
-            { parent: this },
-        );
-
         this.natGateways = [];
         this.natRoutes = [];
         if (args.nat) {
@@ -314,7 +336,7 @@ export class Network extends pulumi.ComponentResource {
             appSubnetIds: this.appSubnetIds,
             dbSubnetIds: this.dbSubnetIds,
             dbSubnetGroupName: this.dbSubnetGroup.name,
-            cacheSubnetGroupName: this.cacheSubnetGroup.name,
+            cacheSubnetGroupName: this.cacheSubnetGroup?.name,
         });
     }
 }

@@ -65,6 +65,8 @@ describe("backup and copy logic", () => {
         assert.strictEqual(nextVersion("app", []), 1);
         assert.strictEqual(nextVersion("app", ["app-v1", "app-v3", "other-v9", "app-v2-final"]), 4);
         assert.strictEqual(nextVersion("app", ["app-v7"]), 8);
+        // A final snapshot holds its version's name: `<name>-v<N>` deleted later needs `<name>-v<N>-final` free.
+        assert.strictEqual(nextVersion("app", ["app-v5-final", "app-v2"]), 6);
     });
 
     const copies: { name: string; instances: [string, string, boolean][]; keep: number; pointed?: string; deleted: string[] }[] = [

@@ -137,6 +137,23 @@ describe("BackupSchedule component", () => {
         assert.ok(JSON.stringify(def).includes('"Share"'), "the machine shares each DR copy");
     });
 
+    it("images: each source runs as a child execution of the image machine, whose role may start, read and stop only its own", async () => {
+        const run = await runProgram("prod");
+        const def = JSON.parse(oneResource(run, "aws:sfn/stateMachine:StateMachine", "backup-images-machine").inputs.definition);
+        assert.deepStrictEqual([def.States.Images.ItemProcessor.ProcessorConfig, def.States.Images.MaxConcurrency], [{ Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, 10]);
+        const machine = rolePolicyOf(run, "backup-images-machine-policy");
+        const byId = Object.fromEntries(machine.Statement.map((s: any) => [s.Sid, s]));
+        assert.deepStrictEqual([byId.StartOwnChildExecutions.Action, byId.StartOwnChildExecutions.Resource], [["states:StartExecution"], ["arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-image-backup"]]);
+        assert.deepStrictEqual([byId.ReadAndStopOwnChildExecutions.Action, byId.ReadAndStopOwnChildExecutions.Resource], [
+            ["states:DescribeExecution", "states:StopExecution"],
+            ["arn:aws:states:us-east-1:111111111111:execution:pilotlight-image-backup:*", "arn:aws:states:us-east-1:111111111111:execution:pilotlight-image-backup/*"],
+        ]);
+        // The execution-status rule covers the children too: their labelled machine ARN starts with the machine's.
+        const rule = oneResource(run, "aws:cloudwatch/eventRule:EventRule", "alerts-executions");
+        const prefix = JSON.parse(rule.inputs.eventPattern).detail.stateMachineArn[0].prefix;
+        assert.ok("arn:aws:states:us-east-1:111111111111:stateMachine:pilotlight-image-backup/Images".startsWith(prefix), prefix);
+    });
+
     it("the deployed machine runs each database as a child execution, at most 10 at once, and no Task times out before its Lambda", () => {
         const fn = oneResource(prod, "aws:lambda/function:Function", "backup-fn").inputs;
         const def = JSON.parse(oneResource(prod, "aws:sfn/stateMachine:StateMachine", "backup-machine").inputs.definition);

@@ -63,7 +63,7 @@ describe("config", () => {
         const cfg = parseStackConfig("prod", prodRawConfig(), "us-east-1");
         assert.strictEqual(cfg.namePrefix, "pilotlight");
         assert.strictEqual(cfg.failover, false);
-        assert.deepStrictEqual(cfg.network, { vpcCidr: "10.10.0.0/16", availabilityZones: ["us-east-1a", "us-east-1b"], natGateways: "single", lambdasInVpc: false, appPort: 80 });
+        assert.deepStrictEqual(cfg.network, { vpcCidr: "10.10.0.0/16", availabilityZones: ["us-east-1a", "us-east-1b"], natGateways: "single", lambdasInVpc: false, appPort: 80, databaseClients: [] });
         assert.deepStrictEqual(cfg.media, { replicationTimeControl: false, noncurrentVersionDays: 90, replicateBack: true });
         assert.deepStrictEqual(cfg.database, {
             engine: "postgres",
@@ -441,6 +441,8 @@ describe("config: realistic mistakes, each refused with its exact message", () =
                 { mistake: "an existing database named with capitals", stack: "prod", change: (r) => existingDb(r, { existing: "Orders-DB" }), problems: ['pilotlight:database.existing is "Orders-DB"; expected the identifier of an existing RDS instance or Aurora cluster: ' + identifierProblem("Orders-DB")] },
                 { mistake: "DNS without an app tier", stack: "prod", change: (r) => ((r.app = { enabled: false }), (r.dns = { hostedZoneId: "Z0123456789ABCDEFGHIJ", recordName: "app.example.com" })), problems: [`pilotlight:dns is {"hostedZoneId":"Z0123456789ABCDEFGHIJ","recordName":"app.example.com"}; the records fail over between the stacks' load balancers, which pilotlight:app.enabled false leaves out; remove pilotlight:dns from both stack files or enable the app tier`] },
                 { mistake: "an app setting with the app tier off", stack: "dr", change: (r) => ((r.app = { enabled: false, minSize: 0 }), delete r.dns), problems: ["pilotlight:app.minSize is 0; not used with pilotlight:app.enabled false (this stack has no app tier); remove it"] },
+                { mistake: "a database client named by its Name tag", stack: "dr", change: (r) => (r.network = { databaseClients: ["10.20.0.0/16", "app-servers"] }), problems: ['pilotlight:network.databaseClients is ["10.20.0.0/16","app-servers"]; expected a list of IPv4 CIDRs or security group ids, e.g. ["10.20.0.0/16", "sg-0123456789abcdef0"]'] },
+                { mistake: "the app port without an app tier", stack: "dr", change: (r) => ((r.app = { enabled: false }), (r.network = { appPort: 8080 }), delete r.dns), problems: ["pilotlight:network.appPort is 8080; not used with pilotlight:app.enabled false (this stack has no app tier); remove it"] },
                 { mistake: "a Redis setting without Redis", stack: "prod", change: (r) => (r.app = { redis: false, redisNodes: 3 }), problems: ["pilotlight:app.redisNodes is 3; not used with pilotlight:app.redis false (no cache); remove it"] },
                 { mistake: "an existing VPC without public subnets for the app tier", stack: "prod", change: (r) => existingVpc(r, { publicSubnetIds: undefined }), problems: ["pilotlight:network.existing.publicSubnetIds is missing; the app tier's internet-facing load balancer needs public subnets in at least 2 zones: list them, or set pilotlight:app.enabled false"] },
                 { mistake: "availability zones with an existing VPC", stack: "prod", change: (r) => (r.network = { existing: VPC }), problems: ['pilotlight:availabilityZones is ["us-east-1a","us-east-1b"]; not used with pilotlight:network.existing: the existing subnets are in their own zones; remove it'] },

@@ -52,7 +52,17 @@ describe("protecting an existing workload (examples/existing-workload)", () => {
         // The default source would be dr's own name, not the primary's database.
         const dr = file("dr");
         delete (dr.raw.failoverDatabase as Record<string, unknown>).sourceIdentifier;
-        assert.deepStrictEqual(crossCheckStackFiles(file("prod"), dr), [
+        // The same port written out on one side and left to its default on the other agrees.
+        const explicit = file("prod");
+        (explicit.raw.database as Record<string, unknown>).port = 5432;
+        assert.deepStrictEqual(crossCheckStackFiles(explicit, file("dr")), []);
+        // dr's engine version and port left at their defaults: the program cannot know the existing database's.
+        delete (dr.raw.database as Record<string, unknown>).engineVersion;
+        const prod = file("prod");
+        (prod.raw.database as Record<string, unknown>).port = "5433";
+        assert.deepStrictEqual(crossCheckStackFiles(prod, dr), [
+            'Pulumi.prod.yaml pilotlight:database.port is "5433" but Pulumi.dr.yaml leaves pilotlight:database.port at its engine\'s default 5432; both stacks must use the same port',
+            "Pulumi.dr.yaml leaves pilotlight:database.engineVersion at its default, but Pulumi.prod.yaml pilotlight:database.existing is \"orders\", whose version the program cannot know offline; set pilotlight:database.engineVersion in Pulumi.dr.yaml to that database's major version (e.g. 15 or 8.0): dr's failover restores its snapshots with a parameter group of that version",
             'Pulumi.dr.yaml pilotlight:failoverDatabase.sourceIdentifier is "orders-db" (its default) but Pulumi.prod.yaml pilotlight:database.existing is "orders"; dr fails over from the database the primary protects: set pilotlight:failoverDatabase.sourceIdentifier to "orders" in Pulumi.dr.yaml',
         ]);
     });
@@ -61,8 +71,12 @@ describe("protecting an existing workload (examples/existing-workload)", () => {
         for (const t of [...WORKLOAD_TYPES, "aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance", "aws:secretsmanager/secret:Secret"]) {
             assert.ok(!types(prod).has(t), `prod registers a ${t}`);
         }
-        // Its own additions to the VPC are new resources in it: security groups and subnet groups.
-        for (const sg of prod.resources.filter((r) => r.type === "aws:ec2/securityGroup:SecurityGroup")) assert.strictEqual(sg.inputs.vpcId, VPC, sg.name);
+        // Its own additions to the VPC are new resources in it: the database tier's security group and
+        // subnet group; without an app tier no load balancer or app security group, and no cache subnet group.
+        const sgs = prod.resources.filter((r) => r.type === "aws:ec2/securityGroup:SecurityGroup");
+        assert.deepStrictEqual(sgs.map((sg) => [sg.name, sg.inputs.vpcId]), [["network-db", VPC]]);
+        assert.ok(!types(prod).has("aws:elasticache/subnetGroup:SubnetGroup"));
+        assert.ok(!prod.resources.some((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && (r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0")), "nothing open to the internet");
         assert.deepStrictEqual(oneResource(prod, "aws:rds/subnetGroup:SubnetGroup", "network-db-subnets").inputs.subnetIds, DB_SUBNETS);
         assert.strictEqual(prod.outputs.vpcId, VPC);
         assert.deepStrictEqual(prod.outputs.appSubnetIds, APP_SUBNETS);
@@ -128,6 +142,66 @@ describe("an existing VPC, greenfield otherwise", () => {
         const run = await runProgram("dr", { config, secretKeys, sets: ["failover=true"] });
         for (const t of ["awsx:ec2:Vpc", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip", "aws:ec2/route:Route"]) assert.ok(!types(run).has(t), t);
         assert.ok(types(run).has("aws:autoscaling/group:Group"));
+    });
+});
+
+describe("an existing RDS instance copied into the dr account", () => {
+    it("the copy source snapshots it, the copy target restores its copies, and dr's failover adopts them", async () => {
+        const prodCfg = readStackConfig("prod", DIR);
+        Object.assign(prodCfg.config, {
+            "pilotlight:database": JSON.stringify({ engine: "postgres", existing: "orders" }),
+            "pilotlight:restore": JSON.stringify({ databases: ["orders"] }),
+            "pilotlight:backups": JSON.stringify({ databases: [{ identifier: "orders" }] }),
+            "pilotlight:copy": JSON.stringify({ source: "orders" }),
+        });
+        delete prodCfg.config["pilotlight:auroraFailover"];
+        const prod = await runProgram("prod", prodCfg);
+        const source = oneResource(prod, "aws:lambda/function:Function", "copy-fn").inputs.environment.variables;
+        assert.deepStrictEqual(JSON.parse(source.DATABASES), [{ identifier: "orders", isCluster: false }]);
+        assert.match(JSON.stringify(rolePolicyOf(prod, "copy-fn-policy")), /:db:orders"/);
+
+        const drCfg = readStackConfig("dr", DIR);
+        Object.assign(drCfg.config, {
+            "pilotlight:database": JSON.stringify({ engine: "postgres", engineVersion: "15" }),
+            "pilotlight:failoverDatabase": JSON.stringify({ source: "adopt", sourceIdentifier: "orders" }),
+            "pilotlight:copy": JSON.stringify({ source: "orders" }),
+        });
+        const dr = await runProgram("dr", { ...drCfg, sets: ["failover=true"] });
+        assert.strictEqual(oneResource(dr, "aws:lambda/function:Function", "copy-fn").inputs.environment.variables.SOURCE_IDENTIFIER, "orders");
+        assert.strictEqual(dr.outputs.copySecretArn !== undefined, true);
+    });
+});
+
+describe("an existing database in a VPC the program makes (no network.existing)", () => {
+    it("makes no NAT, which nothing of its own would use, unless in-VPC Lambdas need it", async () => {
+        const { config, secretKeys } = readStackConfig("prod", DIR);
+        delete config["pilotlight:network"];
+        config["pilotlight:availabilityZones"] = JSON.stringify(["us-east-1a", "us-east-1b"]);
+        const run = await runProgram("prod", { config, secretKeys });
+        assert.ok(types(run).has("awsx:ec2:Vpc"));
+        for (const t of ["aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip", "aws:ec2/route:Route"]) assert.ok(!types(run).has(t), t);
+        const inVpc = await runProgram("prod", { config: { ...config, "pilotlight:network": JSON.stringify({ lambdasInVpc: true }) }, secretKeys });
+        assert.ok(types(inVpc).has("aws:ec2/natGateway:NatGateway"), "the Lambdas reach the peer region and SES through NAT");
+    });
+});
+
+describe("database clients other than the program's app tier (network.databaseClients)", () => {
+    it("opens the database port, and only it, to each CIDR and security group named", async () => {
+        const { config, secretKeys } = readStackConfig("dr", DIR);
+        config["pilotlight:network"] = JSON.stringify({ databaseClients: ["10.20.64.0/18", "sg-0123456789abcdef0"] });
+        const run = await runProgram("dr", { config, secretKeys, sets: ["failover=true"] });
+        const db = oneResource(run, "aws:ec2/securityGroup:SecurityGroup", "network-db");
+        const rules = run.resources.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.inputs.securityGroupId === db.id && r.name.startsWith("network-db-in-client"));
+        assert.deepStrictEqual(
+            rules.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]),
+            [
+                [5432, 5432, "10.20.64.0/18"],
+                [5432, 5432, "sg-0123456789abcdef0"],
+            ],
+        );
+        // The failover database is behind that security group.
+        const cluster = run.resources.find((r) => r.type === "aws:rds/cluster:Cluster")!;
+        assert.deepStrictEqual(cluster.inputs.vpcSecurityGroupIds, [db.id]);
     });
 });
 

@@ -60,7 +60,7 @@ describe("FailoverDns", () => {
             );
             const hold = one(run, HEALTH, "dns-hold");
             const alarm = one(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "dns-hold");
-            assert.deepStrictEqual({ ...hold.inputs, tags: undefined }, { type: "CLOUDWATCH_METRIC", cloudwatchAlarmName: "pilotlight-hold-on-dr", cloudwatchAlarmRegion: "us-west-2", insufficientDataHealthStatus: "Healthy", tags: undefined });
+            assert.deepStrictEqual({ ...hold.inputs, tags: undefined }, { type: "CLOUDWATCH_METRIC", cloudwatchAlarmName: "pilotlight-hold-on-dr", cloudwatchAlarmRegion: "us-west-2", insufficientDataHealthStatus: "LastKnownStatus", tags: undefined });
             // The alarm lives in the DR region, in prod's (the zone's) account.
             assert.ok(alarm.provider?.includes("::dr-region::"), `${alarm.provider}`);
             assert.deepStrictEqual(

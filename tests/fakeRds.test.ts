@@ -206,6 +206,24 @@ describe("FakeRds", () => {
         });
     });
 
+    describe("rules of RDS the backups rely on", () => {
+        it("refuses to copy an unencrypted cluster snapshot under a key; copies an encrypted one", async () => {
+            fake.addCluster({ identifier: "plain", info: { StorageEncrypted: false, KmsKeyId: undefined }, members: [{ identifier: "plain-1" }] });
+            fake.addClusterSnapshot("plain-snap", "plain");
+            assert.strictEqual(fake.clusterSnapshots.get("plain-snap")!.info.StorageEncrypted, false, "a snapshot is encrypted as its cluster is");
+            const key = "arn:aws:kms:us-east-1:123456789012:key/mrk-shared";
+            await assert.rejects(
+                rds().send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: "plain-snap", TargetDBClusterSnapshotIdentifier: "plain-snap-sk", KmsKeyId: key })),
+                { name: "InvalidParameterCombination" },
+            );
+            assert.strictEqual(fake.clusterSnapshots.has("plain-snap-sk"), false);
+            fake.addCluster({ identifier: "enc", members: [{ identifier: "enc-1" }] });
+            fake.addClusterSnapshot("enc-snap", "enc");
+            await rds().send(new CopyDBClusterSnapshotCommand({ SourceDBClusterSnapshotIdentifier: "enc-snap", TargetDBClusterSnapshotIdentifier: "enc-snap-sk", KmsKeyId: key }));
+            assert.strictEqual(fake.clusterSnapshots.get("enc-snap-sk")!.info.KmsKeyId, key);
+        });
+    });
+
     describe("rules of RDS the restore machine relies on", () => {
         it("refuses a managed master password on an instance restore unless the engine is Oracle", async () => {
             fake.addInstance({ identifier: "a", data: "rows" });

@@ -512,8 +512,9 @@ export class FakeRds {
                 EngineMode: source?.info.EngineMode,
                 SnapshotType: "manual",
                 SnapshotCreateTime: new Date(opts.created ?? this.tick()),
-                StorageEncrypted: true,
-                KmsKeyId: opts.kmsKeyId ?? source?.info.KmsKeyId ?? defaultRdsKey(this.region, this.account),
+                // A snapshot is encrypted as its cluster is.
+                StorageEncrypted: source?.info.StorageEncrypted ?? true,
+                KmsKeyId: source?.info.StorageEncrypted === false ? undefined : (opts.kmsKeyId ?? source?.info.KmsKeyId ?? defaultRdsKey(this.region, this.account)),
             },
         };
         this.clusterSnapshots.set(id, snap);
@@ -1532,6 +1533,11 @@ export class FakeRds {
         }
         if (this.clusterSnapshots.has(input.TargetDBClusterSnapshotIdentifier)) {
             throw new DBClusterSnapshotAlreadyExistsFault({ ...meta, message: `DBClusterSnapshot ${input.TargetDBClusterSnapshotIdentifier} already exists.` });
+        }
+        // CopyDBClusterSnapshot.KmsKeyId: "If you copy an unencrypted DB cluster snapshot and specify a value
+        // for the KmsKeyId parameter, an error is returned." (The reference names no fault for it.)
+        if (source.info.StorageEncrypted === false && input.KmsKeyId !== undefined) {
+            throw fault("InvalidParameterCombination", `DBClusterSnapshot ${input.SourceDBClusterSnapshotIdentifier} is not encrypted; a copy of it cannot be given a KMS key.`);
         }
         const kmsKeyId = this.copyKey(source.info.DBClusterSnapshotArn!, source.info.KmsKeyId, input.KmsKeyId, input.SourceDBClusterSnapshotIdentifier);
         this.checkSnapshotQuota(true);

@@ -22,7 +22,7 @@ import { CREATED_BY_TAG, SOURCE_TAG } from "../functions/lib/tags";
 import { FakeEc2 } from "./fakeEc2";
 import { FakeSfn } from "./fakeSfn";
 import { allows, ec2Authorizations } from "./iamCheck";
-import { HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
+import { allStates, HARNESS_ACCOUNT, HARNESS_REGION, jobMachineHandlers, runMachine, taskStates } from "./machineHarness";
 
 const HOME = "us-east-1";
 const DR = "us-west-2";
@@ -211,6 +211,28 @@ describe("image backup machine", () => {
         for (const region of [HOME, DR]) assert.deepStrictEqual(ec2.imagesIn(region).filter((i) => i.source === "i-0b01" || i.name.includes("i-0b01-2025")).map((i) => i.name).filter((n) => n.includes("2025")), ["pilotlight-backup-i-0b01-20251203000000"]);
     });
 
+    it("lost CreateImage and CopyImage responses and a Lambda.Unknown are retried into one image per source and region, without an alert", async () => {
+        ec2.loseNextResponse("CreateImage");
+        ec2.loseNextResponse("CopyImage");
+        let unknown = 1;
+        const result = await runMachine(definition, {}, {
+            machineName: MACHINE_NAME,
+            handlers: jobMachineHandlers({ job: JOB_FN, alert: ALERT_FN }, handler, { faultStep: () => undefined, alert: (e) => alerts.push(e) }),
+            // The Lambda service fails the invocation after the step ran: Lambda.Unknown.
+            stateHandlers: {
+                Prune: async (event: any) => {
+                    const out = await handler(event);
+                    if (unknown-- > 0) throw Object.assign(new Error("Unhandled"), { name: "Lambda.Unknown" });
+                    return out;
+                },
+            },
+        });
+        assert.strictEqual(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+        assert.deepStrictEqual(alerts, []);
+        assert.deepStrictEqual(result.taskFailures.map((f) => [f.state, f.error]).sort(), [["CopyToDr", "TransientError"], ["CreateImage", "TransientError"], ["Prune", "Lambda.Unknown"]]);
+        for (const region of [HOME, DR]) assert.deepStrictEqual(ec2.imagesIn(region).map((i) => i.name.replace(/\d{14}$/, "T")).sort(), ["pilotlight-backup-asg-web-T", "pilotlight-backup-i-0b01-T"], region);
+    });
+
     for (const [what, input] of [
         ["a string", "everything"],
         ["a list", [{ instanceId: "i-0a01" }]],
@@ -332,6 +354,25 @@ describe("image backup machine", () => {
         }
         assert.strictEqual((definition.States.Images as any).MaxConcurrency, 10);
         assert.throws(() => imageMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { maxConcurrency: 0 }), /maxConcurrency must be a whole number >= 1, got 0/);
+    });
+
+    it("runs each source as its own child execution (distributed Map: its own history), at most maxConcurrency at once", () => {
+        const map = definition.States.Images as any;
+        assert.deepStrictEqual([map.Type, map.ItemProcessor.ProcessorConfig, map.MaxConcurrency, map.ToleratedFailurePercentage], ["Map", { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, 10, 0]);
+        assert.strictEqual(map.Label, "Images", "children are named after the Map");
+        assert.strictEqual((imageMachineDefinition({ job: JOB_FN, alert: ALERT_FN }, { maxConcurrency: 3 }).States.Images as any).MaxConcurrency, 3);
+        // A child ends as its item (plus error): every Task of the item has a Catch to ItemFailed.
+        for (const [name, state] of Object.entries(map.ItemProcessor.States) as [string, any][]) if (state.Type === "Task") assert.deepStrictEqual(state.Catch.map((c: any) => c.Next), ["ItemFailed"], name);
+    });
+
+    it("every job Task but Report retries Lambda service errors and hung calls (each step looks before it acts)", () => {
+        for (const def of [definition, sharing]) {
+            for (const [name, state] of allStates(def as any)) {
+                if (state.Type !== "Task" || name === "NotifyFailure" || name === "Report") continue;
+                const errors = (state.Retry as any[]).flatMap((r) => r.ErrorEquals);
+                for (const e of ["Lambda.ServiceException", "Lambda.Unknown", "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException", "States.Timeout"]) assert.ok(errors.includes(e), `${name} retries ${e}`);
+            }
+        }
     });
 
     for (const step of ["plan", "create", "status", "copy", "prune", "prune_gone", "report"]) {

@@ -279,7 +279,7 @@ export interface ImageMachineOptions extends PollOptions {
 
 /**
  * The image backup machine: Plan (validates the input, one instance per source) -> Images
- * (Map) -> PruneGone (retention of sources no longer imaged, orphan snapshot sweep) -> Report;
+ * (distributed Map: one child execution per source) -> PruneGone (retention of sources no longer imaged, orphan snapshot sweep) -> Report;
  * each item CreateImage -> wait -> CopyToDr -> wait -> [Share] -> Prune. Same failure handling
  * as the snapshot machines; Plan gets the execution context so it can refuse to overlap another run.
  */
@@ -288,7 +288,8 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMac
     const timeoutSeconds = machineTimeout(o, 2, options.timeoutSeconds);
     const maxConcurrency = options.maxConcurrency ?? 10;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error(`maxConcurrency must be a whole number >= 1, got ${maxConcurrency}`);
-    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed");
+    // Every step but Report looks before it acts (or only reads): a retry after a lost response is harmless.
+    const item = (name: string, next: string | { end: true }) => lambdaTask(arns.job, { step: name, "item.$": "$" }, next, "ItemFailed", "$", IDEMPOTENT_TASK_RETRY);
     const poll = item("status", "unused");
     const afterCopy = options.share ? "Share" : "Prune";
     return {
@@ -299,13 +300,17 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMac
             // Wraps whatever the input is (a string, a list, null) in an object, so that Plan's Catch can
             // record the error beside it and a non-object input still reaches the alert.
             Input: { Type: "Pass", Parameters: { "input.$": "$" }, Next: "Plan" },
-            Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$.input", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure"),
+            Plan: lambdaTask(arns.job, { step: "plan", "input.$": "$.input", ...EXECUTION_CONTEXT }, "Images", "NotifyFailure", "$", IDEMPOTENT_TASK_RETRY),
+            // Each source runs as a child execution with its own history (no 25,000-event limit across
+            // sources), at most `maxConcurrency` at once; a child that fails fails the Map into NotifyFailure.
             Images: {
                 Type: "Map",
+                Label: "Images",
                 ItemsPath: "$.items",
                 MaxConcurrency: maxConcurrency,
+                ToleratedFailurePercentage: 0,
                 ItemProcessor: {
-                    ProcessorConfig: { Mode: "INLINE" },
+                    ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
                     StartAt: "CreateImage",
                     States: {
                         CreateImage: item("create", "WaitImage"),
@@ -321,7 +326,7 @@ export function imageMachineDefinition(arns: ImageMachineArns, options: ImageMac
                 Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "NotifyFailure" }],
                 Next: "PruneGone",
             },
-            PruneGone: lambdaTask(arns.job, { step: "prune_gone", "items.$": "$.results" }, "Report", "NotifyFailure", "$.gone"),
+            PruneGone: lambdaTask(arns.job, { step: "prune_gone", "items.$": "$.results" }, "Report", "NotifyFailure", "$.gone", IDEMPOTENT_TASK_RETRY),
             Report: lambdaTask(arns.job, { step: "report", "items.$": "$.results" }, "Done", "NotifyFailure", "$.report"),
             Done: { Type: "Succeed" },
             ...failurePath(arns.alert, "image-backup"),

@@ -69,9 +69,13 @@ export function versionOf(name: string, identifier: string, allowFinal = false):
     return Number(m[1]);
 }
 
-/** The next version: one more than the highest existing `<name>-v<N>`, whatever the secret points at. */
+/**
+ * The next version: one more than the highest existing `<name>-v<N>` or `<name>-v<N>-final`, whatever
+ * the secret points at. A final snapshot counts: a version numbered below it would, once pruned, need
+ * the final snapshot name that is taken.
+ */
 export function nextVersion(name: string, identifiers: string[]): number {
-    return Math.max(0, ...identifiers.map((id) => versionOf(name, id) ?? 0)) + 1;
+    return Math.max(0, ...identifiers.map((id) => versionOf(name, id, true) ?? 0)) + 1;
 }
 
 /** `<name>-v<N>`. */

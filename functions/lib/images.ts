@@ -175,6 +175,24 @@ async function findImage(ec2: EC2Client, name: string): Promise<Image | undefine
     return (out.Images ?? []).find((i) => i.State !== "deregistered");
 }
 
+/**
+ * The id of the image named `name`, made by `make` unless it exists. EC2 lists a new image only
+ * eventually: a retry after a lost response may miss the image the first call made, meet
+ * `InvalidAMIName.Duplicate` ("The specified AMI name is already in use"), and finds it then.
+ */
+async function findOrMake(ec2: EC2Client, name: string, make: () => Promise<string>): Promise<string> {
+    const found = (await findImage(ec2, name))?.ImageId;
+    if (found) return found;
+    try {
+        return await make();
+    } catch (err) {
+        if ((err as Error).name !== "InvalidAMIName.Duplicate") throw err;
+        const again = (await findImage(ec2, name))?.ImageId;
+        if (!again) throw err;
+        return again;
+    }
+}
+
 /** This job's images in one region, of one source or of all, whatever their state. */
 async function ownImages(ec2: EC2Client, source?: string): Promise<ImageInfo[]> {
     const filters = [{ Name: `tag:${CREATED_BY_TAG}`, Values: [IMAGE_JOB] }];
@@ -256,8 +274,7 @@ export function checkItem(item: unknown): ImageItem {
 /** Creates the run's image (and tags it and its snapshots). */
 export async function create(c: ImageClients, s: ImageSettings, item: ImageItem): Promise<ImageItem> {
     const ec2 = c.ec2(s.homeRegion);
-    let imageId = (await findImage(ec2, item.imageName))?.ImageId;
-    if (!imageId) {
+    const imageId = await findOrMake(ec2, item.imageName, async () => {
         const out = await ec2.send(
             new CreateImageCommand({
                 InstanceId: item.instanceId,
@@ -270,8 +287,8 @@ export async function create(c: ImageClients, s: ImageSettings, item: ImageItem)
                 ],
             }),
         );
-        imageId = out.ImageId!;
-    }
+        return out.ImageId!;
+    });
     return { ...item, homeImageId: imageId, current: { region: s.homeRegion, imageId }, status: "pending", attempt: 0 };
 }
 
@@ -293,8 +310,7 @@ export async function status(c: ImageClients, _s: ImageSettings, item: ImageItem
 export async function copy(c: ImageClients, s: ImageSettings, item: ImageItem): Promise<ImageItem> {
     if (!item.homeImageId) throw new InvalidInputError(`${item.imageName} has no image yet`);
     const dr = c.ec2(s.drRegion);
-    let imageId = (await findImage(dr, item.imageName))?.ImageId;
-    if (!imageId) {
+    const imageId = await findOrMake(dr, item.imageName, async () => {
         const out = await dr.send(
             new CopyImageCommand({
                 SourceImageId: item.homeImageId,
@@ -310,8 +326,8 @@ export async function copy(c: ImageClients, s: ImageSettings, item: ImageItem): 
                 ],
             }),
         );
-        imageId = out.ImageId!;
-    }
+        return out.ImageId!;
+    });
     return { ...item, drImageId: imageId, current: { region: s.drRegion, imageId }, status: "pending", attempt: 0 };
 }
 
@@ -456,7 +472,8 @@ export async function runImageStep(
         if (!Array.isArray(event.items)) throw new InvalidInputError(`prune_gone needs the list of items, got ${JSON.stringify(event.items)}`);
         return pruneGone(c, s, (event.items as unknown[]).map(checkItem));
     }
-    if (typeof event.step !== "string" || !(event.step in IMAGE_STEPS)) {
+    // Own keys only: `in` would also accept inherited names such as "toString".
+    if (typeof event.step !== "string" || !Object.hasOwn(IMAGE_STEPS, event.step)) {
         throw new InvalidInputError(`unknown step ${JSON.stringify(event.step)}; expected plan, prune_gone, report or ${Object.keys(IMAGE_STEPS).join(", ")}`);
     }
     return IMAGE_STEPS[event.step as keyof typeof IMAGE_STEPS](c, s, checkItem(event.item));

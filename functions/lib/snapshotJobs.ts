@@ -219,6 +219,13 @@ export async function plan(c: JobClients, s: SnapshotJobSettings, event: PlanEve
             const cl = await findCluster(rds, db.identifier);
             status = cl?.Status;
             engine = cl?.Engine ?? "";
+            // "If you copy an unencrypted DB cluster snapshot and specify a value for the KmsKeyId
+            // parameter, an error is returned" (CopyDBClusterSnapshot): it could never reach the DR region.
+            if (cl?.StorageEncrypted === false) {
+                throw new InvalidInputError(
+                    `${db.identifier} is an unencrypted Aurora cluster: its snapshots cannot be copied under the shared key, which is how backups reach the DR region; encrypt it first (restore it from a snapshot copy under a key) or leave it out of ${s.job}`,
+                );
+            }
         } else {
             const inst = await findInstance(rds, db.identifier);
             if (inst?.DBClusterIdentifier) throw new InvalidInputError(`${db.identifier} is a member of cluster ${inst.DBClusterIdentifier}; configure the cluster with isCluster: true`);
