@@ -374,7 +374,7 @@ describe("preflight", () => {
         const healthChecks = (calc: Record<string, unknown> = {}, hold: Record<string, unknown> = {}) => {
             r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-primary" }).resolves(hc("hc-primary", { Type: "CALCULATED", ChildHealthChecks: ["hc-endpoint", "hc-hold"], HealthThreshold: 2, Disabled: false, Inverted: false, ...calc }));
             r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-endpoint" }).resolves(hc("hc-endpoint", { Type: "HTTPS", FullyQualifiedDomainName: "app-alb-9f8e7d6-987654321.us-east-1.elb.amazonaws.com", ResourcePath: "/health", Port: 443 }));
-            r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-hold" }).resolves(hc("hc-hold", { Type: "CLOUDWATCH_METRIC", AlarmIdentifier: { Region: "us-west-2", Name: "pilotlight-hold-on-dr" }, InsufficientDataHealthStatus: "Healthy", ...hold }));
+            r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-hold" }).resolves(hc("hc-hold", { Type: "CLOUDWATCH_METRIC", AlarmIdentifier: { Region: "us-west-2", Name: "pilotlight-hold-on-dr" }, InsufficientDataHealthStatus: "LastKnownStatus", ...hold }));
         };
         const byCheck = (rows: CheckResult[]) => Object.fromEntries(rows.map((r) => [r.check, r]));
         beforeEach(() => {
@@ -454,6 +454,10 @@ describe("preflight", () => {
             assert.deepStrictEqual([homeRegion.status, /alarm pilotlight-hold-on-dr in us-east-1, not the DR region us-west-2/.test(homeRegion.detail)], ["fail", true]);
             assert.match((await check({}, { AlarmIdentifier: { Region: "us-west-2", Name: "something-else" } })).detail, /no CLOUDWATCH_METRIC child on the hold-on-dr alarm pilotlight-hold-on-dr/);
             assert.match((await check({}, { InsufficientDataHealthStatus: "Unhealthy" })).detail, /an alarm without data counts as unhealthy/);
+            // The design keeps the last known status without data; "Healthy" would let a hold lapse once its data point ages out.
+            const lapses = await check({}, { InsufficientDataHealthStatus: "Healthy" });
+            assert.deepStrictEqual([lapses.status, lapses.action], ["warn", "pulumi up -s prod"]);
+            assert.match(lapses.detail, /hc-hold takes no data as Healthy, not LastKnownStatus: a hold on dr lapses once its data point ages out/);
             assert.match((await check({ Disabled: true })).detail, /disabled but not inverted: Route 53 takes it as healthy and never fails over/);
             assert.match((await check({ Inverted: true })).detail, /inverted but not disabled: healthy exactly while the app is down/);
             r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-primary" }).rejects(Object.assign(new Error("gone"), { name: "NoSuchHealthCheck" }));

@@ -374,6 +374,10 @@ async function checkPrimaryHealth(ctx: PreflightContext, r53: Route53Client, id:
     if (disabled && !inverted) return row(name, "fail", `${id} is disabled but not inverted: Route 53 takes it as healthy and never fails over`, redeploy);
     if (inverted && !disabled) return row(name, "fail", `${id} is inverted but not disabled: healthy exactly while the app is down`, redeploy);
     const design = `${id}: ${endpoint.id} (${endpoint.config?.Type} ${endpoint.config?.ResourcePath ?? "/"}) AND ${hold.id} (alarm ${alarm} in ${holdRegion})`;
+    // Without data the hold check keeps its last status (failoverDns.ts), so one data point holds until another releases it.
+    if (hold.config?.InsufficientDataHealthStatus !== "LastKnownStatus") {
+        return row(name, "warn", `${design}; ${hold.id} takes no data as ${hold.config?.InsufficientDataHealthStatus}, not LastKnownStatus: a hold on dr lapses once its data point ages out`, `pulumi up -s ${prod}`);
+    }
     const held = disabled && inverted;
     if (cfg.role === "primary") {
         const want = !!cfg.dns?.holdOnDr;
