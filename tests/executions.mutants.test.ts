@@ -29,6 +29,8 @@ describe("executions: the execution context a plan step receives", () => {
         assert.throws(() => checkExecutionContext(context({ startedAt: "yesterday" })), (e: Error) => e.name === "InvalidInputError" && /"yesterday" is not a timestamp/.test(e.message));
         assert.throws(() => checkExecutionContext(context({ startedAt: 1772366400000 as unknown as string })), (e: Error) => e.name === "InvalidInputError" && /1772366400000 is not a timestamp/.test(e.message));
         assert.throws(() => checkExecutionContext(context({ startedAt: undefined as unknown as string })), (e: Error) => e.name === "InvalidInputError" && /is not a timestamp/.test(e.message));
+        // A number Date.parse would read as a year is still not the ISO string the machine passes.
+        assert.throws(() => checkExecutionContext(context({ startedAt: 2026 as unknown as string })), (e: Error) => e.name === "InvalidInputError" && /2026 is not a timestamp/.test(e.message));
     });
 
     it("a missing executionArn or stateMachineArn alone is refused", () => {
