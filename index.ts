@@ -100,6 +100,8 @@ const key = primary
           peerAccountId: cfg.peer.accountId,
           peerRegion: cfg.peer.region,
           replicaProvider: drRegion,
+          // Image backups are copied under the replica and shared with a dr account (BackupSchedule below).
+          imagesSharedWithPeer: !!cfg.backups?.images && !isSameAccount(cfg),
           replicationRoleArn: peerReplicationRoleArn,
           tags,
       })

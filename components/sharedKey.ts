@@ -47,6 +47,12 @@ export interface KeyPolicyInput {
     replicationRoleArn?: string;
     /** Region whose S3 service the replication role uses the key through. */
     s3Region?: string;
+    /**
+     * Regions in which the peer may use the key through EC2: the DR region of the replica, whose
+     * image backups are shared with the dr account (launching or copying an encrypted AMI decrypts
+     * its snapshots with the caller's permissions). Defaults to none.
+     */
+    ec2Regions?: string[];
 }
 
 /**
@@ -90,6 +96,27 @@ export function keyPolicy(k: KeyPolicyInput): PolicyDocument {
                 Condition: { StringEquals: { "kms:ViaService": viaRds }, Bool: { "kms:GrantIsForAWSResource": true } },
             },
         );
+        if (k.ec2Regions && k.ec2Regions.length > 0) {
+            const viaEc2 = k.ec2Regions.map((r) => `ec2.${r}.amazonaws.com`);
+            statements.push(
+                {
+                    Sid: "PeerUsesImagesThroughEc2",
+                    Effect: "Allow",
+                    Principal: { AWS: peer },
+                    Action: ["kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                    Resource: "*",
+                    Condition: { StringEquals: { "kms:ViaService": viaEc2 } },
+                },
+                {
+                    Sid: "PeerGrantsForEc2",
+                    Effect: "Allow",
+                    Principal: { AWS: peer },
+                    Action: ["kms:CreateGrant"],
+                    Resource: "*",
+                    Condition: { StringEquals: { "kms:ViaService": viaEc2 }, Bool: { "kms:GrantIsForAWSResource": true } },
+                },
+            );
+        }
         if (k.replicationRoleArn && k.s3Region) {
             // The role is named by computation and may not exist yet (either deploy order
             // works): a root principal narrowed by aws:PrincipalArn is accepted by KMS
@@ -125,6 +152,8 @@ export interface SharedKeyArgs {
     peerRegion: string;
     /** Provider for the DR region; required on the primary for the replica. */
     replicaProvider?: pulumi.ProviderResource;
+    /** primary: image backups are copied into the DR region and shared with the peer account (the replica then serves EC2 to it). */
+    imagesSharedWithPeer?: boolean;
     /** The peer's replication role ARN allowed to encrypt replicas (dr: the primary's role; primary: dr's failback role). Defaults to none. */
     replicationRoleArn?: string;
     /** Days before a deleted key is gone. Defaults to 30 (the maximum). */
@@ -178,7 +207,13 @@ export class SharedKey extends pulumi.ComponentResource {
 
         if (args.role === "primary") {
             if (!args.replicaProvider) throw new Error("SharedKey: the primary key needs replicaProvider for the DR region");
-            this.replicaPolicy = keyPolicy({ accountId: args.accountId, region: args.peerRegion, peerAccountId, rdsRegions });
+            this.replicaPolicy = keyPolicy({
+                accountId: args.accountId,
+                region: args.peerRegion,
+                peerAccountId,
+                rdsRegions,
+                ec2Regions: args.imagesSharedWithPeer ? [args.peerRegion] : undefined,
+            });
             const replica = new aws.kms.ReplicaKey(
                 `${name}-replica`,
                 {

@@ -41,7 +41,7 @@ describe("sharedKey", () => {
     it("lets the peer account use the key only through RDS (and dr's failback role through S3), never administer it", () => {
         for (const [res, viaS3] of [
             [key(prod, "aws:kms/key:Key", "shared-key"), ["PeerReplicationRoleEncryptsReplicas"]],
-            [key(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica"), []],
+            [key(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica"), ["PeerUsesImagesThroughEc2", "PeerGrantsForEc2"]],
         ] as const) {
             const doc = JSON.parse(res.inputs.policy) as PolicyDocument;
             const peer = peerStatements(doc, "222222222222");
@@ -59,6 +59,25 @@ describe("sharedKey", () => {
             assert.deepStrictEqual(own.map((s) => s.Sid), ["OwnAccountAdministers", "OwnAccountUses"]);
             assert.deepStrictEqual(wildcardActions(doc), [], "no kms:* anywhere");
         }
+    });
+
+    it("the replica lets the dr account launch and copy the image backups shared with it, through EC2 in the DR region only", () => {
+        // The image copies in the DR region are encrypted with the replica: without EC2 use of it the
+        // dr account can neither launch nor copy them.
+        const doc = JSON.parse(key(prod, "aws:kms/replicaKey:ReplicaKey", "shared-replica").inputs.policy) as PolicyDocument;
+        const ec2 = doc.Statement.filter((s) => /Ec2$/.test(s.Sid ?? ""));
+        assert.deepStrictEqual(
+            ec2.map((s) => [s.Sid, s.Principal, s.Action, s.Condition]),
+            [
+                ["PeerUsesImagesThroughEc2", { AWS: "arn:aws:iam::222222222222:root" }, ["kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], { StringEquals: { "kms:ViaService": ["ec2.us-west-2.amazonaws.com"] } }],
+                ["PeerGrantsForEc2", { AWS: "arn:aws:iam::222222222222:root" }, ["kms:CreateGrant"], { StringEquals: { "kms:ViaService": ["ec2.us-west-2.amazonaws.com"] }, Bool: { "kms:GrantIsForAWSResource": true } }],
+            ],
+        );
+        // The home key never serves EC2 to the peer: images are shared in the DR region only.
+        const home = JSON.parse(key(prod, "aws:kms/key:Key", "shared-key").inputs.policy) as PolicyDocument;
+        assert.ok(!JSON.stringify(home).includes("ec2."), "no EC2 use of the home key");
+        // Without image backups, the replica serves RDS only.
+        assert.deepStrictEqual(keyPolicy({ accountId: "111111111111", region: "us-west-2", peerAccountId: "222222222222", rdsRegions: ["us-east-1", "us-west-2"] }).Statement.filter((s) => /Ec2$/.test(s.Sid ?? "")), []);
     });
 
     it("prod's key lets exactly dr's failback replication role encrypt replicas through S3 in prod's region", () => {
