@@ -460,7 +460,10 @@ export function stackSchema(c: SchemaContext) {
                 /** Verified SES sender address. Defaults to none (no e-mail). */
                 emailSender: str("expected the SES-verified address alerts are sent from, e.g. dr-alerts@example.com", (s) => EMAIL_RE.test(s)).optional(),
                 /** Recipients of alert e-mails. Defaults to none. */
-                emailRecipients: strList("expected a list of e-mail addresses", (s) => EMAIL_RE.test(s)).default([]),
+                // SES SendEmail: "The message may not include more than 50 recipients, across the To:, CC: and BCC: fields."
+                emailRecipients: strList("expected a list of e-mail addresses", (s) => EMAIL_RE.test(s))
+                    .refine((l) => l.length <= 50, { error: "expected at most 50 addresses: each alert is one SES message, which takes at most 50 recipients (use a distribution list)" })
+                    .default([]),
             },
             "expected a map with emailSender and emailRecipients",
         )

@@ -628,7 +628,7 @@ describe("aurora failover recovery machine", () => {
                     assert.strictEqual(result.status, "SUCCEEDED");
                     assert.strictEqual(result.path.at(-1), S.recoveredWithProblems);
                     assert.strictEqual(writers[0].info.DBInstanceIdentifier, newWriter);
-                    assert.strictEqual(published[0].subject, "pilotlight aurora-failover: writer recovery on orders-aurora succeeded; only a follow-up step FAILED");
+                    assert.strictEqual(published[0].subject, "pilotlight aurora-failover: orders-aurora writer recovered; follow-up FAILED");
                     assert.match(published[0].message, new RegExp(`The recovery SUCCEEDED: ${newWriter} \\(the intended ${BIG}\\) is the writer now`));
                     assert.match(published[0].message, new RegExp(`Only the follow-up step ${failedStep} failed`));
                     assert.match(published[0].message, new RegExp(`set ${RECOVERY_STATUS_TAG}=completed on ${newWriter} by hand`));

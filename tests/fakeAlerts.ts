@@ -4,8 +4,8 @@
  * Each channel records what it was sent and can be made to fail.
  */
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { BadRequestException, SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { InvalidParameterException, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 
 export const TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:pl-alerts";
@@ -30,11 +30,19 @@ export class FakeAlerts {
     constructor() {
         this.sns.on(PublishCommand).callsFake(async (input) => {
             if (this.failSns) throw Object.assign(new Error("SNS is down"), { name: "InternalErrorException" });
+            // "Constraints: Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."
+            if (input.Subject !== undefined && (input.Subject.length >= 100 || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(input.Subject))) {
+                throw new InvalidParameterException({ $metadata: {}, message: "Invalid parameter: Subject" });
+            }
             this.published.push({ subject: input.Subject ?? "", message: input.Message ?? "" });
             return { MessageId: `m-${this.published.length}` };
         });
         this.ses.on(SendEmailCommand).callsFake(async (input) => {
             if (this.failSes) throw Object.assign(new Error("Email address is not verified."), { name: "MessageRejected" });
+            // Content.Charset: "If the text includes characters outside of the ASCII range, you have to specify a character set."
+            for (const part of [input.Content?.Simple?.Subject, input.Content?.Simple?.Body?.Text]) {
+                if (part && /[^\x00-\x7f]/.test(part.Data ?? "") && !part.Charset) throw new BadRequestException({ $metadata: {}, message: "non-ASCII content without a Charset" });
+            }
             this.emails.push({
                 from: input.FromEmailAddress ?? "",
                 to: input.Destination?.ToAddresses ?? [],

@@ -15,7 +15,7 @@ import {
     DescribeDBSnapshotsCommand,
     RDSClient,
 } from "@aws-sdk/client-rds";
-import { GetHostedZoneCommand, ListResourceRecordSetsCommand, NoSuchHostedZone, Route53Client } from "@aws-sdk/client-route-53";
+import { GetHealthCheckCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand, NoSuchHostedZone, Route53Client } from "@aws-sdk/client-route-53";
 import { GetBucketLocationCommand, HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
@@ -59,6 +59,8 @@ const secrets = mockClient(SecretsManagerClient);
 
 let prodCfg: StackConfig;
 let drCfg: StackConfig;
+/** dr and prod in one account: nothing is shared across accounts. */
+const oneAccount = (cfg: StackConfig): StackConfig => ({ ...cfg, peer: { ...cfg.peer, accountId: cfg.accountId } });
 
 function ctx(cfg: StackConfig, extra: Partial<PreflightContext> = {}): PreflightContext {
     return { cfg, clients: awsClients, now: NOW, maxAgeHours: 26, passphrase: false, ...extra };
@@ -129,30 +131,73 @@ describe("preflight", () => {
     });
 
     describe("AMI", () => {
-        it("passes with the newest tagged image and fails with none", async () => {
-            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-old", CreationDate: "2026-10-01T00:00:00Z" }, { ImageId: "ami-new", CreationDate: "2026-11-01T00:00:00Z" }] });
-            const ok = one(await checkAmi(ctx(drCfg)));
-            assert.strictEqual(ok.status, "ok");
-            assert.match(ok.detail, /ami-new/);
+        it("without app.amiId fails, even when backup images exist: the program would boot the base image, which has no app", async () => {
+            ec2.on(DescribeImagesCommand).resolves({
+                Images: [
+                    { ImageId: "ami-old", Name: "pilotlight-backup-asg-pilotlight-app-20261001T000000Z", CreationDate: "2026-10-01T00:00:00Z", State: "available", OwnerId: "111111111111" },
+                    { ImageId: "ami-new", Name: "pilotlight-backup-asg-pilotlight-app-20261101T000000Z", CreationDate: "2026-11-01T00:00:00Z", State: "available", OwnerId: "111111111111" },
+                ],
+            });
+            const r = one(await checkAmi(ctx(drCfg)));
+            assert.strictEqual(r.status, "fail");
+            assert.match(r.detail, /no app\.amiId: a failover would boot the Amazon Linux 2023 base image \(\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-default-x86_64\), which has no app installed/);
+            // It names the images that exist, newest first, so the operator can pick one.
+            assert.match(r.detail, /backup images in us-west-2: ami-new \(pilotlight-backup-asg-pilotlight-app-20261101T000000Z, account 111111111111\), ami-old/);
+            assert.match(r.action, /pulumi config set --path app\.amiId <ami-id> -s dr/);
+            assert.match(r.action, /aws ec2 copy-image --source-image-id ami-new --source-region us-west-2 --region us-west-2/);
+            // Looked for backup images this account owns or the primary's account shared with it, by name (tags do not cross accounts).
             const input = ec2.commandCalls(DescribeImagesCommand)[0].args[0].input;
-            assert.deepStrictEqual(input.Owners, ["self"]);
-            assert.deepStrictEqual(input.Filters, [{ Name: "tag-key", Values: ["pilotlight:created-by"] }, { Name: "state", Values: ["available"] }]);
-            ec2.reset();
+            assert.deepStrictEqual(input.Owners, ["self", "111111111111"]);
+            assert.deepStrictEqual(input.Filters, [{ Name: "name", Values: ["pilotlight-backup-*"] }, { Name: "state", Values: ["available"] }]);
+        });
+
+        it("without app.amiId and without any backup image: fails and says to make one", async () => {
             ec2.on(DescribeImagesCommand).resolves({ Images: [] });
-            const fail = one(await checkAmi(ctx(drCfg)));
-            assert.strictEqual(fail.status, "fail");
-            assert.match(fail.action, /copy-image|app.amiId/);
+            const r = one(await checkAmi(ctx(drCfg)));
+            assert.strictEqual(r.status, "fail");
+            assert.match(r.detail, /no backup image in us-west-2/);
+            assert.match(r.action, /app\.amiId/);
+            // Same account: only its own images.
+            const same = { ...drCfg, peer: { ...drCfg.peer, accountId: drCfg.accountId } };
+            assert.strictEqual(one(await checkAmi(ctx(same))).status, "fail");
+            assert.deepStrictEqual(ec2.commandCalls(DescribeImagesCommand)[1].args[0].input.Owners, ["self"]);
+        });
+
+        it("without app.amiId: a failed image listing still fails the row (never OK)", async () => {
+            ec2.on(DescribeImagesCommand).rejects(httpError("UnauthorizedOperation", 403));
+            const r = one(await checkAmi(ctx(drCfg)));
+            assert.strictEqual(r.status, "fail");
+            assert.match(r.detail, /could not list backup images: UnauthorizedOperation/);
         });
 
         it("checks a configured app.amiId", async () => {
             const cfg = { ...drCfg, app: { ...drCfg.app, amiId: "ami-0123456789abcdef0" } };
-            ec2.on(DescribeImagesCommand, { ImageIds: ["ami-0123456789abcdef0"] }).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "available" }] });
+            ec2.on(DescribeImagesCommand, { ImageIds: ["ami-0123456789abcdef0"] }).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "available", OwnerId: "222222222222", Architecture: "x86_64" }] });
             assert.strictEqual(one(await checkAmi(ctx(cfg))).status, "ok");
             ec2.reset();
             ec2.on(DescribeImagesCommand).rejects(httpError("InvalidAMIID.NotFound", 400));
             const fail = one(await checkAmi(ctx(cfg)));
             assert.strictEqual(fail.status, "fail");
             assert.match(fail.detail, /InvalidAMIID.NotFound/);
+        });
+
+        it("app.amiId of another account's image warns: its owner's retention can deregister it before the disaster", async () => {
+            const cfg = { ...drCfg, app: { ...drCfg.app, amiId: "ami-0123456789abcdef0" } };
+            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", Name: "pilotlight-backup-x", State: "available", OwnerId: "111111111111", Architecture: "x86_64" }] });
+            const r = one(await checkAmi(ctx(cfg)));
+            assert.strictEqual(r.status, "warn");
+            assert.match(r.detail, /owned by account 111111111111/);
+            assert.match(r.action, /aws ec2 copy-image --source-image-id ami-0123456789abcdef0 --source-region us-west-2 --region us-west-2/);
+        });
+
+        it("app.amiId of the wrong architecture for app.instanceType fails: the Auto Scaling group could not launch it", async () => {
+            const cfg = { ...drCfg, app: { ...drCfg.app, amiId: "ami-0123456789abcdef0" } };
+            ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: "ami-0123456789abcdef0", State: "available", OwnerId: "222222222222", Architecture: "arm64" }] });
+            const r = one(await checkAmi(ctx(cfg)));
+            assert.strictEqual(r.status, "fail");
+            assert.match(r.detail, /arm64, app.instanceType t3.small needs x86_64/);
+            const graviton = { ...cfg, app: { ...cfg.app, instanceType: "t4g.small" } };
+            assert.strictEqual(one(await checkAmi(ctx(graviton))).status, "ok");
         });
     });
 
@@ -176,25 +221,86 @@ describe("preflight", () => {
     describe("newest recovery point", () => {
         const tagged = (id: string, h: number, status = "available") => ({ DBSnapshotIdentifier: id, SnapshotCreateTime: hoursAgo(h), Status: status, TagList: [{ Key: "pilotlight:source", Value: "pilotlight-db" }] });
 
-        it("latestCopy: the newest tagged manual snapshot, with its age", async () => {
+        it("latestCopy, one account: the newest tagged manual snapshot, with its data's age", async () => {
+            const same = oneAccount(drCfg);
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30), tagged("pilotlight-db-b", 3), { DBSnapshotIdentifier: "untagged", SnapshotCreateTime: hoursAgo(1), Status: "available" }] });
-            const ok = one(await checkRecoveryPoint(ctx(drCfg)));
+            const ok = one(await checkRecoveryPoint(ctx(same)));
             assert.strictEqual(ok.status, "ok");
             assert.match(ok.detail, /pilotlight-db-b, 3 h old/);
             assert.deepStrictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[0].args[0].input, { DBInstanceIdentifier: "pilotlight-db", SnapshotType: "manual", Marker: undefined });
         });
 
+        it("latestCopy, one account: picks by copy time as the program's lookup does, but ages by the data's time (OriginalSnapshotCreateTime)", async () => {
+            const same = oneAccount(drCfg);
+            // Copied 1 h ago, from a snapshot taken 40 h ago: the data is 40 h old.
+            const stale = { ...tagged("pilotlight-db-late-copy", 1), OriginalSnapshotCreateTime: hoursAgo(40) };
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-fresh", 2), stale] });
+            const r = one(await checkRecoveryPoint(ctx(same)));
+            assert.deepStrictEqual([r.status, r.detail], ["warn", `latestCopy -> pilotlight-db-late-copy, 40 h old (data as of ${hoursAgo(40).toISOString()})`]);
+        });
+
+        it("latestCopy, two accounts: only snapshots the primary's account shared into this region, newest data first", async () => {
+            const arn = (account: string, id: string, region = "us-west-2") => `arn:aws:rds:${region}:${account}:snapshot:${id}`;
+            const shared = (account: string, id: string, dataHours: number, extra: Record<string, unknown> = {}) => ({
+                DBSnapshotIdentifier: arn(account, id),
+                DBSnapshotArn: arn(account, id),
+                DBInstanceIdentifier: "pilotlight-db",
+                SnapshotType: "shared",
+                Status: "available",
+                OriginalSnapshotCreateTime: hoursAgo(dataHours),
+                SnapshotCreateTime: hoursAgo(dataHours - 0.5),
+                ...extra,
+            });
+            rds.on(DescribeDBSnapshotsCommand)
+                .resolvesOnce({
+                    DBSnapshots: [
+                        shared("111111111111", "pilotlight-db-older", 5),
+                        shared("333333333333", "someone-else", 1),
+                        shared("111111111111", "other-db", 1, { DBInstanceIdentifier: "other-db" }),
+                    ],
+                    Marker: "m1",
+                })
+                .resolves({
+                    DBSnapshots: [
+                        shared("111111111111", "pilotlight-db-newest", 3),
+                        shared("111111111111", "pilotlight-db-still-copying", 0.5, { Status: "creating" }),
+                        { ...shared("111111111111", "wrong-region", 0.5), DBSnapshotArn: arn("111111111111", "wrong-region", "us-east-1") },
+                    ],
+                });
+            const r = one(await checkRecoveryPoint(ctx(drCfg)));
+            assert.deepStrictEqual(
+                [r.status, r.detail],
+                ["ok", `latestCopy -> ${arn("111111111111", "pilotlight-db-newest")} (shared by account 111111111111), 3 h old (data as of ${hoursAgo(3).toISOString()})`],
+            );
+            const calls = rds.commandCalls(DescribeDBSnapshotsCommand).map((c) => c.args[0].input);
+            assert.deepStrictEqual(calls, [
+                { SnapshotType: "shared", IncludeShared: true, Marker: undefined },
+                { SnapshotType: "shared", IncludeShared: true, Marker: "m1" },
+            ]);
+        });
+
+        it("latestCopy, two accounts: the dr account's own tagged snapshots do not count; none shared fails", async () => {
+            // What the old check looked at: a copy in the dr account itself. Failover never restores it.
+            rds.on(DescribeDBSnapshotsCommand, { SnapshotType: "manual" }).resolves({ DBSnapshots: [tagged("pilotlight-db-own", 1)] });
+            rds.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared" }).resolves({ DBSnapshots: [] });
+            const r = one(await checkRecoveryPoint(ctx(drCfg)));
+            assert.strictEqual(r.status, "fail");
+            assert.strictEqual(r.detail, "no available snapshot of pilotlight-db shared by account 111111111111 in us-west-2 (0 shared snapshot(s) seen)");
+            assert.match(r.action, /npm run preflight -- --stack prod/);
+        });
+
         it("warns when older than the limit, fails when none or not available", async () => {
+            const same = oneAccount(drCfg);
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30)] });
-            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "warn");
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(same))).status, "warn");
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30), tagged("pilotlight-db-b", 1, "creating")] });
-            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "fail");
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(same))).status, "fail");
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
-            const none = one(await checkRecoveryPoint(ctx(drCfg)));
+            const none = one(await checkRecoveryPoint(ctx(same)));
             assert.deepStrictEqual([none.status, none.detail], ["fail", "no manual snapshot of pilotlight-db tagged pilotlight:source=pilotlight-db in us-west-2"]);
             // Other tags beside the source tag do not hide a copy.
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ ...tagged("pilotlight-db-t", 2), TagList: [{ Key: "team", Value: "web" }, { Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
-            assert.strictEqual(one(await checkRecoveryPoint(ctx(drCfg))).status, "ok");
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(same))).status, "ok");
         });
 
         it("snapshot: fails when the named snapshot does not exist", async () => {
@@ -256,25 +362,137 @@ describe("preflight", () => {
     });
 
     describe("DNS", () => {
-        const primary = { Name: "app.example.com.", Type: "A" as const, Failover: "PRIMARY" as const, SetIdentifier: "pilotlight-primary", HealthCheckId: "hc-1", AliasTarget: { DNSName: "prod-alb", HostedZoneId: "Z", EvaluateTargetHealth: true } };
+        // As components/failoverDns.ts makes them: prod's PRIMARY alias with the calculated check, dr's SECONDARY alias to the DR load balancer.
+        const zoneOut = { HostedZone: { Id: "Z0123456789ABCDEFGHIJ", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } };
+        const alias = (dnsName: string) => ({ DNSName: dnsName, HostedZoneId: "Z1H1FL5HABSF5", EvaluateTargetHealth: true });
+        const drAlb = "app-alb-5d4c3b2-1234567890.us-west-2.elb.amazonaws.com";
+        const primary = { Name: "app.example.com.", Type: "A" as const, Failover: "PRIMARY" as const, SetIdentifier: "pilotlight-primary", HealthCheckId: "hc-primary", AliasTarget: alias("dualstack.app-alb-9f8e7d6-987654321.us-east-1.elb.amazonaws.com.") };
+        const secondary = { Name: "app.example.com.", Type: "A" as const, Failover: "SECONDARY" as const, SetIdentifier: "pilotlight-secondary", AliasTarget: alias(`dualstack.${drAlb}.`) };
+        const records = (...sets: object[]) => r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: sets as never, IsTruncated: false, MaxItems: 10 });
+        const hc = (id: string, config: Record<string, unknown>) => ({ HealthCheck: { Id: id, CallerReference: "c", HealthCheckVersion: 1, HealthCheckConfig: config as never } });
+        /** The three health checks of the PRIMARY record; `calc` and `hold` change the calculated and the hold check. */
+        const healthChecks = (calc: Record<string, unknown> = {}, hold: Record<string, unknown> = {}) => {
+            r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-primary" }).resolves(hc("hc-primary", { Type: "CALCULATED", ChildHealthChecks: ["hc-endpoint", "hc-hold"], HealthThreshold: 2, Disabled: false, Inverted: false, ...calc }));
+            r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-endpoint" }).resolves(hc("hc-endpoint", { Type: "HTTPS", FullyQualifiedDomainName: "app-alb-9f8e7d6-987654321.us-east-1.elb.amazonaws.com", ResourcePath: "/health", Port: 443 }));
+            r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-hold" }).resolves(hc("hc-hold", { Type: "CLOUDWATCH_METRIC", AlarmIdentifier: { Region: "us-west-2", Name: "pilotlight-hold-on-dr" }, InsufficientDataHealthStatus: "LastKnownStatus", ...hold }));
+        };
+        const byCheck = (rows: CheckResult[]) => Object.fromEntries(rows.map((r) => [r.check, r]));
+        beforeEach(() => {
+            r53.on(GetHostedZoneCommand).resolves(zoneOut);
+            sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "a", SecretAccessKey: "s", SessionToken: "t", Expiration: NOW } });
+        });
 
-        it("prod: zone and PRIMARY record with its health check", async () => {
-            r53.on(GetHostedZoneCommand).resolves({ HostedZone: { Id: "Z0123456789ABCDEFGHIJ", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } });
-            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [primary], IsTruncated: false, MaxItems: 10 });
-            assert.deepStrictEqual(statuses(await checkDns(ctx(prodCfg))), ["ok", "ok"]);
-            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [{ ...primary, HealthCheckId: undefined }], IsTruncated: false, MaxItems: 10 });
-            assert.deepStrictEqual(statuses(await checkDns(ctx(prodCfg))), ["ok", "fail"]);
+        it("dr pilot light: a missing SECONDARY record fails, with the deploy to run before the disaster", async () => {
+            records(primary);
+            healthChecks();
+            const r = byCheck(await checkDns(ctx(drCfg)))["SECONDARY record"];
+            assert.strictEqual(r.status, "fail");
+            assert.match(r.detail, /no SECONDARY A record for app\.example\.com\.: Route 53 has nothing to fail over to/);
+            assert.match(r.action, /^pulumi up -s dr \(before the disaster/);
+            // Failed over: the same.
+            assert.strictEqual(byCheck(await checkDns(ctx({ ...drCfg, failover: true })))["SECONDARY record"].status, "fail");
+        });
+
+        it("dr pilot light: the SECONDARY record pointing at the DR load balancer passes", async () => {
+            records(primary, secondary);
+            healthChecks();
+            const rows = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual(rows.map((r) => `${r.check}:${r.status}`), ["DNS role:ok", "hosted zone:ok", "PRIMARY record:ok", "PRIMARY health check:skip", "SECONDARY record:ok"]);
+            assert.strictEqual(byCheck(rows)["SECONDARY record"].detail, `app.example.com. -> dualstack.${drAlb}. (a load balancer in us-west-2)`);
+            assert.strictEqual(sts.commandCalls(AssumeRoleCommand)[0].args[0].input.RoleArn, "arn:aws:iam::111111111111:role/pilotlight-dns-failover");
+        });
+
+        it("a SECONDARY record that is not the DR load balancer fails; with the state, it must be that very load balancer", async () => {
+            records(primary, { ...secondary, AliasTarget: primary.AliasTarget });
+            const wrong = byCheck(await checkDns(ctx(drCfg)))["SECONDARY record"];
+            assert.strictEqual(wrong.status, "fail");
+            assert.match(wrong.detail, /not a load balancer in us-west-2/);
+            assert.match(wrong.action, /^pulumi up -s dr/);
+            records(primary, { ...secondary, AliasTarget: undefined, ResourceRecords: [{ Value: "192.0.2.1" }] });
+            assert.strictEqual(byCheck(await checkDns(ctx(drCfg)))["SECONDARY record"].status, "fail");
+            const state = [{ urn: "urn:pulumi:dr::pilotlight::pilotlight:app:AppTier$aws:lb/loadBalancer:LoadBalancer::app-alb", type: "aws:lb/loadBalancer:LoadBalancer", outputs: { dnsName: drAlb.toUpperCase() } }];
+            records(primary, secondary);
+            const same = byCheck(await checkDns(ctx(drCfg, { state })))["SECONDARY record"];
+            assert.deepStrictEqual([same.status, same.detail], ["ok", `app.example.com. -> dualstack.${drAlb}. (the DR load balancer app-alb)`]);
+            records(primary, { ...secondary, AliasTarget: alias("dualstack.other-alb-1.us-west-2.elb.amazonaws.com.") });
+            const other = byCheck(await checkDns(ctx(drCfg, { state })))["SECONDARY record"];
+            assert.strictEqual(other.status, "fail");
+            assert.match(other.detail, new RegExp(`not the DR load balancer app-alb \\(${drAlb.toUpperCase().replace(/\./g, "\\.")}\\)`));
+        });
+
+        it("prod: zone, PRIMARY record, its calculated health check (endpoint AND hold-on-dr alarm in the DR region), and dr's SECONDARY", async () => {
+            records(primary, secondary);
+            healthChecks();
+            const rows = await checkDns(ctx(prodCfg));
+            assert.deepStrictEqual(rows.map((r) => `${r.check}:${r.status}`), ["hosted zone:ok", "PRIMARY record:ok", "PRIMARY health check:ok", "SECONDARY record:ok"]);
+            assert.strictEqual(byCheck(rows)["PRIMARY health check"].detail, "hc-primary: hc-endpoint (HTTPS /health) AND hc-hold (alarm pilotlight-hold-on-dr in us-west-2); not held on dr");
+            assert.deepStrictEqual(r53.commandCalls(GetHealthCheckCommand).map((c) => c.args[0].input.HealthCheckId), ["hc-primary", "hc-endpoint", "hc-hold"]);
+            // dr's record is missing: a failover would have nowhere to go.
+            records(primary);
+            const noSecondary = byCheck(await checkDns(ctx(prodCfg)))["SECONDARY record"];
+            assert.deepStrictEqual([noSecondary.status, noSecondary.action.startsWith("pulumi up -s dr (before the disaster")], ["fail", true]);
+            records({ ...primary, HealthCheckId: undefined }, secondary);
+            const unchecked = byCheck(await checkDns(ctx(prodCfg)));
+            assert.deepStrictEqual([unchecked["PRIMARY record"].status, unchecked["PRIMARY record"].action], ["fail", "pulumi up -s prod"]);
+            assert.strictEqual(unchecked["PRIMARY health check"], undefined);
             r53.on(GetHostedZoneCommand).rejects(new NoSuchHostedZone({ message: "no", ...meta }));
             assert.deepStrictEqual(statuses(await checkDns(ctx(prodCfg))), ["fail"]);
         });
 
-        it("dr in another account: through the primary's DNS role; SECONDARY only when failed over", async () => {
-            sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "a", SecretAccessKey: "s", SessionToken: "t", Expiration: NOW } });
-            r53.on(GetHostedZoneCommand).resolves({ HostedZone: { Id: "Z", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } });
-            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [primary], IsTruncated: false, MaxItems: 10 });
-            assert.deepStrictEqual(statuses(await checkDns(ctx(drCfg))), ["ok", "ok", "ok", "ok"]);
-            assert.strictEqual(sts.commandCalls(AssumeRoleCommand)[0].args[0].input.RoleArn, "arn:aws:iam::111111111111:role/pilotlight-dns-failover");
-            assert.deepStrictEqual(statuses(await checkDns(ctx({ ...drCfg, failover: true }))), ["ok", "ok", "ok", "fail"]);
+        it("the PRIMARY's health check fails when it is not the design's: plain endpoint check, threshold below its children, no hold check, hold alarm outside the DR region", async () => {
+            records(primary, secondary);
+            const check = async (calc: Record<string, unknown>, hold: Record<string, unknown> = {}) => {
+                healthChecks(calc, hold);
+                return byCheck(await checkDns(ctx(prodCfg)))["PRIMARY health check"];
+            };
+            const plain = await check({ Type: "HTTPS", ChildHealthChecks: undefined, HealthThreshold: undefined });
+            assert.deepStrictEqual([plain.status, plain.action], ["fail", "pulumi up -s prod (before the disaster)"]);
+            assert.match(plain.detail, /hc-primary is HTTPS, not CALCULATED/);
+            assert.match((await check({ HealthThreshold: 1 })).detail, /healthy with 1 of 2 children healthy: the hold or the endpoint alone would keep traffic on prod/);
+            assert.match((await check({ ChildHealthChecks: ["hc-endpoint"], HealthThreshold: 1 })).detail, /no CLOUDWATCH_METRIC child on the hold-on-dr alarm/);
+            const homeRegion = await check({}, { AlarmIdentifier: { Region: "us-east-1", Name: "pilotlight-hold-on-dr" } });
+            assert.deepStrictEqual([homeRegion.status, /alarm pilotlight-hold-on-dr in us-east-1, not the DR region us-west-2/.test(homeRegion.detail)], ["fail", true]);
+            assert.match((await check({}, { AlarmIdentifier: { Region: "us-west-2", Name: "something-else" } })).detail, /no CLOUDWATCH_METRIC child on the hold-on-dr alarm pilotlight-hold-on-dr/);
+            assert.match((await check({}, { InsufficientDataHealthStatus: "Unhealthy" })).detail, /an alarm without data counts as unhealthy/);
+            // The design keeps the last known status without data; "Healthy" would let a hold lapse once its data point ages out.
+            const lapses = await check({}, { InsufficientDataHealthStatus: "Healthy" });
+            assert.deepStrictEqual([lapses.status, lapses.action], ["warn", "pulumi up -s prod"]);
+            assert.match(lapses.detail, /hc-hold takes no data as Healthy, not LastKnownStatus: a hold on dr lapses once its data point ages out/);
+            assert.match((await check({ Disabled: true })).detail, /disabled but not inverted: Route 53 takes it as healthy and never fails over/);
+            assert.match((await check({ Inverted: true })).detail, /inverted but not disabled: healthy exactly while the app is down/);
+            r53.on(GetHealthCheckCommand, { HealthCheckId: "hc-primary" }).rejects(Object.assign(new Error("gone"), { name: "NoSuchHealthCheck" }));
+            const gone = byCheck(await checkDns(ctx(prodCfg)))["PRIMARY health check"];
+            assert.deepStrictEqual([gone.status, gone.detail], ["fail", "hc-primary: NoSuchHealthCheck"]);
+        });
+
+        it("holding on dr (disabled and inverted): as configured on prod, a warning where the config or dr's state disagrees", async () => {
+            records(primary, secondary);
+            healthChecks({ Disabled: true, Inverted: true });
+            const held = byCheck(await checkDns(ctx({ ...prodCfg, dns: { ...prodCfg.dns!, holdOnDr: true } })))["PRIMARY health check"];
+            assert.deepStrictEqual([held.status, held.detail.endsWith("held on dr (dns.holdOnDr)")], ["ok", true]);
+            const undeclared = byCheck(await checkDns(ctx(prodCfg)))["PRIMARY health check"];
+            assert.deepStrictEqual([undeclared.status, undeclared.action], ["warn", "the next pulumi up -s prod releases it: set dns.holdOnDr to keep it"]);
+            healthChecks();
+            const notYet = byCheck(await checkDns(ctx({ ...prodCfg, dns: { ...prodCfg.dns!, holdOnDr: true } })))["PRIMARY health check"];
+            assert.deepStrictEqual([notYet.status, notYet.action], ["warn", "pulumi up -s prod"]);
+            // dr can read the checks when it reaches the zone without the role (one account).
+            healthChecks({ Disabled: true, Inverted: true });
+            const pilot = byCheck(await checkDns(ctx(oneAccount(drCfg))))["PRIMARY health check"];
+            assert.deepStrictEqual([pilot.status, /held on dr while dr is a pilot light/.test(pilot.detail)], ["warn", true]);
+            assert.strictEqual(byCheck(await checkDns(ctx({ ...oneAccount(drCfg), failover: true })))["PRIMARY health check"].status, "ok");
+        });
+
+        it("health checks the DNS role may not read are left to prod's preflight; elsewhere a denial says what to grant", async () => {
+            records(primary, secondary);
+            r53.on(GetHealthCheckCommand).rejects(httpError("AccessDenied", 403));
+            const viaRole = byCheck(await checkDns(ctx(drCfg)))["PRIMARY health check"];
+            assert.deepStrictEqual([viaRole.status, viaRole.detail], ["skip", "the DNS role may read only the zone's records: npm run preflight -- --stack prod checks the health checks"]);
+            assert.strictEqual(r53.commandCalls(GetHealthCheckCommand).length, 0, "not even asked");
+            const denied = byCheck(await checkDns(ctx(prodCfg)))["PRIMARY health check"];
+            assert.deepStrictEqual([denied.status, denied.action], ["warn", "grant route53:GetHealthCheck (docs/preflight.md)"]);
+        });
+
+        it("dr in another account: a DNS role it cannot assume fails", async () => {
             sts.on(AssumeRoleCommand).rejects(httpError("AccessDenied", 403));
             const denied = await checkDns(ctx(drCfg));
             assert.deepStrictEqual(statuses(denied), ["fail"]);
@@ -379,23 +597,69 @@ describe("preflight", () => {
             assert.strictEqual(r.action, "deploy the peer stack: pulumi up -s dr");
         });
 
-        it("dr: subscribed to prod's copy topic; prod's bucket only while failed over", async () => {
-            sns.on(ListSubscriptionsCommand).resolvesOnce({ Subscriptions: [{ TopicArn: "other" }], NextToken: "t" }).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "arn:sub" }] });
-            assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["ok"]);
+        it("dr: subscribed to prod's copy topic, which lives in the DR region; prod's bucket only while failed over", async () => {
+            const regions: string[] = [];
+            const clients: Clients = { ...awsClients, sns: (r) => (regions.push(r), awsClients.sns(r)) };
+            const topic = "arn:aws:sns:us-west-2:111111111111:pilotlight-snapshot-copy";
+            sns.on(ListSubscriptionsCommand)
+                .resolvesOnce({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "arn:old" }], NextToken: "t" })
+                .resolves({ Subscriptions: [{ TopicArn: topic, SubscriptionArn: "arn:sub" }] });
+            const ok = one(await checkPeer(ctx(drCfg, { clients })));
+            assert.deepStrictEqual([ok.status, ok.detail], ["ok", `subscribed to ${topic}`]);
+            assert.deepStrictEqual([...new Set(regions)], ["us-west-2"]);
             assert.strictEqual(sns.commandCalls(ListSubscriptionsCommand)[1].args[0].input.NextToken, "t");
             assert.strictEqual(s3.calls().length, 0);
+            // A subscription to a topic in the primary region (the old layout) is not the one the copies come through.
+            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "arn:old" }] });
+            assert.match(one(await checkPeer(ctx(drCfg))).detail, /^no confirmed subscription to arn:aws:sns:us-west-2:111111111111:pilotlight-snapshot-copy/);
             sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [] });
             s3.on(HeadBucketCommand).resolves({});
             const rows = await checkPeer(ctx({ ...drCfg, failover: true }));
             assert.deepStrictEqual(statuses(rows), ["ok", "warn"]);
             assert.match(rows[0].check, /pilotlight-media-111111111111-us-east-1/);
         });
+
+        it("dr failed over: prod's bucket is in the primary region, so its check never blocks and gives up after a while", async () => {
+            const failedOver = { ...drCfg, failover: true, copy: undefined };
+            s3.on(HeadBucketCommand).rejects(httpError("NotFound", 404));
+            const missing = one(await checkPeer(ctx(failedOver)));
+            assert.strictEqual(missing.status, "warn");
+            assert.match(missing.detail, /in the primary region us-east-1; not needed for the failover/);
+            s3.on(HeadBucketCommand).callsFake(() => new Promise(() => undefined));
+            const started = Date.now();
+            const silent = one(await checkPeer(ctx(failedOver, { primaryRegionTimeoutMs: 50 })));
+            assert.deepStrictEqual([silent.status, /no answer from us-east-1 within 0.05 s/.test(silent.detail)], ["warn", true]);
+            assert.ok(Date.now() - started < 2000);
+        });
+
+        it("dr: no check needs the primary region (every regional client is the DR region's)", async () => {
+            const regions: string[] = [];
+            const track =
+                <T>(make: (r: string) => T) =>
+                (r: string) => (regions.push(r), make(r));
+            const clients: Clients = {
+                ...awsClients,
+                acm: track(awsClients.acm),
+                ec2: track(awsClients.ec2),
+                rds: track(awsClients.rds),
+                s3: track(awsClients.s3),
+                secrets: track(awsClients.secrets),
+                sfn: track(awsClients.sfn),
+                sns: track(awsClients.sns),
+                sts: track(awsClients.sts),
+            };
+            sts.on(GetCallerIdentityCommand).resolves({ Account: "222222222222", Arn: "arn:aws:iam::222222222222:user/op" });
+            s3.on(GetBucketLocationCommand).resolves({ LocationConstraint: "eu-west-1" });
+            await runChecks(ctx(drCfg, { clients, backendUrl: "s3://state" }));
+            assert.ok(regions.length >= 6, regions.join());
+            assert.deepStrictEqual([...new Set(regions)], ["us-west-2"]);
+        });
     });
 
     describe("the cases in between", () => {
         const tagged = (id: string, h: number, tags = [{ Key: "pilotlight:source", Value: "pilotlight-db" }]) => ({ DBSnapshotIdentifier: id, SnapshotCreateTime: hoursAgo(h), Status: "available", TagList: tags });
         const zone = { HostedZone: { Id: "Z", Name: "example.com.", CallerReference: "c" }, DelegationSet: { NameServers: [] } };
-        const rec = (name: string, type: "A" | "AAAA", failover: "PRIMARY" | "SECONDARY", hc?: string) => ({ Name: name, Type: type, Failover: failover, SetIdentifier: failover, HealthCheckId: hc, AliasTarget: { DNSName: `${failover}-alb`, HostedZoneId: "Z", EvaluateTargetHealth: true } });
+        const rec = (name: string, type: "A" | "AAAA", failover: "PRIMARY" | "SECONDARY", hc?: string) => ({ Name: name, Type: type, Failover: failover, SetIdentifier: failover, HealthCheckId: hc, AliasTarget: { DNSName: `${failover}-alb-1.us-west-2.elb.amazonaws.com`, HostedZoneId: "Z", EvaluateTargetHealth: true } });
 
         it("credentials: an error is a failure that says to sign in", async () => {
             sts.on(GetCallerIdentityCommand).rejects(new Error("Could not load credentials from any providers"));
@@ -433,8 +697,8 @@ describe("preflight", () => {
                     Marker: "m1",
                 })
                 .resolves({ DBSnapshots: [tagged("pilotlight-db-x", 26)] });
-            const r = one(await checkRecoveryPoint(ctx(drCfg)));
-            assert.deepStrictEqual([r.status, r.detail], ["ok", `latestCopy -> pilotlight-db-x, 26 h old (created ${hoursAgo(26).toISOString()})`]);
+            const r = one(await checkRecoveryPoint(ctx(oneAccount(drCfg))));
+            assert.deepStrictEqual([r.status, r.detail], ["ok", `latestCopy -> pilotlight-db-x, 26 h old (data as of ${hoursAgo(26).toISOString()})`]);
             assert.strictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[1].args[0].input.Marker, "m1");
         });
 
@@ -449,8 +713,8 @@ describe("preflight", () => {
             assert.match(one(await checkRecoveryPoint(ctx(cfg))).detail, /^snapshot chosen not found in us-west-2/);
         });
 
-        it("Aurora: cluster snapshots, by source or by name", async () => {
-            const aurora = { ...drCfg, database: { ...drCfg.database, engine: "aurora-postgresql" as const } };
+        it("Aurora, one account: cluster snapshots, by source or by name", async () => {
+            const aurora = oneAccount({ ...drCfg, database: { ...drCfg.database, engine: "aurora-postgresql" as const } });
             rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "c-1", SnapshotCreateTime: hoursAgo(2), Status: "available", TagList: [{ Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
             assert.match(one(await checkRecoveryPoint(ctx(aurora))).detail, /latestCopy -> c-1, 2 h old/);
             assert.deepStrictEqual(rds.commandCalls(DescribeDBClusterSnapshotsCommand)[0].args[0].input, { DBClusterIdentifier: "pilotlight-db", SnapshotType: "manual", Marker: undefined });
@@ -458,6 +722,25 @@ describe("preflight", () => {
             assert.strictEqual(one(await checkRecoveryPoint(ctx(named))).status, "ok");
             assert.deepStrictEqual(rds.commandCalls(DescribeDBClusterSnapshotsCommand)[1].args[0].input, { DBClusterSnapshotIdentifier: "c-1", Marker: undefined });
             assert.strictEqual(rds.commandCalls(DescribeDBSnapshotsCommand).length, 0);
+        });
+
+        it("Aurora, two accounts: the newest shared cluster snapshot, which must itself be restorable", async () => {
+            const aurora = { ...drCfg, database: { ...drCfg.database, engine: "aurora-postgresql" as const } };
+            const arn = (id: string, account = "111111111111") => `arn:aws:rds:us-west-2:${account}:cluster-snapshot:${id}`;
+            const snap = (id: string, h: number, status = "available", account = "111111111111") => ({ DBClusterSnapshotIdentifier: arn(id, account), DBClusterSnapshotArn: arn(id, account), DBClusterIdentifier: "pilotlight-db", SnapshotCreateTime: hoursAgo(h), Status: status });
+            rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [snap("c-old", 9), snap("c-new", 2)] });
+            const ok = one(await checkRecoveryPoint(ctx(aurora)));
+            assert.deepStrictEqual([ok.status, ok.detail], ["ok", `latestCopy -> ${arn("c-new")} (shared by account 111111111111), 2 h old (data as of ${hoursAgo(2).toISOString()})`]);
+            assert.deepStrictEqual(rds.commandCalls(DescribeDBClusterSnapshotsCommand)[0].args[0].input, { DBClusterIdentifier: "pilotlight-db", SnapshotType: "shared", IncludeShared: true, Marker: undefined });
+            // The program takes the most recent one only: if that one is not available, the failover stops, older ones notwithstanding.
+            rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [snap("c-old", 9), snap("c-new", 1, "creating")] });
+            const busy = one(await checkRecoveryPoint(ctx(aurora)));
+            assert.strictEqual(busy.status, "fail");
+            assert.match(busy.detail, /newest shared cluster snapshot .*c-new is creating/);
+            rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [snap("c-old", 9), snap("c-other", 1, "available", "333333333333")] });
+            assert.strictEqual(one(await checkRecoveryPoint(ctx(aurora))).status, "fail");
+            rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [] });
+            assert.match(one(await checkRecoveryPoint(ctx(aurora))).detail, /^no cluster snapshot of pilotlight-db shared with this account in us-west-2/);
         });
 
         it("pointInTime and adopt: inputs and the states that are not usable", async () => {
@@ -503,6 +786,35 @@ describe("preflight", () => {
             assert.match(missing[0].detail, /StateMachineDoesNotExist/);
         });
 
+        it("dr: IAM or Route 53 not answering (their control planes are in us-east-1) is a warning: the failover calls neither", async () => {
+            const timeout = Object.assign(new Error("connect ETIMEDOUT"), { name: "TimeoutError", $metadata: {} });
+            iam.on(GetRoleCommand).rejects(timeout);
+            const slr = await checkServiceLinkedRoles(ctx(drCfg));
+            assert.deepStrictEqual(statuses(slr), ["warn", "warn", "warn", "warn"]);
+            assert.match(slr[0].detail, /^IAM did not answer \(TimeoutError\): its control plane is in us-east-1; the failover makes no IAM call/);
+            iam.on(GetRoleCommand).rejects(httpError("ServiceUnavailable", 503));
+            assert.deepStrictEqual(statuses(await checkServiceLinkedRoles(ctx(drCfg))), ["warn", "warn", "warn", "warn"]);
+            sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: "a", SecretAccessKey: "s", SessionToken: "t", Expiration: NOW } });
+            r53.on(GetHostedZoneCommand).rejects(httpError("ServiceUnavailable", 503));
+            const zoneDown = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual(zoneDown.map((r) => `${r.check}:${r.status}`), ["DNS role:ok", "hosted zone:warn"]);
+            assert.match(zoneDown[1].detail, /Route 53 did not answer \(ServiceUnavailable\)/);
+            r53.on(GetHostedZoneCommand).resolves(zone);
+            r53.on(ListResourceRecordSetsCommand).rejects(new Error("socket hang up"));
+            const recordsDown = await checkDns(ctx(drCfg));
+            assert.deepStrictEqual(recordsDown.map((r) => `${r.check}:${r.status}`), ["DNS role:ok", "hosted zone:ok", "DNS records:warn"]);
+            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc")], IsTruncated: false, MaxItems: 10 });
+            r53.on(GetHealthCheckCommand).rejects(httpError("InternalError", 500));
+            const oneAcct = { ...drCfg, peer: { ...drCfg.peer, accountId: drCfg.accountId } };
+            assert.strictEqual((await checkDns(ctx(oneAcct))).find((r) => r.check === "PRIMARY health check")!.status, "warn");
+            assert.strictEqual((await checkDns(ctx(prodCfg))).find((r) => r.check === "PRIMARY health check")!.status, "fail");
+            // A definite answer still fails, and prod (not on the failover path) still fails on any error.
+            r53.on(GetHostedZoneCommand).rejects(new NoSuchHostedZone({ message: "no", ...meta }));
+            assert.deepStrictEqual(statuses(await checkDns(ctx(drCfg))), ["ok", "fail"]);
+            r53.on(GetHostedZoneCommand).rejects(httpError("ServiceUnavailable", 503));
+            assert.deepStrictEqual(statuses(await checkDns(ctx(prodCfg))), ["fail"]);
+        });
+
         it("service-linked roles: another error says which permission is missing", async () => {
             iam.on(GetRoleCommand).rejects(httpError("AccessDenied", 403));
             const rows = await checkServiceLinkedRoles(ctx(drCfg));
@@ -519,22 +831,19 @@ describe("preflight", () => {
             r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("other.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "AAAA", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
             const dr = await checkDns(ctx(drCfg, { clients }));
             assert.deepStrictEqual(given, { accessKeyId: "AK", secretAccessKey: "SK", sessionToken: "ST" });
-            assert.deepStrictEqual(dr.map((r) => `${r.check}:${r.status}`), ["DNS role:ok", "hosted zone:ok", "PRIMARY record:warn", "SECONDARY record:ok"]);
+            assert.deepStrictEqual(dr.map((r) => `${r.check}:${r.status}`), ["DNS role:ok", "hosted zone:ok", "PRIMARY record:warn", "SECONDARY record:fail"]);
             assert.deepStrictEqual(r53.commandCalls(GetHostedZoneCommand)[0].args[0].input, { Id: "Z0123456789ABCDEFGHIJ" });
             assert.deepStrictEqual(r53.commandCalls(ListResourceRecordSetsCommand)[0].args[0].input, { HostedZoneId: "Z0123456789ABCDEFGHIJ", StartRecordName: "app.example.com.", StartRecordType: "A", MaxItems: 10 });
             const prod = await checkDns(ctx(prodCfg));
-            assert.deepStrictEqual(prod.map((r) => `${r.check}:${r.status}`), ["hosted zone:ok", "PRIMARY record:fail"]);
+            assert.deepStrictEqual(prod.map((r) => `${r.check}:${r.status}`), ["hosted zone:ok", "PRIMARY record:fail", "SECONDARY record:fail"]);
             assert.strictEqual(prod[1].action, "deploy the primary stack: pulumi up -s prod");
-            r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "A", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
             r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "SECONDARY"), rec("app.example.com.", "A", "PRIMARY")], IsTruncated: false, MaxItems: 10 });
             const noCheck = await checkDns(ctx(drCfg));
             assert.deepStrictEqual([noCheck[2].status, noCheck[2].action], ["fail", "pulumi up -s prod"]);
             r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [rec("app.example.com.", "A", "PRIMARY", "hc"), rec("app.example.com.", "A", "SECONDARY")], IsTruncated: false, MaxItems: 10 });
-            const stale = await checkDns(ctx(drCfg));
-            assert.deepStrictEqual(stale.map((r) => r.status), ["ok", "ok", "ok", "warn"]);
             const failed = await checkDns(ctx({ ...drCfg, failover: true }));
-            assert.deepStrictEqual(failed[3], row("SECONDARY record", "ok", "app.example.com. -> SECONDARY-alb"));
-            assert.strictEqual(failed[2].detail, "app.example.com. -> PRIMARY-alb, health check hc");
+            assert.deepStrictEqual(failed[4], row("SECONDARY record", "ok", "app.example.com. -> SECONDARY-alb-1.us-west-2.elb.amazonaws.com (a load balancer in us-west-2)"));
+            assert.strictEqual(failed[2].detail, "app.example.com. -> PRIMARY-alb-1.us-west-2.elb.amazonaws.com, health check hc");
         });
 
         it("state backend: file, other, none, an unreadable bucket location; secrets providers without a region", async () => {
@@ -608,7 +917,7 @@ describe("preflight", () => {
             assert.deepStrictEqual(statuses(await checkPeer(ctx({ ...drCfg, copy: undefined }))), ["skip"]);
             sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:other", SubscriptionArn: "arn:sub" }] });
             assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["warn"]);
-            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-east-1:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "PendingConfirmation" }] });
+            sns.on(ListSubscriptionsCommand).resolves({ Subscriptions: [{ TopicArn: "arn:aws:sns:us-west-2:111111111111:pilotlight-snapshot-copy", SubscriptionArn: "PendingConfirmation" }] });
             assert.deepStrictEqual(statuses(await checkPeer(ctx(drCfg))), ["warn"]);
             sns.on(ListSubscriptionsCommand).rejects(httpError("AuthorizationError", 403));
             assert.match(one(await checkPeer(ctx(drCfg))).detail, /sns:ListSubscriptions failed: AuthorizationError/);

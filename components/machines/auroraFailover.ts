@@ -328,7 +328,7 @@ export function auroraFailoverDefinition(args: AuroraFailoverMachineArgs): objec
         [S.notifyAftercare]: {
             ...task(
                 args.alertArn,
-                { ...alert("failure"), "subject.$": "States.Format('pilotlight aurora-failover: writer recovery on {} succeeded; only a follow-up step FAILED', $.clusterIdentifier)" },
+                { ...alert("failure"), "subject.$": "States.Format('pilotlight aurora-failover: {} writer recovered; follow-up FAILED', $.clusterIdentifier)" },
                 "$.alert",
                 S.recoveredWithProblems,
                 { next: S.recoveredWithProblems, resultPath: "$.alertError" },

@@ -33,7 +33,7 @@ export interface AlertEvent {
     input?: unknown;
     /** Anything else worth showing, as key/value lines. */
     details?: Record<string, unknown>;
-    /** Subject line to use instead of the generated one (at most 100 characters are kept). */
+    /** Subject line to use instead of the generated one (line breaks become spaces; one longer than 99 characters is cut before its last word). */
     subject?: string;
 }
 
@@ -107,12 +107,25 @@ export function parseAlertEvent(event: unknown): AlertEvent {
     } as AlertEvent;
 }
 
+/**
+ * SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
+ * 100 characters long." A subject breaking that is refused, and the alert with it. Line breaks become
+ * spaces; a longer subject keeps its start and its last word (the verdict: FAILED, succeeded, ALARM...).
+ * The text keeps everything whole.
+ */
+function fitSubject(subject: string): string {
+    const line = subject.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
+    if (line.length <= 99) return line;
+    const verdict = line.slice(line.lastIndexOf(" ") + 1).slice(-20);
+    return `${line.slice(0, 97 - verdict.length)}\u2026 ${verdict}`;
+}
+
 /** The one message every channel sends. */
 export function formatAlert(e: AlertEvent): AlertMessage {
     const database = e.database ?? fromInput(e.input, "identifier") ?? "(unknown database)";
     const task = e.task ?? fromInput(e.input, "task") ?? "(unknown task)";
     const verb = e.kind === "failure" ? "FAILED" : "succeeded";
-    const subject = (e.subject ?? `pilotlight ${e.source}: ${task} on ${database} ${verb}`).slice(0, 100);
+    const subject = fitSubject(e.subject ?? `pilotlight ${e.source}: ${task} on ${database} ${verb}`);
     const lines = [`${subject}.`, "", `Database: ${database}`, `Task: ${task}`];
     if (e.kind === "failure") {
         lines.push(`Failed step: ${e.failedStep ?? "(unknown)"}`);
@@ -149,6 +162,14 @@ function failed(err: unknown): ChannelOutcome {
     return `failed: ${e?.name ?? "Error"}: ${e?.message ?? String(err)}`;
 }
 
+/**
+ * Slack reads `&`, `<` and `>` as control characters (links, `<!channel>` mentions): "they must be
+ * converted to HTML entities if they're not going to be used for their parsing purpose".
+ */
+function slackText(text: string): string {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** Reads the Slack webhook URLs from Secrets Manager at run time. */
 export async function slackWebhooks(secrets: SecretsManagerClient, secretArn: string): Promise<string[]> {
     const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
@@ -179,7 +200,8 @@ export async function sendAlert(deps: AlertDeps, event: AlertEvent, settings: Al
                 new SendEmailCommand({
                     FromEmailAddress: settings.emailSender,
                     Destination: { ToAddresses: settings.emailRecipients },
-                    Content: { Simple: { Subject: { Data: msg.subject }, Body: { Text: { Data: msg.text } } } },
+                    // Content.Charset: "If the text includes characters outside of the ASCII range, you have to specify a character set."
+                    Content: { Simple: { Subject: { Data: msg.subject, Charset: "UTF-8" }, Body: { Text: { Data: msg.text, Charset: "UTF-8" } } } },
                 }),
             );
             return "sent";
@@ -198,7 +220,7 @@ export async function sendAlert(deps: AlertDeps, event: AlertEvent, settings: Al
         return Promise.all(
             urls.map(async (url): Promise<ChannelOutcome> => {
                 try {
-                    const status = await deps.post(url, JSON.stringify({ text: msg.text }));
+                    const status = await deps.post(url, JSON.stringify({ text: slackText(msg.text) }));
                     return status >= 200 && status < 300 ? "sent" : `failed: HTTP ${status}`;
                 } catch (err) {
                     return failed(err);

@@ -89,6 +89,8 @@ export interface PreflightContext {
     secretsProvider?: string;
     /** Pulumi.<stack>.yaml has an `encryptionsalt` (the passphrase provider). */
     passphrase: boolean;
+    /** How long the dr stack's only (non-blocking) call into the primary region may take. Defaults to 10 s. */
+    primaryRegionTimeoutMs?: number;
 }
 
 /** A row; shorthand for the checks. */
