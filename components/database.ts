@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { DatabaseEngine, isAuroraEngine, FailoverDatabaseConfig } from "../config";
 import { MANAGED_TAG, SOURCE_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
-import { selectLatestCopy } from "../functions/lib/backup";
+import { isBackupCopyName, selectLatestCopy } from "../functions/lib/backup";
 import { assumeRolePolicy, renderPolicy } from "./iam";
 import { partitionOf } from "./naming";
 
@@ -348,7 +348,23 @@ export class Database extends pulumi.ComponentResource {
                               want,
                           ).arn,
                       );
+        } else if (source.kind === "latestCopy" && !aurora) {
+            // One account: the newest *available* DR-region copy the backups made of the source (their
+            // `<source>-bk-<timestamp>` names): a copy the primary region's loss interrupted stays
+            // `copying` and must not be picked, so the lookup lists them all (the provider's
+            // most-recent lookup has no status filter) and picks as in the two-account layout.
+            const want = { sourceIdentifier: source.sourceIdentifier, owner: args.accountId, region: args.region };
+            snapshotIdentifier = aws.rds.getSnapshotsOutput({ dbInstanceIdentifier: source.sourceIdentifier, snapshotType: "manual" }, { parent: this }).apply(
+                (r) =>
+                    selectLatestCopy(
+                        (r.snapshots ?? [])
+                            .filter((x) => isBackupCopyName(source.sourceIdentifier, x.dbSnapshotIdentifier))
+                            .map((x) => ({ identifier: x.dbSnapshotIdentifier, arn: x.dbSnapshotArn, databaseIdentifier: x.dbInstanceIdentifier, status: x.status, takenAt: x.originalSnapshotCreateTime || x.snapshotCreateTime })),
+                        want,
+                    ).identifier,
+            );
         } else if (source.kind === "latestCopy") {
+            // Aurora, one account: the provider has no list of cluster snapshots; its most recent tagged one.
             // Copies keep the source's identifier; the final snapshots of the copy target's older
             // restored instances carry the same tags but their own identifier, so both filters apply.
             const filter = { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: source.sourceIdentifier } };

@@ -39,9 +39,9 @@ describe("latestCopy in the two-account layout", () => {
         assert.strictEqual(cluster.kmsKeyId, oneResource(run, "aws:kms/key:Key", "dr-key").state.arn);
     });
 
-    it("one account: the lookup stays on this account's own copies, by the pilotlight:source tag", async () => {
-        const { calls } = await recorded(["failover=true", "accountId=111111111111", "peer.accountId=111111111111", 'aws:allowedAccountIds=["111111111111"]']);
-        assert.deepStrictEqual(calls.filter((c) => /getSnapshots/.test(c.token)), []);
-        assert.strictEqual(calls.filter((c) => c.token === "aws:rds/getSnapshot:getSnapshot").length, 1);
+    it("one account: the lookup stays on this account's own copies of the instance, and picks the newest available backup copy", async () => {
+        const { run, calls } = await recorded(["failover=true", "accountId=111111111111", "peer.accountId=111111111111", 'aws:allowedAccountIds=["111111111111"]']);
+        assert.deepStrictEqual(calls.filter((c) => /getSnapshots?:/.test(c.token)).map((c) => [c.token, c.inputs]), [["aws:rds/getSnapshots:getSnapshots", { dbInstanceIdentifier: "pilotlight-db", snapshotType: "manual" }]]);
+        assert.strictEqual(oneResource(run, "aws:rds/instance:Instance", "database-instance").inputs.snapshotIdentifier, "pilotlight-db-bk-20260101000000");
     });
 });

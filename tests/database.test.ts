@@ -10,7 +10,7 @@ import {
     restoreSource,
 } from "../components/database";
 import { DatabaseEngine } from "../config";
-import { MANAGED_TAG, SOURCE_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
+import { MANAGED_TAG, WRITER_CLASS_TAG } from "../functions/lib/tags";
 import { oneResource, ProgramResource, ProgramRun, runProgram } from "./program";
 
 function ofType(run: ProgramRun, type: string): ProgramResource[] {
@@ -252,14 +252,14 @@ describe("Database", () => {
             const db = oneResource(run, "aws:rds/instance:Instance", "database-instance");
             const key = oneResource(run, "aws:kms/key:Key", "dr-key");
             const i = db.inputs;
-            assert.strictEqual(i.snapshotIdentifier, "pilotlight-db-copy-latest");
+            assert.strictEqual(i.snapshotIdentifier, "pilotlight-db-bk-20260101000000");
             // The instance keeps the copy's key (the DR key); its new managed secret uses the DR key.
             assert.deepStrictEqual([i.identifier, i.kmsKeyId, i.masterUserSecretKmsKeyId, i.storageEncrypted, i.manageMasterUserPassword], ["pilotlight-db", undefined, key.state.arn, true, true]);
             assert.deepStrictEqual([i.dbSubnetGroupName, i.vpcSecurityGroupIds], ["pilotlight-db", [oneResource(run, "aws:ec2/securityGroup:SecurityGroup", "network-db").id]]);
             assert.deepStrictEqual([i.username, i.dbName], [undefined, undefined], "a restore keeps the snapshot's user and database");
-            assert.deepStrictEqual([i.deletionProtection, i.skipFinalSnapshot, i.finalSnapshotIdentifier], [true, false, "pilotlight-db-final-pilotlight-db-copy-latest"]);
+            assert.deepStrictEqual([i.deletionProtection, i.skipFinalSnapshot, i.finalSnapshotIdentifier], [true, false, "pilotlight-db-final-pilotlight-db-bk-20260101000000"]);
             assert.strictEqual(i.tags[MANAGED_TAG], "true");
-            assert.strictEqual(run.outputs.databaseRestoredFrom, "pilotlight-db-copy-latest");
+            assert.strictEqual(run.outputs.databaseRestoredFrom, "pilotlight-db-bk-20260101000000");
             assert.strictEqual(run.outputs.databaseSource, "newest snapshot copied into this region from pilotlight-db");
         });
 
@@ -285,7 +285,7 @@ describe("Database", () => {
             assert.strictEqual(oneResource(aurora, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "database-cluster-params").inputs.family, "aurora-postgresql16");
         });
 
-        it("looks the copy up by the source's identifier and pilotlight:source tag, newest manual snapshot", async () => {
+        it("looks the copy up among the source's manual snapshots in this region: the newest available one the backups made", async () => {
             const { RecordingMocks } = await import("./mocks");
             const calls: any[] = [];
             const original = RecordingMocks.prototype.call;
@@ -298,9 +298,8 @@ describe("Database", () => {
             } finally {
                 RecordingMocks.prototype.call = original;
             }
-            const lookups = calls.filter((c) => c.token === "aws:rds/getSnapshot:getSnapshot");
-            assert.strictEqual(lookups.length, 1);
-            assert.deepStrictEqual(lookups[0].inputs, { mostRecent: true, snapshotType: "manual", tags: { [SOURCE_TAG]: "pilotlight-db" }, dbInstanceIdentifier: "pilotlight-db" });
+            const lookups = calls.filter((c) => /^aws:rds\/getSnapshots?:/.test(c.token));
+            assert.deepStrictEqual(lookups.map((c) => [c.token, c.inputs]), [["aws:rds/getSnapshots:getSnapshots", { dbInstanceIdentifier: "pilotlight-db", snapshotType: "manual" }]]);
         });
 
         it("restores a named snapshot", async () => {

@@ -207,6 +207,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             }
             // Snapshots the other account shared with this one (two-account layout): the newest backup of the source.
             case "aws:rds/getSnapshots:getSnapshots": {
+                if (args.inputs.snapshotType === "manual" && args.inputs.dbInstanceIdentifier) {
+                    // One account: this account's own DR-region copies of the instance.
+                    const id = `${args.inputs.dbInstanceIdentifier}-bk-20260101000000`;
+                    const own = `arn:aws:rds:${this.region}:${this.accountId}:snapshot:${id}`;
+                    const copy = { dbSnapshotIdentifier: id, dbSnapshotArn: own, dbInstanceIdentifier: args.inputs.dbInstanceIdentifier, status: "available", snapshotType: "manual", snapshotCreateTime: "2026-01-01T01:00:00Z", originalSnapshotCreateTime: "2026-01-01T00:00:00Z" };
+                    return lookedUp(args.token, { ...args.inputs, snapshots: [copy] }, { dbSnapshotIdentifier: id, "snapshot name": id });
+                }
                 if (args.inputs.snapshotType !== "shared") return { ...args.inputs, snapshots: [] };
                 const arn = `arn:aws:rds:${this.region}:${this.otherAccount()}:snapshot:pilotlight-db-bk-20260101000000`;
                 const snap = { dbSnapshotIdentifier: arn, dbSnapshotArn: arn, dbInstanceIdentifier: "pilotlight-db", status: "available", snapshotType: "shared", snapshotCreateTime: "2026-01-01T01:00:00Z", originalSnapshotCreateTime: "2026-01-01T00:00:00Z" };

@@ -221,22 +221,25 @@ describe("preflight", () => {
     describe("newest recovery point", () => {
         const tagged = (id: string, h: number, status = "available") => ({ DBSnapshotIdentifier: id, SnapshotCreateTime: hoursAgo(h), Status: status, TagList: [{ Key: "pilotlight:source", Value: "pilotlight-db" }] });
 
-        it("latestCopy, one account: the newest tagged manual snapshot, with its data's age", async () => {
+        // One account: the backups' DR-region copies of the instance, by their names (what the failover restores).
+        const copy = (id: string, h: number, status = "available") => ({ ...tagged(id, h, status), DBSnapshotArn: `arn:aws:rds:us-west-2:222222222222:snapshot:${id}`, DBInstanceIdentifier: "pilotlight-db" });
+
+        it("latestCopy, one account: the backups' newest available copy, with its data's age; an operator's snapshot does not count", async () => {
             const same = oneAccount(drCfg);
-            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30), tagged("pilotlight-db-b", 3), { DBSnapshotIdentifier: "untagged", SnapshotCreateTime: hoursAgo(1), Status: "available" }] });
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [copy("pilotlight-db-bk-20261120000000", 30), copy("pilotlight-db-bk-20261122000000", 3), { ...copy("operator-snapshot", 1), TagList: [] }] });
             const ok = one(await checkRecoveryPoint(ctx(same)));
             assert.strictEqual(ok.status, "ok");
-            assert.match(ok.detail, /pilotlight-db-b, 3 h old/);
+            assert.match(ok.detail, /pilotlight-db-bk-20261122000000, 3 h old/);
             assert.deepStrictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[0].args[0].input, { DBInstanceIdentifier: "pilotlight-db", SnapshotType: "manual", Marker: undefined });
         });
 
-        it("latestCopy, one account: picks by copy time as the program's lookup does, but ages by the data's time (OriginalSnapshotCreateTime)", async () => {
+        it("latestCopy, one account: picks and ages by the data's time (OriginalSnapshotCreateTime), as the program's lookup does", async () => {
             const same = oneAccount(drCfg);
-            // Copied 1 h ago, from a snapshot taken 40 h ago: the data is 40 h old.
-            const stale = { ...tagged("pilotlight-db-late-copy", 1), OriginalSnapshotCreateTime: hoursAgo(40) };
-            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-fresh", 2), stale] });
+            // Copied 1 h ago, from a snapshot taken 40 h ago: the data is 40 h old, older than the other copy's.
+            const stale = { ...copy("pilotlight-db-bk-20261120100000", 1), OriginalSnapshotCreateTime: hoursAgo(40) };
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [copy("pilotlight-db-bk-20261122100000", 2), stale] });
             const r = one(await checkRecoveryPoint(ctx(same)));
-            assert.deepStrictEqual([r.status, r.detail], ["warn", `latestCopy -> pilotlight-db-late-copy, 40 h old (data as of ${hoursAgo(40).toISOString()})`]);
+            assert.deepStrictEqual([r.status, r.detail], ["ok", `latestCopy -> pilotlight-db-bk-20261122100000, 2 h old (data as of ${hoursAgo(2).toISOString()})`]);
         });
 
         it("latestCopy, two accounts: only snapshots the primary's account shared into this region, newest data first", async () => {
@@ -291,15 +294,18 @@ describe("preflight", () => {
 
         it("warns when older than the limit, fails when none or not available", async () => {
             const same = oneAccount(drCfg);
-            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30)] });
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [copy("pilotlight-db-bk-20261120000000", 30)] });
             assert.strictEqual(one(await checkRecoveryPoint(ctx(same))).status, "warn");
-            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [tagged("pilotlight-db-a", 30), tagged("pilotlight-db-b", 1, "creating")] });
+            // A copy still being made is skipped, as the failover skips it: the older one is what it restores.
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [copy("pilotlight-db-bk-20261120000000", 30), copy("pilotlight-db-bk-20261122000000", 1, "creating")] });
+            assert.match(one(await checkRecoveryPoint(ctx(same))).detail, /pilotlight-db-bk-20261120000000, 30 h old/);
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [copy("pilotlight-db-bk-20261122000000", 1, "creating")] });
             assert.strictEqual(one(await checkRecoveryPoint(ctx(same))).status, "fail");
             rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [] });
             const none = one(await checkRecoveryPoint(ctx(same)));
-            assert.deepStrictEqual([none.status, none.detail], ["fail", "no manual snapshot of pilotlight-db tagged pilotlight:source=pilotlight-db in us-west-2"]);
+            assert.deepStrictEqual([none.status, none.detail], ["fail", "no copy of pilotlight-db made by the backups (pilotlight-db-bk-<timestamp>) in us-west-2: a failover would stop at the database"]);
             // Other tags beside the source tag do not hide a copy.
-            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ ...tagged("pilotlight-db-t", 2), TagList: [{ Key: "team", Value: "web" }, { Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
+            rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ ...copy("pilotlight-db-bk-20261124000000", 2), TagList: [{ Key: "team", Value: "web" }, { Key: "pilotlight:source", Value: "pilotlight-db" }] }] });
             assert.strictEqual(one(await checkRecoveryPoint(ctx(same))).status, "ok");
         });
 
@@ -690,15 +696,16 @@ describe("preflight", () => {
             assert.strictEqual(one(await checkCertificate(ctx(drCfg))).status, "fail");
         });
 
-        it("latestCopy: only this source's tag counts, across pages; exactly the age limit is fine", async () => {
+        it("latestCopy: only the backups' copies of this source count, across pages; exactly the age limit is fine", async () => {
+            const own = (id: string, h: number, db = "pilotlight-db") => ({ ...tagged(id, h), DBSnapshotArn: `arn:aws:rds:us-west-2:222222222222:snapshot:${id}`, DBInstanceIdentifier: db });
             rds.on(DescribeDBSnapshotsCommand)
                 .resolvesOnce({
-                    DBSnapshots: [tagged("other-source", 1, [{ Key: "pilotlight:source", Value: "other-db" }]), tagged("other-key", 1, [{ Key: "team", Value: "pilotlight-db" }]), { DBSnapshotIdentifier: "no-tags", SnapshotCreateTime: hoursAgo(1), Status: "available" }],
+                    DBSnapshots: [own("other-db-bk-20261125000000", 1, "other-db"), own("pilotlight-db-manual", 1), { DBSnapshotIdentifier: "no-tags", SnapshotCreateTime: hoursAgo(1), Status: "available" }],
                     Marker: "m1",
                 })
-                .resolves({ DBSnapshots: [tagged("pilotlight-db-x", 26)] });
+                .resolves({ DBSnapshots: [own("pilotlight-db-bk-20261124000000", 26)] });
             const r = one(await checkRecoveryPoint(ctx(oneAccount(drCfg))));
-            assert.deepStrictEqual([r.status, r.detail], ["ok", `latestCopy -> pilotlight-db-x, 26 h old (data as of ${hoursAgo(26).toISOString()})`]);
+            assert.deepStrictEqual([r.status, r.detail], ["ok", `latestCopy -> pilotlight-db-bk-20261124000000, 26 h old (data as of ${hoursAgo(26).toISOString()})`]);
             assert.strictEqual(rds.commandCalls(DescribeDBSnapshotsCommand)[1].args[0].input.Marker, "m1");
         });
 

@@ -38,8 +38,8 @@ describe("readiness: named snapshots and the shared lookup, edge by edge", () =>
     });
 
     it("without sharedFrom, an instance's shared snapshots are not even looked up", async () => {
-        rds.addSnapshot("db-v1", "db", { created: minutesBefore(60), tags: [{ Key: SOURCE_TAG, Value: "db" }] });
-        assert.strictEqual((await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshots" }, REGION))?.ref, "db-v1");
+        rds.addSnapshot("db-bk-20260301000000", "db", { created: minutesBefore(60), tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        assert.strictEqual((await newestRecoveryPoint(client(), { database: "db", isCluster: false, kind: "snapshots" }, REGION))?.ref, "db-bk-20260301000000");
         assert.deepStrictEqual(
             rds.callsOf("DescribeDBSnapshots").map((c) => c.input.SnapshotType),
             ["manual"],

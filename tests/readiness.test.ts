@@ -32,21 +32,22 @@ describe("readiness: newest recovery point the dr stack can restore from", () =>
     afterEach(() => rds.restore());
     const client = () => new RDSClient({ region: REGION });
 
-    it("same account: the most recent copy tagged with the source, not untagged or other databases'; one still being made is no recovery point yet", async () => {
-        rds.addSnapshot("shop-db-v1", "shop-db", { created: minutesBefore(3000), tags: tagged("shop-db") });
-        rds.addSnapshot("shop-db-v2", "shop-db", { created: minutesBefore(1500), tags: tagged("shop-db") });
-        rds.addSnapshot("shop-db-operator", "shop-db", { created: minutesBefore(10) }); // untagged: not a copy this program made
-        rds.addSnapshot("shop-db-v3", "shop-db", { created: minutesBefore(5), tags: tagged("shop-db"), status: "creating" });
-        rds.addSnapshot("other-v9", "other", { created: minutesBefore(1), tags: tagged("other") });
-        // The failover's lookup (the provider's most recent, whatever its status) would pick v3 and its restore would fail.
-        assert.strictEqual(await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION), undefined);
-        rds.snapshots.get("shop-db-v3")!.status = "available";
+    it("same account: the newest available copy the backups made of the source, not an operator's or other databases'; one still being made is skipped", async () => {
+        rds.addSnapshot("shop-db-bk-20260227000000", "shop-db", { created: minutesBefore(3000), tags: tagged("shop-db") });
+        rds.addSnapshot("shop-db-bk-20260228000000", "shop-db", { created: minutesBefore(1500), tags: tagged("shop-db") });
+        rds.addSnapshot("shop-db-operator", "shop-db", { created: minutesBefore(10) }); // not a copy this program made
+        rds.addSnapshot("shop-db-bk-20260301115500", "shop-db", { created: minutesBefore(5), tags: tagged("shop-db"), status: "creating" });
+        rds.addSnapshot("other-bk-20260301115900", "other", { created: minutesBefore(1), tags: tagged("other") });
+        // As the failover: a copy still being made (e.g. cut off with the primary region) is never restored.
+        const before = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION);
+        assert.strictEqual(before?.ref, "shop-db-bk-20260228000000");
+        rds.snapshots.get("shop-db-bk-20260301115500")!.status = "available";
         const point = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION);
-        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-v3", time: new Date(minutesBefore(5)), engine: "postgres" });
+        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-bk-20260301115500", time: new Date(minutesBefore(5)), engine: "postgres" });
     });
 
     it("two accounts: shared snapshots of the source from the peer account count, others' shared ones do not", async () => {
-        rds.addSnapshot("shop-db-v1", "shop-db", { created: minutesBefore(1500), tags: tagged("shop-db") });
+        rds.addSnapshot("shop-db-bk-20260228000000", "shop-db", { created: minutesBefore(1500), tags: tagged("shop-db") });
         const fromPeer = `arn:aws:rds:${REGION}:${PEER}:snapshot:shop-db-20260301100000`;
         rds.addSharedSnapshot(fromPeer, { created: minutesBefore(120), kmsKeyId: `arn:aws:kms:${REGION}:${PEER}:key/mrk-1`, databaseIdentifier: "shop-db" });
         rds.addSharedSnapshot(`arn:aws:rds:${REGION}:333333333333:snapshot:shop-db-20260301115900`, { created: minutesBefore(1), kmsKeyId: "k", databaseIdentifier: "shop-db" });
@@ -54,16 +55,16 @@ describe("readiness: newest recovery point the dr stack can restore from", () =>
         const withShared = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION);
         assert.deepStrictEqual(withShared, { database: "shop-db", ref: fromPeer, time: new Date(minutesBefore(120)), engine: "postgres" });
         const ownOnly = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION);
-        assert.strictEqual(ownOnly?.ref, "shop-db-v1");
+        assert.strictEqual(ownOnly?.ref, "shop-db-bk-20260228000000");
     });
 
-    it("a copy's age is its data's: the original snapshot time, not when it was copied (picked, like the failover, by when it was copied)", async () => {
-        const original = rds.addSnapshot("shop-db-20260301", "shop-db", { created: minutesBefore(600), tags: tagged("shop-db") });
-        original.info.OriginalSnapshotCreateTime = new Date(minutesBefore(600));
-        const copied = rds.addSnapshot("shop-db-v4", "shop-db", { created: minutesBefore(1), tags: tagged("shop-db") });
+    it("a copy's age is its data's: the original snapshot time, not when it was copied; the newest data wins, like the failover", async () => {
+        const older = rds.addSnapshot("shop-db-bk-20260301000000", "shop-db", { created: minutesBefore(600), tags: tagged("shop-db") });
+        older.info.OriginalSnapshotCreateTime = new Date(minutesBefore(700));
+        const copied = rds.addSnapshot("shop-db-bk-20260228000000", "shop-db", { created: minutesBefore(1), tags: tagged("shop-db") });
         copied.info.OriginalSnapshotCreateTime = new Date(minutesBefore(900));
         const point = await newestRecoveryPoint(client(), { database: "shop-db", isCluster: false, kind: "snapshots" }, REGION);
-        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-v4", time: new Date(minutesBefore(900)), engine: "postgres" });
+        assert.deepStrictEqual(point, { database: "shop-db", ref: "shop-db-bk-20260301000000", time: new Date(minutesBefore(700)), engine: "postgres" });
     });
 
     it("Aurora: cluster snapshots, own and shared", async () => {
@@ -124,12 +125,12 @@ describe("readiness: publishing the age", () => {
     const clients = () => ({ rds: new RDSClient({ region: REGION }), cloudwatch: new CloudWatchClient({}) });
 
     it("publishes whole minutes per database and nothing for a database without a recovery point (its alarm breaches)", async () => {
-        rds.addSnapshot("shop-db-v1", "shop-db", { created: minutesBefore(125.5), tags: tagged("shop-db") });
+        rds.addSnapshot("shop-db-bk-20260301000000", "shop-db", { created: minutesBefore(125.5), tags: tagged("shop-db") });
         const report = await publishReadiness(clients(), parseTargets(JSON.stringify([
             { database: "shop-db", isCluster: false, kind: "snapshots" },
             { database: "orders", isCluster: true, kind: "snapshots", sharedFrom: PEER },
         ])), REGION, NOW);
-        assert.deepStrictEqual({ ...report, missing: report.missing.map((m) => m.database) }, { published: [{ database: "shop-db", ageMinutes: 125, ref: "shop-db-v1" }], missing: ["orders"], failed: [] });
+        assert.deepStrictEqual({ ...report, missing: report.missing.map((m) => m.database) }, { published: [{ database: "shop-db", ageMinutes: 125, ref: "shop-db-bk-20260301000000" }], missing: ["orders"], failed: [] });
         assert.match(report.missing[0].why, /no available snapshot of orders owned by account 111111111111 in us-west-2/);
         const calls = cw.commandCalls(PutMetricDataCommand);
         assert.strictEqual(calls.length, 1);
@@ -141,10 +142,10 @@ describe("readiness: publishing the age", () => {
 
     it("nothing to publish makes no call; a failed lookup still publishes the others, then fails loudly", async () => {
         const none = await publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }], REGION, NOW);
-        assert.deepStrictEqual(none, { published: [], missing: [{ database: "shop-db", why: "no manual snapshot of shop-db tagged pilotlight:source=shop-db in us-west-2" }], failed: [] });
+        assert.deepStrictEqual(none, { published: [], missing: [{ database: "shop-db", why: "no copy of shop-db made by the backups (shop-db-bk-<timestamp>) in us-west-2" }], failed: [] });
         assert.strictEqual(cw.commandCalls(PutMetricDataCommand).length, 0);
 
-        rds.addSnapshot("shop-db-v1", "shop-db", { created: minutesBefore(30), tags: tagged("shop-db") });
+        rds.addSnapshot("shop-db-bk-20260301000000", "shop-db", { created: minutesBefore(30), tags: tagged("shop-db") });
         rds.failAlways("DescribeDBClusterSnapshots", () => Object.assign(new Error("denied"), { name: "AccessDenied" }));
         await assert.rejects(
             publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }, { database: "orders", isCluster: true, kind: "snapshots" }], REGION, NOW),
@@ -154,7 +155,7 @@ describe("readiness: publishing the age", () => {
     });
 
     it("a clock behind the snapshot never publishes a negative age", async () => {
-        rds.addSnapshot("shop-db-v1", "shop-db", { created: "2026-03-01T12:05:00Z", tags: tagged("shop-db") });
+        rds.addSnapshot("shop-db-bk-20260301000000", "shop-db", { created: "2026-03-01T12:05:00Z", tags: tagged("shop-db") });
         const report = await publishReadiness(clients(), [{ database: "shop-db", isCluster: false, kind: "snapshots" }], REGION, NOW);
         assert.strictEqual(report.published[0].ageMinutes, 0);
     });
@@ -443,11 +444,11 @@ describe("readiness: pages and automated backup states (SDK mock)", () => {
 
     it("reads every page of own and shared snapshots", async () => {
         mock.on(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: "db", SnapshotType: "manual", Marker: undefined }).resolves({
-            DBSnapshots: [{ DBSnapshotIdentifier: "db-v1", Status: "available", SnapshotCreateTime: at(300), TagList: tagged("db") }],
+            DBSnapshots: [{ DBSnapshotIdentifier: "db-bk-20260301000000", DBSnapshotArn: `arn:aws:rds:${REGION}:${PEER}:snapshot:db-bk-20260301000000`, DBInstanceIdentifier: "db", Status: "available", SnapshotCreateTime: at(300), TagList: tagged("db") }],
             Marker: "p2",
         });
         mock.on(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: "db", SnapshotType: "manual", Marker: "p2" }).resolves({
-            DBSnapshots: [{ DBSnapshotIdentifier: "db-v2", Status: "available", SnapshotCreateTime: at(200), TagList: tagged("db") }],
+            DBSnapshots: [{ DBSnapshotIdentifier: "db-bk-20260301010000", DBSnapshotArn: `arn:aws:rds:${REGION}:${PEER}:snapshot:db-bk-20260301010000`, DBInstanceIdentifier: "db", Status: "available", SnapshotCreateTime: at(200), TagList: tagged("db") }],
         });
         mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: undefined }).resolves({ DBSnapshots: [], Marker: "s2" });
         mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: "s2" }).resolves({
@@ -458,7 +459,7 @@ describe("readiness: pages and automated backup states (SDK mock)", () => {
         mock.on(DescribeDBSnapshotsCommand, { SnapshotType: "shared", IncludeShared: true, Marker: "s2" }).resolves({ DBSnapshots: [] });
         // Two accounts: the dr account's own copies are never what the failover restores.
         assert.strictEqual(await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }, REGION), undefined);
-        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots" }, REGION))?.ref, "db-v2", "one account: the most recent by SnapshotCreateTime, across pages");
+        assert.strictEqual((await newestRecoveryPoint(new RDSClient({}), { database: "db", isCluster: false, kind: "snapshots" }, REGION))?.ref, "db-bk-20260301010000", "one account: the newest, across pages");
     });
 
     it("reads every page of cluster snapshots", async () => {

@@ -58,7 +58,7 @@ async function providerLookup(token: string, inputs: Record<string, any>): Promi
             return { ...inputs, ...instanceOut(providerMostRecent(found)) };
         }
         case "aws:rds/getSnapshots:getSnapshots":
-            return { ...inputs, id: REGION, snapshots: (await allSnapshots(describe)).map(instanceOut) };
+            return { ...inputs, id: REGION, snapshots: (await allSnapshots({ ...describe, DBInstanceIdentifier: inputs.dbInstanceIdentifier })).map(instanceOut) };
         case "aws:rds/getClusterSnapshot:getClusterSnapshot": {
             const found = (await allClusterSnapshots({ ...describe, DBClusterIdentifier: inputs.dbClusterIdentifier, DBClusterSnapshotIdentifier: inputs.dbClusterSnapshotIdentifier })).filter((s) => containsAll(s.TagList, inputs.tags));
             if (found.length === 0) throw new Error("Your query returned no results. Please change your search criteria and try again.");
@@ -121,16 +121,18 @@ describe("readiness: the metric measures what the failover would restore", funct
         assert.deepStrictEqual(picked.time, new Date(minutesBefore(130)), "the age is the data's (OriginalSnapshotCreateTime)");
     });
 
-    it("one account, instance: the provider's most recent tagged copy (by its SnapshotCreateTime), aged by its data", async () => {
+    it("one account, instance: the backups' newest available copy by its data's time, never one still copying nor an operator's", async () => {
         rds = new FakeRds({ region: REGION, account: PRIMARY });
-        const copiedLast = rds.addSnapshot("pilotlight-db-copy-b", "pilotlight-db", { created: minutesBefore(30), tags: tagged("pilotlight-db") });
+        const copiedLast = rds.addSnapshot("pilotlight-db-bk-20260301000000", "pilotlight-db", { created: minutesBefore(30), tags: tagged("pilotlight-db") });
         copiedLast.info.OriginalSnapshotCreateTime = new Date(minutesBefore(900));
-        const fresherData = rds.addSnapshot("pilotlight-db-copy-a", "pilotlight-db", { created: minutesBefore(60), tags: tagged("pilotlight-db") });
+        const fresherData = rds.addSnapshot("pilotlight-db-bk-20260301100000", "pilotlight-db", { created: minutesBefore(60), tags: tagged("pilotlight-db") });
         fresherData.info.OriginalSnapshotCreateTime = new Date(minutesBefore(120));
-        rds.addSnapshot("pilotlight-db-operator", "pilotlight-db", { created: minutesBefore(2) }); // untagged
+        // The primary region went down mid-copy: the newest copy stays copying and is never restored.
+        rds.addSnapshot("pilotlight-db-bk-20260301115000", "pilotlight-db", { created: minutesBefore(5), tags: tagged("pilotlight-db"), status: "copying" }).info.OriginalSnapshotCreateTime = new Date(minutesBefore(10));
+        rds.addSnapshot("pilotlight-db-operator", "pilotlight-db", { created: minutesBefore(2) });
         const picked = await compare(SAME_ACCOUNT);
-        assert.strictEqual(picked.ref, "pilotlight-db-copy-b");
-        assert.deepStrictEqual(picked.time, new Date(minutesBefore(900)));
+        assert.strictEqual(picked.ref, "pilotlight-db-bk-20260301100000");
+        assert.deepStrictEqual(picked.time, new Date(minutesBefore(120)));
     });
 
     it("two accounts, Aurora: the provider's most recent shared cluster snapshot of the source, not the dr account's own", async () => {
@@ -155,14 +157,13 @@ describe("readiness: when the failover's pick cannot be restored", () => {
     let rds: FakeRds;
     afterEach(() => rds.restore());
 
-    it("one account: the most recent tagged copy is still being made, so the failover would fail: no age is published, and why is said", async () => {
+    it("one account: the only copy is still being made, so the failover would fail: no age is published, and why is said", async () => {
         rds = new FakeRds({ region: REGION, account: PRIMARY });
-        rds.addSnapshot("pilotlight-db-v1", "pilotlight-db", { created: minutesBefore(600), tags: tagged("pilotlight-db") });
-        rds.addSnapshot("pilotlight-db-v2", "pilotlight-db", { created: minutesBefore(5), tags: tagged("pilotlight-db"), status: "creating" });
+        rds.addSnapshot("pilotlight-db-bk-20260301115000", "pilotlight-db", { created: minutesBefore(5), tags: tagged("pilotlight-db"), status: "creating" });
         const target = { database: "pilotlight-db", isCluster: false, kind: "snapshots" as const };
         const pick = await failoverRecoveryPoint(new RDSClient({ region: REGION }), target, REGION);
         assert.strictEqual(pick.point, undefined);
-        assert.match(pick.why!, /pilotlight-db-v2.*creating/);
+        assert.match(pick.why!, /no available snapshot of pilotlight-db owned by account 111111111111 in us-west-2/);
         const cw = mockClient(CloudWatchClient);
         try {
             const report = await publishReadiness({ rds: new RDSClient({ region: REGION }), cloudwatch: new CloudWatchClient({}) }, [target], REGION, NOW);

@@ -36,7 +36,7 @@ const own = (exec = EXEC) => [
 const jobOf = (isCluster = false, extra: Partial<TestJob> = {}): TestJob => ({
     identifier: ID,
     isCluster,
-    snapshot: isCluster ? "aur-v1" : "db-v1",
+    snapshot: isCluster ? "aur-v1" : "db-bk-20260301000000",
     recoveryPointTime: "2026-03-01T11:00:00.000Z",
     engine: isCluster ? "aurora-postgresql" : "postgres",
     executionArn: EXEC,
@@ -121,7 +121,7 @@ describe("restore test: leftovers", () => {
     beforeEach(() => {
         rds = new FakeRds({ region: REGION, account: DR });
         sfn = new FakeSfn();
-        rds.addSnapshot("db-v1", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        rds.addSnapshot("db-bk-20260301000000", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
     });
     afterEach(() => {
         rds.restore();
@@ -200,7 +200,7 @@ describe("restore test: waiting, and where the probe connects", () => {
 
     it("a restore that ends failed stops the wait, naming the recovery point", async () => {
         rds.addInstance({ identifier: ID, status: "incompatible-restore", tags: own() });
-        await assert.rejects(status(client(), jobOf(), "restore", NOW), (e: Error) => e.name === "ResourceFailedError" && /incompatible-restore: the recovery point db-v1 did not restore/.test(e.message));
+        await assert.rejects(status(client(), jobOf(), "restore", NOW), (e: Error) => e.name === "ResourceFailedError" && /incompatible-restore: the recovery point db-bk-20260301000000 did not restore/.test(e.message));
     });
 
     it("an instance that is not available yet is neither ready nor timed", async () => {

@@ -61,10 +61,10 @@ for (const isCluster of [false, true]) {
             const shared = `arn:aws:rds:${REGION}:${PEER}:${isCluster ? "cluster-snapshot" : "snapshot"}:${database}-20260301100000`;
             const own = { created: "2026-03-01T11:00:00Z", tags: [{ Key: SOURCE_TAG, Value: database }], kmsKeyId: DR_KEY };
             if (isCluster) {
-                rds.addClusterSnapshot(`${database}-v2`, database, own);
+                rds.addClusterSnapshot(`${database}-bk-20260301020000`, database, own);
                 rds.addSharedClusterSnapshot(shared, { created: "2026-03-01T10:00:00Z", kmsKeyId: key, databaseIdentifier: database });
             } else {
-                rds.addSnapshot(`${database}-v2`, database, own);
+                rds.addSnapshot(`${database}-bk-20260301020000`, database, own);
                 rds.addSharedSnapshot(shared, { created: "2026-03-01T10:00:00Z", kmsKeyId: key, databaseIdentifier: database });
             }
             // Two accounts: the failover restores only what the primary shared, so the test restores that, not the newer own copy.
@@ -186,7 +186,7 @@ for (const isCluster of [false, true]) {
             const job: TestJob = {
                 identifier: testIdentifier("pl", "2026-03-01T12:00:00Z"),
                 isCluster,
-                snapshot: `${database}-v2`,
+                snapshot: `${database}-bk-20260301020000`,
                 recoveryPointTime: "2026-03-01T10:00:00.000Z",
                 engine: isCluster ? "aurora-postgresql" : "postgres",
                 executionArn: `arn:aws:states:${REGION}:${DR}:execution:${MACHINE}:exec-1`,
@@ -307,7 +307,7 @@ describe("restore-test steps, one by one", () => {
     });
 
     it("leftovers: this job's pattern and tag make one (instances, writers, clusters, sorted); either alone does not", async () => {
-        rds.addSnapshot("db-v1", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        rds.addSnapshot("db-bk-20260301000000", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
         rds.addInstance({ identifier: "pl-rtest-20260201000000", tags: own("arn:old") });
         rds.addInstance({ identifier: "pl-rtest-20260101000000", tags: own("arn:older") });
         rds.addInstance({ identifier: "pl-rtest-20260301000000", tags: [] }); // the pattern without the tag
@@ -323,7 +323,7 @@ describe("restore-test steps, one by one", () => {
     });
 
     it("restores what the failover would: in two accounts the newest SHARED snapshot, not the dr account's newer own copy", async () => {
-        rds.addSnapshot("db-v9", "db", { created: "2026-03-01T11:59:00Z", tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        rds.addSnapshot("db-bk-20260301090000", "db", { created: "2026-03-01T11:59:00Z", tags: [{ Key: SOURCE_TAG, Value: "db" }] });
         const shared = `arn:aws:rds:${REGION2}:${PEER}:snapshot:db-bk-20260301100000`;
         rds.addSharedSnapshot(shared, { created: "2026-03-01T10:00:00Z", kmsKeyId: "k", databaseIdentifier: "db" });
         const job = await plan({ rds: client(), sfn: new SFNClient({}) }, settings({ database: "db", isCluster: false, kind: "snapshots", sharedFrom: PEER }), { input: {}, ...ctx });
@@ -337,14 +337,14 @@ describe("restore-test steps, one by one", () => {
     });
 
     it("takes no input fields and needs an engine on the recovery point", async () => {
-        rds.addSnapshot("db-v1", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        rds.addSnapshot("db-bk-20260301000000", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
         await assert.rejects(planOf({ identifier: "db" }), /takes no fields; unknown: identifier/);
-        rds.snapshots.get("db-v1")!.info.Engine = undefined;
+        rds.snapshots.get("db-bk-20260301000000")!.info.Engine = undefined;
         await assert.rejects(planOf(), /names no engine/);
     });
 
     it("restores an instance single-AZ, private, unprotected, tagged as this run's own", async () => {
-        rds.addSnapshot("db-v1", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
+        rds.addSnapshot("db-bk-20260301000000", "db", { tags: [{ Key: SOURCE_TAG, Value: "db" }] });
         const job = await planOf();
         await restore(client(), settings(), job);
         const input = rds.callsOf("RestoreDBInstanceFromDBSnapshot")[0].input;

@@ -43,6 +43,11 @@ export function isRunSnapshotName(job: SnapshotJob, identifier: string, name: st
     return name.startsWith(prefix) && /^\d{14}(-sk)?$/.test(name.slice(prefix.length));
 }
 
+/** A DR-region copy the backups or the copy source made of `identifier`: `<identifier>-bk|cp-<timestamp>[-sk]`. */
+export function isBackupCopyName(identifier: string, name: string): boolean {
+    return isRunSnapshotName(BACKUP_JOB, identifier, name) || isRunSnapshotName(COPY_SOURCE_JOB, identifier, name);
+}
+
 /** The snapshot a run takes: `<identifier>-bk-<timestamp>` (backups) or `<identifier>-cp-<timestamp>` (copies). */
 export function runSnapshotName(job: SnapshotJob, identifier: string, startedAt: string): string {
     return `${identifier}-${runInfix(job)}-${compactTimestamp(startedAt)}`;

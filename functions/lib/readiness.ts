@@ -26,7 +26,7 @@ import {
     RDSClient,
 } from "@aws-sdk/client-rds";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { CopyCandidate, selectLatestCopy } from "./backup";
+import { CopyCandidate, isBackupCopyName, selectLatestCopy } from "./backup";
 import { InvalidInputError } from "./errors";
 import { SOURCE_TAG } from "./tags";
 
@@ -157,13 +157,27 @@ const providerTime = (d: Date | undefined) => (d ? d.toISOString().replace(/\.\d
 /** What the failover of a `latestCopy` target would restore, or why it would find nothing to restore. */
 export type FailoverPick = { point: RecoveryPoint; why?: undefined } | { point?: undefined; why: string };
 
+/** An instance snapshot as `selectLatestCopy` sees it (ordered by its data's time), with that time and its engine. */
+function instanceCandidate(x: DBSnapshot): CopyCandidate & { time?: Date; engine?: string } {
+    return {
+        identifier: x.DBSnapshotIdentifier ?? "",
+        arn: x.DBSnapshotArn ?? "",
+        databaseIdentifier: x.DBInstanceIdentifier ?? "",
+        status: x.Status ?? "",
+        takenAt: providerTime(x.OriginalSnapshotCreateTime) || providerTime(x.SnapshotCreateTime),
+        time: instanceSnapshotTime(x),
+        engine: x.Engine,
+    };
+}
+
 /**
  * The snapshot the dr stack's `failoverDatabase.source: latestCopy` would restore, found exactly as
  * components/database.ts finds it (same calls, same filters, same order), so the RPO metric and the
  * restore test measure what a failover would get:
  * - two accounts, instance: every snapshot shared with this account, through `selectLatestCopy`;
  * - two accounts, cluster: the provider's most recent shared snapshot of the source, through `selectLatestCopy`;
- * - one account: the provider's most recent manual snapshot of the source tagged `pilotlight:source`,
+ * - one account, instance: the newest available copy the backups made (`<id>-bk-<timestamp>`), through `selectLatestCopy`;
+ * - one account, cluster: the provider's most recent manual snapshot of the source tagged `pilotlight:source`,
  *   whatever its status (a restore from one that is not available fails, so that is "nothing").
  * Its time is the data's (see `instanceSnapshotTime`), not the one the pick is ordered by.
  */
@@ -175,15 +189,7 @@ export async function latestCopyPick(rds: RDSClient, target: { database: string;
             ? [providerMostRecent(await allClusterSnapshots(rds, { DBClusterIdentifier: database, SnapshotType: "shared", IncludeShared: true }))].flatMap((c) =>
                   c ? [{ identifier: c.DBClusterSnapshotIdentifier ?? "", arn: c.DBClusterSnapshotArn ?? "", databaseIdentifier: c.DBClusterIdentifier ?? "", status: c.Status ?? "", takenAt: providerTime(c.SnapshotCreateTime), time: clusterSnapshotTime(c), engine: c.Engine }] : [],
               )
-            : (await allInstanceSnapshots(rds, { SnapshotType: "shared", IncludeShared: true })).map((x) => ({
-                  identifier: x.DBSnapshotIdentifier ?? "",
-                  arn: x.DBSnapshotArn ?? "",
-                  databaseIdentifier: x.DBInstanceIdentifier ?? "",
-                  status: x.Status ?? "",
-                  takenAt: providerTime(x.OriginalSnapshotCreateTime) || providerTime(x.SnapshotCreateTime),
-                  time: instanceSnapshotTime(x),
-                  engine: x.Engine,
-              }));
+            : (await allInstanceSnapshots(rds, { SnapshotType: "shared", IncludeShared: true })).map(instanceCandidate);
         let chosen: (typeof candidates)[number];
         try {
             chosen = selectLatestCopy(candidates, want) as (typeof candidates)[number];
@@ -192,6 +198,21 @@ export async function latestCopyPick(rds: RDSClient, target: { database: string;
             throw err;
         }
         return { point: { database, ref: chosen.arn, time: chosen.time!, engine: chosen.engine } };
+    }
+    if (!target.isCluster) {
+        // One account, instance: as the failover (components/database.ts), the newest *available* copy
+        // the backups made of the source in this region (by their names), by its data's time.
+        const own = (await allInstanceSnapshots(rds, { SnapshotType: "manual", DBInstanceIdentifier: database })).filter((x) => isBackupCopyName(database, x.DBSnapshotIdentifier ?? ""));
+        const candidates = own.map(instanceCandidate);
+        const owner = /^arn:[a-z-]+:rds:[a-z0-9-]+:(\d{12}):/.exec(own[0]?.DBSnapshotArn ?? "")?.[1];
+        if (!owner) return { why: `no copy of ${database} made by the backups (${database}-bk-<timestamp>) in ${region}` };
+        try {
+            const chosen = selectLatestCopy(candidates, { sourceIdentifier: database, owner, region }) as (typeof candidates)[number];
+            return { point: { database, ref: chosen.identifier, time: chosen.time!, engine: chosen.engine } };
+        } catch (err) {
+            if (err instanceof InvalidInputError) return { why: err.message };
+            throw err;
+        }
     }
     const filter = { SnapshotType: "manual" };
     const tagged = <T extends { TagList?: { Key?: string; Value?: string }[] }>(list: T[]) => list.filter((s) => hasSourceTag(s.TagList, database));

@@ -24,7 +24,7 @@ import { holdAlarmName } from "../../components/failoverDns";
 import { copyTopicName, databaseIdentifier, dnsFailoverRoleName, jobName, mediaBucketName, roleArn, stateMachineArn, topicArn } from "../../components/naming";
 import { selectLatestCopy } from "../../functions/lib/backup";
 import { IMAGE_NAME_PREFIX } from "../../functions/lib/images";
-import { clusterSnapshotTime, instanceSnapshotTime } from "../../functions/lib/readiness";
+import { clusterSnapshotTime, instanceSnapshotTime, latestCopyPick } from "../../functions/lib/readiness";
 import { SOURCE_TAG } from "../../functions/lib/tags";
 import { parseBackend, secretsProviderRegion } from "./pulumiSettings";
 import { CheckResult, Credentials, errorName, hoursBetween, PreflightContext, primaryRegion, row } from "./types";
@@ -135,7 +135,8 @@ async function allPages<T>(fetch: (marker: string | undefined) => Promise<{ item
  * The point the dr stack's database would be restored from, found the way the program finds it
  * (components/database.ts), and the age of its data. `latestCopy` with the primary in another
  * account restores only snapshots that account shared into this region (never this account's
- * own), chosen by `selectLatestCopy`; in one account, the newest manual snapshot tagged with the
+ * own), chosen by `selectLatestCopy`; in one account, an instance's newest available copy the
+ * backups made (`latestCopyPick`), an Aurora cluster's newest manual snapshot tagged with the
  * source, by the provider's `mostRecent` (the snapshot's own creation time). The age is always the
  * data's: a copy's SnapshotCreateTime is the copy's, OriginalSnapshotCreateTime the data's.
  */
@@ -201,6 +202,14 @@ export async function checkRecoveryPoint(ctx: PreflightContext): Promise<CheckRe
                 return [row(name, "fail", `no available snapshot of ${fd.sourceIdentifier} shared by account ${sharedBy} in ${cfg.region} (${shared.length} shared snapshot(s) seen)`, `a failover would stop at the database: ${prodChecks}`)];
             }
             return [aged(label(chosen.arn), new Date(chosen.takenAt), chosen.status)];
+        }
+        if (fd.source === "latestCopy" && !aurora) {
+            // One account, instance: the failover's own pick (the newest available copy the backups made).
+            const pick = await latestCopyPick(rds, { database: fd.sourceIdentifier, isCluster: false }, cfg.region);
+            if (!pick.point) {
+                return [row(name, "fail", `${pick.why}: a failover would stop at the database`, `check that the backups copy ${fd.sourceIdentifier} into ${cfg.region} (prod: npm run preflight -- --stack ${cfg.peer.stack}); or set failoverDatabase.source to snapshot with a snapshotIdentifier`)];
+            }
+            return [aged(`latestCopy -> ${pick.point.ref}`, pick.point.time, "available")];
         }
         if (fd.source === "latestCopy" || fd.source === "snapshot") {
             const snaps: (DBSnapshot | DBClusterSnapshot)[] = aurora
