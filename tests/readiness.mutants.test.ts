@@ -1,8 +1,8 @@
 /** Readiness at its edges: which recovery points count (and which calls find them), and the alarm payload with parts missing. */
 import * as assert from "assert";
-import { DescribeDBClusterSnapshotsCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
+import { DescribeDBClusterSnapshotsCommand, DescribeDBInstanceAutomatedBackupsCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
-import { newestRecoveryPoint } from "../functions/lib/readiness";
+import { failoverRecoveryPoint, newestRecoveryPoint } from "../functions/lib/readiness";
 import { alarmAlert } from "../functions/lib/alarmAlert";
 import { SOURCE_TAG } from "../functions/lib/tags";
 import { FakeRds } from "./fakeRds";
@@ -112,5 +112,54 @@ describe("readiness: an alarm payload with parts missing or malformed", () => {
     it("an ALARM without a reason is still a failure, its cause left empty", () => {
         const alert = alarmAlert(event({ alarmName: "n", state: { value: "ALARM" }, previousState: { value: "OK" } }))!;
         assert.deepStrictEqual([alert.kind, alert.subject, alert.cause, alert.details?.State, alert.details?.Reason], ["failure", "pilotlight alarm n: ALARM", undefined, "OK -> ALARM", "(none given)"]);
+    });
+});
+
+describe("readiness: why there is no recovery point, per source (SDK mock)", () => {
+    let mock: ReturnType<typeof mockClient>;
+    beforeEach(() => (mock = mockClient(RDSClient)));
+    afterEach(() => mock.restore());
+    const at = (m: number) => new Date(minutesBefore(m));
+    const pick = (target: Parameters<typeof failoverRecoveryPoint>[1]) => failoverRecoveryPoint(new RDSClient({}), target, REGION);
+
+    it("replicated automated backups: the latest restorable time of those still restorable; none says why", async () => {
+        const arn = `arn:aws:rds:${REGION}:${DR}:auto-backup:ab-1`;
+        mock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({
+            DBInstanceAutomatedBackups: [
+                { DBInstanceAutomatedBackupsArn: `${arn}-old`, Status: "retained", RestoreWindow: { LatestTime: at(90) } },
+                { DBInstanceAutomatedBackupsArn: arn, Status: "replicating", RestoreWindow: { LatestTime: at(5) } },
+                { DBInstanceAutomatedBackupsArn: `${arn}-gone`, Status: "deleting", RestoreWindow: { LatestTime: at(1) } },
+            ],
+        });
+        const target = { database: "db", isCluster: false as const, kind: "automatedBackups" as const, automatedBackupsArn: arn };
+        assert.deepStrictEqual((await pick(target)).point, { database: "db", ref: arn, time: at(5) });
+        mock.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [{ DBInstanceAutomatedBackupsArn: arn, Status: "replicating" }] });
+        assert.deepStrictEqual(await pick(target), { why: `${arn} has no restorable time in this region` });
+    });
+
+    it("a named snapshot that is not available says so", async () => {
+        mock.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: "chosen", Status: "creating", SnapshotCreateTime: at(5) }] });
+        assert.deepStrictEqual(await pick({ database: "db", isCluster: false, kind: "snapshot", snapshotIdentifier: "chosen" }), { why: "snapshot chosen is not available in this region" });
+    });
+
+    it("one account, Aurora: the most recent tagged cluster snapshot, which must be available; none or another status says why", async () => {
+        const tag = [{ Key: SOURCE_TAG, Value: "aur" }];
+        mock.on(DescribeDBClusterSnapshotsCommand).resolves({
+            DBClusterSnapshots: [
+                { DBClusterSnapshotIdentifier: "aur-2", DBClusterIdentifier: "aur", Status: "available", SnapshotCreateTime: at(30), TagList: tag },
+                { DBClusterSnapshotIdentifier: "aur-1", DBClusterIdentifier: "aur", Status: "available", SnapshotCreateTime: at(90), TagList: tag },
+                { DBClusterSnapshotIdentifier: "aur-untagged", DBClusterIdentifier: "aur", Status: "available", SnapshotCreateTime: at(1) },
+            ],
+        });
+        const target = { database: "aur", isCluster: true, kind: "snapshots" as const };
+        assert.strictEqual((await pick(target)).point?.ref, "aur-2");
+        mock.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "aur-3", DBClusterIdentifier: "aur", Status: "creating", SnapshotCreateTime: at(1), TagList: tag }] });
+        assert.deepStrictEqual(await pick(target), {
+            why: `the failover would restore aur-3, the most recent manual snapshot tagged ${SOURCE_TAG}=aur, which is creating: a restore from it fails until it is available`,
+        });
+        mock.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: "aur-4", DBClusterIdentifier: "aur", SnapshotCreateTime: at(1), TagList: tag }] });
+        assert.match((await pick(target)).why!, /which is of unknown status/);
+        mock.on(DescribeDBClusterSnapshotsCommand).resolves({});
+        assert.deepStrictEqual(await pick(target), { why: `no manual snapshot of aur tagged ${SOURCE_TAG}=aur in ${REGION}` });
     });
 });

@@ -214,11 +214,9 @@ export async function latestCopyPick(rds: RDSClient, target: { database: string;
             throw err;
         }
     }
-    const filter = { SnapshotType: "manual" };
-    const tagged = <T extends { TagList?: { Key?: string; Value?: string }[] }>(list: T[]) => list.filter((s) => hasSourceTag(s.TagList, database));
-    const pick = target.isCluster
-        ? [providerMostRecent(tagged(await allClusterSnapshots(rds, { ...filter, DBClusterIdentifier: database })))].flatMap((s) => (s ? [{ ref: s.DBClusterSnapshotIdentifier!, status: s.Status, time: clusterSnapshotTime(s), engine: s.Engine }] : []))[0]
-        : [providerMostRecent(tagged(await allInstanceSnapshots(rds, { ...filter, DBInstanceIdentifier: database })))].flatMap((s) => (s ? [{ ref: s.DBSnapshotIdentifier!, status: s.Status, time: instanceSnapshotTime(s), engine: s.Engine }] : []))[0];
+    // One account, Aurora: the provider's most recent manual cluster snapshot tagged with the source.
+    const found = providerMostRecent((await allClusterSnapshots(rds, { SnapshotType: "manual", DBClusterIdentifier: database })).filter((s) => hasSourceTag(s.TagList, database)));
+    const pick = found && { ref: found.DBClusterSnapshotIdentifier!, status: found.Status, time: clusterSnapshotTime(found), engine: found.Engine };
     if (!pick) return { why: `no manual snapshot of ${database} tagged ${SOURCE_TAG}=${database} in ${region}` };
     if (pick.status !== "available" || !pick.time) return { why: `the failover would restore ${pick.ref}, the most recent manual snapshot tagged ${SOURCE_TAG}=${database}, which is ${pick.status ?? "of unknown status"}: a restore from it fails until it is available` };
     return { point: { database, ref: pick.ref, time: pick.time, engine: pick.engine } };
