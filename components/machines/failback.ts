@@ -18,7 +18,7 @@
  */
 import { FAILBACK_JOB, FAILBACK_SOURCE_JOB } from "../../functions/lib/failback";
 import { resolveRestoreOptions } from "./restore";
-import { EXECUTION_CONTEXT, lambdaTask, machineTimeout, MachineDefinition, PollOptions, resolvePoll, State, States, TASK_TIMEOUT_SECONDS, TASK_RETRY, waitLoop } from "./snapshotMachine";
+import { EXECUTION_CONTEXT, failurePath as sharedFailurePath, lambdaTask, machineTimeout, MachineDefinition, PollOptions, resolvePoll, State, States, TASK_RETRY, TASK_TIMEOUT_SECONDS, waitLoop } from "./snapshotMachine";
 
 export interface FailbackArns {
     /** functions/failback-source or functions/failback. */
@@ -84,26 +84,7 @@ function failurePath(arns: FailbackArns, source: string): States {
             Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.assessError", Next: "AssessFailed" }],
         },
         AssessFailed: assessment("unknown: the machine could not look where things stand; check its snapshots and executions by hand"),
-        NotifyFailure: {
-            Type: "Task",
-            Resource: arns.alert,
-            Parameters: {
-                kind: "failure",
-                source,
-                "error.$": "$.error.Error",
-                "cause.$": "$.error.Cause",
-                "details.$": "$.assessment",
-                "executionArn.$": "$$.Execution.Id",
-                "input.$": "$$.Execution.Input",
-            },
-            ResultPath: "$.alert",
-            TimeoutSeconds: TASK_TIMEOUT_SECONDS,
-            Retry: TASK_RETRY,
-            // An alert that cannot be delivered must not hide the failure itself.
-            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.alertError", Next: "Failed" }],
-            Next: "Failed",
-        },
-        Failed: { Type: "Fail", Error: `${source}.Failed`, Cause: "see the alert and the execution history" },
+        ...sharedFailurePath(arns.alert, source, { "details.$": "$.assessment" }),
     };
 }
 

@@ -125,8 +125,11 @@ export function waitLoop(name: string, poll: State, next: string, onError: strin
 /** What a plan step receives besides the input: when the run started, which run it is and of which machine. */
 export const EXECUTION_CONTEXT = { "startedAt.$": "$$.Execution.StartTime", "executionArn.$": "$$.Execution.Id", "stateMachineArn.$": "$$.StateMachine.Id" };
 
-/** The alert Task and the final Fail state; `source` names the machine in the alert. */
-export function failurePath(alertFn: string, source: string): States {
+/**
+ * The alert Task and the final Fail state; `source` names the machine in the alert. `details`
+ * adds parameters to the alert (e.g. a machine's own assessment of where things stand).
+ */
+export function failurePath(alertFn: string, source: string, details: Record<string, string> = {}): States {
     return {
         NotifyFailure: {
             Type: "Task",
@@ -136,6 +139,7 @@ export function failurePath(alertFn: string, source: string): States {
                 source,
                 "error.$": "$.error.Error",
                 "cause.$": "$.error.Cause",
+                ...details,
                 "executionArn.$": "$$.Execution.Id",
                 "input.$": "$$.Execution.Input",
             },
