@@ -77,45 +77,18 @@ export function keyPolicy(k: KeyPolicyInput): PolicyDocument {
     ];
     if (k.peerAccountId && k.peerAccountId !== k.accountId) {
         const peer = accountRoot(k.peerAccountId, k.region);
-        const viaRds = k.rdsRegions.map((r) => `rds.${r}.amazonaws.com`);
-        statements.push(
-            {
-                Sid: "PeerUsesThroughRds",
-                Effect: "Allow",
-                Principal: { AWS: peer },
-                Action: KEY_USE_ACTIONS,
-                Resource: "*",
-                Condition: { StringEquals: { "kms:ViaService": viaRds } },
-            },
-            {
-                Sid: "PeerGrantsForRds",
-                Effect: "Allow",
-                Principal: { AWS: peer },
-                Action: ["kms:CreateGrant"],
-                Resource: "*",
-                Condition: { StringEquals: { "kms:ViaService": viaRds }, Bool: { "kms:GrantIsForAWSResource": true } },
-            },
-        );
+        // The peer uses the key only through one service in the given regions, and grants only to AWS resources.
+        const throughService = (useSid: string, grantSid: string, service: string, regions: string[], actions: string[]): PolicyStatement[] => {
+            const via = { "kms:ViaService": regions.map((r) => `${service}.${r}.amazonaws.com`) };
+            return [
+                { Sid: useSid, Effect: "Allow", Principal: { AWS: peer }, Action: actions, Resource: "*", Condition: { StringEquals: via } },
+                { Sid: grantSid, Effect: "Allow", Principal: { AWS: peer }, Action: ["kms:CreateGrant"], Resource: "*", Condition: { StringEquals: via, Bool: { "kms:GrantIsForAWSResource": true } } },
+            ];
+        };
+        statements.push(...throughService("PeerUsesThroughRds", "PeerGrantsForRds", "rds", k.rdsRegions, KEY_USE_ACTIONS));
         if (k.ec2Regions && k.ec2Regions.length > 0) {
-            const viaEc2 = k.ec2Regions.map((r) => `ec2.${r}.amazonaws.com`);
-            statements.push(
-                {
-                    Sid: "PeerUsesImagesThroughEc2",
-                    Effect: "Allow",
-                    Principal: { AWS: peer },
-                    Action: ["kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                    Resource: "*",
-                    Condition: { StringEquals: { "kms:ViaService": viaEc2 } },
-                },
-                {
-                    Sid: "PeerGrantsForEc2",
-                    Effect: "Allow",
-                    Principal: { AWS: peer },
-                    Action: ["kms:CreateGrant"],
-                    Resource: "*",
-                    Condition: { StringEquals: { "kms:ViaService": viaEc2 }, Bool: { "kms:GrantIsForAWSResource": true } },
-                },
-            );
+            // Launching or copying an image shared with the peer decrypts its snapshots (EBS also asks for data keys).
+            statements.push(...throughService("PeerUsesImagesThroughEc2", "PeerGrantsForEc2", "ec2", k.ec2Regions, ["kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]));
         }
         if (k.replicationRoleArn && k.s3Region) {
             // The role is named by computation and may not exist yet (either deploy order
