@@ -272,7 +272,7 @@ export function closestKey(key: string, known: readonly string[]): string | unde
     return lower.length >= 3 ? known.find((k) => k.toLowerCase().startsWith(lower) || lower.startsWith(k.toLowerCase())) : undefined;
 }
 
-/** `did you mean <key>?` with a `{}` placeholder for the parent path, or the list of keys. */
+/** `did you mean {}<key>?`, where the caller puts the parent path in place of `{}`, or the list of known keys. */
 function unknownKeyAdvice(key: string, known: readonly string[]): string {
     const near = closestKey(key, known);
     return near !== undefined ? `did you mean {}${near}?` : `expected one of ${known.join(", ")}`;
